@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: installs what the tests need when it is missing, then
+# formatting, clippy (warnings are errors) and all tests. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+    echo "ci: installing ${need_apt[*]}"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    else
+        echo "ci: not root; install ${need_apt[*]} yourself" >&2
+    fi
+fi
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
+
+# Tests hold both ends of thousands of connections: 2 fds each.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+echo "ci: cargo fmt --check"
+cargo fmt --all -- --check
+echo "ci: cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "ci: cargo test"
+# Release mode: the load tests (1,000 clients, 100,000 cancellations) are bounded in
+# count, and debug builds would make them slow, not more thorough.
+cargo test --workspace --release -- --test-threads=1

@@ -1,0 +1,254 @@
+//! The per-core provided-buffer ring (`IORING_REGISTER_PBUF_RING`).
+//!
+//! Multishot receives pick a buffer from this ring only when data arrives, so an idle
+//! connection holds none. A [`RecvBuf`] owns one buffer until it is dropped, which puts it
+//! back at the ring's tail. When the ring runs dry the kernel ends the multishot receive
+//! with `ENOBUFS`; the receiver then waits here until a buffer comes back and re-arms.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::task::Waker;
+
+use io_uring::types::BufRingEntry;
+use io_uring::IoUring;
+
+/// Counts of the provided-buffer ring on the current core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufRingStats {
+    /// Buffers in the ring.
+    pub total: usize,
+    /// Buffers currently handed out to the application (received data not yet dropped).
+    pub in_use: usize,
+    /// Size of each buffer in bytes.
+    pub buf_size: usize,
+}
+
+/// An anonymous private mapping, unmapped on drop.
+struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(len: usize) -> io::Result<Self> {
+        // SAFETY: an anonymous private mapping with no address hint has no preconditions.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Mapping { ptr, len })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len came from our own successful mmap and are unmapped exactly once.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// A registered provided-buffer ring and the buffers it hands out.
+pub(crate) struct BufRing {
+    entries: Mapping,
+    buffers: Mapping,
+    count: u16,
+    buf_size: u32,
+    group: u16,
+    tail: Cell<u16>,
+    in_use: Cell<usize>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl BufRing {
+    /// Maps `count` buffers of `buf_size` bytes and registers them as buffer group `group`.
+    pub(crate) fn register(
+        ring: &IoUring,
+        count: u16,
+        buf_size: u32,
+        group: u16,
+    ) -> io::Result<Rc<Self>> {
+        if !count.is_power_of_two() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("provided-buffer count must be a power of two, got {count}"),
+            ));
+        }
+        let entries = Mapping::new(usize::from(count) * std::mem::size_of::<BufRingEntry>())?;
+        let buffers = Mapping::new(usize::from(count) * buf_size as usize)?;
+        let this = BufRing {
+            entries,
+            buffers,
+            count,
+            buf_size,
+            group,
+            tail: Cell::new(0),
+            in_use: Cell::new(0),
+            waiters: RefCell::new(Vec::new()),
+        };
+        // SAFETY: the entry array is page-aligned, `count` entries long, and stays mapped
+        // until after the ring is unregistered (Driver drops the ring before this BufRing,
+        // and RecvBufs keep it alive with their Rc).
+        unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                this.entries.ptr.as_ptr() as u64,
+                count,
+                group,
+                0,
+            )?;
+        }
+        for bid in 0..count {
+            this.push(bid);
+        }
+        this.publish();
+        Ok(Rc::new(this))
+    }
+
+    /// The buffer group id receives select from.
+    pub(crate) fn group(&self) -> u16 {
+        self.group
+    }
+
+    fn buffer_ptr(&self, bid: u16) -> *mut u8 {
+        debug_assert!(bid < self.count);
+        // SAFETY: bid < count, so the offset stays inside the buffers mapping.
+        unsafe {
+            self.buffers
+                .ptr
+                .as_ptr()
+                .add(usize::from(bid) * self.buf_size as usize)
+        }
+    }
+
+    /// Writes buffer `bid` into the next free entry (not yet visible to the kernel).
+    fn push(&self, bid: u16) {
+        let tail = self.tail.get();
+        let index = usize::from(tail & (self.count - 1));
+        // SAFETY: index < count, inside the entry mapping; the kernel never reads entries
+        // at or past the published tail, so writing this one races with nothing.
+        let entry = unsafe { &mut *self.entries.ptr.as_ptr().cast::<BufRingEntry>().add(index) };
+        entry.set_addr(self.buffer_ptr(bid) as u64);
+        entry.set_len(self.buf_size);
+        entry.set_bid(bid);
+        self.tail.set(tail.wrapping_add(1));
+    }
+
+    /// Makes every pushed entry visible to the kernel.
+    fn publish(&self) {
+        let base = self
+            .entries
+            .ptr
+            .as_ptr()
+            .cast::<BufRingEntry>()
+            .cast_const();
+        // SAFETY: the tail lives inside the first entry of our live mapping; the kernel reads
+        // it with acquire semantics, so we store it atomically with release.
+        let tail = unsafe { &*BufRingEntry::tail(base).cast::<AtomicU16>() };
+        tail.store(self.tail.get(), Ordering::Release);
+    }
+
+    /// Records that a CQE handed buffer ownership to us.
+    pub(crate) fn note_taken(&self) {
+        self.in_use.set(self.in_use.get() + 1);
+    }
+
+    /// Returns buffer `bid` to the ring and wakes receivers waiting for one.
+    pub(crate) fn recycle(&self, bid: u16) {
+        self.push(bid);
+        self.publish();
+        self.in_use.set(self.in_use.get().saturating_sub(1));
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        for w in waiters {
+            w.wake();
+        }
+    }
+
+    /// Whether at least one buffer is available to the kernel.
+    pub(crate) fn has_free(&self) -> bool {
+        self.in_use.get() < usize::from(self.count)
+    }
+
+    /// Registers a waker to be woken when a buffer is recycled.
+    pub(crate) fn wait_for_buffer(&self, waker: &Waker) {
+        let mut waiters = self.waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn stats(&self) -> BufRingStats {
+        BufRingStats {
+            total: usize::from(self.count),
+            in_use: self.in_use.get(),
+            buf_size: self.buf_size as usize,
+        }
+    }
+}
+
+/// Received bytes in a provided buffer; dropping it gives the buffer back to the ring.
+pub struct RecvBuf {
+    ring: Rc<BufRing>,
+    bid: u16,
+    len: usize,
+}
+
+impl RecvBuf {
+    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize) -> Self {
+        debug_assert!(len <= ring.buf_size as usize);
+        RecvBuf { ring, bid, len }
+    }
+
+    /// Number of received bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no bytes were received.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Deref for RecvBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the kernel wrote `len` bytes into buffer `bid` and handed it to us; it
+        // is not republished to the kernel until this RecvBuf is dropped.
+        unsafe { std::slice::from_raw_parts(self.ring.buffer_ptr(self.bid), self.len) }
+    }
+}
+
+impl AsRef<[u8]> for RecvBuf {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for RecvBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Drop for RecvBuf {
+    fn drop(&mut self) {
+        self.ring.recycle(self.bid);
+    }
+}

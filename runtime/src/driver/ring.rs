@@ -1,0 +1,181 @@
+//! Ring setup: probe the fast setup flags, fall back step by step, record what was chosen.
+
+use std::fmt;
+
+use io_uring::{opcode, IoUring, Probe};
+
+use crate::error::{explain_setup_failure, Error};
+
+/// Which io_uring setup flags a core's ring was created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RingFlags {
+    /// `IORING_SETUP_SINGLE_ISSUER`: only the owning thread submits.
+    pub single_issuer: bool,
+    /// `IORING_SETUP_DEFER_TASKRUN`: completion work runs only when we enter the ring.
+    pub defer_taskrun: bool,
+    /// `IORING_SETUP_COOP_TASKRUN`: no IPI to interrupt us for completion work.
+    pub coop_taskrun: bool,
+    /// `IORING_SETUP_TASKRUN_FLAG`: the kernel flags pending completion work in the SQ ring.
+    pub taskrun_flag: bool,
+}
+
+impl fmt::Display for RingFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (self.single_issuer, "SINGLE_ISSUER"),
+            (self.defer_taskrun, "DEFER_TASKRUN"),
+            (self.coop_taskrun, "COOP_TASKRUN"),
+            (self.taskrun_flag, "TASKRUN_FLAG"),
+        ];
+        let chosen: Vec<&str> = names
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
+        if chosen.is_empty() {
+            f.write_str("(no optional flags)")
+        } else {
+            f.write_str(&chosen.join("|"))
+        }
+    }
+}
+
+/// What the ring on one core looks like: flags chosen and, if any were dropped, why.
+#[derive(Debug, Clone)]
+pub struct RingInfo {
+    /// Submission queue entries.
+    pub sq_entries: u32,
+    /// Completion queue entries.
+    pub cq_entries: u32,
+    /// The setup flags in force.
+    pub flags: RingFlags,
+    /// The flag sets that were tried and refused before `flags` worked.
+    pub refused: Vec<RingFlags>,
+    /// Whether the kernel supports `IORING_OP_SEND_ZC`.
+    pub send_zc: bool,
+}
+
+/// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER.
+fn candidates(wanted: RingFlags) -> Vec<RingFlags> {
+    let all = [
+        RingFlags {
+            single_issuer: true,
+            defer_taskrun: true,
+            coop_taskrun: true,
+            taskrun_flag: true,
+        },
+        RingFlags {
+            single_issuer: true,
+            defer_taskrun: false,
+            coop_taskrun: true,
+            taskrun_flag: true,
+        },
+        RingFlags {
+            single_issuer: false,
+            defer_taskrun: false,
+            coop_taskrun: true,
+            taskrun_flag: true,
+        },
+        RingFlags::default(),
+    ];
+    all.into_iter()
+        .filter(|c| {
+            (!c.single_issuer || wanted.single_issuer)
+                && (!c.defer_taskrun || wanted.defer_taskrun)
+                && (!c.coop_taskrun || wanted.coop_taskrun)
+                && (!c.taskrun_flag || wanted.taskrun_flag)
+        })
+        .collect()
+}
+
+/// Opcodes the runtime cannot work without (multishot accept/recv come with these kernels).
+const REQUIRED: &[(u8, &str)] = &[
+    (opcode::Accept::CODE, "ACCEPT"),
+    (opcode::Recv::CODE, "RECV"),
+    (opcode::Send::CODE, "SEND"),
+    (opcode::SendMsg::CODE, "SENDMSG"),
+    (opcode::Read::CODE, "READ"),
+    (opcode::Write::CODE, "WRITE"),
+    (opcode::Connect::CODE, "CONNECT"),
+    (opcode::AsyncCancel::CODE, "ASYNC_CANCEL"),
+    (opcode::Timeout::CODE, "TIMEOUT"),
+    (opcode::OpenAt::CODE, "OPENAT"),
+    (opcode::Statx::CODE, "STATX"),
+    (opcode::Close::CODE, "CLOSE"),
+    (opcode::Splice::CODE, "SPLICE"),
+    (opcode::Shutdown::CODE, "SHUTDOWN"),
+];
+
+/// Creates the ring with the best flag set the kernel accepts.
+///
+/// All four flags together are preferred (DEFER_TASKRUN needs SINGLE_ISSUER; with it COOP is
+/// implied, but asking costs nothing); older kernels fall back to COOP + TASKRUN_FLAG, then none.
+pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInfo), Error> {
+    let mut refused = Vec::new();
+    let mut last_err = None;
+    for flags in candidates(wanted) {
+        let mut b = IoUring::builder();
+        b.setup_cqsize(entries.saturating_mul(4)).setup_clamp();
+        if flags.single_issuer {
+            b.setup_single_issuer();
+        }
+        if flags.defer_taskrun {
+            b.setup_defer_taskrun();
+        }
+        if flags.coop_taskrun {
+            b.setup_coop_taskrun();
+        }
+        if flags.taskrun_flag {
+            b.setup_taskrun_flag();
+        }
+        match b.build(entries) {
+            Ok(ring) => {
+                let send_zc = check_features(&ring)?;
+                let info = RingInfo {
+                    sq_entries: ring.params().sq_entries(),
+                    cq_entries: ring.params().cq_entries(),
+                    flags,
+                    refused,
+                    send_zc,
+                };
+                return Ok((ring, info));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                refused.push(flags);
+                last_err = Some(e);
+            }
+            Err(e) => return Err(explain_setup_failure(e, entries)),
+        }
+    }
+    Err(explain_setup_failure(
+        last_err.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL)),
+        entries,
+    ))
+}
+
+/// Checks the kernel features and opcodes we rely on; returns whether SEND_ZC exists.
+fn check_features(ring: &IoUring) -> Result<bool, Error> {
+    let params = ring.params();
+    if !params.is_feature_ext_arg() || !params.is_feature_nodrop() {
+        return Err(Error::Unsupported(
+            "IORING_FEAT_EXT_ARG and IORING_FEAT_NODROP (Linux 5.11+); this runtime needs 6.0+"
+                .into(),
+        ));
+    }
+    let mut probe = Probe::new();
+    ring.submitter()
+        .register_probe(&mut probe)
+        .map_err(|e| Error::Unsupported(format!("io_uring opcode probe failed: {e}")))?;
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .filter(|(code, _)| !probe.is_supported(*code))
+        .map(|(_, name)| *name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "opcodes {} (needs Linux 6.0 or newer)",
+            missing.join(", ")
+        )));
+    }
+    Ok(probe.is_supported(opcode::SendZc::CODE))
+}

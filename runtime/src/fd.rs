@@ -1,0 +1,55 @@
+//! `SharedFd`: an fd that stays open while any in-flight operation still names it.
+//!
+//! An SQE names its file by number. If the owner closed the fd while the SQE was queued
+//! or running, the number could be reused by another core's accept and the op would act
+//! on the wrong file. Every op therefore holds a clone of the `SharedFd`; the fd closes
+//! when the last clone (the owner's or an abandoned op's) goes.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+
+/// A reference-counted owned fd, shared by its owner and the ops that use it.
+#[derive(Debug, Clone)]
+pub struct SharedFd(Rc<OwnedFd>);
+
+impl SharedFd {
+    /// Takes ownership of `fd`.
+    pub fn new(fd: OwnedFd) -> Self {
+        SharedFd(Rc::new(fd))
+    }
+
+    /// The raw fd number (valid while this `SharedFd` lives).
+    pub fn raw(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Gives back the `OwnedFd` if no op holds it any more.
+    pub fn try_unwrap(self) -> Result<OwnedFd, SharedFd> {
+        Rc::try_unwrap(self.0).map_err(SharedFd)
+    }
+}
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.raw()
+    }
+}
+
+impl From<OwnedFd> for SharedFd {
+    fn from(fd: OwnedFd) -> Self {
+        SharedFd::new(fd)
+    }
+}
+
+/// Types that own a [`SharedFd`] and can lend it to operations such as
+/// [`splice`](crate::ops::splice).
+pub trait AsSharedFd {
+    /// The shared fd.
+    fn as_shared_fd(&self) -> &SharedFd;
+}
+
+impl AsSharedFd for SharedFd {
+    fn as_shared_fd(&self) -> &SharedFd {
+        self
+    }
+}

@@ -1,0 +1,53 @@
+//! coreline-runtime: a thread-per-core io_uring runtime for Linux.
+//!
+//! One pinned thread per core, each with its own io_uring (SINGLE_ISSUER + DEFER_TASKRUN
+//! when the kernel has them) and a local executor for `!Send` futures. I/O goes only
+//! through the ring: multishot accept, multishot recv from a per-core provided-buffer ring
+//! (idle connections hold no buffer), owned-buffer sends, SEND_ZC, splice, file ops.
+//! Every operation is cancel-safe: dropping its future at any point never lets the kernel
+//! write freed memory and never leaks an fd or a buffer.
+//!
+//! ```no_run
+//! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};
+//!
+//! Runtime::builder().cores(Cores::All).build()?.run(|_core| async {
+//!     let mut listener = TcpListener::bind("127.0.0.1:8080".parse().unwrap()).unwrap();
+//!     loop {
+//!         let Ok(mut stream) = listener.accept().await else { continue };
+//!         spawn_local(async move {
+//!             while let Ok(Some(data)) = stream.recv().await {
+//!                 let (res, _) = stream.send_all(data.to_vec()).await;
+//!                 if res.is_err() { break; }
+//!             }
+//!         });
+//!     }
+//! })?;
+//! # Ok::<(), coreline_runtime::Error>(())
+//! ```
+
+pub mod buf;
+mod buf_ring;
+mod context;
+mod driver;
+mod error;
+mod executor;
+mod fd;
+pub mod fs;
+pub mod net;
+mod op;
+pub mod ops;
+mod remote;
+mod runtime;
+mod sys;
+pub mod time;
+
+pub use buf_ring::{BufRingStats, RecvBuf};
+pub use context::{
+    buf_ring_stats, core_stats, current_core, handle, ring_info, spawn_local, CoreId, CoreStats,
+};
+pub use driver::{RingFlags, RingInfo};
+pub use error::Error;
+pub use executor::{JoinError, JoinHandle};
+pub use fd::{AsSharedFd, SharedFd};
+pub use remote::{Handle, RemoteJoinHandle};
+pub use runtime::{Builder, Cores, Runtime};

@@ -1,0 +1,166 @@
+//! `TcpListener`: one SO_REUSEPORT socket per core, accepting with one multishot SQE.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use io_uring::{opcode, types};
+
+use super::TcpStream;
+use crate::driver::slot::OpKind;
+use crate::fd::{AsSharedFd, SharedFd};
+use crate::op::MultiOp;
+use crate::sys;
+
+/// How a listening socket is set up.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// Accept-queue length passed to `listen(2)` (default 4096). The kernel caps it at
+    /// `net.core.somaxconn`; a warning is printed once if that happens.
+    pub backlog: u32,
+    /// `SO_REUSEPORT` (default on): every core binds its own socket to the same address
+    /// and the kernel spreads connections across them.
+    pub reuse_port: bool,
+    /// `TCP_NODELAY` on accepted sockets (default on). Set on the listener, from which
+    /// Linux copies it to every accepted socket, so it costs no syscall per accept.
+    pub nodelay: bool,
+    /// `TCP_DEFER_ACCEPT`: complete the accept only once data arrives (or this much time
+    /// passed). Default off.
+    pub defer_accept: Option<Duration>,
+    /// `TCP_FASTOPEN` with this queue length. Default off.
+    pub fastopen: Option<u32>,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            backlog: 4096,
+            reuse_port: true,
+            nodelay: true,
+            defer_accept: None,
+            fastopen: None,
+        }
+    }
+}
+
+/// A listening TCP socket owned by one core.
+pub struct TcpListener {
+    fd: SharedFd,
+    accept: MultiOp<SharedFd>,
+    local_addr: SocketAddr,
+}
+
+/// Warns once per process when the kernel will silently shorten the accept queue.
+fn warn_if_clamped(backlog: u32) {
+    static WARNED: Once = Once::new();
+    let Some(max) = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    if backlog > max {
+        WARNED.call_once(|| {
+            eprintln!(
+                "coreline: warning: listen backlog {backlog} is clamped to \
+                 net.core.somaxconn={max}; raise the sysctl (see kernel-tuning/) for a \
+                 longer accept queue"
+            )
+        });
+    }
+}
+
+impl TcpListener {
+    /// Binds `addr` with the default [`ListenOptions`] (SO_REUSEPORT, backlog 4096).
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Self::bind_with(addr, &ListenOptions::default())
+    }
+
+    /// Binds `addr` with `options`. Call it on each core to get one socket per core.
+    pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<Self> {
+        let fd = sys::tcp_socket(&addr)?;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let on = |name, level, value: i32| sys::set_int_opt(raw, level, name, value);
+        on(libc::SO_REUSEADDR, libc::SOL_SOCKET, 1)?;
+        if options.reuse_port {
+            on(libc::SO_REUSEPORT, libc::SOL_SOCKET, 1)?;
+        }
+        if options.nodelay {
+            on(libc::TCP_NODELAY, libc::IPPROTO_TCP, 1)?;
+        }
+        if let Some(d) = options.defer_accept {
+            let secs = d.as_secs().clamp(1, i32::MAX as u64) as i32;
+            on(libc::TCP_DEFER_ACCEPT, libc::IPPROTO_TCP, secs)?;
+        }
+        if let Some(q) = options.fastopen {
+            on(
+                libc::TCP_FASTOPEN,
+                libc::IPPROTO_TCP,
+                q.min(i32::MAX as u32) as i32,
+            )?;
+        }
+        sys::bind(raw, &addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
+        let backlog = options.backlog.min(i32::MAX as u32);
+        warn_if_clamped(backlog);
+        sys::listen(raw, backlog as i32)?;
+        let local_addr = sys::socket_addr(raw, false)?;
+        Ok(TcpListener {
+            fd: SharedFd::new(fd),
+            accept: MultiOp::idle(OpKind::YieldsFd),
+            local_addr,
+        })
+    }
+
+    /// The bound address (with the real port if 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Waits for the next connection. One multishot accept stays armed across calls, so
+    /// connections arriving between calls queue in the ring, not in a syscall per accept.
+    /// Dropping this future loses nothing: queued connections wait for the next call (or
+    /// are closed when the listener is dropped).
+    pub async fn accept(&mut self) -> io::Result<TcpStream> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {
+        loop {
+            if !self.accept.is_armed() {
+                let sqe = opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
+                    .flags(libc::SOCK_CLOEXEC)
+                    .build();
+                self.accept.arm(sqe, self.fd.clone());
+            }
+            match self.accept.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => continue, // ended: re-arm
+                Poll::Ready(Some(c)) if c.result >= 0 => {
+                    return Poll::Ready(Ok(TcpStream::from_fd(sys::own_fd(c.result))));
+                }
+                Poll::Ready(Some(c)) => {
+                    return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
+                }
+            }
+        }
+    }
+}
+
+impl AsSharedFd for TcpListener {
+    fn as_shared_fd(&self) -> &SharedFd {
+        &self.fd
+    }
+}
+
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("fd", &self.fd.raw())
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}

@@ -1,0 +1,7 @@
+//! TCP: per-core listeners with multishot accept, streams with multishot receive.
+
+mod listener;
+mod stream;
+
+pub use listener::{ListenOptions, TcpListener};
+pub use stream::TcpStream;

@@ -1,0 +1,256 @@
+//! File operations: openat, statx, positional read/write, close.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use io_uring::{opcode, squeue, types};
+
+use super::{cqe_result, sqe_len};
+use crate::buf::{IoBuf, IoBufMut};
+use crate::driver::slot::{Completion, OpKind};
+use crate::fd::SharedFd;
+use crate::op::{Op, OpData};
+use crate::sys;
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("path contains a NUL byte: {}", path.display()),
+        )
+    })
+}
+
+struct OpenAt {
+    path: CString,
+    flags: i32,
+    mode: u32,
+}
+
+impl OpData for OpenAt {
+    type Output = io::Result<OwnedFd>;
+    const KIND: OpKind = OpKind::YieldsFd;
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), self.path.as_ptr())
+            .flags(self.flags | libc::O_CLOEXEC)
+            .mode(self.mode)
+            .build()
+    }
+    fn complete(self, c: Completion) -> io::Result<OwnedFd> {
+        cqe_result(c).map(|fd| sys::own_fd(fd as i32))
+    }
+}
+
+/// Opens `path` with `open(2)` flags (`O_CLOEXEC` is always added) and `mode`.
+pub async fn open_at(path: impl AsRef<Path>, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    let path = c_path(path.as_ref())?;
+    Op::new(OpenAt { path, flags, mode }).await
+}
+
+/// File metadata from `statx(2)` (the fields coreline uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statx {
+    /// Size in bytes.
+    pub size: u64,
+    /// `st_mode`: file type and permissions.
+    pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime_sec: i64,
+    /// Modification time, nanoseconds part.
+    pub mtime_nsec: u32,
+    /// Inode number.
+    pub ino: u64,
+}
+
+impl Statx {
+    /// Whether this is a regular file (not a directory, FIFO, device or socket).
+    pub fn is_file(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFREG
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+}
+
+struct StatxOp {
+    /// Keeps the fd open while the kernel looks at it (when stat'ing an open file).
+    _fd: Option<SharedFd>,
+    dirfd: i32,
+    path: CString,
+    flags: i32,
+    out: Box<libc::statx>,
+}
+
+impl OpData for StatxOp {
+    type Output = io::Result<Statx>;
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let out: *mut libc::statx = &mut *self.out;
+        opcode::Statx::new(types::Fd(self.dirfd), self.path.as_ptr(), out.cast())
+            .flags(self.flags)
+            .mask(libc::STATX_BASIC_STATS)
+            .build()
+    }
+    fn complete(self, c: Completion) -> io::Result<Statx> {
+        cqe_result(c)?;
+        let s = &*self.out;
+        Ok(Statx {
+            size: s.stx_size,
+            mode: u32::from(s.stx_mode),
+            mtime_sec: s.stx_mtime.tv_sec,
+            mtime_nsec: s.stx_mtime.tv_nsec,
+            ino: s.stx_ino,
+        })
+    }
+}
+
+fn zeroed_statx() -> Box<libc::statx> {
+    // SAFETY: statx is plain old data; the kernel overwrites it.
+    Box::new(unsafe { std::mem::zeroed() })
+}
+
+/// `statx(2)` on a path. With `follow_symlinks == false` a symlink itself is described.
+pub async fn statx(path: impl AsRef<Path>, follow_symlinks: bool) -> io::Result<Statx> {
+    let flags = if follow_symlinks {
+        0
+    } else {
+        libc::AT_SYMLINK_NOFOLLOW
+    };
+    Op::new(StatxOp {
+        _fd: None,
+        dirfd: libc::AT_FDCWD,
+        path: c_path(path.as_ref())?,
+        flags,
+        out: zeroed_statx(),
+    })
+    .await
+}
+
+/// `statx(2)` on an open fd (`AT_EMPTY_PATH`).
+pub async fn statx_fd(fd: &SharedFd) -> io::Result<Statx> {
+    Op::new(StatxOp {
+        _fd: Some(fd.clone()),
+        dirfd: fd.raw(),
+        path: CString::default(),
+        flags: libc::AT_EMPTY_PATH,
+        out: zeroed_statx(),
+    })
+    .await
+}
+
+struct ReadAt<B> {
+    fd: SharedFd,
+    buf: B,
+    offset: u64,
+}
+
+impl<B: IoBufMut + Unpin> OpData for ReadAt<B> {
+    type Output = (io::Result<usize>, B);
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let init = self.buf.bytes_init();
+        let spare = self.buf.bytes_total() - init;
+        // SAFETY: init <= bytes_total, so the pointer stays inside the buffer.
+        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        opcode::Read::new(types::Fd(self.fd.raw()), ptr, sqe_len(spare))
+            .offset(self.offset)
+            .build()
+    }
+    fn complete(mut self, c: Completion) -> Self::Output {
+        let r = cqe_result(c).map(|n| n as usize);
+        if let Ok(n) = r {
+            let init = self.buf.bytes_init();
+            // SAFETY: the kernel wrote n bytes right after the initialized ones.
+            unsafe { self.buf.set_init(init + n) };
+        }
+        (r, self.buf)
+    }
+}
+
+/// Reads at `offset` into the spare capacity of `buf`. `u64::MAX` as offset means "at
+/// the current file position" (for pipes and sockets).
+pub async fn read_at<B: IoBufMut + Unpin>(
+    fd: &SharedFd,
+    buf: B,
+    offset: u64,
+) -> (io::Result<usize>, B) {
+    Op::new(ReadAt {
+        fd: fd.clone(),
+        buf,
+        offset,
+    })
+    .await
+}
+
+struct WriteAt<B> {
+    fd: SharedFd,
+    buf: B,
+    offset: u64,
+}
+
+impl<B: IoBuf + Unpin> OpData for WriteAt<B> {
+    type Output = (io::Result<usize>, B);
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let (ptr, len) = (self.buf.stable_ptr(), sqe_len(self.buf.bytes_init()));
+        opcode::Write::new(types::Fd(self.fd.raw()), ptr, len)
+            .offset(self.offset)
+            .build()
+    }
+    fn complete(self, c: Completion) -> Self::Output {
+        (cqe_result(c).map(|n| n as usize), self.buf)
+    }
+}
+
+/// Writes `buf` at `offset` (`u64::MAX`: at the current position).
+pub async fn write_at<B: IoBuf + Unpin>(
+    fd: &SharedFd,
+    buf: B,
+    offset: u64,
+) -> (io::Result<usize>, B) {
+    Op::new(WriteAt {
+        fd: fd.clone(),
+        buf,
+        offset,
+    })
+    .await
+}
+
+struct Close {
+    /// The fd number, owned by this op from creation: if the op is dropped unsubmitted,
+    /// `Drop` closes it synchronously; once submitted, the kernel closes it.
+    fd: Option<i32>,
+}
+
+impl OpData for Close {
+    type Output = io::Result<()>;
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let fd = self.fd.take().expect("close submitted once");
+        opcode::Close::new(types::Fd(fd)).build()
+    }
+    fn complete(self, c: Completion) -> io::Result<()> {
+        cqe_result(c).map(drop)
+    }
+}
+
+impl Drop for Close {
+    fn drop(&mut self) {
+        if let Some(fd) = self.fd.take() {
+            sys::close_raw(fd);
+        }
+    }
+}
+
+/// Closes `fd` through the ring and reports the error `close(2)` gives, if any.
+pub async fn close(fd: OwnedFd) -> io::Result<()> {
+    Op::new(Close {
+        fd: Some(fd.into_raw_fd()),
+    })
+    .await
+}

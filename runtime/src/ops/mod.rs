@@ -1,0 +1,32 @@
+//! The io_uring operations, each a future that owns its buffers.
+//!
+//! Higher-level types ([`TcpStream`](crate::net::TcpStream), [`File`](crate::fs::File)) wrap
+//! most of them; the ones here are also usable directly on any [`SharedFd`].
+
+mod fs;
+mod misc;
+mod net;
+
+pub use fs::{close, open_at, read_at, statx, statx_fd, write_at, Statx};
+pub use misc::{pipe, splice, timeout_op};
+pub use net::{connect, recv, send, send_vectored, send_zc, shutdown};
+
+use std::io;
+
+use crate::driver::slot::Completion;
+#[allow(unused_imports)] // named in docs
+use crate::fd::SharedFd;
+
+/// Converts a CQE result to `io::Result`: negative values are `-errno`.
+pub(crate) fn cqe_result(c: Completion) -> io::Result<u32> {
+    if c.result < 0 {
+        Err(io::Error::from_raw_os_error(-c.result))
+    } else {
+        Ok(c.result as u32)
+    }
+}
+
+/// Clamps a buffer length to what one SQE can carry.
+pub(crate) fn sqe_len(len: usize) -> u32 {
+    len.min(u32::MAX as usize) as u32
+}

@@ -1,0 +1,203 @@
+//! Socket operations: connect, recv into an owned buffer, send, vectored send, SEND_ZC,
+//! shutdown. (Multishot accept and recv live with the listener and stream types.)
+
+use std::io;
+use std::net::SocketAddr;
+
+use io_uring::{opcode, squeue, types};
+
+use super::{cqe_result, sqe_len};
+use crate::buf::{IoBuf, IoBufMut};
+use crate::driver::slot::{Completion, OpKind};
+use crate::fd::SharedFd;
+use crate::op::{Op, OpData};
+use crate::sys::RawAddr;
+
+struct Connect {
+    fd: SharedFd,
+    addr: Box<RawAddr>,
+}
+
+impl OpData for Connect {
+    type Output = io::Result<()>;
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::Connect::new(types::Fd(self.fd.raw()), self.addr.as_ptr(), self.addr.len).build()
+    }
+    fn complete(self, c: Completion) -> io::Result<()> {
+        cqe_result(c).map(drop)
+    }
+}
+
+/// Connects socket `fd` to `addr`.
+pub async fn connect(fd: &SharedFd, addr: SocketAddr) -> io::Result<()> {
+    Op::new(Connect {
+        fd: fd.clone(),
+        addr: Box::new(RawAddr::from_std(&addr)),
+    })
+    .await
+}
+
+struct Recv<B> {
+    fd: SharedFd,
+    buf: B,
+}
+
+impl<B: IoBufMut + Unpin> OpData for Recv<B> {
+    type Output = (io::Result<usize>, B);
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let init = self.buf.bytes_init();
+        let spare = self.buf.bytes_total() - init;
+        // SAFETY: init <= bytes_total, so the pointer stays inside the buffer.
+        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        opcode::Recv::new(types::Fd(self.fd.raw()), ptr, sqe_len(spare)).build()
+    }
+    fn complete(mut self, c: Completion) -> Self::Output {
+        let r = cqe_result(c).map(|n| n as usize);
+        if let Ok(n) = r {
+            let init = self.buf.bytes_init();
+            // SAFETY: the kernel wrote n bytes right after the initialized ones.
+            unsafe { self.buf.set_init(init + n) };
+        }
+        (r, self.buf)
+    }
+}
+
+/// Receives into the spare capacity of `buf` (after its initialized bytes). `Ok(0)` is EOF.
+pub async fn recv<B: IoBufMut + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+    Op::new(Recv {
+        fd: fd.clone(),
+        buf,
+    })
+    .await
+}
+
+struct Send<B> {
+    fd: SharedFd,
+    buf: B,
+    zero_copy: bool,
+}
+
+impl<B: IoBuf + Unpin> OpData for Send<B> {
+    type Output = (io::Result<usize>, B);
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        let (fd, ptr, len) = (
+            types::Fd(self.fd.raw()),
+            self.buf.stable_ptr(),
+            sqe_len(self.buf.bytes_init()),
+        );
+        if self.zero_copy {
+            opcode::SendZc::new(fd, ptr, len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build()
+        } else {
+            opcode::Send::new(fd, ptr, len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build()
+        }
+    }
+    fn complete(self, c: Completion) -> Self::Output {
+        (cqe_result(c).map(|n| n as usize), self.buf)
+    }
+}
+
+/// Sends `buf` (one `send`, which may be partial); returns bytes sent and the buffer.
+pub async fn send<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+    Op::new(Send {
+        fd: fd.clone(),
+        buf,
+        zero_copy: false,
+    })
+    .await
+}
+
+/// Sends `buf` with `IORING_OP_SEND_ZC`: the kernel transmits straight from the buffer.
+/// Resolves only after the kernel's notification that it no longer needs the buffer, so
+/// the returned buffer is safe to reuse. Worth it only for large sends (tens of KiB).
+pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+    Op::new(Send {
+        fd: fd.clone(),
+        buf,
+        zero_copy: true,
+    })
+    .await
+}
+
+struct SendVectored<B> {
+    fd: SharedFd,
+    bufs: Vec<B>,
+    /// Heap-allocated so their addresses survive moves of this struct.
+    iovecs: Box<[libc::iovec]>,
+    msg: Box<libc::msghdr>,
+}
+
+impl<B: IoBuf + Unpin> OpData for SendVectored<B> {
+    type Output = (io::Result<usize>, Vec<B>);
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        self.msg.msg_iov = self.iovecs.as_mut_ptr();
+        self.msg.msg_iovlen = self.iovecs.len();
+        opcode::SendMsg::new(types::Fd(self.fd.raw()), &*self.msg)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build()
+    }
+    fn complete(self, c: Completion) -> Self::Output {
+        (cqe_result(c).map(|n| n as usize), self.bufs)
+    }
+}
+
+/// Sends several buffers (e.g. a response head and body) with one `sendmsg` SQE.
+/// Returns the bytes sent (possibly fewer than all) and the buffers.
+pub async fn send_vectored<B: IoBuf + Unpin>(
+    fd: &SharedFd,
+    bufs: Vec<B>,
+) -> (io::Result<usize>, Vec<B>) {
+    let iovecs: Box<[libc::iovec]> = bufs
+        .iter()
+        .map(|b| libc::iovec {
+            iov_base: b.stable_ptr() as *mut libc::c_void,
+            iov_len: b.bytes_init(),
+        })
+        .collect();
+    // SAFETY: msghdr is plain old data; all-zero means no name, no control data.
+    let msg: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+    Op::new(SendVectored {
+        fd: fd.clone(),
+        bufs,
+        iovecs,
+        msg,
+    })
+    .await
+}
+
+struct Shutdown {
+    fd: SharedFd,
+    how: libc::c_int,
+}
+
+impl OpData for Shutdown {
+    type Output = io::Result<()>;
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::Shutdown::new(types::Fd(self.fd.raw()), self.how).build()
+    }
+    fn complete(self, c: Completion) -> io::Result<()> {
+        cqe_result(c).map(drop)
+    }
+}
+
+/// Shuts down the read side, the write side or both (`std::net::Shutdown`).
+pub async fn shutdown(fd: &SharedFd, how: std::net::Shutdown) -> io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    };
+    Op::new(Shutdown {
+        fd: fd.clone(),
+        how,
+    })
+    .await
+}

@@ -1,0 +1,160 @@
+//! Cross-core messages: a mutex-guarded queue per core plus an eventfd that the core's
+//! ring always has a read pending on, so a message wakes a core blocked in io_uring_enter.
+
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use crate::executor::TaskRef;
+use crate::sys;
+
+/// A job for another core: runs there, on its thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
+pub(crate) enum RemoteMsg {
+    /// Wake a task of this core (its waker fired on another thread).
+    Wake(TaskRef),
+    /// Run a closure on this core (typically: spawn a task).
+    Run(Job),
+    /// Stop this core's loop (another core failed).
+    Stop,
+}
+
+/// The inbox of one core.
+pub(crate) struct Remote {
+    queue: Mutex<Vec<RemoteMsg>>,
+    pub(crate) eventfd: OwnedFd,
+    signalled: AtomicBool,
+}
+
+impl Remote {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(Remote {
+            queue: Mutex::new(Vec::new()),
+            eventfd: sys::eventfd()?,
+            signalled: AtomicBool::new(false),
+        })
+    }
+
+    /// Queues a message and makes sure the core wakes to read it.
+    pub(crate) fn push(&self, msg: RemoteMsg) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg);
+        if !self.signalled.swap(true, Ordering::SeqCst) {
+            sys::eventfd_signal(&self.eventfd);
+        }
+    }
+
+    /// Takes every queued message. Clears the signal first, so a message pushed after the
+    /// take signals the eventfd again and cannot be missed.
+    pub(crate) fn take(&self) -> Vec<RemoteMsg> {
+        self.signalled.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A `Send` handle to all cores of a running runtime: send work from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) remotes: Arc<[Arc<Remote>]>,
+    pub(crate) cpus: Arc<[usize]>,
+}
+
+impl Handle {
+    /// Number of cores in the runtime.
+    pub fn cores(&self) -> usize {
+        self.remotes.len()
+    }
+
+    /// The CPU core `index` is pinned to.
+    pub fn cpu_of(&self, index: usize) -> usize {
+        self.cpus[index]
+    }
+
+    /// Runs `make` on core `index` and spawns the (possibly `!Send`) future it returns
+    /// there. The returned [`RemoteJoinHandle`] gives its output back to any thread.
+    ///
+    /// # Panics
+    /// If `index` is not a core of this runtime.
+    pub fn spawn_on<F, Fut>(&self, index: usize, make: F) -> RemoteJoinHandle<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let shared = Arc::new(Mutex::new(Shared {
+            value: None,
+            waker: None,
+            closed: false,
+        }));
+        let sender = Sender(shared.clone());
+        let job: Job = Box::new(move || {
+            crate::spawn_local(async move {
+                let output = make().await;
+                sender.send(output);
+            });
+        });
+        self.remotes[index].push(RemoteMsg::Run(job));
+        RemoteJoinHandle(shared)
+    }
+
+    pub(crate) fn stop_all(&self) {
+        for r in self.remotes.iter() {
+            r.push(RemoteMsg::Stop);
+        }
+    }
+}
+
+struct Shared<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// Sends the output of a cross-core task; if dropped unsent, the receiver sees `None`.
+struct Sender<T>(Arc<Mutex<Shared<T>>>);
+
+impl<T> Sender<T> {
+    fn send(self, value: T) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).value = Some(value);
+        // Drop runs next and wakes the receiver.
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            s.closed = true;
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// The output of a task started with [`Handle::spawn_on`]. Resolves to `None` if the task
+/// was dropped (or panicked) before finishing.
+pub struct RemoteJoinHandle<T>(Arc<Mutex<Shared<T>>>);
+
+impl<T> Future for RemoteJoinHandle<T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = s.value.take() {
+            return Poll::Ready(Some(v));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        s.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
