@@ -298,3 +298,18 @@ where
     let task = executor.spawn(Box::pin(body));
     JoinHandle { state, task }
 }
+
+/// Lets every other ready task run, and the ring be entered once, before continuing.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}

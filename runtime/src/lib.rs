@@ -47,7 +47,7 @@ pub use context::{
 };
 pub use driver::{RingFlags, RingInfo};
 pub use error::Error;
-pub use executor::{JoinError, JoinHandle};
+pub use executor::{yield_now, JoinError, JoinHandle};
 pub use fd::{AsSharedFd, SharedFd};
 pub use remote::{Handle, RemoteJoinHandle};
 pub use runtime::{Builder, Cores, Runtime};
