@@ -260,19 +260,23 @@ impl Runtime {
     }
 
     /// Runs one future on the first selected core and returns its output: a convenience
-    /// for tests and tools.
-    pub fn block_on<Fut>(mut self, future: Fut) -> Result<Fut::Output, Error>
+    /// for tests and tools. `make` builds the future on the core's thread, so the future
+    /// itself need not be `Send`.
+    pub fn block_on<F, Fut>(mut self, make: F) -> Result<Fut::Output, Error>
     where
-        Fut: Future + Send + 'static,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future + 'static,
         Fut::Output: Send,
     {
         self.cpus.truncate(1);
-        let cell = std::sync::Mutex::new(Some(future));
+        let make = std::sync::Mutex::new(Some(make));
         let mut out = self.run(|_| {
-            cell.lock()
+            let make = make
+                .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
-                .expect("block_on runs on exactly one core")
+                .expect("block_on runs on exactly one core");
+            make()
         })?;
         Ok(out.remove(0))
     }

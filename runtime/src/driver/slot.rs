@@ -90,3 +90,34 @@ pub(crate) struct Slot {
     pub(crate) kind: OpKind,
     pub(crate) state: SlotState,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_data_round_trips_and_never_collides_with_internal_tags() {
+        for (index, generation) in [(0, 1), (7, 0x7fff_ffff), (u32::MAX, 12345)] {
+            let key = OpKey { index, generation };
+            let ud = key.user_data();
+            assert_eq!(ud & INTERNAL_BIT, 0, "op user_data must not look internal");
+            assert_eq!(OpKey::from_user_data(ud), Some(key));
+        }
+        assert_eq!(OpKey::from_user_data(CANCEL_USER_DATA), None);
+        assert_eq!(OpKey::from_user_data(WAKE_USER_DATA), None);
+    }
+
+    #[test]
+    fn reused_index_with_new_generation_is_a_different_key() {
+        let old = OpKey {
+            index: 3,
+            generation: 1,
+        };
+        let new = OpKey {
+            index: 3,
+            generation: 2,
+        };
+        assert_ne!(old.user_data(), new.user_data());
+        assert_ne!(OpKey::from_user_data(old.user_data()), Some(new));
+    }
+}

@@ -120,6 +120,13 @@ impl TcpListener {
         self.local_addr
     }
 
+    /// Reads an integer socket option of the listening socket, e.g.
+    /// `(libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT)`: lets tuning code check what the kernel
+    /// actually applied.
+    pub fn int_option(&self, level: i32, name: i32) -> io::Result<i32> {
+        sys::get_int_opt(self.fd.raw(), level, name)
+    }
+
     /// Waits for the next connection. One multishot accept stays armed across calls, so
     /// connections arriving between calls queue in the ring, not in a syscall per accept.
     /// Dropping this future loses nothing: queued connections wait for the next call (or
