@@ -28,6 +28,10 @@ pub(crate) struct Remote {
     queue: Mutex<Vec<RemoteMsg>>,
     pub(crate) eventfd: OwnedFd,
     signalled: AtomicBool,
+    /// Set (under the queue lock) once the core's thread has stopped for good: later
+    /// messages are dropped at once instead of queueing forever, so a `spawn_on` aimed at a
+    /// finished core resolves to `None` rather than hanging.
+    closed: AtomicBool,
 }
 
 impl Remote {
@@ -36,15 +40,21 @@ impl Remote {
             queue: Mutex::new(Vec::new()),
             eventfd: sys::eventfd()?,
             signalled: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         })
     }
 
     /// Queues a message and makes sure the core wakes to read it.
     pub(crate) fn push(&self, msg: RemoteMsg) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(msg);
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if self.closed.load(Ordering::SeqCst) {
+                drop(queue);
+                drop(msg); // outside the lock: dropping a job wakes its RemoteJoinHandle
+                return;
+            }
+            queue.push(msg);
+        }
         if !self.signalled.swap(true, Ordering::SeqCst) {
             sys::eventfd_signal(&self.eventfd);
         }
@@ -55,6 +65,18 @@ impl Remote {
     pub(crate) fn take(&self) -> Vec<RemoteMsg> {
         self.signalled.store(false, Ordering::SeqCst);
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Called once the core's thread will never read its inbox again: drops what is
+    /// queued (jobs that will never run, so their `RemoteJoinHandle`s resolve to `None`)
+    /// and makes later `push`es drop their message.
+    pub(crate) fn close(&self) {
+        let pending = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            self.closed.store(true, Ordering::SeqCst);
+            std::mem::take(&mut *queue)
+        };
+        drop(pending); // outside the lock: drops may push to this or another core
     }
 }
 

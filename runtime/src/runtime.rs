@@ -213,6 +213,9 @@ impl Runtime {
                         .name(format!("{}-{index}", builder.name))
                         .spawn_scoped(scope, move || {
                             let out = run_core(builder, index, cpu, handle.clone(), entry);
+                            // Nothing reads this core's inbox any more: drop queued and
+                            // future messages (else spawn_on to it would hang forever).
+                            handle.remotes[index].close();
                             if out.is_err() {
                                 handle.stop_all();
                             }
@@ -408,8 +411,13 @@ fn teardown(core: &Core) {
 
 /// Polls a finished JoinHandle once, without a runtime.
 fn poll_now<T>(handle: &mut crate::JoinHandle<T>) -> Option<Result<T, JoinError>> {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
+    // Not `Waker::noop()`: that needs Rust 1.85 and the MSRV is 1.80.
+    struct NoopWake;
+    impl std::task::Wake for NoopWake {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(Arc::new(NoopWake));
+    let mut cx = std::task::Context::from_waker(&waker);
     match std::pin::Pin::new(handle).poll(&mut cx) {
         std::task::Poll::Ready(r) => Some(r),
         std::task::Poll::Pending => None,

@@ -61,7 +61,7 @@ impl RawAddr {
         }
     }
 
-    pub(crate) fn to_std(&self) -> io::Result<SocketAddr> {
+    pub(crate) fn to_std(self) -> io::Result<SocketAddr> {
         match self.storage.ss_family as libc::c_int {
             libc::AF_INET => {
                 // SAFETY: the family says the storage holds a sockaddr_in.
@@ -145,8 +145,8 @@ pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
 
 /// `getsockname` (`peer == false`) or `getpeername` (`peer == true`).
 pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
-    // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
     let mut raw = RawAddr {
+        // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
         storage: unsafe { mem::zeroed() },
         len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
     };
