@@ -28,6 +28,8 @@
 pub mod buf;
 mod buf_ring;
 mod context;
+mod core_loop;
+mod cores;
 mod driver;
 mod error;
 mod executor;
@@ -45,9 +47,10 @@ pub use buf_ring::{BufRingStats, RecvBuf};
 pub use context::{
     buf_ring_stats, core_stats, current_core, handle, ring_info, spawn_local, CoreId, CoreStats,
 };
+pub use cores::Cores;
 pub use driver::{RingFlags, RingInfo};
 pub use error::Error;
 pub use executor::{yield_now, JoinError, JoinHandle};
 pub use fd::{AsSharedFd, SharedFd};
 pub use remote::{Handle, RemoteJoinHandle};
-pub use runtime::{Builder, Cores, Runtime};
+pub use runtime::{Builder, Runtime};

@@ -1,95 +1,25 @@
 //! `Runtime`: one pinned thread, one ring and one executor per core.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
 
-use crate::context::{self, Core};
-use crate::driver::{Driver, RingFlags};
+use crate::context;
+use crate::core_loop::{run_core, CoreFailure};
+use crate::cores::Cores;
+use crate::driver::RingFlags;
 use crate::error::Error;
-use crate::executor::{panic_message, spawn_on_executor, Executor, JoinError};
-use crate::remote::{Handle, Remote, RemoteMsg};
+use crate::executor::panic_message;
+use crate::remote::{Handle, Remote};
 use crate::sys;
-
-/// Which CPUs get a core (a pinned thread with its own ring).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Cores {
-    /// Every CPU this process may run on.
-    #[default]
-    All,
-    /// The first `n` CPUs this process may run on.
-    Count(usize),
-    /// Exactly these CPUs.
-    List(Vec<usize>),
-}
-
-impl Cores {
-    /// Parses `"all"` or a CPU list like `"0"`, `"0,1"` or `"0-3"`.
-    /// Use [`Cores::Count`] directly for a count.
-    pub fn parse_list(spec: &str) -> Result<Cores, Error> {
-        if spec.trim() == "all" {
-            return Ok(Cores::All);
-        }
-        let mut cpus = Vec::new();
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || Error::Cores(format!("'{part}' in '{spec}' is not a CPU number or range"));
-            match part.split_once('-') {
-                Some((a, b)) => {
-                    let (a, b): (usize, usize) =
-                        (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-                    if a > b {
-                        return Err(bad());
-                    }
-                    cpus.extend(a..=b);
-                }
-                None => cpus.push(part.parse().map_err(|_| bad())?),
-            }
-        }
-        Ok(Cores::List(cpus))
-    }
-
-    fn resolve(&self) -> Result<Vec<usize>, Error> {
-        let allowed = sys::allowed_cpus()?;
-        let cpus = match self {
-            Cores::All => allowed.clone(),
-            Cores::Count(n) => {
-                if *n == 0 || *n > allowed.len() {
-                    return Err(Error::Cores(format!(
-                        "asked for {n} cores but this process may use {} CPUs",
-                        allowed.len()
-                    )));
-                }
-                allowed[..*n].to_vec()
-            }
-            Cores::List(list) => list.clone(),
-        };
-        if cpus.is_empty() {
-            return Err(Error::Cores("no CPUs selected".into()));
-        }
-        for (i, cpu) in cpus.iter().enumerate() {
-            if !allowed.contains(cpu) {
-                return Err(Error::Cores(format!(
-                    "CPU {cpu} is not available to this process (allowed: {allowed:?})"
-                )));
-            }
-            if cpus[..i].contains(cpu) {
-                return Err(Error::Cores(format!("CPU {cpu} is listed twice")));
-            }
-        }
-        Ok(cpus)
-    }
-}
 
 /// Configures a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct Builder {
     cores: Cores,
-    ring_entries: u32,
-    flags: RingFlags,
-    buf_count: u16,
-    buf_size: u32,
+    pub(crate) ring_entries: u32,
+    pub(crate) flags: RingFlags,
+    pub(crate) buf_count: u16,
+    pub(crate) buf_size: u32,
     name: String,
 }
 
@@ -282,144 +212,5 @@ impl Runtime {
             make()
         })?;
         Ok(out.remove(0))
-    }
-}
-
-/// Why a core's thread ended without an output.
-enum CoreFailure {
-    /// It failed itself (setup error, panic).
-    Error(Error),
-    /// Another core failed and told it to stop.
-    Stopped,
-}
-
-/// Body of one core's thread: pin, set up the ring, run the entry task to completion.
-fn run_core<F, Fut>(
-    builder: &Builder,
-    index: usize,
-    cpu: usize,
-    handle: Handle,
-    entry: &F,
-) -> Result<Fut::Output, CoreFailure>
-where
-    F: Fn(context::CoreId) -> Fut,
-    Fut: Future + 'static,
-{
-    sys::pin_current_thread(cpu).map_err(|e| {
-        CoreFailure::Error(Error::Cores(format!("pinning to CPU {cpu} failed: {e}")))
-    })?;
-    let remote = handle.remotes[index].clone();
-    let driver = Driver::new(
-        builder.ring_entries,
-        builder.flags,
-        builder.buf_count,
-        builder.buf_size,
-        std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
-    )
-    .map_err(CoreFailure::Error)?;
-    let core = Rc::new(Core {
-        driver: std::cell::RefCell::new(driver),
-        executor: Executor::new(remote.clone()),
-        timers: Default::default(),
-        remote,
-        index,
-        cpu,
-        handle,
-        stopping: std::cell::Cell::new(false),
-    });
-    context::enter(core.clone());
-    let id = context::CoreId { index, cpu };
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let main = spawn_on_executor(&core.executor, entry(id));
-        run_loop(&core, &main)?;
-        Ok(main)
-    }));
-    teardown(&core);
-    drop(context::leave());
-    let failure = |message: String| {
-        CoreFailure::Error(Error::CorePanicked {
-            core: index,
-            cpu,
-            message,
-        })
-    };
-    match result {
-        Err(payload) => Err(failure(panic_message(&*payload))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(mut main)) => match poll_now(&mut main) {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(JoinError::Panicked(m))) => Err(failure(m)),
-            Some(Err(JoinError::Aborted)) | None => Err(CoreFailure::Stopped),
-        },
-    }
-}
-
-/// The core loop: run ready tasks, fire due timers, one `io_uring_enter`, dispatch.
-fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailure> {
-    loop {
-        core.executor.run_ready();
-        if main.is_finished() {
-            return Ok(());
-        }
-        if core.stopping.get() {
-            return Err(CoreFailure::Stopped);
-        }
-        let now = Instant::now();
-        let due = core.timers.borrow_mut().expire(now);
-        for w in due {
-            w.wake();
-        }
-        let wait = !core.executor.has_ready();
-        let timeout = core
-            .timers
-            .borrow()
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(now));
-        {
-            let mut driver = core.driver.borrow_mut();
-            driver.enter(wait, timeout).map_err(|e| {
-                CoreFailure::Error(Error::Io(std::io::Error::new(
-                    e.kind(),
-                    format!("io_uring_enter failed: {e}"),
-                )))
-            })?;
-            driver.reap();
-        }
-        let woken = std::mem::take(&mut core.driver.borrow_mut().woken);
-        if woken {
-            handle_remote(core);
-        }
-    }
-}
-
-fn handle_remote(core: &Core) {
-    for msg in core.remote.take() {
-        match msg {
-            RemoteMsg::Wake(task) => core.executor.schedule(task),
-            RemoteMsg::Run(job) => job(),
-            RemoteMsg::Stop => core.stopping.set(true),
-        }
-    }
-}
-
-/// Drops every task (cancelling their I/O), then waits for the kernel to release it all.
-fn teardown(core: &Core) {
-    core.executor.drop_all();
-    core.timers.borrow_mut().clear();
-    core.driver.borrow_mut().drain();
-}
-
-/// Polls a finished JoinHandle once, without a runtime.
-fn poll_now<T>(handle: &mut crate::JoinHandle<T>) -> Option<Result<T, JoinError>> {
-    // Not `Waker::noop()`: that needs Rust 1.85 and the MSRV is 1.80.
-    struct NoopWake;
-    impl std::task::Wake for NoopWake {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = std::task::Waker::from(Arc::new(NoopWake));
-    let mut cx = std::task::Context::from_waker(&waker);
-    match std::pin::Pin::new(handle).poll(&mut cx) {
-        std::task::Poll::Ready(r) => Some(r),
-        std::task::Poll::Pending => None,
     }
 }

@@ -1,16 +1,16 @@
 //! The io_uring driver of one core: submission, the single `io_uring_enter` per loop
 //! iteration, and completion dispatch to operation slots.
 
+mod completion;
 pub(crate) mod ring;
+mod shutdown;
 pub(crate) mod slot;
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use slab::Slab;
@@ -116,6 +116,7 @@ impl Driver {
                 waker: None,
                 queue: VecDeque::new(),
                 finished: false,
+                throttled: false,
             }
         } else {
             SlotState::Pending {
@@ -173,6 +174,7 @@ impl Driver {
                 waker,
                 queue,
                 finished,
+                ..
             } => {
                 if let Some(c) = queue.pop_front() {
                     return Poll::Ready(Some(c));
@@ -216,7 +218,7 @@ impl Driver {
         }
     }
 
-    fn cancel(&mut self, key: OpKey) {
+    pub(super) fn cancel(&mut self, key: OpKey) {
         let entry = opcode::AsyncCancel::new(key.user_data())
             .build()
             .user_data(CANCEL_USER_DATA);
@@ -230,183 +232,6 @@ impl Driver {
         }
         if kind == OpKind::YieldsFd && c.result >= 0 {
             sys::close_raw(c.result);
-        }
-    }
-
-    /// One `io_uring_enter`: submits everything queued and, with GETEVENTS, runs deferred
-    /// completion work. With `wait`, blocks until one completion or `timeout` elapses.
-    pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
-        let to_submit = {
-            let mut sq = self.ring.submission();
-            sq.sync();
-            sq.len() as u32
-        };
-        let min_complete = u32::from(wait);
-        let getevents = io_uring::EnterFlags::GETEVENTS.bits();
-        let result = match timeout.filter(|_| wait) {
-            Some(t) => {
-                let ts = types::Timespec::from(t);
-                let args = types::SubmitArgs::new().timespec(&ts);
-                let flags = getevents | io_uring::EnterFlags::EXT_ARG.bits();
-                // SAFETY: args (and the timespec it points to) outlive the call; EXT_ARG
-                // tells the kernel to read it as io_uring_getevents_arg, which it is.
-                unsafe {
-                    self.ring
-                        .submitter()
-                        .enter(to_submit, min_complete, flags, Some(&args))
-                }
-            }
-            // SAFETY: no argument pointer is passed.
-            None => unsafe {
-                self.ring.submitter().enter::<libc::sigset_t>(
-                    to_submit,
-                    min_complete,
-                    getevents,
-                    None,
-                )
-            },
-        };
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.raw_os_error() {
-                // Timed out, interrupted, or completions must be reaped first: all normal.
-                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {
-                    Ok(())
-                }
-                _ => Err(e),
-            },
-        }
-    }
-
-    /// Drains the completion queue, routing each CQE to its slot. Returns how many.
-    pub(crate) fn reap(&mut self) -> usize {
-        let mut count = 0;
-        loop {
-            // Copy a batch out so that dispatch can push SQEs (cancels, the wake-up read).
-            let mut batch: [(u64, i32, u32); 64] = [(0, 0, 0); 64];
-            let mut n = 0;
-            for cqe in self.ring.completion().take(64) {
-                batch[n] = (cqe.user_data(), cqe.result(), cqe.flags());
-                n += 1;
-            }
-            for &(user_data, result, flags) in &batch[..n] {
-                self.dispatch(user_data, Completion { result, flags });
-            }
-            count += n;
-            if n < 64 {
-                return count;
-            }
-        }
-    }
-
-    fn dispatch(&mut self, user_data: u64, c: Completion) {
-        if cqueue::buffer_select(c.flags).is_some() {
-            self.buf_ring.note_taken();
-        }
-        let Some(key) = OpKey::from_user_data(user_data) else {
-            if user_data == WAKE_USER_DATA {
-                self.wake_armed = false;
-                self.woken = true;
-                if !self.closing() {
-                    self.arm_wake_read();
-                }
-            }
-            return; // CANCEL_USER_DATA: the cancel request's own result is of no interest.
-        };
-        let index = key.index as usize;
-        let slot = match self.slots.get_mut(index) {
-            Some(slot) if slot.generation == key.generation => slot,
-            // A stale completion for a slot that no longer exists: release, never deliver.
-            _ => return self.release(OpKind::Plain, c),
-        };
-        let kind = slot.kind;
-        match &mut slot.state {
-            SlotState::Pending { waker, first } => {
-                if c.has_more() {
-                    // SEND_ZC: result now, buffer notification later. Keep waiting.
-                    *first = Some(c);
-                    return;
-                }
-                let result = first.take().unwrap_or(c);
-                let waker = waker.take();
-                slot.state = SlotState::Done(result);
-                if let Some(w) = waker {
-                    w.wake();
-                }
-            }
-            SlotState::Multi {
-                waker,
-                queue,
-                finished,
-            } => {
-                queue.push_back(c);
-                if !c.has_more() {
-                    *finished = true;
-                }
-                if let Some(w) = waker.take() {
-                    w.wake();
-                }
-            }
-            SlotState::Abandoned { .. } => {
-                if !c.has_more() {
-                    self.slots.remove(index);
-                }
-                self.release(kind, c);
-            }
-            SlotState::Done(_) => self.release(kind, c),
-        }
-    }
-
-    /// Slots the kernel may still write to (finished ones merely await their owner).
-    fn kernel_owned(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|(_, s)| match &s.state {
-                SlotState::Done(_) => false,
-                SlotState::Multi { finished, .. } => !finished,
-                _ => true,
-            })
-            .count()
-    }
-
-    fn closing(&self) -> bool {
-        self.wake_fd < 0
-    }
-
-    /// Cancels everything still in flight and waits (bounded) until the kernel has let go
-    /// of every buffer, so nothing is freed while the kernel might still write to it.
-    pub(crate) fn drain(&mut self) {
-        self.wake_fd = -1; // stop re-arming the wake-up read
-        let all = opcode::AsyncCancel2::new(types::CancelBuilder::any())
-            .build()
-            .user_data(CANCEL_USER_DATA);
-        self.push(all);
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while (self.kernel_owned() > 0 || self.wake_armed) && std::time::Instant::now() < deadline {
-            if self.enter(true, Some(Duration::from_millis(10))).is_err() {
-                break;
-            }
-            self.reap();
-            // An op that raced with the first cancel-any (e.g. a re-armed multishot) gets
-            // another one.
-            if self.kernel_owned() > 0 {
-                self.push(
-                    opcode::AsyncCancel2::new(types::CancelBuilder::any())
-                        .build()
-                        .user_data(CANCEL_USER_DATA),
-                );
-            }
-        }
-        if self.kernel_owned() > 0 || self.wake_armed {
-            // The kernel did not give everything back: leak the memory rather than free it
-            // under the kernel's feet.
-            eprintln!(
-                "coreline: warning: {} io_uring operations did not finish at shutdown; \
-                 leaking their buffers",
-                self.slots.len()
-            );
-            std::mem::forget(std::mem::take(&mut self.slots));
-            std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
     }
 }

@@ -64,8 +64,10 @@ impl TcpStream {
                 Poll::Ready(Some(c)) => c,
             };
             if c.result < 0 {
-                if c.result == -libc::ENOBUFS {
-                    continue; // ring ran dry; re-arm once a buffer is back
+                if c.result == -libc::ENOBUFS || c.result == -libc::ECANCELED {
+                    // The ring ran dry, or the driver throttled this receive because its
+                    // unread chunks piled up (see RECV_QUEUE_LIMIT): re-arm once drained.
+                    continue;
                 }
                 return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
             }

@@ -1,0 +1,151 @@
+//! The single `io_uring_enter` per loop iteration and completion dispatch to slots.
+
+use std::io;
+use std::time::Duration;
+
+use io_uring::{cqueue, types};
+
+use super::slot::{Completion, OpKey, OpKind, SlotState, WAKE_USER_DATA};
+use super::Driver;
+
+/// A multishot receive that has this many unread chunks queued is cancelled; its owner
+/// re-arms it once it has read them. Until then further data waits in the socket buffer,
+/// where TCP flow control applies, instead of draining the core's provided-buffer ring.
+pub(crate) const RECV_QUEUE_LIMIT: usize = 16;
+
+impl Driver {
+    /// One `io_uring_enter`: submits everything queued and, with GETEVENTS, runs deferred
+    /// completion work. With `wait`, blocks until one completion or `timeout` elapses.
+    pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        let to_submit = {
+            let mut sq = self.ring.submission();
+            sq.sync();
+            sq.len() as u32
+        };
+        let min_complete = u32::from(wait);
+        let getevents = io_uring::EnterFlags::GETEVENTS.bits();
+        let result = match timeout.filter(|_| wait) {
+            Some(t) => {
+                let ts = types::Timespec::from(t);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                let flags = getevents | io_uring::EnterFlags::EXT_ARG.bits();
+                // SAFETY: args (and the timespec it points to) outlive the call; EXT_ARG
+                // tells the kernel to read it as io_uring_getevents_arg, which it is.
+                unsafe {
+                    self.ring
+                        .submitter()
+                        .enter(to_submit, min_complete, flags, Some(&args))
+                }
+            }
+            // SAFETY: no argument pointer is passed.
+            None => unsafe {
+                self.ring.submitter().enter::<libc::sigset_t>(
+                    to_submit,
+                    min_complete,
+                    getevents,
+                    None,
+                )
+            },
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.raw_os_error() {
+                // Timed out, interrupted, or completions must be reaped first: all normal.
+                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Drains the completion queue, routing each CQE to its slot. Returns how many.
+    pub(crate) fn reap(&mut self) -> usize {
+        let mut count = 0;
+        loop {
+            // Copy a batch out so that dispatch can push SQEs (cancels, the wake-up read).
+            let mut batch: [(u64, i32, u32); 64] = [(0, 0, 0); 64];
+            let mut n = 0;
+            for cqe in self.ring.completion().take(64) {
+                batch[n] = (cqe.user_data(), cqe.result(), cqe.flags());
+                n += 1;
+            }
+            for &(user_data, result, flags) in &batch[..n] {
+                self.dispatch(user_data, Completion { result, flags });
+            }
+            count += n;
+            if n < 64 {
+                return count;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, user_data: u64, c: Completion) {
+        if cqueue::buffer_select(c.flags).is_some() {
+            self.buf_ring.note_taken();
+        }
+        let Some(key) = OpKey::from_user_data(user_data) else {
+            if user_data == WAKE_USER_DATA {
+                self.wake_armed = false;
+                self.woken = true;
+                if !self.closing() {
+                    self.arm_wake_read();
+                }
+            }
+            return; // CANCEL_USER_DATA: the cancel request's own result is of no interest.
+        };
+        let index = key.index as usize;
+        let slot = match self.slots.get_mut(index) {
+            Some(slot) if slot.generation == key.generation => slot,
+            // A stale completion for a slot that no longer exists: release, never deliver.
+            _ => return self.release(OpKind::Plain, c),
+        };
+        let kind = slot.kind;
+        match &mut slot.state {
+            SlotState::Pending { waker, first } => {
+                if c.has_more() {
+                    // SEND_ZC: result now, buffer notification later. Keep waiting.
+                    *first = Some(c);
+                    return;
+                }
+                let result = first.take().unwrap_or(c);
+                let waker = waker.take();
+                slot.state = SlotState::Done(result);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+            SlotState::Multi {
+                waker,
+                queue,
+                finished,
+                throttled,
+            } => {
+                queue.push_back(c);
+                if !c.has_more() {
+                    *finished = true;
+                }
+                let throttle = kind == OpKind::SelectsBuffer
+                    && !*finished
+                    && !*throttled
+                    && queue.len() >= RECV_QUEUE_LIMIT;
+                if throttle {
+                    *throttled = true;
+                }
+                if let Some(w) = waker.take() {
+                    w.wake();
+                }
+                if throttle {
+                    self.cancel(key);
+                }
+            }
+            SlotState::Abandoned { .. } => {
+                if !c.has_more() {
+                    self.slots.remove(index);
+                }
+                self.release(kind, c);
+            }
+            SlotState::Done(_) => self.release(kind, c),
+        }
+    }
+}
