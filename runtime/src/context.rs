@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::buf_ring::BufRingStats;
 use crate::driver::{Driver, RingInfo};
-use crate::executor::{spawn_on_executor, Executor, JoinHandle};
+use crate::executor::Executor;
+use crate::join::{spawn_on_executor, JoinHandle};
 use crate::remote::{Handle, Remote};
 use crate::time::Timers;
 

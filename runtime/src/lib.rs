@@ -35,6 +35,7 @@ mod error;
 mod executor;
 mod fd;
 pub mod fs;
+mod join;
 pub mod net;
 mod op;
 pub mod ops;
@@ -50,7 +51,8 @@ pub use context::{
 pub use cores::Cores;
 pub use driver::{RingFlags, RingInfo};
 pub use error::Error;
-pub use executor::{yield_now, JoinError, JoinHandle};
+pub use executor::yield_now;
 pub use fd::{AsSharedFd, SharedFd};
+pub use join::{JoinError, JoinHandle};
 pub use remote::{Handle, RemoteJoinHandle};
 pub use runtime::{Builder, Runtime};

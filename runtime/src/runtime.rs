@@ -8,7 +8,7 @@ use crate::core_loop::{run_core, CoreFailure};
 use crate::cores::Cores;
 use crate::driver::RingFlags;
 use crate::error::Error;
-use crate::executor::panic_message;
+use crate::join::panic_message;
 use crate::remote::{Handle, Remote};
 use crate::sys;
 
