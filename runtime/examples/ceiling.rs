@@ -6,32 +6,19 @@
 
 use std::process::ExitCode;
 
+#[path = "support/args.rs"]
+mod args;
+
 use coreline_runtime::net::{TcpListener, TcpStream};
-use coreline_runtime::{spawn_local, time, Cores, Runtime};
+use coreline_runtime::{spawn_local, time, Runtime};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
 Content-Length: 13\r\n\r\nHello, World!";
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let Some(addr) = args.next() else {
-        eprintln!("usage: ceiling ADDR [CPUS]   e.g. ceiling 127.0.0.1:8080 0");
-        return ExitCode::from(2);
-    };
-    let addr = match addr.parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("ceiling: '{addr}' is not an IP:PORT address: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let cores = match args.next().map(|s| Cores::parse_list(&s)) {
-        None => Cores::All,
-        Some(Ok(c)) => c,
-        Some(Err(e)) => {
-            eprintln!("ceiling: {e}");
-            return ExitCode::from(2);
-        }
+    let (addr, cores) = match args::addr_and_cores("ceiling", "127.0.0.1:8080") {
+        Ok(parsed) => parsed,
+        Err(code) => return ExitCode::from(code),
     };
     let run = Runtime::builder().cores(cores).build().and_then(|rt| {
         rt.run(|_| async move {

@@ -5,29 +5,16 @@
 
 use std::process::ExitCode;
 
+#[path = "support/args.rs"]
+mod args;
+
 use coreline_runtime::net::TcpListener;
-use coreline_runtime::{current_core, ring_info, spawn_local, time, Cores, Runtime};
+use coreline_runtime::{current_core, ring_info, spawn_local, time, Runtime};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let Some(addr) = args.next() else {
-        eprintln!("usage: echo ADDR [CPUS]   e.g. echo 127.0.0.1:7000 0,1");
-        return ExitCode::from(2);
-    };
-    let addr = match addr.parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("echo: '{addr}' is not an IP:PORT address: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let cores = match args.next().map(|s| Cores::parse_list(&s)) {
-        None => Cores::All,
-        Some(Ok(c)) => c,
-        Some(Err(e)) => {
-            eprintln!("echo: {e}");
-            return ExitCode::from(2);
-        }
+    let (addr, cores) = match args::addr_and_cores("echo", "127.0.0.1:7000") {
+        Ok(parsed) => parsed,
+        Err(code) => return ExitCode::from(code),
     };
     let run = Runtime::builder().cores(cores).build().and_then(|rt| {
         rt.run(|_| async move {

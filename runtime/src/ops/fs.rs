@@ -8,7 +8,7 @@ use std::path::Path;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cqe_result, sqe_len};
+use super::{cqe_result, finish_read, spare_capacity, sqe_len};
 use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::SharedFd;
@@ -153,22 +153,13 @@ impl<B: IoBufMut + Unpin> OpData for ReadAt<B> {
     type Output = (io::Result<usize>, B);
     const KIND: OpKind = OpKind::Plain;
     fn sqe(&mut self) -> squeue::Entry {
-        let init = self.buf.bytes_init();
-        let spare = self.buf.bytes_total() - init;
-        // SAFETY: init <= bytes_total, so the pointer stays inside the buffer.
-        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-        opcode::Read::new(types::Fd(self.fd.raw()), ptr, sqe_len(spare))
+        let (ptr, len) = spare_capacity(&mut self.buf);
+        opcode::Read::new(types::Fd(self.fd.raw()), ptr, len)
             .offset(self.offset)
             .build()
     }
-    fn complete(mut self, c: Completion) -> Self::Output {
-        let r = cqe_result(c).map(|n| n as usize);
-        if let Ok(n) = r {
-            let init = self.buf.bytes_init();
-            // SAFETY: the kernel wrote n bytes right after the initialized ones.
-            unsafe { self.buf.set_init(init + n) };
-        }
-        (r, self.buf)
+    fn complete(self, c: Completion) -> Self::Output {
+        finish_read(c, self.buf)
     }
 }
 
