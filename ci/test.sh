@@ -29,6 +29,12 @@ echo "ci: cargo fmt --check"
 cargo fmt --all -- --check
 echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "ci: kernel-tuning scripts (inside private network namespaces)"
+if [ "$(id -u)" -eq 0 ]; then
+    bash kernel-tuning/tests/run.sh
+else
+    echo "ci: not root; skipping the kernel-tuning namespace tests"
+fi
 echo "ci: cargo test"
 # Release mode: the load tests (1,000 clients, 100,000 cancellations) are bounded in
 # count, and debug builds would make them slow, not more thorough.
