@@ -1,3 +1,52 @@
 //! coreline-http: a minimal, strict HTTP/1.1 keep-alive server on the coreline runtime.
+//!
+//! - **Types**: handlers take an `http::Request<`[`Body`]`>` and return an
+//!   `http::Response<Body>`; see [`Handler`].
+//! - **Thread per core**: [`Server::run`] starts one pinned thread per core, each with its
+//!   own `SO_REUSEPORT` listener, connections and handler (built by a factory on that core,
+//!   so it may be `!Send`).
+//! - **Strict parsing** ([`parse`]): ambiguous framing, malformed heads and bodies are
+//!   refused with the right 4xx/5xx, `Connection: close` and a lingering close.
+//! - **Pipelining**: every complete request already received is answered in order, and the
+//!   responses of a batch leave in one send.
+//! - **Memory**: an idle keep-alive connection holds no receive or output buffer (they go
+//!   back to per-core pools) and costs under 1 KiB in all. A request's URI and header
+//!   values are slices of the receive buffer, and header maps come from a per-core pool:
+//!   a handler that gives requests back with [`recycle`] and builds responses with
+//!   [`response`] makes the request path allocation-free once warm (the `coreline`
+//!   binary's `/plaintext` does, proven by a counting allocator in `tests/zero_alloc.rs`).
+//! - **Timeouts** ([`Timeouts`]): header read (408), idle keep-alive, body read, write,
+//!   lingering close; enforced by a per-core sweeper, so none costs a timer per request.
+//! - **Graceful shutdown** through a [`ServerHandle`] from any thread.
+//!
+//! ```no_run
+//! use coreline_http::{response, recycle, Body, Server};
+//! use http::{header, HeaderValue, Request, StatusCode};
+//!
+//! Server::builder()
+//!     .listen("127.0.0.1:8080".parse().unwrap())
+//!     .build(|| |req: Request<Body>| async move {
+//!         recycle(req); // give the header map back to the core's pool
+//!         let mut res = response(StatusCode::OK, Body::from_static(b"Hello, World!"));
+//!         res.headers_mut()
+//!             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+//!         res
+//!     })?
+//!     .run()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
+mod body;
+mod clock;
+mod conn;
+pub mod date;
+pub mod encode;
+mod handler;
 pub mod parse;
+mod pool;
+mod server;
+
+pub use body::Body;
+pub use handler::Handler;
+pub use pool::{recycle, response};
+pub use server::{Builder, Limits, Server, ServerHandle, Timeouts};

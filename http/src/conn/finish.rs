@@ -1,0 +1,162 @@
+//! After the handler: turning its response (or a failure) into bytes, discarding an
+//! unread body, error responses, and the ways a connection closes.
+//!
+//! The common case is synchronous ([`respond`] encodes the head and a small body into the
+//! output buffer); everything that must await is in [`complete`], which the connection
+//! loop boxes, so none of it takes room in an idle connection's task.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::{Response, StatusCode};
+
+use super::io::{ConnIo, Recv};
+use super::response::{self, After, Shape};
+use super::End;
+use crate::body::Body;
+use crate::encode::Framing;
+use crate::parse::HeadError;
+use crate::{date, encode, pool};
+
+/// Discard at most this much during a lingering close.
+const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
+/// The rest of a response that needs awaiting (boxed: see the module docs).
+pub(super) type Later<'a> = Pin<Box<dyn Future<Output = Result<After, End>> + 'a>>;
+
+/// What is left to do after the handler.
+enum Next {
+    /// The response is queued in the output buffer.
+    Sent(After),
+    /// Reading the body failed: answer with this error instead.
+    Fail(HeadError),
+    /// The handler left body unread: discard it (or give up), then send the response.
+    Discard(Response<Body>, Shape),
+    /// The head is queued; this body follows.
+    Body(Body, Framing, After),
+}
+
+/// Handles the handler's response (`None`: it panicked): `Ok` if it is queued in the
+/// output buffer already, else the boxed rest of the work.
+pub(super) fn respond(
+    io: &ConnIo,
+    res: Option<Response<Body>>,
+    shape: Shape,
+) -> Result<After, Later<'_>> {
+    match next_step(io, res, shape) {
+        Next::Sent(after) => Ok(after),
+        next => Err(Box::pin(complete(io, next))),
+    }
+}
+
+fn next_step(io: &ConnIo, res: Option<Response<Body>>, mut shape: Shape) -> Next {
+    let mut res =
+        res.unwrap_or_else(|| pool::response(StatusCode::INTERNAL_SERVER_ERROR, Body::empty()));
+    if let Some(e) = io.body_error() {
+        pool::put_map(res.into_parts().0.headers);
+        return Next::Fail(e);
+    }
+    // Shutdown may have begun while the handler ran.
+    shape.keep_alive &= !io.core.is_draining();
+    // Unread body left, unless the response streams it back (then it is read as sent).
+    let streams_back =
+        res.body().is_incoming_of(io) && !shape.is_head && response::allows_body(res.status());
+    if res.body().is_incoming_of(io) && !streams_back {
+        // Keep its length for the head (HEAD gets the GET headers), drop the reader.
+        res.body_mut().omit();
+    }
+    if !io.body_done() && !streams_back {
+        return Next::Discard(res, shape);
+    }
+    encode(io, res, shape)
+}
+
+fn encode(io: &ConnIo, res: Response<Body>, shape: Shape) -> Next {
+    match response::encode(io, res, shape) {
+        (after, None) => {
+            io.end_body();
+            Next::Sent(after)
+        }
+        (after, Some((body, framing))) => Next::Body(body, framing, after),
+    }
+}
+
+/// Does what [`respond`] left to do.
+async fn complete(io: &ConnIo, mut next: Next) -> Result<After, End> {
+    loop {
+        next = match next {
+            Next::Sent(after) => return Ok(after),
+            Next::Fail(e) => return Err(fail(io, e).await),
+            Next::Discard(res, mut shape) => {
+                // The handler answered without reading all of the body. If the client
+                // still waits for 100 Continue it never sent the body: don't invite it.
+                let discarded = !io.continue_pending()
+                    && io.discard_body(io.core.config.limits.max_discard).await;
+                if let Some(e) = io.body_error() {
+                    pool::put_map(res.into_parts().0.headers);
+                    return Err(fail(io, e).await);
+                }
+                shape.keep_alive &= discarded;
+                encode(io, res, shape)
+            }
+            Next::Body(body, framing, after) => {
+                if response::write_body(io, body, framing).await.is_err()
+                    || io.body_error().is_some()
+                {
+                    // The framing is broken (or a streamed-back request body failed).
+                    return Err(End::Close);
+                }
+                io.end_body();
+                Next::Sent(after)
+            }
+        }
+    }
+}
+
+/// Answers with an error status and `Connection: close`.
+pub(super) async fn fail(io: &ConnIo, e: HeadError) -> End {
+    queue_error(io, e);
+    match Box::pin(io.flush()).await {
+        Ok(()) => End::Linger,
+        Err(_) => End::Close,
+    }
+}
+
+/// Queues an error response (the connection will close after it).
+fn queue_error(io: &ConnIo, e: HeadError) {
+    io.end_body();
+    date::refresh(); // (a timeout may have passed since the batch began)
+    let date = date::current();
+    io.with_out(|out| encode::error_response(out, e.status, e.reason, &date));
+}
+
+/// After a `Connection: close` response: send it, then close (lingering if the client
+/// sent more than we read).
+pub(super) async fn closing(io: &ConnIo) -> End {
+    if Box::pin(io.flush()).await.is_err() {
+        return End::Close;
+    }
+    if io.inbuf_is_empty() && io.body_done() {
+        End::Close
+    } else {
+        End::Linger
+    }
+}
+
+/// Lingering close: half-close, then read and discard until the client closes, a short
+/// time passes, or too much arrives.
+pub(super) async fn linger(io: &ConnIo) {
+    io.end_body();
+    io.inbuf.borrow_mut().clear();
+    if io.shutdown_write().await.is_err() {
+        return;
+    }
+    io.set_deadline(io.core.config.timeouts.linger);
+    let mut discarded = 0usize;
+    while let Recv::Data(buf) = io.recv(false).await {
+        discarded += buf.len();
+        if discarded > LINGER_MAX_BYTES {
+            return;
+        }
+    }
+}

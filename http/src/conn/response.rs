@@ -1,0 +1,209 @@
+//! Writing one response: head into the output buffer, then the body by kind.
+//!
+//! Small bodies are copied behind the head, so a batch of pipelined responses leaves in
+//! one send when the batch is flushed. Large, file and streamed bodies flush as they go.
+
+use std::io;
+
+use http::{header, Response, StatusCode, Version};
+
+use super::io::ConnIo;
+use crate::body::{Body, Kind, FILE_CHUNK};
+use crate::date;
+use crate::encode::{self, Framing, Persistence};
+use crate::pool;
+
+/// Bodies up to this size are copied into the output buffer behind their head.
+const INLINE_BODY: usize = 64 * 1024;
+/// Flush a streamed body once this much is buffered.
+const STREAM_FLUSH: usize = 32 * 1024;
+
+/// The request facts that shape the response.
+pub(crate) struct Shape {
+    pub(crate) version: Version,
+    pub(crate) is_head: bool,
+    /// The server intends to keep the connection open after this response.
+    pub(crate) keep_alive: bool,
+}
+
+/// Whether the connection may carry another request after the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum After {
+    KeepAlive,
+    Close,
+}
+
+/// Whether a response with `status` may have a body (RFC 9110 §6.4.1).
+pub(crate) fn allows_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Wants the handler's `Connection: close`?
+fn asks_close(res: &Response<Body>) -> bool {
+    res.headers().get_all(header::CONNECTION).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
+}
+
+/// Encodes the head (and a small body behind it); returns what else is to be sent.
+pub(crate) fn encode(
+    io: &ConnIo,
+    mut res: Response<Body>,
+    shape: Shape,
+) -> (After, Option<(Body, Framing)>) {
+    if res.status().is_informational() {
+        // A 1xx cannot be the final response: nothing would follow it.
+        eprintln!(
+            "coreline: handler returned {} as a final response; sent 500",
+            res.status()
+        );
+        pool::put_map(std::mem::take(res.headers_mut()));
+        res = pool::response(StatusCode::INTERNAL_SERVER_ERROR, Body::empty());
+    }
+    let mut keep = shape.keep_alive && !asks_close(&res);
+    let (parts, body) = res.into_parts();
+    let status = parts.status;
+    let framing = if !allows_body(status) {
+        Framing::NoBody
+    } else {
+        match body.len() {
+            Some(n) => Framing::Length(n),
+            None if shape.version == Version::HTTP_11 => Framing::Chunked,
+            None => Framing::UntilClose,
+        }
+    };
+    if framing == Framing::UntilClose {
+        keep = false;
+    }
+    let send_body = framing != Framing::NoBody && !shape.is_head;
+    if send_body {
+        if let Kind::Incoming(incoming) = &body.kind {
+            if incoming.is_current(io) {
+                // The body is about to be read: the client must get its 100 Continue first.
+                io.queue_continue_if_pending();
+            }
+        }
+    }
+    let persistence = match (keep, shape.version) {
+        (false, _) => Persistence::Close,
+        (true, Version::HTTP_10) => Persistence::KeepAliveEcho,
+        (true, _) => Persistence::KeepAlive,
+    };
+    let date = date::current();
+    io.with_out(|out| {
+        encode::response_head(out, status, &parts.headers, framing, persistence, &date)
+    });
+    pool::put_map(parts.headers);
+    let after = if keep { After::KeepAlive } else { After::Close };
+    if !send_body {
+        return (after, None);
+    }
+    // Small bodies go right behind the head, so a pipelined batch leaves in one send.
+    let rest = match body.kind {
+        Kind::Empty => None,
+        Kind::Bytes(b) if b.len() <= INLINE_BODY => {
+            io.with_out(|out| out.extend_from_slice(&b));
+            None
+        }
+        Kind::Static(s) if s.len() <= INLINE_BODY => {
+            io.with_out(|out| out.extend_from_slice(s));
+            None
+        }
+        kind => Some((Body { kind }, framing)),
+    };
+    (after, rest)
+}
+
+/// Writes a body that was not copied behind its head: large, file or streamed.
+pub(crate) async fn write_body(io: &ConnIo, body: Body, framing: Framing) -> io::Result<()> {
+    match body.kind {
+        Kind::Bytes(b) => {
+            io.flush().await?;
+            io.send_vec(Vec::from(b)).await.map(drop) // no copy when `b` owns a Vec
+        }
+        Kind::Static(s) => {
+            io.flush().await?;
+            io.send_static(s).await
+        }
+        Kind::File { file, offset, len } => write_file(io, &file, offset, len).await,
+        kind => write_stream(io, Body { kind }, framing).await,
+    }
+}
+
+/// Reads the file into the output buffer behind what is queued (the head), chunk by
+/// chunk, sending each. (The zero-copy issue replaces this with splice.)
+async fn write_file(
+    io: &ConnIo,
+    file: &coreline_runtime::fs::File,
+    mut offset: u64,
+    len: u64,
+) -> io::Result<()> {
+    let mut left = len;
+    while left > 0 {
+        let mut buf = std::mem::take(&mut *io.out.borrow_mut());
+        let want = left.min(FILE_CHUNK as u64) as usize;
+        buf.reserve(want);
+        let before = buf.len();
+        // read_at fills all spare capacity; keep only what this body still needs.
+        let (res, mut buf) = file.read_at(buf, offset).await;
+        let n = res?.min(want);
+        buf.truncate(before + n);
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while being sent",
+            ));
+        }
+        offset += n as u64;
+        left -= n as u64;
+        let mut buf = io.send_vec(buf).await?;
+        buf.clear();
+        *io.out.borrow_mut() = buf;
+    }
+    Ok(())
+}
+
+/// Streams a body of unknown or checked length.
+async fn write_stream(io: &ConnIo, mut body: Body, framing: Framing) -> io::Result<()> {
+    let mut sent = 0u64;
+    while let Some(chunk) = body.chunk().await? {
+        if chunk.is_empty() {
+            continue;
+        }
+        sent += chunk.len() as u64;
+        match framing {
+            Framing::Length(n) if sent > n => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "body longer than its length",
+                ))
+            }
+            Framing::Chunked => io.with_out(|out| {
+                encode::chunk_head(out, chunk.len());
+                out.extend_from_slice(&chunk);
+                out.extend_from_slice(b"\r\n");
+            }),
+            _ => io.with_out(|out| out.extend_from_slice(&chunk)),
+        }
+        // Streams may be slow (or live): send what each chunk brings, unless more is
+        // already buffered in the output and a larger send would be better.
+        if io.out.borrow().len() >= STREAM_FLUSH || !matches!(body.kind, Kind::Incoming(_)) {
+            io.flush().await?;
+        }
+    }
+    match framing {
+        Framing::Length(n) if sent != n => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "body shorter than its length",
+        )),
+        Framing::Chunked => {
+            io.with_out(|out| out.extend_from_slice(encode::LAST_CHUNK));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

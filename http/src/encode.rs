@@ -1,0 +1,273 @@
+//! Response-head encoding: pure functions that append bytes to an output buffer.
+//!
+//! The server owns the framing and connection-management fields: it writes `Server`,
+//! `Date`, `Content-Length` or `Transfer-Encoding`, and `Connection` itself, and skips
+//! those names (and `Keep-Alive`) in the handler's header map, so a handler can never
+//! produce a response whose framing disagrees with what is sent. Everything else the
+//! handler set is written as is; `HeaderValue` cannot hold CR or LF, so no header can
+//! split the response. Handler header names are written in the lowercase form the `http`
+//! crate stores them in (field names are case-insensitive).
+
+use http::header::{self, HeaderMap, HeaderName};
+use http::StatusCode;
+
+use crate::date::DATE_LEN;
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body and no framing field: 1xx, 204 and 304 responses.
+    NoBody,
+    /// `Content-Length: n` (also on HEAD responses, whose body is not sent).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Neither: the body ends when the connection closes (HTTP/1.0 clients, unknown
+    /// length). Implies [`Persistence::Close`].
+    UntilClose,
+}
+
+/// What the `Connection` field says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Nothing (HTTP/1.1 is persistent by default).
+    KeepAlive,
+    /// `Connection: keep-alive`, echoed to HTTP/1.0 clients that asked for it.
+    KeepAliveEcho,
+    /// `Connection: close`: the server closes after this response.
+    Close,
+}
+
+/// The fields the server writes itself; handler values for these names are skipped.
+fn is_server_managed(name: &HeaderName) -> bool {
+    name == header::CONTENT_LENGTH
+        || name == header::TRANSFER_ENCODING
+        || name == header::CONNECTION
+        || name == header::DATE
+        || name == header::SERVER
+        || name == "keep-alive"
+}
+
+/// Appends a status line.
+pub fn status_line(out: &mut Vec<u8>, status: StatusCode) {
+    if status == StatusCode::OK {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        return;
+    }
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a complete response head: status line, `Server`, `Date`, the handler's
+/// fields, framing, `Connection`, and the blank line.
+pub fn response_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    framing: Framing,
+    persistence: Persistence,
+    date: &[u8; DATE_LEN],
+) {
+    status_line(out, status);
+    out.extend_from_slice(b"Server: coreline\r\nDate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if is_server_managed(name) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Framing::NoBody | Framing::UntilClose => {}
+        Framing::Length(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+    }
+    let persistence = if framing == Framing::UntilClose {
+        Persistence::Close
+    } else {
+        persistence
+    };
+    match persistence {
+        Persistence::KeepAlive => out.extend_from_slice(b"\r\n"),
+        Persistence::KeepAliveEcho => out.extend_from_slice(b"Connection: keep-alive\r\n\r\n"),
+        Persistence::Close => out.extend_from_slice(b"Connection: close\r\n\r\n"),
+    }
+}
+
+/// Appends a complete error response (`text/plain` body `reason` and a newline) that
+/// closes the connection.
+pub fn error_response(out: &mut Vec<u8>, status: StatusCode, reason: &str, date: &[u8; DATE_LEN]) {
+    status_line(out, status);
+    out.extend_from_slice(b"Server: coreline\r\nDate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+    decimal(out, reason.len() as u64 + 1);
+    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(reason.as_bytes());
+    out.push(b'\n');
+}
+
+/// Appends the size line of one chunk of a chunked body (`{hex}\r\n`).
+pub fn chunk_head(out: &mut Vec<u8>, len: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut v = len;
+    loop {
+        i -= 1;
+        digits[i] = HEX[v & 0xf];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The end of a chunked body: the last chunk and an empty trailer section.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Appends `v` in decimal.
+pub fn decimal(out: &mut Vec<u8>, v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn head(status: StatusCode, h: &HeaderMap, f: Framing, p: Persistence) -> String {
+        let mut out = Vec::new();
+        response_head(&mut out, status, h, f, p, DATE);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plaintext_head() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert_eq!(
+            head(
+                StatusCode::OK,
+                &h,
+                Framing::Length(13),
+                Persistence::KeepAlive
+            ),
+            "HTTP/1.1 200 OK\r\nServer: coreline\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+             content-type: text/plain\r\nContent-Length: 13\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn server_managed_fields_from_the_handler_are_dropped() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("content-length", "99"),
+            ("transfer-encoding", "gzip"),
+            ("connection", "upgrade"),
+            ("server", "evil"),
+            ("date", "yesterday"),
+            ("keep-alive", "timeout=5"),
+            ("x-ok", "1"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let s = head(
+            StatusCode::NOT_FOUND,
+            &h,
+            Framing::Chunked,
+            Persistence::Close,
+        );
+        assert_eq!(
+            s,
+            "HTTP/1.1 404 Not Found\r\nServer: coreline\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\
+             \r\nx-ok: 1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn no_body_and_until_close_framing() {
+        let h = HeaderMap::new();
+        let s = head(
+            StatusCode::NO_CONTENT,
+            &h,
+            Framing::NoBody,
+            Persistence::KeepAliveEcho,
+        );
+        assert!(s.ends_with("GMT\r\nConnection: keep-alive\r\n\r\n"), "{s}");
+        assert!(!s.contains("Content-Length") && !s.contains("Transfer-Encoding"));
+        let s = head(
+            StatusCode::OK,
+            &h,
+            Framing::UntilClose,
+            Persistence::KeepAlive,
+        );
+        assert!(s.ends_with("GMT\r\nConnection: close\r\n\r\n"), "{s}");
+        let s = head(
+            StatusCode::from_u16(599).unwrap(),
+            &h,
+            Framing::NoBody,
+            Persistence::Close,
+        );
+        assert!(s.starts_with("HTTP/1.1 599 \r\n"), "{s}");
+    }
+
+    #[test]
+    fn numbers() {
+        for (v, want) in [
+            (0u64, "0"),
+            (7, "7"),
+            (10, "10"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            let mut out = Vec::new();
+            decimal(&mut out, v);
+            assert_eq!(out, want.as_bytes());
+        }
+        for (v, want) in [
+            (0usize, "0\r\n"),
+            (10, "a\r\n"),
+            (4096, "1000\r\n"),
+            (0xdead, "dead\r\n"),
+        ] {
+            let mut out = Vec::new();
+            chunk_head(&mut out, v);
+            assert_eq!(out, want.as_bytes());
+        }
+    }
+
+    #[test]
+    fn error_response_closes() {
+        let mut out = Vec::new();
+        error_response(&mut out, StatusCode::BAD_REQUEST, "bad", DATE);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(s.contains("Content-Length: 4\r\nConnection: close\r\n\r\nbad\n"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Per-core pools that make the steady-state request path allocation-free.
+//!
+//! Three things would otherwise be allocated for every request:
+//!
+//! - **Header maps.** `http::HeaderMap` allocates its tables on first insert. The server
+//!   takes request maps from this pool, and puts response maps back after encoding. A
+//!   handler closes the loop by calling [`recycle`] on a request it is done with, and by
+//!   building responses with [`response`], whose map comes from the pool.
+//! - **Receive buffers.** A connection copies received bytes into a `BytesMut` taken from
+//!   here only while it has unprocessed bytes, and gives it back when it goes idle: an idle
+//!   keep-alive connection holds no buffer at all. Request heads, URIs and header values
+//!   are `Bytes` slices of that buffer (no copy); once they are dropped the buffer is
+//!   unique again and `BytesMut::reserve` reclaims its whole storage in place.
+//! - **Output buffers.** Responses are encoded into a `Vec<u8>` from here, which goes back
+//!   once sent and the connection is idle.
+//!
+//! The pools are thread-local: every core has its own, no locking. Each is bounded, and
+//! oversized buffers are dropped rather than kept, so a burst cannot pin memory forever.
+
+use std::cell::RefCell;
+
+use bytes::BytesMut;
+use http::{HeaderMap, Request, Response, StatusCode};
+
+use crate::Body;
+
+/// Header maps kept per core.
+const MAX_MAPS: usize = 256;
+/// Buffers (of each kind) kept per core.
+const MAX_BUFS: usize = 64;
+/// Initial size of a receive buffer: several pipelined heads, or a typical head plus body.
+pub(crate) const INBUF_SIZE: usize = 8 * 1024;
+/// Receive buffers that grew past this (large heads or bodies) are not kept.
+const MAX_POOLED_INBUF: usize = 64 * 1024;
+/// Initial size of an output buffer.
+pub(crate) const OUTBUF_SIZE: usize = 4 * 1024;
+/// Output buffers that grew past this (file chunks, big bodies) are not kept.
+const MAX_POOLED_OUTBUF: usize = 160 * 1024;
+/// Maps that grew past this many entries are not kept.
+const MAX_POOLED_MAP_CAPACITY: usize = 128;
+
+#[derive(Default)]
+struct Pools {
+    maps: Vec<HeaderMap>,
+    inbufs: Vec<BytesMut>,
+    outbufs: Vec<Vec<u8>>,
+}
+
+thread_local! {
+    static POOLS: RefCell<Pools> = RefCell::new(Pools::default());
+}
+
+/// A cleared header map from this core's pool (or a new, unallocated one).
+pub(crate) fn take_map() -> HeaderMap {
+    POOLS
+        .try_with(|p| p.borrow_mut().maps.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Clears `map` and keeps it for reuse on this core.
+pub(crate) fn put_map(mut map: HeaderMap) {
+    if map.capacity() == 0 || map.capacity() > MAX_POOLED_MAP_CAPACITY {
+        return;
+    }
+    map.clear(); // drops the values (and their references into receive buffers) now
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.maps.len() < MAX_MAPS {
+            p.maps.push(map);
+        }
+    });
+}
+
+/// An empty receive buffer with room to receive into.
+pub(crate) fn take_inbuf() -> BytesMut {
+    POOLS
+        .try_with(|p| p.borrow_mut().inbufs.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| BytesMut::with_capacity(INBUF_SIZE))
+}
+
+/// Keeps an emptied receive buffer for reuse (dropped if not empty or oversized).
+pub(crate) fn put_inbuf(buf: BytesMut) {
+    if !buf.is_empty() || buf.capacity() == 0 || buf.capacity() > MAX_POOLED_INBUF {
+        return;
+    }
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.inbufs.len() < MAX_BUFS {
+            p.inbufs.push(buf);
+        }
+    });
+}
+
+/// An empty output buffer.
+pub(crate) fn take_outbuf() -> Vec<u8> {
+    POOLS
+        .try_with(|p| p.borrow_mut().outbufs.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(OUTBUF_SIZE))
+}
+
+/// Keeps an output buffer for reuse (cleared; dropped if oversized).
+pub(crate) fn put_outbuf(mut buf: Vec<u8>) {
+    if buf.capacity() == 0 || buf.capacity() > MAX_POOLED_OUTBUF {
+        return;
+    }
+    buf.clear();
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.outbufs.len() < MAX_BUFS {
+            p.outbufs.push(buf);
+        }
+    });
+}
+
+/// Gives a request's header map back to this core's pool and drops the rest of it.
+///
+/// Call it from a handler once the request is no longer needed (after reading what it
+/// needs from the headers, URI and body). It is optional: a request simply dropped is
+/// freed as usual; recycling is what keeps the hot path free of allocations. Dropping
+/// the header values and the URI also releases their references into the connection's
+/// receive buffer, which can then be reused in place.
+pub fn recycle(request: Request<Body>) {
+    let (parts, body) = request.into_parts();
+    drop(body);
+    put_map(parts.headers);
+}
+
+/// A response with `status`, `body`, and an empty header map from this core's pool.
+///
+/// The server puts every response's header map back into the pool once the response is
+/// encoded, so building responses with this function (rather than `Response::new`, whose
+/// map allocates on the first insert) allocates nothing in steady state.
+pub fn response(status: StatusCode, body: Body) -> Response<Body> {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    *res.headers_mut() = take_map();
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::{CONTENT_TYPE, HOST};
+    use http::HeaderValue;
+
+    #[test]
+    fn maps_come_back_cleared_with_their_capacity() {
+        let mut map = take_map();
+        map.insert(HOST, HeaderValue::from_static("a"));
+        let cap = map.capacity();
+        put_map(map);
+        let again = take_map();
+        assert!(again.is_empty());
+        assert_eq!(again.capacity(), cap);
+    }
+
+    #[test]
+    fn response_uses_a_pooled_map() {
+        let mut r = response(StatusCode::OK, Body::empty());
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let cap = r.headers().capacity();
+        put_map(std::mem::take(r.headers_mut()));
+        let r2 = response(StatusCode::NOT_FOUND, Body::empty());
+        assert_eq!(r2.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r2.headers().capacity(), cap);
+    }
+
+    #[test]
+    fn non_empty_or_oversized_buffers_are_not_pooled() {
+        let mut b = take_inbuf();
+        b.extend_from_slice(b"x");
+        put_inbuf(b); // not empty: dropped
+        let big = BytesMut::with_capacity(MAX_POOLED_INBUF + 1);
+        put_inbuf(big);
+        let got = take_inbuf();
+        assert!(got.capacity() <= MAX_POOLED_INBUF);
+        assert!(got.is_empty());
+    }
+}

@@ -1,0 +1,127 @@
+//! Limits and timeouts of a [`Server`](crate::Server).
+
+use std::time::Duration;
+
+use crate::parse::{ChunkLimits, HeadLimits};
+
+/// Size and count limits. Exceeding one gets the matching 4xx and the connection closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request head (request line + header fields + blank line): 16 KiB. Over it:
+    /// 431 (or 414 while still in the request line).
+    pub max_head: usize,
+    /// Most header fields in one request: 100. Over it: 431.
+    pub max_headers: usize,
+    /// Longest request target: 8 KiB. Over it: 414.
+    pub max_target: usize,
+    /// Largest request body: 1 MiB. A larger `Content-Length` gets 413 before the handler
+    /// runs and without the body being read; a chunked body that grows past it gets 413
+    /// as soon as it does.
+    pub max_body: u64,
+    /// Longest chunk-size line of a chunked body, extensions included: 4 KiB.
+    pub max_chunk_line: usize,
+    /// Largest trailer section of a chunked body: 8 KiB.
+    pub max_trailers: usize,
+    /// Requests served on one connection before the server answers with
+    /// `Connection: close` (0 = unlimited): 1,000,000 (as the reference nginx config's
+    /// `keepalive_requests`).
+    pub max_requests_per_connection: u64,
+    /// Unread request body the server will read and discard after a handler answered
+    /// without reading it, to keep the connection: 64 KiB. More than that, and the
+    /// connection is closed instead.
+    pub max_discard: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head: 16 * 1024,
+            max_headers: 100,
+            max_target: 8 * 1024,
+            max_body: 1024 * 1024,
+            max_chunk_line: 4 * 1024,
+            max_trailers: 8 * 1024,
+            max_requests_per_connection: 1_000_000,
+            max_discard: 64 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub(crate) fn head(&self) -> HeadLimits {
+        HeadLimits {
+            max_head: self.max_head,
+            max_headers: self.max_headers,
+            max_target: self.max_target,
+        }
+    }
+
+    pub(crate) fn chunks(&self) -> ChunkLimits {
+        ChunkLimits {
+            max_line: self.max_chunk_line,
+            max_trailers: self.max_trailers,
+        }
+    }
+}
+
+/// Timeouts. Each is enforced by a per-core sweeper with a resolution of about a tenth of
+/// the shortest timeout (at least 10 ms, at most 500 ms), so setting a deadline costs a
+/// field write and no timer operation on the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a request head's first byte (or from accept, for the first request) until the
+    /// head is complete: 10 s. Expired with part of a head received: 408 and close; with
+    /// nothing received on a new connection: close silently.
+    pub header_read: Duration,
+    /// How long an idle keep-alive connection (no bytes of a next request) stays open:
+    /// 75 s (nginx's default). Then it is closed silently.
+    pub keep_alive: Duration,
+    /// Longest wait for more request-body bytes: 30 s. Expired: the handler's body read
+    /// fails with `TimedOut`, the client gets 408 and the connection closes.
+    pub body_read: Duration,
+    /// Longest wait for one send to make progress: 30 s. Expired: the connection closes.
+    pub write: Duration,
+    /// Lingering close: after an error response the server half-closes and reads (and
+    /// discards) what the client still sends for at most this long: 2 s.
+    pub linger: Duration,
+    /// Graceful shutdown: how long connections busy with a request get to finish before
+    /// the server drops them: 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(75),
+            body_read: Duration::from_secs(30),
+            write: Duration::from_secs(30),
+            linger: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The sweep period: a tenth of the shortest timeout, within 10..=500 ms.
+    pub(crate) fn sweep_period(&self) -> Duration {
+        let shortest = [
+            self.header_read,
+            self.keep_alive,
+            self.body_read,
+            self.write,
+            self.linger,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(Duration::from_secs(1));
+        (shortest / 10).clamp(Duration::from_millis(10), Duration::from_millis(500))
+    }
+}
+
+/// Everything a core needs to serve connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) limits: Limits,
+    pub(crate) timeouts: Timeouts,
+}

@@ -1,0 +1,129 @@
+//! The per-core state of a running server: its connections, its draining flag, and the
+//! sweeper that enforces every connection's deadline.
+//!
+//! Connection deadlines are plain fields (`ConnIo::set_deadline` writes a number); one
+//! task per core walks the connection registry every sweep period and wakes the
+//! connections whose deadline passed. That keeps timer operations off the request path
+//! entirely, at the cost of a timeout resolution of one sweep period.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::task::Waker;
+
+use slab::Slab;
+
+use super::config::Config;
+use crate::clock;
+use crate::conn::ConnIo;
+
+/// One core's share of the server.
+pub(crate) struct CoreShared {
+    pub(crate) config: Config,
+    draining: Cell<bool>,
+    conns: RefCell<Slab<Rc<ConnIo>>>,
+    /// The core's main task, woken when draining starts and when a connection ends
+    /// during draining.
+    main_waker: RefCell<Option<Waker>>,
+}
+
+thread_local! {
+    /// The server state of the core this thread runs, for cross-core shutdown jobs.
+    static CURRENT: RefCell<Option<Rc<CoreShared>>> = const { RefCell::new(None) };
+}
+
+impl CoreShared {
+    pub(crate) fn new(config: Config) -> Rc<Self> {
+        Rc::new(CoreShared {
+            config,
+            draining: Cell::new(false),
+            conns: RefCell::new(Slab::new()),
+            main_waker: RefCell::new(None),
+        })
+    }
+
+    /// Makes this the server state that [`begin_drain_current`] reaches on this thread.
+    pub(crate) fn install(self: &Rc<Self>) {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+    }
+
+    /// Undoes [`install`](Self::install) (breaks the thread-local reference).
+    pub(crate) fn uninstall() {
+        let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+    }
+
+    /// Whether graceful shutdown has begun.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.get()
+    }
+
+    /// Starts graceful shutdown on this core: wakes the main task (which stops the
+    /// accept loops) and every connection (idle ones then close).
+    pub(crate) fn begin_drain(&self) {
+        if self.draining.replace(true) {
+            return;
+        }
+        self.wake_main();
+        let conns: Vec<Rc<ConnIo>> = self.conns.borrow().iter().map(|(_, c)| c.clone()).collect();
+        for c in conns {
+            c.wake();
+        }
+    }
+
+    fn wake_main(&self) {
+        if let Some(w) = self.main_waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    /// Registers the main task's waker.
+    pub(crate) fn set_main_waker(&self, waker: &Waker) {
+        let mut slot = self.main_waker.borrow_mut();
+        match &*slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Adds a connection to the registry; returns its key.
+    pub(crate) fn register(&self, io: Rc<ConnIo>) -> u32 {
+        // (u32: four billion connections per core is beyond any fd limit.)
+        self.conns.borrow_mut().insert(io) as u32
+    }
+
+    /// Removes a connection from the registry.
+    pub(crate) fn deregister(&self, key: u32) {
+        let removed = self.conns.borrow_mut().try_remove(key as usize);
+        drop(removed); // outside the borrow
+        if self.draining.get() {
+            self.wake_main();
+        }
+    }
+
+    /// Connections currently open on this core.
+    pub(crate) fn connections(&self) -> usize {
+        self.conns.borrow().len()
+    }
+
+    /// Wakes every connection whose deadline has passed.
+    pub(crate) fn sweep(&self) {
+        let now = clock::now_ms();
+        let conns = self.conns.borrow();
+        for (_, c) in conns.iter() {
+            c.expire_if_due(now);
+        }
+    }
+
+    /// Drops every connection's registry entry (at the end of the core's run).
+    pub(crate) fn clear(&self) {
+        let all = std::mem::take(&mut *self.conns.borrow_mut());
+        drop(all);
+    }
+}
+
+/// Starts graceful shutdown of the server running on this thread's core, if any.
+pub(crate) fn begin_drain_current() {
+    let core = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
+    if let Some(core) = core {
+        core.begin_drain();
+    }
+}

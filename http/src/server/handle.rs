@@ -1,0 +1,137 @@
+//! [`ServerHandle`]: stop a running server (graceful shutdown) from any thread.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::core::begin_drain_current;
+
+/// A `Send + Sync` handle to a [`Server`](crate::Server): wait until it accepts
+/// connections, or shut it down gracefully. Cheap to clone.
+///
+/// Graceful shutdown: every core stops accepting, closes its idle keep-alive connections,
+/// lets requests in flight finish (their responses say `Connection: close`, as does the
+/// answer to a request that arrives on a busy connection meanwhile), and drops whatever is
+/// still open after [`Timeouts::shutdown_grace`](crate::Timeouts::shutdown_grace). Then
+/// [`Server::run`](crate::Server::run) returns.
+#[derive(Clone, Debug, Default)]
+pub struct ServerHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    shutdown: bool,
+    runtime: Option<coreline_runtime::Handle>,
+    cores: usize,
+    ready: usize,
+    finished: bool,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("shutdown", &self.shutdown)
+            .field("cores", &self.cores)
+            .field("ready", &self.ready)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts graceful shutdown and returns at once; [`Server::run`](crate::Server::run)
+    /// returns when it is done. Safe to call from any thread (a signal-handling thread,
+    /// a handler on any core), any number of times, before or during the run.
+    pub fn shutdown(&self) {
+        let runtime = {
+            let mut s = self.state();
+            s.shutdown = true;
+            s.runtime.clone()
+        };
+        self.inner.changed.notify_all();
+        if let Some(rt) = runtime {
+            for core in 0..rt.cores() {
+                // Dropping the join handle detaches the job; a stopped core drops it.
+                drop(rt.spawn_on(core, || async { begin_drain_current() }));
+            }
+        }
+    }
+
+    /// The runtime the server runs on, once it has started (and until it finished): run
+    /// work on its cores with [`spawn_on`](coreline_runtime::Handle::spawn_on), e.g. to
+    /// read a core's counters.
+    pub fn runtime(&self) -> Option<coreline_runtime::Handle> {
+        self.state().runtime.clone()
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.state().shutdown
+    }
+
+    /// Waits until every core of the running server accepts connections. Returns false on
+    /// timeout, or if the run ended (or failed) first.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        let mut s = self.state();
+        loop {
+            if s.finished {
+                return false;
+            }
+            if s.cores > 0 && s.ready == s.cores {
+                return true;
+            }
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return false;
+            }
+            s = self
+                .inner
+                .changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// A run with `cores` cores is starting.
+    pub(crate) fn starting(&self, cores: usize) {
+        let mut s = self.state();
+        s.cores = cores;
+        s.ready = 0;
+        s.finished = false;
+    }
+
+    /// A core is accepting. Registers the runtime handle (for cross-core shutdown) and
+    /// returns whether shutdown was already requested.
+    pub(crate) fn core_ready(&self, runtime: coreline_runtime::Handle) -> bool {
+        let shutdown = {
+            let mut s = self.state();
+            s.runtime.get_or_insert(runtime);
+            s.ready += 1;
+            s.shutdown
+        };
+        self.inner.changed.notify_all();
+        shutdown
+    }
+
+    /// The run ended.
+    pub(crate) fn finished(&self) {
+        {
+            let mut s = self.state();
+            s.finished = true;
+            s.runtime = None;
+        }
+        self.inner.changed.notify_all();
+    }
+}

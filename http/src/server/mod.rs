@@ -1,0 +1,193 @@
+//! [`Server`]: configure, bind, run on every core, shut down gracefully.
+
+pub(crate) mod config;
+pub(crate) mod core;
+mod handle;
+mod start;
+
+use std::io;
+use std::net::SocketAddr;
+
+use coreline_runtime::Cores;
+
+pub use self::config::{Limits, Timeouts};
+pub use self::handle::ServerHandle;
+use crate::Handler;
+
+/// Configures a [`Server`]. Start with [`Server::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    addrs: Vec<SocketAddr>,
+    cores: Cores,
+    backlog: u32,
+    limits: Limits,
+    timeouts: Timeouts,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            addrs: Vec::new(),
+            cores: Cores::All,
+            backlog: 4096,
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl Builder {
+    /// Adds an address to listen on (call again for more). Port 0 picks a free port,
+    /// the same on every core; [`Server::local_addrs`] tells which. Default: none, which
+    /// means `127.0.0.1:8080`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.addrs.push(addr);
+        self
+    }
+
+    /// Which CPUs serve (default: all): one pinned thread, ring and `SO_REUSEPORT`
+    /// listener per CPU.
+    pub fn cores(mut self, cores: Cores) -> Self {
+        self.cores = cores;
+        self
+    }
+
+    /// Accept-queue length of each listener (default 4096; the kernel caps it at
+    /// `net.core.somaxconn`, with a warning).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// Size and count limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Timeouts (default [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Checks that every address can be listened on (and resolves port 0), and returns
+    /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
+    /// thread to build that core's handler, so the handler need not be `Send`.
+    ///
+    /// Fails with the OS error (e.g. `AddrInUse`), its message naming the address, if
+    /// an address cannot be bound, and with `InvalidInput` if the CPU selection is not
+    /// usable.
+    pub fn build<F, H>(self, factory: F) -> io::Result<Server<F>>
+    where
+        F: Fn() -> H + Send + Sync,
+        H: Handler,
+    {
+        // Resolve the CPU list now, so a bad one is reported before anything starts.
+        let cpus = coreline_runtime::Runtime::builder()
+            .cores(self.cores.clone())
+            .build()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+            .cpus()
+            .to_vec();
+        let wanted = if self.addrs.is_empty() {
+            vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
+        } else {
+            self.addrs
+        };
+        let addrs = wanted
+            .into_iter()
+            .map(start::probe)
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Server {
+            addrs,
+            cores: coreline_runtime::Cores::List(cpus),
+            backlog: self.backlog,
+            config: config::Config {
+                limits: self.limits,
+                timeouts: self.timeouts,
+            },
+            factory,
+            handle: ServerHandle::default(),
+        })
+    }
+}
+
+/// An HTTP/1.1 server: one accept loop per listener on every core, each connection served
+/// by a task on the core that accepted it.
+///
+/// ```no_run
+/// use coreline_http::{Body, Server};
+/// use http::{Request, Response};
+///
+/// let server = Server::builder()
+///     .listen("127.0.0.1:8080".parse().unwrap())
+///     .build(|| |_req: Request<Body>| async { Response::new(Body::from("hi\n")) })?;
+/// let handle = server.handle(); // handle.shutdown() from any thread stops it
+/// server.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Server<F> {
+    addrs: Vec<SocketAddr>,
+    cores: Cores,
+    backlog: u32,
+    config: config::Config,
+    factory: F,
+    handle: ServerHandle,
+}
+
+impl Server<()> {
+    /// Starts configuring a server.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
+
+impl<F, H> Server<F>
+where
+    F: Fn() -> H + Send + Sync,
+    H: Handler,
+{
+    /// The addresses the server listens on (port 0 resolved).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The CPUs the server's cores will run on.
+    pub fn cpus(&self) -> &[usize] {
+        match &self.cores {
+            Cores::List(cpus) => cpus,
+            _ => &[],
+        }
+    }
+
+    /// A handle to wait for readiness or shut the server down from another thread.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Runs the server on the calling thread until it is shut down through a
+    /// [`ServerHandle`], then returns `Ok`. Errors: a core could not start (ring setup,
+    /// CPU list), an address could not be bound on some core, or a core panicked.
+    pub fn run(self) -> io::Result<()> {
+        start::run(
+            self.addrs,
+            self.cores,
+            self.backlog,
+            self.config,
+            &self.factory,
+            &self.handle,
+        )
+    }
+}
+
+impl<F> std::fmt::Debug for Server<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.addrs)
+            .field("cores", &self.cores)
+            .field("backlog", &self.backlog)
+            .field("config", &self.config)
+            .finish()
+    }
+}

@@ -1,0 +1,491 @@
+//! Real clients against the `coreline` binary: curl (keep-alive, `Expect: 100-continue`), Python's `http.client`, ApacheBench
+//! (`ab -k`), h2load (`--h1`, pipelined) and wrk. Each test starts its own
+//! `coreline serve --listen 127.0.0.1:PORT --cpus 0` on a free port, waits until it accepts,
+//! runs one tool and asserts on the tool's own output; the server is killed when the test ends.
+//!
+//! A missing tool fails the test with a message saying to run `ci/test.sh`, which installs
+//! them (curl, python3, apache2-utils, nghttp2-client, wrk).
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The server under test; killed (and reaped) on drop, also when an assertion fails.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `coreline serve` on a free loopback port, pinned to CPU 0, and waits until it
+    /// accepts connections.
+    fn start() -> Server {
+        let mut last = String::new();
+        for _ in 0..5 {
+            // A port the kernel just gave out and we released: free unless someone races us,
+            // in which case the server fails to start and we try another.
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("no free loopback port")
+                .port();
+            let child = Command::new(env!("CARGO_BIN_EXE_coreline"))
+                .args([
+                    "serve",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--cpus",
+                    "0",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot start the coreline binary");
+            let mut server = Server { child, port };
+            match server.wait_accepting(Duration::from_secs(10)) {
+                Ok(()) => return server,
+                Err(e) => last = e, // dropping `server` kills the child
+            }
+        }
+        panic!("coreline did not start: {last}");
+    }
+
+    fn wait_accepting(&mut self, limit: Duration) -> Result<(), String> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "it exited with {status} before accepting on {addr}"
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > end {
+                return Err(format!("nothing accepted on {addr} within {limit:?}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a finished tool printed.
+struct Output {
+    success: bool,
+    status: String,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn describe(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `tool args...` to completion (killed after `limit`), capturing its output. A tool that
+/// is not installed fails the test with what to do about it.
+fn run(tool: &str, args: &[&str], limit: Duration) -> Output {
+    let mut child = match Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "`{tool}` is not installed: run ci/test.sh, which installs the real clients these \
+             tests use (curl, python3, apache2-utils for ab, nghttp2-client for h2load, wrk)"
+        ),
+        Err(e) => panic!("cannot run `{tool}`: {e}"),
+    };
+    let reader = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("stdout piped")));
+    let err = reader(Box::new(child.stderr.take().expect("stderr piped")));
+    let end = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait().expect("waiting for a client tool") {
+            Some(status) => break status,
+            None if Instant::now() > end => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+                panic!(
+                    "`{tool} {}` did not finish within {limit:?}\n--- stdout ---\n{stdout}\n\
+                     --- stderr ---\n{stderr}",
+                    args.join(" ")
+                );
+            }
+            None => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    Output {
+        success: status.success(),
+        status: status.to_string(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// The value after `key:` on the first line of `text` that starts with `key:` (trimmed).
+fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        l.trim_start()
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::trim)
+    })
+}
+
+#[test]
+fn curl_two_requests_share_one_connection() {
+    let server = Server::start();
+    let url = server.url("/plaintext");
+    let out = run(
+        "curl",
+        &[
+            "-sS",
+            "-i",
+            "--max-time",
+            "10",
+            "-w",
+            "\n[num_connects=%{num_connects} http_code=%{http_code}]\n",
+            &url,
+            &url,
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(out.success, "curl failed\n{}", out.describe());
+    let text = out.stdout.replace("\r\n", "\n");
+
+    // One transfer per URL, each followed by curl's write-out line.
+    let (mut rest, mut connects, mut responses) = (text.as_str(), Vec::new(), Vec::new());
+    while let Some((response, after)) = rest.split_once("\n[num_connects=") {
+        let (write_out, next) = after.split_once("]\n").unwrap_or((after, ""));
+        responses.push(response);
+        connects.push(write_out);
+        rest = next;
+    }
+    assert_eq!(
+        connects,
+        ["1 http_code=200", "0 http_code=200"],
+        "the second request must reuse the first one's connection (num_connects 1 then 0)\n{}",
+        out.describe()
+    );
+    for (i, t) in responses.iter().enumerate() {
+        let (head, body) = t
+            .split_once("\n\n")
+            .unwrap_or_else(|| panic!("response {i} has no blank line after its head\n{t}"));
+        let mut lines = head.lines();
+        assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"), "response {i}\n{t}");
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("server"), Some("coreline"), "response {i}\n{t}");
+        let date = get("date").unwrap_or_else(|| panic!("response {i} has no Date\n{t}"));
+        // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters).
+        assert!(
+            date.len() == 29 && date.ends_with(" GMT") && date.as_bytes()[3] == b',',
+            "response {i}: Date '{date}' is not an IMF-fixdate"
+        );
+        assert_eq!(get("content-length"), Some("13"), "response {i}\n{t}");
+        assert!(
+            get("content-type").is_some_and(|v| v.starts_with("text/plain")),
+            "response {i}: Content-Type must be text/plain\n{t}"
+        );
+        assert_eq!(body, "Hello, World!", "response {i}");
+    }
+}
+
+/// A scratch directory for one test, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("coreline-clients-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create a scratch directory");
+        Scratch(dir)
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.0.join(file).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Deterministic bytes that are not all alike.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn curl_expect_100_continue_echo_then_413_over_the_limit() {
+    let server = Server::start();
+    let dir = Scratch::new("expect");
+    let url = server.url("/echo");
+
+    // 300 KB with `Expect: 100-continue`: the server must say 100 Continue, then echo it all.
+    let sent = pattern(300_000);
+    std::fs::write(dir.path("up"), &sent).unwrap();
+    let out = run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "-H",
+            "Expect: 100-continue",
+            "--data-binary",
+            &format!("@{}", dir.path("up")),
+            "-D",
+            &dir.path("head"),
+            "-o",
+            &dir.path("down"),
+            "-w",
+            "%{http_code} %{size_download}",
+            &url,
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(out.success, "curl failed\n{}", out.describe());
+    assert_eq!(out.stdout, "200 300000", "\n{}", out.describe());
+    let head = std::fs::read_to_string(dir.path("head")).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "expected an interim 100 Continue, then 200:\n{head}"
+    );
+    assert!(
+        std::fs::read(dir.path("down")).unwrap() == sent,
+        "the echo differs from what was sent"
+    );
+
+    // 2 MB, over the default 1 MiB body limit: 413 and Connection: close, before the body.
+    std::fs::write(dir.path("big"), pattern(2_000_000)).unwrap();
+    let out = run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "-H",
+            "Expect: 100-continue",
+            "--data-binary",
+            &format!("@{}", dir.path("big")),
+            "-D",
+            &dir.path("head413"),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &url,
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.stdout, "413", "\n{}", out.describe());
+    let head = std::fs::read_to_string(dir.path("head413"))
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        head.starts_with("http/1.1 413 ") && head.contains("\r\nconnection: close\r\n"),
+        "expected 413 with Connection: close:\n{head}"
+    );
+}
+
+/// Python's standard client: two GETs on one `HTTPConnection` (keep-alive), then a chunked
+/// upload to /echo on the same connection, which must come back byte for byte.
+const PYTHON_CLIENT: &str = r#"
+import http.client, sys
+port = int(sys.argv[1])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+socks = []
+for i in (1, 2):
+    conn.request("GET", "/plaintext")
+    r = conn.getresponse()
+    body = r.read()
+    socks.append(conn.sock)
+    print(f"get{i} {r.status} {body!r} server={r.getheader('Server')} "
+          f"date={r.getheader('Date') is not None} close={r.will_close}")
+print(f"keep-alive same-socket={socks[0] is socks[1] and socks[0] is not None}")
+sent = b"".join(bytes((i * 7 + n) % 256 for i in range(n)) for n in (1, 13, 4096, 70000))
+def chunks():
+    # Chunks of the sizes above: http.client writes each as one chunk ("<hex>\r\n...\r\n").
+    off = 0
+    for n in (1, 13, 4096, 70000):
+        yield sent[off:off + n]
+        off += n
+conn.request("POST", "/echo", body=chunks(), encode_chunked=True,
+             headers={"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"})
+r = conn.getresponse()
+got = r.read()
+print(f"echo {r.status} sent={len(sent)} got={len(got)} equal={got == sent} "
+      f"same-socket={conn.sock is socks[0]}")
+conn.close()
+"#;
+
+#[test]
+fn python_http_client_keep_alive_and_chunked_upload() {
+    let server = Server::start();
+    let port = server.port.to_string();
+    let out = run(
+        "python3",
+        &["-c", PYTHON_CLIENT, &port],
+        Duration::from_secs(30),
+    );
+    assert!(out.success, "the Python client failed\n{}", out.describe());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "get1 200 b'Hello, World!' server=coreline date=True close=False",
+            "get2 200 b'Hello, World!' server=coreline date=True close=False",
+            "keep-alive same-socket=True",
+            "echo 200 sent=74110 got=74110 equal=True same-socket=True",
+        ],
+        "\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn ab_http10_keep_alive() {
+    let server = Server::start();
+    let out = run(
+        "ab",
+        &[
+            "-k",
+            "-n",
+            "2000",
+            "-c",
+            "10",
+            "-s",
+            "10",
+            &server.url("/plaintext"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(out.success, "ab failed\n{}", out.describe());
+    let o = &out.stdout;
+    assert_eq!(field(o, "Server Software"), Some("coreline"), "\n{o}");
+    assert_eq!(field(o, "Document Length"), Some("13 bytes"), "\n{o}");
+    assert_eq!(field(o, "Complete requests"), Some("2000"), "\n{o}");
+    assert_eq!(field(o, "Failed requests"), Some("0"), "\n{o}");
+    assert_eq!(
+        field(o, "Keep-Alive requests"),
+        Some("2000"),
+        "every HTTP/1.0 keep-alive request must be answered with keep-alive\n{o}"
+    );
+    assert_eq!(field(o, "Non-2xx responses"), None, "\n{o}");
+}
+
+#[test]
+fn h2load_h1_pipelined_16_all_2xx() {
+    let server = Server::start();
+    let out = run(
+        "h2load",
+        &[
+            "--h1",
+            "-n",
+            "20000",
+            "-c",
+            "10",
+            "-m",
+            "16",
+            "-T",
+            "10",
+            &server.url("/plaintext"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(out.success, "h2load failed\n{}", out.describe());
+    let o = &out.stdout;
+    // "requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored, 0 timeout"
+    let requests = field(o, "requests").unwrap_or_else(|| panic!("no requests line\n{o}"));
+    let count = |line: &str, what: &str| -> u64 {
+        line.split(',')
+            .map(str::trim)
+            .find_map(|p| p.strip_suffix(what).map(str::trim))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no '{what}' count in '{line}'\n{o}"))
+    };
+    assert_eq!(count(requests, "succeeded"), 20000, "\n{o}");
+    assert_eq!(count(requests, "failed"), 0, "\n{o}");
+    assert_eq!(count(requests, "errored"), 0, "\n{o}");
+    assert_eq!(count(requests, "timeout"), 0, "\n{o}");
+    // "status codes: 20000 2xx, 0 3xx, 0 4xx, 0 5xx"
+    let codes = field(o, "status codes").unwrap_or_else(|| panic!("no status codes line\n{o}"));
+    assert_eq!(
+        count(codes, "2xx"),
+        20000,
+        "every response must be 2xx\n{o}"
+    );
+    assert_eq!(count(codes, "4xx") + count(codes, "5xx"), 0, "\n{o}");
+}
+
+#[test]
+fn wrk_short_run_without_errors() {
+    let server = Server::start();
+    let out = run(
+        "wrk",
+        &["-t1", "-c32", "-d2s", &server.url("/plaintext")],
+        Duration::from_secs(30),
+    );
+    assert!(out.success, "wrk failed\n{}", out.describe());
+    let o = &out.stdout;
+    // wrk prints these lines only when there is something to count.
+    assert!(!o.contains("Socket errors"), "wrk saw socket errors\n{o}");
+    assert!(!o.contains("Non-2xx"), "wrk saw non-2xx responses\n{o}");
+    let requests: u64 = o
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'N requests in' line\n{o}"));
+    assert!(
+        requests >= 1000,
+        "only {requests} requests in 2 s on 32 connections\n{o}"
+    );
+}

@@ -1,0 +1,107 @@
+//! The `/plaintext` path of the `coreline` binary allocates nothing per request once warm:
+//! a counting global allocator (process-wide, so it also sees the server's core thread)
+//! must report a small, constant number of allocations over many keep-alive requests,
+//! plain and pipelined. The router is the binary's own code, compiled in here.
+
+#[path = "../src/bin/coreline/files.rs"]
+#[allow(dead_code)]
+mod files;
+#[path = "../src/bin/coreline/routes.rs"]
+mod routes;
+
+use std::alloc::System;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use coreline_http::{Limits, Server, Timeouts};
+use coreline_runtime::Cores;
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const REQUEST: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: zero-alloc\r\nAccept: */*\r\n\r\n";
+
+/// Sends `depth` pipelined requests per write, `rounds` times, reading every response
+/// into a fixed buffer (the client side allocates nothing either).
+fn run(stream: &mut TcpStream, batch: &[u8], response_len: usize, depth: usize, rounds: usize) {
+    let mut buf = [0u8; 64 * 1024];
+    for _ in 0..rounds {
+        stream.write_all(batch).unwrap();
+        let mut got = 0;
+        while got < response_len * depth {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "server closed");
+            got += n;
+        }
+        assert_eq!(got, response_len * depth);
+    }
+}
+
+#[test]
+fn plaintext_allocates_nothing_per_request() {
+    let timeouts = Timeouts {
+        // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
+        header_read: Duration::from_secs(60),
+        ..Timeouts::default()
+    };
+    let server = Server::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cores(Cores::Count(1))
+        .timeouts(timeouts)
+        .limits(Limits {
+            max_requests_per_connection: 0,
+            ..Limits::default()
+        })
+        .build(|| routes::Router::new(None))
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    assert!(handle.wait_ready(Duration::from_secs(10)));
+
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(REQUEST).unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = stream.read(&mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..n]).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("Hello, World!"),
+        "{text}"
+    );
+    let len = n;
+    let pipelined: Vec<u8> = REQUEST.repeat(16);
+
+    // Warm up: pools, header map capacity, slab and queue growth.
+    run(&mut stream, REQUEST, len, 1, 2_000);
+    run(&mut stream, &pipelined, len, 16, 200);
+
+    let mut results = Vec::new();
+    for (depth, rounds) in [(1, 2_000), (1, 20_000), (16, 200), (16, 2_000)] {
+        let batch = if depth == 1 { REQUEST } else { &pipelined[..] };
+        let region = Region::new(GLOBAL);
+        run(&mut stream, batch, len, depth, rounds);
+        let stats = region.change();
+        eprintln!(
+            "{} requests ({depth} per write): {} allocations, {} reallocations, {} bytes",
+            depth * rounds,
+            stats.allocations,
+            stats.reallocations,
+            stats.bytes_allocated
+        );
+        results.push((depth * rounds, stats.allocations + stats.reallocations));
+    }
+    for (requests, allocs) in results {
+        // A handful may come from sweeper ticks and the runtime's timers; nothing that
+        // scales with the request count.
+        assert!(
+            allocs <= 16,
+            "{allocs} allocations for {requests} requests: the plaintext path allocates"
+        );
+    }
+    drop(stream);
+    handle.shutdown();
+    thread.join().unwrap().unwrap();
+}
