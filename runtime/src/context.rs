@@ -22,6 +22,7 @@ pub(crate) struct Core {
     pub(crate) cpu: usize,
     pub(crate) handle: Handle,
     pub(crate) stopping: Cell<bool>,
+    pub(crate) metrics: RefCell<crate::metrics::CoreMetrics>,
 }
 
 thread_local! {

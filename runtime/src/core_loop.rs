@@ -12,6 +12,7 @@ use crate::driver::Driver;
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::join::{panic_message, spawn_on_executor, JoinError};
+use crate::metrics::CoreMetrics;
 use crate::remote::{Handle, RemoteMsg};
 use crate::runtime::Builder;
 use crate::sys;
@@ -57,6 +58,7 @@ where
         cpu,
         handle,
         stopping: std::cell::Cell::new(false),
+        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics)),
     });
     context::enter(core.clone());
     let id = context::CoreId { index, cpu };
@@ -96,6 +98,7 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
             return Err(CoreFailure::Stopped);
         }
         let now = Instant::now();
+        core.metrics.borrow_mut().on_loop(now);
         let due = core.timers.borrow_mut().expire(now);
         for w in due {
             w.wake();
@@ -114,7 +117,8 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
                     format!("io_uring_enter failed: {e}"),
                 )))
             })?;
-            driver.reap();
+            let reaped = driver.reap();
+            core.metrics.borrow_mut().on_enter(wait, reaped);
         }
         let woken = std::mem::take(&mut core.driver.borrow_mut().woken);
         if woken {

@@ -20,6 +20,7 @@ pub struct Builder {
     pub(crate) flags: RingFlags,
     pub(crate) buf_count: u16,
     pub(crate) buf_size: u32,
+    pub(crate) metrics: bool,
     name: String,
 }
 
@@ -36,6 +37,7 @@ impl Default for Builder {
             },
             buf_count: 1024,
             buf_size: 4096,
+            metrics: true,
             name: "coreline".into(),
         }
     }
@@ -66,6 +68,13 @@ impl Builder {
     pub fn recv_buffers(mut self, count: u16, size: u32) -> Self {
         self.buf_count = count;
         self.buf_size = size;
+        self
+    }
+
+    /// Whether each core records its loop metrics (default on; see [`crate::metrics`]).
+    /// Off, the core loop records nothing (and reads no extra clock after blocking enters).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
         self
     }
 

@@ -132,6 +132,26 @@ pub(crate) fn get_int_opt(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
     Ok(value)
 }
 
+/// `getsockopt(TCP_INFO)`: the kernel's view of a TCP socket (for a listener,
+/// `tcpi_unacked` is its accept-queue depth and `tcpi_sacked` its backlog).
+pub(crate) fn tcp_info(fd: RawFd) -> io::Result<libc::tcp_info> {
+    // SAFETY: tcp_info is plain old data; all-zero is a valid value.
+    let mut info: libc::tcp_info = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: info and len are live locals; len tells the kernel how much it may write
+    // (an older kernel writes less and leaves the rest zero).
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            &mut info as *mut libc::tcp_info as *mut libc::c_void,
+            &mut len,
+        )
+    })?;
+    Ok(info)
+}
+
 pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
     let raw = RawAddr::from_std(addr);
     // SAFETY: raw holds a valid sockaddr of length raw.len for the duration of the call.

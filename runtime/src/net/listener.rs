@@ -46,6 +46,15 @@ impl Default for ListenOptions {
     }
 }
 
+/// A listener's accept queue as the kernel reports it (`TCP_INFO` on the listening socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// Connections fully established and waiting to be accepted (`tcpi_unacked`).
+    pub depth: u32,
+    /// The accept queue's limit: the backlog after the `somaxconn` clamp (`tcpi_sacked`).
+    pub backlog: u32,
+}
+
 /// A listening TCP socket owned by one core.
 pub struct TcpListener {
     fd: SharedFd,
@@ -125,6 +134,16 @@ impl TcpListener {
     /// actually applied.
     pub fn int_option(&self, level: i32, name: i32) -> io::Result<i32> {
         sys::get_int_opt(self.fd.raw(), level, name)
+    }
+
+    /// The current depth and limit of this socket's accept queue: one `getsockopt`, cheap
+    /// enough to sample periodically. With SO_REUSEPORT each core's socket has its own queue.
+    pub fn queue_info(&self) -> io::Result<QueueInfo> {
+        let info = sys::tcp_info(self.fd.raw())?;
+        Ok(QueueInfo {
+            depth: info.tcpi_unacked,
+            backlog: info.tcpi_sacked,
+        })
     }
 
     /// Waits for the next connection. One multishot accept stays armed across calls, so

@@ -3,5 +3,5 @@
 mod listener;
 mod stream;
 
-pub use listener::{ListenOptions, TcpListener};
+pub use listener::{ListenOptions, QueueInfo, TcpListener};
 pub use stream::TcpStream;

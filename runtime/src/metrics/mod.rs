@@ -1,0 +1,21 @@
+//! Per-core runtime metrics: HdrHistograms of the core loop, recorded without locks or
+//! atomics (each core writes only its own data) and merged across cores on read; plus the
+//! accept-queue probes of a listener ([`QueueInfo`](crate::net::QueueInfo)) and the
+//! kernel's listen counters ([`ListenCounters`]).
+//!
+//! Recorded per core, when [`Builder::metrics`](crate::Builder::metrics) is on (the default):
+//! - completions reaped per `io_uring_enter` (one histogram record per loop iteration);
+//! - event-loop lag: the core loop keeps a [`TICK`] period deadline of its own (no task,
+//!   no timer entry) and records how many microseconds late it noticed each tick, counted
+//!   from the later of the tick and the core's last wake-up from the ring (a tick that fell
+//!   due while the core slept idle is not late). A task that blocks the core shows up here
+//!   as lag. An idle core takes no samples (the tick never wakes it).
+
+mod netstat;
+mod per_core;
+mod snapshot;
+
+pub use netstat::ListenCounters;
+pub(crate) use per_core::CoreMetrics;
+pub use per_core::TICK;
+pub use snapshot::{local_snapshot, CoreMetricsSnapshot, LoopHistograms, MetricsSnapshot};
