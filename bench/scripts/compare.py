@@ -9,7 +9,10 @@ Every server is pinned to CPU 0 and wrk (-t1) to CPU 1, on loopback only, path /
     ceiling   target/release/examples/ceiling 127.0.0.1:PORT 0   (no HTTP parsing at all)
 
 Scenarios: plainN = keep-alive with N connections (plain64, plain1024); pipelinedD = D
-requests per write (wrk with ../shared/reference/pipeline.lua for D = 16) on 64 connections.
+requests per write (wrk with ../shared/reference/pipeline.lua for D = 16) on 64 connections;
+fileSIZE (file64k, file1m) = GET of a static file of that size on 64 keep-alive connections,
+from the same directory for both (coreline `--root DIR`, nginx `root DIR` with `sendfile on`),
+reported also as GB/s and server CPU-seconds per GB.
 Runs are interleaved: for each repeat, for each scenario, for each server.  Per run: wrk's
 req/s, the server's CPU-seconds over the run (/proc/PID/stat utime+stime), hence CPU-µs per
 request and requests per server CPU-second (the headline: one wrk core saturates near 200 K
@@ -43,6 +46,8 @@ SATURATED = 95.0                                    # core % from which a side i
 QUIET = 10.0                                        # both CPUs below this busy % before a run
 OTHER = 15.0                                        # CPU % not the server's or wrk's: a disturbed run
 PROG = "compare.py"
+FILE_SIZES = {}                                     # file scenario name -> file size in bytes
+FILE_CONNS = 64
 
 # What each server needs built, and the binary that build leaves.
 BUILDS = {
@@ -71,9 +76,15 @@ def parse_scenarios(spec, pipeline_conns):
     """{name: (connections, pipeline depth)} from e.g. 'plain64,plain1024,pipelined16'."""
     out = {}
     for name in [s.strip() for s in spec.split(",") if s.strip()]:
+        f = re.fullmatch(r"file(\d+)([km])", name)
+        if f and int(f.group(1)) >= 1:
+            FILE_SIZES[name] = int(f.group(1)) << (10 if f.group(2) == "k" else 20)
+            out[name] = (FILE_CONNS, 1)
+            continue
         m = re.fullmatch(r"(plain|pipelined)(\d+)", name)
         if not m or int(m.group(2)) < 1:
-            die(f"unknown scenario '{name}' (plainN: N keep-alive connections; pipelinedD: depth D)")
+            die(f"unknown scenario '{name}' (plainN: N keep-alive connections; pipelinedD: depth D; "
+                "fileNk / fileNm: a static file of N KiB / MiB)")
         n = int(m.group(2))
         out[name] = (n, 1) if m.group(1) == "plain" else (pipeline_conns, n)
     if not out:
@@ -222,7 +233,8 @@ def start_server(name, port, tmp, nofile):
         (prefix / "nginx.conf").write_text(nginx_conf(prefix, port, nofile))
         cmd = ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
     elif name == "coreline":
-        cmd = [str(BUILDS[name][1]), "serve", "--cpus", SERVER_CPU, "--listen", f"127.0.0.1:{port}"]
+        cmd = [str(BUILDS[name][1]), "serve", "--cpus", SERVER_CPU, "--listen", f"127.0.0.1:{port}",
+               "--root", str(tmp / "nginx" / "www")]          # nginx's root too
     else:
         cmd = [str(BUILDS[name][1]), f"127.0.0.1:{port}", SERVER_CPU]
     log = tmp / f"{name}.log"
@@ -279,8 +291,12 @@ def wait_quiet(max_wait):
             return busy
 
 
-def run_wrk(port, pid, args, duration):
-    cmd = ["taskset", "-c", CLIENT_CPU, "wrk", *args, f"-d{duration}s", f"http://127.0.0.1:{port}{PATH}"]
+def file_path(scenario_name):
+    return f"/f{FILE_SIZES[scenario_name]}.bin" if scenario_name in FILE_SIZES else PATH
+
+
+def run_wrk(port, pid, args, duration, path=PATH):
+    cmd = ["taskset", "-c", CLIENT_CPU, "wrk", *args, f"-d{duration}s", f"http://127.0.0.1:{port}{path}"]
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)   # wrk's own CPU, once it is reaped
     c0, s0, k0, w0 = proc_stat(pid)[1], cpu_times(SERVER_CPU), cpu_times(CLIENT_CPU), time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
@@ -360,6 +376,10 @@ def run(a, cmdline, title):
     procs, servers = {}, {}
     with tempfile.TemporaryDirectory(prefix="coreline-compare-") as tmp:
         tmp = Path(tmp)
+        (tmp / "nginx" / "www").mkdir(parents=True)
+        tmp.chmod(0o755)                                # nginx workers started by root run as nobody
+        for size in set(FILE_SIZES.values()):           # the same files for every server
+            (tmp / "nginx" / "www" / f"f{size}.bin").write_bytes(os.urandom(size))
         try:
             for i, name in enumerate(names):
                 if name in skipped:
@@ -386,7 +406,11 @@ def run(a, cmdline, title):
                     for n in live:
                         for attempt in range(a.retries + 1):
                             before = wait_quiet(a.quiet_wait)   # also lets the last run's sockets go
-                            r = run_wrk(*servers[n], wrk_args(sc, tmp), a.duration)
+                            r = run_wrk(*servers[n], wrk_args(sc, tmp), a.duration, file_path(s))
+                            if s in FILE_SIZES:
+                                gb = r["requests"] * FILE_SIZES[s] / 1e9
+                                r["gb_per_s"] = gb / r["wall_s"]
+                                r["cpu_s_per_gb"] = r["server_cpu_s"] / gb if gb else float("nan")
                             r["busy_before_pct"], r["attempt"] = before, attempt + 1
                             why = disturbed(r)
                             if not why:
@@ -411,6 +435,9 @@ def run(a, cmdline, title):
     med = {k: {m: statistics.median(r[m] for r in v) for m in keys} for k, v in runs.items()}
     for k, v in runs.items():
         med[k]["limit"] = limit(med[k])
+        if k[0] in FILE_SIZES:
+            for m in ("gb_per_s", "cpu_s_per_gb"):
+                med[k][m] = statistics.median(r[m] for r in v)
         med[k]["non2xx"] = sum(r["non2xx"] for r in v)
         med[k]["socket_errors"] = {e: sum(r["socket_errors"].get(e, 0) for r in v)
                                    for e in ("connect", "read", "write", "timeout")}
@@ -428,6 +455,7 @@ def run(a, cmdline, title):
              f"CPU from /proc/PID/stat (nginx: its one worker process)",
              "- scenarios: " + "; ".join(f"`{s}` = {c} connections" + (f", {d} pipelined requests per write"
                                                                       if d > 1 else " keep-alive")
+                                        + (f", `GET {file_path(s)}` instead" if s in FILE_SIZES else "")
                                         for s, (c, d) in scenarios.items())]
     lines += [f"- **{n}**: {why}" for n, why in skipped.items()]
     lines += ["",
@@ -446,6 +474,12 @@ def run(a, cmdline, title):
             for x, y in pairs:
                 r = ratios[f"{s}/{x}/{y}"]
                 lines.append(f"| {s} | {x}/{y} | {r['rps']:.2f}× | **{r['req_per_cpu_s']:.2f}×** |")
+    if any(s in FILE_SIZES for s in scenarios):
+        lines += ["", "| scenario | server | GB/s | server CPU-s per GB |", "|---|---|---:|---:|"]
+        for s in [s for s in scenarios if s in FILE_SIZES]:
+            for n in live:
+                m = med[(s, n)]
+                lines.append(f"| {s} | {n} | {m['gb_per_s']:.2f} | {m['cpu_s_per_gb']:.3f} |")
     if noisy:
         lines += ["", "Runs still disturbed after every retry (rerun on a quiet machine):", ""]
         lines += [f"- {x}" for x in noisy]
@@ -466,7 +500,8 @@ def run(a, cmdline, title):
 def parser(description):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--servers", default=",".join(ALL_SERVERS), help="comma list of " + ", ".join(ALL_SERVERS))
-    ap.add_argument("--scenarios", default=DEFAULT_SCENARIOS, help="comma list of plainN / pipelinedD")
+    ap.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
+                    help="comma list of plainN / pipelinedD / fileNk / fileNm")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats (medians are reported)")
     ap.add_argument("--pipeline-connections", type=int, default=64, help="connections of pipelinedD")

@@ -45,6 +45,7 @@ mod handler;
 pub mod parse;
 mod pool;
 mod server;
+pub mod static_files;
 
 pub use body::Body;
 pub use handler::Handler;

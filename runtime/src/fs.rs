@@ -62,6 +62,15 @@ impl File {
     }
 }
 
+impl From<std::os::fd::OwnedFd> for File {
+    /// Wraps an fd opened elsewhere (e.g. by [`ops::open_at2`]).
+    fn from(fd: std::os::fd::OwnedFd) -> File {
+        File {
+            fd: SharedFd::new(fd),
+        }
+    }
+}
+
 impl AsSharedFd for File {
     fn as_shared_fd(&self) -> &SharedFd {
         &self.fd

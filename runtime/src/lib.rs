@@ -36,6 +36,7 @@ mod executor;
 mod fd;
 pub mod fs;
 mod join;
+pub mod metrics;
 pub mod net;
 mod op;
 pub mod ops;

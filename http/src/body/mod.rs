@@ -97,8 +97,10 @@ impl Body {
         }
     }
 
-    /// The first `len` bytes of an open file (read with positional reads as the response
-    /// is sent). The file must not shrink meanwhile: if it does, the connection is aborted.
+    /// The first `len` bytes of an open file. As a response body it is sent zero-copy
+    /// (spliced file → per-core pipe → socket through io_uring) above 32 KiB, and read and
+    /// sent with the head below. The file must not shrink meanwhile: if it does, the
+    /// connection is closed.
     pub fn file(file: File, len: u64) -> Body {
         Self::file_range(file, 0, len)
     }

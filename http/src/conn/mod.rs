@@ -13,6 +13,7 @@ mod finish;
 mod io;
 mod request;
 mod response;
+mod splice;
 
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};

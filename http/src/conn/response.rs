@@ -8,7 +8,7 @@ use std::io;
 use http::{header, Response, StatusCode, Version};
 
 use super::io::ConnIo;
-use crate::body::{Body, Kind, FILE_CHUNK};
+use crate::body::{Body, Kind};
 use crate::date;
 use crate::encode::{self, Framing, Persistence};
 use crate::pool;
@@ -129,42 +129,9 @@ pub(crate) async fn write_body(io: &ConnIo, body: Body, framing: Framing) -> io:
             io.flush().await?;
             io.send_static(s).await
         }
-        Kind::File { file, offset, len } => write_file(io, &file, offset, len).await,
+        Kind::File { file, offset, len } => super::splice::write_file(io, &file, offset, len).await,
         kind => write_stream(io, Body { kind }, framing).await,
     }
-}
-
-/// Reads the file into the output buffer behind what is queued (the head), chunk by
-/// chunk, sending each. (The zero-copy issue replaces this with splice.)
-async fn write_file(
-    io: &ConnIo,
-    file: &coreline_runtime::fs::File,
-    mut offset: u64,
-    len: u64,
-) -> io::Result<()> {
-    let mut left = len;
-    while left > 0 {
-        let mut buf = std::mem::take(&mut *io.out.borrow_mut());
-        let want = left.min(FILE_CHUNK as u64) as usize;
-        buf.reserve(want);
-        let before = buf.len();
-        // read_at fills all spare capacity; keep only what this body still needs.
-        let (res, mut buf) = file.read_at(buf, offset).await;
-        let n = res?.min(want);
-        buf.truncate(before + n);
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while being sent",
-            ));
-        }
-        offset += n as u64;
-        left -= n as u64;
-        let mut buf = io.send_vec(buf).await?;
-        buf.clear();
-        *io.out.borrow_mut() = buf;
-    }
-    Ok(())
 }
 
 /// Streams a body of unknown or checked length.

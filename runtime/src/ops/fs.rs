@@ -50,6 +50,47 @@ pub async fn open_at(path: impl AsRef<Path>, flags: i32, mode: u32) -> io::Resul
     Op::new(OpenAt { path, flags, mode }).await
 }
 
+struct OpenAt2 {
+    _dir: SharedFd,
+    dirfd: i32,
+    path: CString,
+    how: Box<types::OpenHow>,
+}
+
+impl OpData for OpenAt2 {
+    type Output = io::Result<OwnedFd>;
+    const KIND: OpKind = OpKind::YieldsFd;
+    fn sqe(&mut self) -> squeue::Entry {
+        // `path` and `how` are owned by the op (boxed/heap), so they outlive the SQE.
+        opcode::OpenAt2::new(types::Fd(self.dirfd), self.path.as_ptr(), &*self.how).build()
+    }
+    fn complete(self, c: Completion) -> io::Result<OwnedFd> {
+        cqe_result(c).map(|fd| sys::own_fd(fd as i32))
+    }
+}
+
+/// `openat2(2)` relative to the directory `dir`, with `open(2)` flags (`O_CLOEXEC` is
+/// always added) and `RESOLVE_*` flags, e.g. `RESOLVE_BENEATH` to refuse any path (`..`,
+/// absolute, or a symlink) that would leave `dir`. Needs Linux 5.6.
+pub async fn open_at2(
+    dir: &SharedFd,
+    path: impl AsRef<Path>,
+    flags: i32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let path = c_path(path.as_ref())?;
+    let how = types::OpenHow::new()
+        .flags((flags | libc::O_CLOEXEC) as u64)
+        .resolve(resolve);
+    Op::new(OpenAt2 {
+        _dir: dir.clone(),
+        dirfd: dir.raw(),
+        path,
+        how: Box::new(how),
+    })
+    .await
+}
+
 /// File metadata from `statx(2)` (the fields coreline uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Statx {

@@ -27,6 +27,7 @@ pub(crate) enum Kind {
     SplicePipe,
     SpliceFile,
     OpenAt,
+    OpenAt2,
     FileOpen,
     Statx,
     StatxFd,
@@ -36,7 +37,7 @@ pub(crate) enum Kind {
     Sleep,
 }
 
-pub(crate) const KINDS: [Kind; 21] = [
+pub(crate) const KINDS: [Kind; 22] = [
     Kind::Accept,
     Kind::Connect,
     Kind::Recv,
@@ -51,6 +52,7 @@ pub(crate) const KINDS: [Kind; 21] = [
     Kind::SplicePipe,
     Kind::SpliceFile,
     Kind::OpenAt,
+    Kind::OpenAt2,
     Kind::FileOpen,
     Kind::Statx,
     Kind::StatxFd,
@@ -121,6 +123,15 @@ impl Fixtures {
                     libc::O_RDWR
                 };
                 exercise_plain(ops::open_at(&self.path, flags, 0), at, "open_at").await;
+            }
+            Kind::OpenAt2 => {
+                // Relative to the scratch file's directory, confined beneath it.
+                let dir = self.path.parent().expect("scratch dir");
+                let dir = std::fs::File::open(dir).expect("open scratch dir");
+                let dir = coreline_runtime::SharedFd::new(OwnedFd::from(dir));
+                let name = self.path.file_name().expect("scratch name").to_owned();
+                let open = ops::open_at2(&dir, name, libc::O_RDONLY, libc::RESOLVE_BENEATH);
+                exercise_plain(open, at, "open_at2").await;
             }
             Kind::FileOpen => exercise_plain(fs::File::open(&self.path), at, "File::open").await,
             Kind::Statx => {

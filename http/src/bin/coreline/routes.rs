@@ -103,7 +103,7 @@ impl Handler for Router {
             "/echo" => return RouteFuture::Boxed(Box::pin(echo(req))),
             _ => match &self.files {
                 Some(files) if get_or_head => {
-                    return RouteFuture::Boxed(Box::pin(Files::serve(files.clone(), req)));
+                    return RouteFuture::Boxed(Box::pin(crate::files::serve(files.clone(), req)));
                 }
                 Some(_) => RouteFuture::MethodNotAllowed,
                 None => RouteFuture::NotFound,

@@ -1,0 +1,219 @@
+//! A static file server for a directory: GET and HEAD, validators, conditional requests,
+//! single byte ranges, bodies sent zero-copy (splice) by the connection.
+//!
+//! Every path is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` relative
+//! to the root's fd, so the kernel refuses `..`, absolute paths and symlinks (at any
+//! depth) that would leave the root, with no check-then-use race and no blocking call on
+//! the core. Files are opened `O_NONBLOCK` (a FIFO cannot block the open) and checked with
+//! `statx` on the open fd before anything is read: only regular files are served; a
+//! directory serves its `index.html` (opened beneath the directory's fd), else 404.
+
+mod cond;
+mod mime;
+mod path;
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use coreline_runtime::fs::File;
+use coreline_runtime::{ops, SharedFd};
+use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+pub use mime::content_type;
+
+use crate::{recycle, response, Body};
+use cond::{Ranged, Validators};
+
+/// Serves the files under one directory (see the module docs for what is refused).
+#[derive(Debug, Clone)]
+pub struct StaticFiles {
+    root: PathBuf,
+}
+
+const RESOLVE: u64 = libc_resolve();
+
+const fn libc_resolve() -> u64 {
+    // RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS (linux/openat2.h).
+    0x08 | 0x02
+}
+
+impl StaticFiles {
+    /// Checks that `root` is a readable directory and remembers its canonical path.
+    pub fn new(root: &Path) -> Result<StaticFiles, String> {
+        let shown = root.display();
+        let canonical = std::fs::canonicalize(root).map_err(|e| format!("--root {shown}: {e}"))?;
+        if !canonical.is_dir() {
+            return Err(format!("--root {shown}: not a directory"));
+        }
+        std::fs::read_dir(&canonical)
+            .map_err(|e| format!("--root {shown}: cannot read it: {e}"))?;
+        Ok(StaticFiles { root: canonical })
+    }
+
+    /// The canonical root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Answers a request for a file (GET or HEAD; other methods get 405).
+    pub async fn serve(&self, req: Request<Body>) -> Response<Body> {
+        let res = self.answer(&req).await;
+        recycle(req);
+        res.unwrap_or_else(plain)
+    }
+
+    async fn answer(&self, req: &Request<Body>) -> Result<Response<Body>, StatusCode> {
+        let is_get = req.method() == Method::GET;
+        if !is_get && req.method() != Method::HEAD {
+            return Err(StatusCode::METHOD_NOT_ALLOWED);
+        }
+        let relative = path::decode_path(req.uri().path())?;
+        let (file, size, stat, name) = self.open(&relative).await?;
+        let v = Validators::new(size, stat.mtime_sec, stat.mtime_nsec);
+        let mut res = if v.not_modified(req.headers()) {
+            response(StatusCode::NOT_MODIFIED, Body::empty())
+        } else {
+            // Range only applies to GET (§14.2); HEAD describes the whole file.
+            let ranged = if is_get {
+                cond::range(req.headers(), size, &v)
+            } else {
+                Ranged::Whole
+            };
+            let mut res = match ranged {
+                Ranged::Whole => response(StatusCode::OK, Body::file(file, size)),
+                Ranged::Part { start, len } => {
+                    let mut res = response(
+                        StatusCode::PARTIAL_CONTENT,
+                        Body::file_range(file, start, len),
+                    );
+                    let range = format!("bytes {start}-{}/{size}", start + len - 1);
+                    res.headers_mut().insert(CONTENT_RANGE, value(range));
+                    res
+                }
+                Ranged::Unsatisfiable => {
+                    let mut res = response(StatusCode::RANGE_NOT_SATISFIABLE, Body::empty());
+                    res.headers_mut()
+                        .insert(CONTENT_RANGE, value(format!("bytes */{size}")));
+                    return Ok(res);
+                }
+            };
+            let headers = res.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&name)));
+            headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            res
+        };
+        let date = crate::date::format_imf_fixdate(v.mtime);
+        let headers = res.headers_mut();
+        headers.insert(ETAG, value(v.etag));
+        if let Ok(lm) = HeaderValue::from_bytes(&date) {
+            headers.insert(LAST_MODIFIED, lm);
+        }
+        Ok(res)
+    }
+
+    /// Opens a regular file beneath the root (or a directory's `index.html`).
+    async fn open(&self, relative: &Path) -> Result<(File, u64, ops::Statx, PathBuf), StatusCode> {
+        let root = root_fd(&self.root).map_err(status_for)?;
+        let rel = if relative.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            relative
+        };
+        let mut file = File::from(self.open_beneath(&root, &root, rel, rel).await?);
+        let mut stat = file.statx().await.map_err(status_for)?;
+        let mut name = relative.to_path_buf();
+        if stat.is_dir() {
+            let dir = coreline_runtime::AsSharedFd::as_shared_fd(&file).clone();
+            name.push("index.html");
+            let index = Path::new("index.html");
+            file = File::from(self.open_beneath(&root, &dir, index, &name).await?);
+            stat = file.statx().await.map_err(status_for)?;
+        }
+        if !stat.is_file() {
+            return Err(StatusCode::NOT_FOUND); // FIFO, device, socket: never read
+        }
+        Ok((file, stat.size, stat, name))
+    }
+}
+
+impl StaticFiles {
+    /// Opens `rel` beneath `dir`. The kernel refuses any absolute symlink with `EXDEV`,
+    /// even one pointing inside the root: for those (rare) the path from the root
+    /// (`from_root`) is resolved with `realpath` (blocking) and, if it is still inside the
+    /// root, opened beneath the root again, so the kernel still has the last word.
+    async fn open_beneath(
+        &self,
+        root: &SharedFd,
+        dir: &SharedFd,
+        rel: &Path,
+        from_root: &Path,
+    ) -> Result<OwnedFd, StatusCode> {
+        match ops::open_at2(dir, rel, libc_flags(), RESOLVE).await {
+            Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
+                let real = std::fs::canonicalize(self.root.join(from_root)).map_err(status_for)?;
+                let inside = real
+                    .strip_prefix(&self.root)
+                    .map_err(|_| StatusCode::NOT_FOUND)?;
+                let inside = if inside.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    inside
+                };
+                ops::open_at2(root, inside, libc_flags(), RESOLVE)
+                    .await
+                    .map_err(status_for)
+            }
+            other => other.map_err(status_for),
+        }
+    }
+}
+
+/// `O_RDONLY | O_NONBLOCK | O_NOCTTY`: a FIFO cannot block the open.
+fn libc_flags() -> i32 {
+    use nix::fcntl::OFlag;
+    (OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits()
+}
+
+thread_local! {
+    /// The root directory's fd, opened once per core per root.
+    static ROOTS: std::cell::RefCell<Vec<(PathBuf, SharedFd)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn root_fd(root: &Path) -> io::Result<SharedFd> {
+    ROOTS.with(|roots| {
+        let mut roots = roots.borrow_mut();
+        if let Some((_, fd)) = roots.iter().find(|(p, _)| p == root) {
+            return Ok(fd.clone());
+        }
+        let fd = SharedFd::new(OwnedFd::from(std::fs::File::open(root)?));
+        roots.push((root.to_path_buf(), fd.clone()));
+        Ok(fd)
+    })
+}
+
+fn status_for(e: io::Error) -> StatusCode {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
+fn value(s: String) -> HeaderValue {
+    HeaderValue::try_from(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn plain(status: StatusCode) -> Response<Body> {
+    let body: &'static str = match status {
+        StatusCode::BAD_REQUEST => "bad path\n",
+        StatusCode::FORBIDDEN => "forbidden\n",
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed\n",
+        _ => "not found\n",
+    };
+    let mut res = response(status, Body::from(body));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    res
+}
