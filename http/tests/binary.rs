@@ -3,53 +3,23 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/served.rs"]
+mod served;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{one, Client};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use served::Served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coreline");
 
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// A running `coreline serve`, killed on drop if still alive.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(extra: &[&str]) -> Served {
-    let addr = free_addr();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--cpus", "0"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start coreline");
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "coreline did not start listening");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Served { child, addr }
+    Served::start(extra, Stdio::piped)
 }
 
 fn run(args: &[&str]) -> Output {

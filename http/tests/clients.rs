@@ -6,80 +6,27 @@
 //! A missing tool fails the test with a message saying to run `ci/test.sh`, which installs
 //! them (curl, python3, apache2-utils, nghttp2-client, wrk).
 
+#[path = "common/served.rs"]
+mod served;
+
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
+
+use served::Served;
 use std::time::{Duration, Instant};
 
 /// The server under test; killed (and reaped) on drop, also when an assertion fails.
-struct Server {
-    child: Child,
-    port: u16,
-}
+struct Server(Served);
 
 impl Server {
-    /// Starts `coreline serve` on a free loopback port, pinned to CPU 0, and waits until it
-    /// accepts connections.
+    /// Starts `coreline serve` on a free loopback port, pinned to CPU 0.
     fn start() -> Server {
-        let mut last = String::new();
-        for _ in 0..5 {
-            // A port the kernel just gave out and we released: free unless someone races us,
-            // in which case the server fails to start and we try another.
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("no free loopback port")
-                .port();
-            let child = Command::new(env!("CARGO_BIN_EXE_coreline"))
-                .args([
-                    "serve",
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--cpus",
-                    "0",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("cannot start the coreline binary");
-            let mut server = Server { child, port };
-            match server.wait_accepting(Duration::from_secs(10)) {
-                Ok(()) => return server,
-                Err(e) => last = e, // dropping `server` kills the child
-            }
-        }
-        panic!("coreline did not start: {last}");
-    }
-
-    fn wait_accepting(&mut self, limit: Duration) -> Result<(), String> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let end = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "it exited with {status} before accepting on {addr}"
-                ));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > end {
-                return Err(format!("nothing accepted on {addr} within {limit:?}"));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        Server(Served::start::<&str>(&[], Stdio::null))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.url(path)
     }
 }
 
@@ -370,7 +317,7 @@ conn.close()
 #[test]
 fn python_http_client_keep_alive_and_chunked_upload() {
     let server = Server::start();
-    let port = server.port.to_string();
+    let port = server.0.addr.port().to_string();
     let out = run(
         "python3",
         &["-c", PYTHON_CLIENT, &port],

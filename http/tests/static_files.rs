@@ -2,38 +2,42 @@
 //! byte-exact downloads (sha256), concurrency, ranges, conditional requests, HEAD,
 //! traversal attempts, FIFOs and files that shrink while being sent.
 
+#[path = "common/served.rs"]
+mod served;
+
+use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_coreline");
+use served::Served;
+
 const SECRET: &str = "top secret outside the root";
 
-/// A running `coreline serve --root`, killed on drop.
-struct Served {
-    child: Child,
+/// A running `coreline serve --root`; its files are removed on drop.
+struct StaticServer {
+    served: Served,
     addr: SocketAddr,
     root: PathBuf,
 }
 
-impl Drop for Served {
+impl Drop for StaticServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.served.child.kill();
         let _ = std::fs::remove_dir_all(self.root.parent().unwrap());
     }
 }
 
-impl Served {
+impl StaticServer {
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.served.url(path)
     }
 }
 
 /// A root with the test files, a secret beside it, and the server on one core.
-fn serve(name: &str) -> Served {
+fn serve(name: &str) -> StaticServer {
     let base = std::env::temp_dir().join(format!("coreline-static-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let root = base.join("root");
@@ -50,24 +54,12 @@ fn serve(name: &str) -> Served {
     std::os::unix::fs::symlink(base.join("secret.txt"), root.join("escape")).unwrap();
     std::os::unix::fs::symlink("..", root.join("up")).unwrap();
     nix::unistd::mkfifo(&root.join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &addr.to_string(), "--cpus", "0"])
-        .arg("--root")
-        .arg(&root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start coreline");
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "coreline did not start listening");
-        std::thread::sleep(Duration::from_millis(10));
+    let served = Served::start(&[OsStr::new("--root"), root.as_os_str()], Stdio::null);
+    StaticServer {
+        addr: served.addr,
+        served,
+        root,
     }
-    Served { child, addr, root }
 }
 
 fn curl(args: &[&str]) -> String {

@@ -1,0 +1,80 @@
+//! Starting the `coreline` binary for a test: `coreline serve --listen 127.0.0.1:PORT
+//! --cpus 0 EXTRA...` on a free loopback port, waiting until it accepts, and killing (and
+//! reaping) it when the test ends, also when an assertion fails.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::ffi::{OsStr, OsString};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A running `coreline serve`.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Served {
+    /// Starts the server with `extra` arguments; its stderr goes where `stderr()` says
+    /// (`Stdio::piped` to read its messages, `Stdio::null` otherwise). Retries on another
+    /// port if the one picked was taken in between.
+    pub fn start<S: AsRef<OsStr>>(extra: &[S], stderr: fn() -> Stdio) -> Served {
+        let extra: Vec<OsString> = extra.iter().map(|s| s.as_ref().to_owned()).collect();
+        let mut last = String::new();
+        for _ in 0..5 {
+            let addr = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("no free loopback port");
+            let child = Command::new(env!("CARGO_BIN_EXE_coreline"))
+                .args(["serve", "--listen", &addr.to_string(), "--cpus", "0"])
+                .args(&extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr())
+                .spawn()
+                .expect("cannot start the coreline binary");
+            let mut served = Served { child, addr };
+            match served.wait_accepting(Duration::from_secs(10)) {
+                Ok(()) => return served,
+                Err(e) => last = e, // dropping `served` kills the child
+            }
+        }
+        panic!("coreline did not start: {last}");
+    }
+
+    fn wait_accepting(&mut self, limit: Duration) -> Result<(), String> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "it exited with {status} before accepting on {}",
+                    self.addr
+                ));
+            }
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > end {
+                return Err(format!(
+                    "nothing accepted on {} within {limit:?}",
+                    self.addr
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `http://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
