@@ -219,25 +219,12 @@ fn curl_expect_100_continue_echo_then_413_over_the_limit() {
     // 300 KB with `Expect: 100-continue`: the server must say 100 Continue, then echo it all.
     let sent = pattern(300_000);
     std::fs::write(dir.path("up"), &sent).unwrap();
-    let out = run(
-        "curl",
-        &[
-            "-sS",
-            "--max-time",
-            "10",
-            "-H",
-            "Expect: 100-continue",
-            "--data-binary",
-            &format!("@{}", dir.path("up")),
-            "-D",
-            &dir.path("head"),
-            "-o",
-            &dir.path("down"),
-            "-w",
-            "%{http_code} %{size_download}",
-            &url,
-        ],
-        Duration::from_secs(20),
+    let out = curl_expect_upload(
+        &url,
+        &dir.path("up"),
+        &dir.path("head"),
+        &dir.path("down"),
+        "%{http_code} %{size_download}",
     );
     assert!(out.success, "curl failed\n{}", out.describe());
     assert_eq!(out.stdout, "200 300000", "\n{}", out.describe());
@@ -253,25 +240,12 @@ fn curl_expect_100_continue_echo_then_413_over_the_limit() {
 
     // 2 MB, over the default 1 MiB body limit: 413 and Connection: close, before the body.
     std::fs::write(dir.path("big"), pattern(2_000_000)).unwrap();
-    let out = run(
-        "curl",
-        &[
-            "-sS",
-            "--max-time",
-            "10",
-            "-H",
-            "Expect: 100-continue",
-            "--data-binary",
-            &format!("@{}", dir.path("big")),
-            "-D",
-            &dir.path("head413"),
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            &url,
-        ],
-        Duration::from_secs(20),
+    let out = curl_expect_upload(
+        &url,
+        &dir.path("big"),
+        &dir.path("head413"),
+        "/dev/null",
+        "%{http_code}",
     );
     assert_eq!(out.stdout, "413", "\n{}", out.describe());
     let head = std::fs::read_to_string(dir.path("head413"))
@@ -283,36 +257,32 @@ fn curl_expect_100_continue_echo_then_413_over_the_limit() {
     );
 }
 
+/// `curl` uploading `file` to `url` with `Expect: 100-continue`, saving the response head
+/// (with any interim response) to `head` and the body to `body`; prints `write_out`.
+fn curl_expect_upload(url: &str, file: &str, head: &str, body: &str, write_out: &str) -> Output {
+    let data = format!("@{file}");
+    let args = [
+        "-sS",
+        "--max-time",
+        "10",
+        "-H",
+        "Expect: 100-continue",
+        "--data-binary",
+        &data,
+        "-D",
+        head,
+        "-o",
+        body,
+        "-w",
+        write_out,
+        url,
+    ];
+    run("curl", &args, Duration::from_secs(20))
+}
+
 /// Python's standard client: two GETs on one `HTTPConnection` (keep-alive), then a chunked
 /// upload to /echo on the same connection, which must come back byte for byte.
-const PYTHON_CLIENT: &str = r#"
-import http.client, sys
-port = int(sys.argv[1])
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-socks = []
-for i in (1, 2):
-    conn.request("GET", "/plaintext")
-    r = conn.getresponse()
-    body = r.read()
-    socks.append(conn.sock)
-    print(f"get{i} {r.status} {body!r} server={r.getheader('Server')} "
-          f"date={r.getheader('Date') is not None} close={r.will_close}")
-print(f"keep-alive same-socket={socks[0] is socks[1] and socks[0] is not None}")
-sent = b"".join(bytes((i * 7 + n) % 256 for i in range(n)) for n in (1, 13, 4096, 70000))
-def chunks():
-    # Chunks of the sizes above: http.client writes each as one chunk ("<hex>\r\n...\r\n").
-    off = 0
-    for n in (1, 13, 4096, 70000):
-        yield sent[off:off + n]
-        off += n
-conn.request("POST", "/echo", body=chunks(), encode_chunked=True,
-             headers={"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"})
-r = conn.getresponse()
-got = r.read()
-print(f"echo {r.status} sent={len(sent)} got={len(got)} equal={got == sent} "
-      f"same-socket={conn.sock is socks[0]}")
-conn.close()
-"#;
+const PYTHON_CLIENT: &str = include_str!("scripts/python_client.py");
 
 #[test]
 fn python_http_client_keep_alive_and_chunked_upload() {
