@@ -19,7 +19,6 @@ const SECRET: &str = "top secret outside the root";
 /// A running `coreline serve --root`; its files are removed on drop.
 struct StaticServer {
     served: Served,
-    addr: SocketAddr,
     root: PathBuf,
 }
 
@@ -55,11 +54,7 @@ fn serve(name: &str) -> StaticServer {
     std::os::unix::fs::symlink("..", root.join("up")).unwrap();
     nix::unistd::mkfifo(&root.join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     let served = Served::start(&[OsStr::new("--root"), root.as_os_str()], Stdio::null);
-    StaticServer {
-        addr: served.addr,
-        served,
-        root,
-    }
+    StaticServer { served, root }
 }
 
 fn curl(args: &[&str]) -> String {
@@ -298,7 +293,7 @@ fn traversal_attempts_are_refused() {
         b"GET /f1.bin\0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ];
     for r in raws {
-        let (out, _) = raw(s.addr, r);
+        let (out, _) = raw(s.served.addr, r);
         let code = out.get(9..12).unwrap_or("");
         assert!(
             code.starts_with('4'),
@@ -313,7 +308,7 @@ fn traversal_attempts_are_refused() {
 fn fifo_does_not_hang_a_worker() {
     let s = serve("fifo");
     let (out, took) = raw(
-        s.addr,
+        s.served.addr,
         b"GET /fifo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
@@ -327,7 +322,7 @@ fn a_file_that_shrinks_mid_send_closes_the_connection() {
     let path = s.root.join("shrinking.bin");
     let len = 64u64 << 20;
     std::fs::write(&path, vec![b'x'; len as usize]).unwrap();
-    let mut c = TcpStream::connect(s.addr).unwrap();
+    let mut c = TcpStream::connect(s.served.addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     c.write_all(b"GET /shrinking.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
