@@ -50,4 +50,4 @@ pub mod static_files;
 pub use body::Body;
 pub use handler::Handler;
 pub use pool::{recycle, response};
-pub use server::{Builder, Limits, Server, ServerHandle, Timeouts};
+pub use server::{raise_fd_limit, Builder, Limits, Server, ServerHandle, Timeouts, LOW_FD_LIMIT};

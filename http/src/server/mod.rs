@@ -2,6 +2,7 @@
 
 pub(crate) mod config;
 pub(crate) mod core;
+mod fd_limit;
 mod handle;
 mod start;
 
@@ -11,6 +12,7 @@ use std::net::SocketAddr;
 use coreline_runtime::Cores;
 
 pub use self::config::{Limits, Timeouts};
+pub use self::fd_limit::{raise_fd_limit, LOW_FD_LIMIT};
 pub use self::handle::ServerHandle;
 use crate::Handler;
 
@@ -99,6 +101,9 @@ impl Builder {
             .into_iter()
             .map(start::probe)
             .collect::<io::Result<Vec<_>>>()?;
+        if let Some(warning) = fd_limit::low_limit_warning() {
+            eprintln!("{warning}");
+        }
         Ok(Server {
             addrs,
             cores: coreline_runtime::Cores::List(cpus),

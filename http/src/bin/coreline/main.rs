@@ -28,6 +28,11 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn run(serve: args::Serve) -> ExitCode {
+    // One descriptor per connection: take what the hard limit allows (the server warns at
+    // start if that is still low).
+    if let Err(e) = coreline_http::raise_fd_limit() {
+        eprintln!("coreline: warning: cannot raise the open-file limit: {e}");
+    }
     let files = match serve.root.as_deref().map(files::Files::new).transpose() {
         Ok(f) => f,
         Err(e) => return fail(&e),
