@@ -39,3 +39,5 @@ echo "ci: cargo test"
 # Release mode: the load tests (1,000 clients, 100,000 cancellations) are bounded in
 # count, and debug builds would make them slow, not more thorough.
 cargo test --workspace --release -- --test-threads=1
+echo "ci: fuzzing (each target briefly)"
+bash fuzz/run.sh 30
