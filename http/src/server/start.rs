@@ -169,18 +169,54 @@ async fn serve_core<H: Handler>(
 }
 
 async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>, handler: Rc<H>) {
+    let mut backoff = AcceptBackoff::default();
     loop {
         match listener.accept().await {
-            Ok(stream) => drop(spawn_local(conn::serve(
-                stream,
-                core.clone(),
-                handler.clone(),
-            ))),
-            Err(e) => {
-                // Out of fds or memory: back off instead of spinning; the queue waits.
-                eprintln!("coreline: accept failed: {e}");
-                time::sleep(Duration::from_millis(50)).await;
+            Ok(stream) => {
+                backoff.recovered();
+                drop(spawn_local(conn::serve(
+                    stream,
+                    core.clone(),
+                    handler.clone(),
+                )))
             }
+            // Out of fds or memory: pause accepting (the kernel's queue holds the clients)
+            // while the connections already open are served and, closing, free fds.
+            Err(e) => time::sleep(backoff.failed(&e)).await,
+        }
+    }
+}
+
+/// The pause after a failed accept: 10 ms doubling to 1 s, as nginx pauses accepting for
+/// 500 ms on EMFILE. One line is logged when accepting starts failing and one when it
+/// works again, not one per retry.
+#[derive(Default)]
+struct AcceptBackoff {
+    /// The current pause, zero while accepts succeed.
+    pause: Duration,
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn failed(&mut self, e: &io::Error) -> Duration {
+        if self.failures == 0 {
+            eprintln!("coreline: accept failed: {e}; pausing accepts until it works again");
+        }
+        self.failures += 1;
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::MAX);
+        self.pause
+    }
+
+    fn recovered(&mut self) {
+        if self.failures > 0 {
+            eprintln!(
+                "coreline: accepting again after {} failed attempt(s)",
+                self.failures
+            );
+            *self = AcceptBackoff::default();
         }
     }
 }
