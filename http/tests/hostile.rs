@@ -1,6 +1,7 @@
 //! Hostile clients: slowloris (2,000 connections sending one header byte per second) and a
 //! client that never reads its responses. Each is cut off by its timeout, and a normal
-//! client keeps being served meanwhile, its latency barely moved.
+//! client keeps being served meanwhile, its latency barely moved. And more connections
+//! than the per-core limit: the extra one is answered 503 and closed.
 
 #[path = "common/mod.rs"]
 #[allow(unused_imports)] // the raw client is not used here
@@ -148,4 +149,46 @@ fn a_client_that_never_reads_is_closed_by_the_send_timeout() {
         "it stopped sending ({got} bytes)"
     );
     assert!(!latencies(&mut normal, 10).is_empty(), "still served");
+}
+
+#[test]
+fn connections_over_the_per_core_limit_get_503_and_close() {
+    let limits = Limits {
+        max_connections_per_core: 4,
+        ..Limits::default()
+    };
+    let server = common::start(limits, Timeouts::default());
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = connect(server.addr);
+            latencies(&mut c, 1); // served, so registered
+            c
+        })
+        .collect();
+    let mut extra = connect(server.addr);
+    extra.write_all(GET).unwrap();
+    let mut answer = Vec::new();
+    extra
+        .read_to_end(&mut answer)
+        .expect("a clean close, not a reset");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Connection: close"), "{answer}");
+    for c in &mut held {
+        latencies(c, 3); // the ones it holds are still served
+    }
+    // A slot frees up when a client leaves.
+    drop(held.pop());
+    let end = Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut c = connect(server.addr);
+        c.write_all(GET).unwrap();
+        let mut buf = [0u8; 512];
+        let n = c.read(&mut buf).unwrap();
+        if buf[..n].starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < end, "the freed slot was never reused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -30,6 +30,10 @@ pub struct Limits {
     /// without reading it, to keep the connection: 64 KiB. More than that, and the
     /// connection is closed instead.
     pub max_discard: u64,
+    /// Connections one core serves at once (0 = unlimited): 16,384, as the reference nginx
+    /// configuration's `worker_connections`. One more is answered `503` with
+    /// `Connection: close` and closed, without reaching the handler.
+    pub max_connections_per_core: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +47,7 @@ impl Default for Limits {
             max_trailers: 8 * 1024,
             max_requests_per_connection: 1_000_000,
             max_discard: 64 * 1024,
+            max_connections_per_core: 16_384,
         }
     }
 }

@@ -4,6 +4,7 @@ pub(crate) mod config;
 pub(crate) mod core;
 mod fd_limit;
 mod handle;
+mod refuse;
 mod start;
 
 use std::io;

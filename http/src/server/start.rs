@@ -16,6 +16,7 @@ use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use super::config::Config;
 use super::core::CoreShared;
 use super::handle::ServerHandle;
+use super::refuse;
 use crate::{conn, Handler};
 
 /// Checks that `addr` is free by binding it without `SO_REUSEPORT` (which fails if anyone
@@ -174,11 +175,16 @@ async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>
         match listener.accept().await {
             Ok(stream) => {
                 backoff.recovered();
-                drop(spawn_local(conn::serve(
-                    stream,
-                    core.clone(),
-                    handler.clone(),
-                )))
+                let max = core.config.limits.max_connections_per_core;
+                if max > 0 && core.connections() >= max {
+                    drop(spawn_local(refuse::refuse(stream)));
+                } else {
+                    drop(spawn_local(conn::serve(
+                        stream,
+                        core.clone(),
+                        handler.clone(),
+                    )));
+                }
             }
             // Out of fds or memory: pause accepting (the kernel's queue holds the clients)
             // while the connections already open are served and, closing, free fds.
