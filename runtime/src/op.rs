@@ -126,6 +126,14 @@ impl<T: 'static> MultiOp<T> {
         self.data = Some(data);
     }
 
+    /// Asks the kernel to end the operation (`ASYNC_CANCEL`). Completions it already made
+    /// are still delivered by [`poll_next`](Self::poll_next), then `Ready(None)`.
+    pub(crate) fn cancel(&self) {
+        if let Some(key) = self.key {
+            with_driver(|d| d.cancel(key));
+        }
+    }
+
     /// Next completion; `Ready(None)` when the kernel ended the op (re-arm to continue).
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
         let Some(key) = self.key else {

@@ -255,3 +255,33 @@ fn a_reader_that_falls_behind_is_throttled_not_allowed_to_drain_the_buffer_ring(
         "every byte arrives, in order, after throttling"
     );
 }
+
+#[test]
+fn drain_hands_out_the_connections_already_accepted_then_ends() {
+    one_core()
+        .block_on(|| async {
+            let mut listener = TcpListener::bind(any_port()).unwrap();
+            let addr = listener.local_addr();
+            let _first_client = TcpStream::connect(addr).await.unwrap();
+            let _first = listener.accept().await.unwrap(); // the multishot accept is armed
+            let mut clients = Vec::new();
+            for _ in 0..5 {
+                clients.push(TcpStream::connect(addr).await.unwrap());
+            }
+            // The ring accepts them on its own; give the completions time to arrive.
+            time::sleep(Duration::from_millis(50)).await;
+            let mut drained = Vec::new();
+            while let Some(s) = listener.drain().await {
+                drained.push(s.peer_addr().unwrap());
+            }
+            let mut expected: Vec<_> = clients.iter().map(|c| c.local_addr().unwrap()).collect();
+            expected.sort();
+            drained.sort();
+            assert_eq!(drained, expected, "every accepted connection handed out");
+            assert!(
+                listener.accept().await.is_err(),
+                "no accepting after a drain"
+            );
+        })
+        .unwrap();
+}

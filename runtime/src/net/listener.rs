@@ -60,6 +60,8 @@ pub struct TcpListener {
     fd: SharedFd,
     accept: MultiOp<SharedFd>,
     local_addr: SocketAddr,
+    /// Set by [`drain`](TcpListener::drain): the accept is cancelled and never re-armed.
+    draining: bool,
 }
 
 /// Warns once per process when the kernel will silently shorten the accept queue.
@@ -121,6 +123,7 @@ impl TcpListener {
             fd: SharedFd::new(fd),
             accept: MultiOp::idle(OpKind::YieldsFd),
             local_addr,
+            draining: false,
         })
     }
 
@@ -155,6 +158,9 @@ impl TcpListener {
     }
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {
+        if self.draining {
+            return Poll::Ready(Err(io::Error::other("the listener is draining")));
+        }
         loop {
             if !self.accept.is_armed() {
                 let sqe = opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
@@ -171,6 +177,37 @@ impl TcpListener {
                 Poll::Ready(Some(c)) => {
                     return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
                 }
+            }
+        }
+    }
+}
+
+impl TcpListener {
+    /// Stops accepting without losing a connection: cancels the multishot accept and
+    /// returns, one per call, the connections the kernel accepted for it before the cancel
+    /// took effect; then `None`. Serve those, then drop the listener.
+    ///
+    /// Dropping the listener closes the socket. Connections still in its accept queue are
+    /// reset, unless `net.ipv4.tcp_migrate_req = 1` and another socket of the same
+    /// SO_REUSEPORT group listens (another core, or a new process during a restart): then
+    /// the kernel moves them there.
+    pub async fn drain(&mut self) -> Option<TcpStream> {
+        poll_fn(|cx| self.poll_drain(cx)).await
+    }
+
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Option<TcpStream>> {
+        if !self.draining {
+            self.draining = true;
+            self.accept.cancel();
+        }
+        loop {
+            match self.accept.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(c)) if c.result >= 0 => {
+                    return Poll::Ready(Some(TcpStream::from_fd(sys::own_fd(c.result))));
+                }
+                Poll::Ready(Some(_)) => {} // ECANCELED, or an accept that failed
             }
         }
     }
