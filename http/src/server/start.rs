@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use coreline_runtime::net::{ListenOptions, TcpListener};
 use coreline_runtime::{spawn_local, time, Cores, Runtime};
+use coreline_tls::TlsAcceptor;
 
 use super::config::Config;
 use super::core::CoreShared;
@@ -54,8 +55,17 @@ impl StartGate {
     }
 }
 
+/// The addresses to listen on, resolved: plain HTTP, and HTTPS with its acceptor.
+pub(crate) struct Listeners {
+    pub(crate) plain: Vec<SocketAddr>,
+    pub(crate) tls: Vec<(SocketAddr, TlsAcceptor)>,
+}
+
+/// One core's bound listener; `Some` acceptor (this core's copy) for HTTPS.
+type Bound = (TcpListener, Option<Rc<TlsAcceptor>>);
+
 pub(crate) fn run<F, H>(
-    addrs: Vec<SocketAddr>,
+    addrs: Listeners,
     cores: Cores,
     backlog: u32,
     config: Config,
@@ -82,10 +92,15 @@ where
     };
     let outcome = rt.run(|_core| {
         // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
-        let listeners: io::Result<Vec<TcpListener>> = addrs
+        let plain = addrs
+            .plain
             .iter()
-            .map(|&a| TcpListener::bind_with(a, &options))
-            .collect();
+            .map(|&a| Ok((TcpListener::bind_with(a, &options)?, None)));
+        let tls = addrs.tls.iter().map(|(a, acceptor)| {
+            let listener = TcpListener::bind_with(*a, &options)?;
+            Ok((listener, Some(Rc::new(acceptor.per_core()))))
+        });
+        let listeners: io::Result<Vec<Bound>> = plain.chain(tls).collect();
         gate.report(listeners.as_ref().map(drop));
         let core = CoreShared::new(config);
         core.install(); // before any cross-core shutdown job can run here
@@ -103,7 +118,7 @@ where
 async fn core_main<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Bound>>,
     gate: Arc<StartGate>,
     handle: ServerHandle,
 ) -> io::Result<()> {
@@ -116,7 +131,7 @@ async fn core_main<H: Handler>(
 async fn serve_core<H: Handler>(
     core: &Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Bound>>,
     gate: &StartGate,
     handle: &ServerHandle,
 ) -> io::Result<()> {
@@ -124,7 +139,7 @@ async fn serve_core<H: Handler>(
     let listeners = listeners?;
     let acceptors: Vec<_> = listeners
         .into_iter()
-        .map(|l| spawn_local(accept_loop(l, core.clone(), handler.clone())))
+        .map(|(l, tls)| spawn_local(accept_loop(l, tls, core.clone(), handler.clone())))
         .collect();
     let sweeper = spawn_local(sweep_loop(core.clone()));
     if handle.core_ready(coreline_runtime::handle()) {
@@ -168,14 +183,27 @@ async fn serve_core<H: Handler>(
     Ok(())
 }
 
-async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>, handler: Rc<H>) {
+async fn accept_loop<H: Handler>(
+    mut listener: TcpListener,
+    tls: Option<Rc<TlsAcceptor>>,
+    core: Rc<CoreShared>,
+    handler: Rc<H>,
+) {
     loop {
         match listener.accept().await {
-            Ok(stream) => drop(spawn_local(conn::serve(
-                stream,
-                core.clone(),
-                handler.clone(),
-            ))),
+            Ok(stream) => match &tls {
+                None => drop(spawn_local(conn::serve(
+                    stream,
+                    core.clone(),
+                    handler.clone(),
+                ))),
+                Some(acceptor) => drop(spawn_local(conn::serve_tls(
+                    stream,
+                    acceptor.clone(),
+                    core.clone(),
+                    handler.clone(),
+                ))),
+            },
             Err(e) => {
                 // Out of fds or memory: back off instead of spinning; the queue waits.
                 eprintln!("coreline: accept failed: {e}");
