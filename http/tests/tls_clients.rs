@@ -482,7 +482,7 @@ fn bad_certificates_and_keys_exit_2_with_one_line_naming_the_file() {
         (
             vec!["--tls-cert", s(&empty), "--tls-key", s(&key)],
             &empty,
-            "no certificate",
+            "empty certificate chain",
         ),
         (
             vec!["--tls-cert", s(&cert), "--tls-key", s(&empty)],
