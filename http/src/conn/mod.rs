@@ -87,7 +87,9 @@ pub(crate) async fn serve_tls<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
 ) {
-    let Ok(tls) = acceptor.accept(tcp).await else {
+    // Boxed: the handshake's state (rustls' connection among it) is freed when the
+    // handshake ends instead of taking room in the task for the connection's whole life.
+    let Ok(tls) = Box::pin(acceptor.accept(tcp)).await else {
         return;
     };
     drop(acceptor);
