@@ -48,12 +48,13 @@ pub fn addr() -> SocketAddr {
 #[test]
 fn the_transport_is_the_one_this_target_names() {
     let c = common::Client::connect(addr());
-    match &c.stream {
+    let tls = match &c.stream {
         common::transport::Stream::Tls(tls) => {
-            assert!(OVER_TLS);
             assert!(tls.conn.protocol_version().is_some());
             assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+            true
         }
-        common::transport::Stream::Plain(_) => assert!(!OVER_TLS),
-    }
+        common::transport::Stream::Plain(_) => false,
+    };
+    assert_eq!(tls, OVER_TLS);
 }
