@@ -93,9 +93,7 @@ pub(crate) async fn serve_tls<H: Handler>(
         return;
     };
     drop(acceptor);
-    if core.is_draining() {
-        return;
-    }
+    // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
     serve_on(Transport::Tls(Box::new(tls)), core, handler).await
 }
 

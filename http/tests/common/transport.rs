@@ -4,7 +4,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use coreline_tls::rustls::{self, ClientConnection, StreamOwned};
@@ -16,22 +15,33 @@ pub enum Stream {
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
-/// A self-signed certificate for localhost/127.0.0.1/::1 made once per test process:
-/// (directory, cert.pem, key.pem).
-pub fn test_cert() -> &'static (PathBuf, PathBuf, PathBuf) {
-    static CERT: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
-    CERT.get_or_init(|| {
+/// The test certificate, made once per test process (self-signed for localhost,
+/// 127.0.0.1 and ::1): an acceptor for it and the trust anchors that accept only it. The
+/// PEM files are removed as soon as both are loaded.
+fn test_identity() -> &'static (TlsAcceptor, rustls::RootCertStore) {
+    static IDENTITY: OnceLock<(TlsAcceptor, rustls::RootCertStore)> = OnceLock::new();
+    IDENTITY.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("coreline-http-tls-{}", std::process::id()));
         let (cert, key) =
             coreline_tls::generate_self_signed(&dir, &[]).expect("generate a test certificate");
-        (dir, cert, key)
+        let acceptor = TlsAcceptor::from_pem_files(&cert, &key).expect("test acceptor");
+        let mut roots = rustls::RootCertStore::empty();
+        for der in coreline_tls::load_certs(&cert).expect("test certificate") {
+            roots.add(der).expect("a usable trust anchor");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        (acceptor, roots)
     })
 }
 
 /// An acceptor for the test certificate.
 pub fn test_acceptor() -> TlsAcceptor {
-    let (_, cert, key) = test_cert();
-    TlsAcceptor::from_pem_files(cert, key).expect("test acceptor")
+    test_identity().0.clone()
+}
+
+/// Trust anchors holding only the test certificate.
+pub fn test_roots() -> rustls::RootCertStore {
+    test_identity().1.clone()
 }
 
 /// A rustls client config trusting the test certificate (and only it), ALPN http/1.1.
@@ -39,15 +49,11 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in coreline_tls::load_certs(&test_cert().1).unwrap() {
-                roots.add(cert).unwrap();
-            }
             let mut config =
                 rustls::ClientConfig::builder_with_provider(Arc::new(coreline_tls::provider()))
                     .with_safe_default_protocol_versions()
                     .unwrap()
-                    .with_root_certificates(roots)
+                    .with_root_certificates(test_roots())
                     .with_no_client_auth();
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Arc::new(config)
