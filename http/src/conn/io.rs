@@ -315,12 +315,4 @@ impl ConnIo {
     pub(crate) fn is_tls(&self) -> bool {
         self.tls
     }
-
-    /// Sends the output buffer `buf` over TLS and puts it back, emptied.
-    async fn flush_tls(&self, mut buf: Vec<u8>) -> io::Result<()> {
-        let result = self.tls_send(&buf).await;
-        buf.clear();
-        *self.out.borrow_mut() = buf;
-        result
-    }
 }

@@ -88,6 +88,14 @@ impl ConnIo {
         polled.map(|r| r.map(|n| n > 0))
     }
 
+    /// Sends the output buffer `buf` over TLS and puts it back, emptied.
+    pub(super) async fn flush_tls(&self, mut buf: Vec<u8>) -> io::Result<()> {
+        let result = self.tls_send(&buf).await;
+        buf.clear();
+        *self.out.borrow_mut() = buf;
+        result
+    }
+
     /// Encrypts and sends all of `data`, piece by piece, each bounded by the write timeout.
     pub(super) async fn tls_send(&self, data: &[u8]) -> io::Result<()> {
         let mut tls = self.lend_tls()?;
