@@ -11,6 +11,7 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v ab >/dev/null || need_apt+=(apache2-utils)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

@@ -18,6 +18,11 @@
 //! - **Timeouts** ([`Timeouts`]): header read (408), idle keep-alive, body read, write,
 //!   lingering close; enforced by a per-core sweeper, so none costs a timer per request.
 //! - **Graceful shutdown** through a [`ServerHandle`] from any thread.
+//! - **HTTPS** ([`Builder::tls_listen`]): the same handler behind a rustls
+//!   [`TlsAcceptor`](coreline_tls::TlsAcceptor), beside or instead of plain listeners; the
+//!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
+//!   graceful closes send `close_notify`, and a truncation is an error, never the end of a
+//!   message. Files are read and sent encrypted instead of spliced.
 //!
 //! ```no_run
 //! use coreline_http::{response, recycle, Body, Server};

@@ -12,6 +12,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{one, Client};
+
+/// The binary tests speak plain HTTP through `common`.
+pub const OVER_TLS: bool = false;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use served::Served;

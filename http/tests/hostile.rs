@@ -7,6 +7,9 @@
 #[allow(unused_imports)] // the raw client is not used here
 mod common;
 
+/// The shared test helpers' switch: plain HTTP here.
+pub const OVER_TLS: bool = false;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

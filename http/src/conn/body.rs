@@ -196,10 +196,7 @@ impl ConnIo {
             }
             self.set_deadline(self.core.config.timeouts.body_read);
             let failure = match self.recv(false).await {
-                Recv::Data(buf) => {
-                    self.append(&buf);
-                    continue;
-                }
+                Recv::Data => continue,
                 Recv::Eof => (StatusCode::BAD_REQUEST, "request body cut short"),
                 Recv::TimedOut => (
                     StatusCode::REQUEST_TIMEOUT,

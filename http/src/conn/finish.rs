@@ -143,7 +143,7 @@ pub(super) async fn closing(io: &ConnIo) -> End {
     }
 }
 
-/// Lingering close: half-close, then read and discard until the client closes, a short
+/// Lingering close: half-close (over TLS, after `close_notify`), then read and discard until the client closes, a short
 /// time passes, or too much arrives.
 pub(super) async fn linger(io: &ConnIo) {
     io.end_body();
@@ -153,8 +153,10 @@ pub(super) async fn linger(io: &ConnIo) {
     }
     io.set_deadline(io.core.config.timeouts.linger);
     let mut discarded = 0usize;
-    while let Recv::Data(buf) = io.recv(false).await {
-        discarded += buf.len();
+    while let Recv::Data = io.recv(false).await {
+        let mut inbuf = io.inbuf.borrow_mut();
+        discarded += inbuf.len();
+        inbuf.clear();
         if discarded > LINGER_MAX_BYTES {
             return;
         }

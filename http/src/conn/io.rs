@@ -3,8 +3,9 @@
 //! It is reference-counted because a request [`Body`](crate::Body) handed to the handler
 //! must be able to read from the connection. Nothing here is ever borrowed across an
 //! `.await`: the stream is only borrowed inside `poll_recv`, sends go through a cloned
-//! `SharedFd`, and the output buffer is moved out while the kernel owns it. So a handler
-//! that stashes a body and reads it from another task gets an error, never a panic.
+//! `SharedFd` (or, over TLS, the stream moved out for the send: see `transport.rs`), and
+//! the output buffer is moved out while the kernel owns it. So a handler that stashes a
+//! body and reads it from another task gets an error, never a panic.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -15,10 +16,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use coreline_runtime::net::TcpStream;
-use coreline_runtime::{ops, AsSharedFd, RecvBuf, SharedFd};
+use coreline_runtime::{ops, SharedFd};
 
 use super::body::BodyState;
+use super::transport::Transport;
 use crate::clock;
 use crate::pool;
 use crate::server::core::CoreShared;
@@ -28,7 +29,9 @@ const NEVER: u64 = u64::MAX;
 
 /// What waiting for received data gave.
 pub(crate) enum Recv {
-    Data(RecvBuf),
+    /// More bytes were appended to `inbuf`.
+    Data,
+    /// The peer closed cleanly (TCP FIN; over TLS, `close_notify`).
     Eof,
     TimedOut,
     /// Graceful shutdown began (only reported to waits that ask for it).
@@ -39,8 +42,11 @@ pub(crate) enum Recv {
 /// One connection's I/O state.
 pub(crate) struct ConnIo {
     pub(crate) core: Rc<CoreShared>,
-    stream: RefCell<TcpStream>,
+    pub(super) transport: RefCell<Transport>,
+    /// The socket (plain sends and splices go straight to it).
     fd: SharedFd,
+    /// Whether the transport is TLS (fixed for the connection's life).
+    tls: bool,
     /// Received bytes not yet consumed. Capacity 0 (no buffer) while idle.
     pub(crate) inbuf: RefCell<BytesMut>,
     /// Encoded responses not yet sent. Capacity 0 while idle.
@@ -59,12 +65,13 @@ pub(crate) struct ConnIo {
 }
 
 impl ConnIo {
-    pub(crate) fn new(stream: TcpStream, core: Rc<CoreShared>) -> Rc<Self> {
-        let fd = stream.as_shared_fd().clone();
+    pub(crate) fn new(transport: Transport, core: Rc<CoreShared>) -> Rc<Self> {
+        let fd = transport.shared_fd();
         Rc::new(ConnIo {
             core,
-            stream: RefCell::new(stream),
             fd,
+            tls: transport.is_tls(),
+            transport: RefCell::new(transport),
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(Vec::new()),
             deadline: Cell::new(NEVER),
@@ -118,15 +125,27 @@ impl ConnIo {
         }
     }
 
-    /// Polls for received data; `stop_on_drain` makes graceful shutdown end the wait.
+    /// Polls for received data, appending it to `inbuf`; `stop_on_drain` makes graceful
+    /// shutdown end the wait.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, stop_on_drain: bool) -> Poll<Recv> {
-        let polled = match self.stream.try_borrow_mut() {
-            Ok(mut stream) => stream.poll_recv(cx),
-            Err(_) => Poll::Ready(Err(io::Error::other("connection is being read elsewhere"))),
+        let polled = match self.transport.try_borrow_mut().as_deref_mut() {
+            Ok(Transport::Plain(stream)) => match stream.poll_recv(cx) {
+                Poll::Ready(Ok(Some(buf))) => {
+                    self.append(&buf);
+                    Poll::Ready(Ok(true))
+                }
+                Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            },
+            Ok(Transport::Tls(tls)) => self.poll_tls_recv(tls, cx),
+            Ok(Transport::Lent) | Err(_) => {
+                Poll::Ready(Err(io::Error::other("connection is being read elsewhere")))
+            }
         };
         match polled {
-            Poll::Ready(Ok(Some(buf))) => Poll::Ready(Recv::Data(buf)),
-            Poll::Ready(Ok(None)) => Poll::Ready(Recv::Eof),
+            Poll::Ready(Ok(true)) => Poll::Ready(Recv::Data),
+            Poll::Ready(Ok(false)) => Poll::Ready(Recv::Eof),
             Poll::Ready(Err(e)) => Poll::Ready(Recv::Failed(e)),
             Poll::Pending => {
                 if self.timed_out.get() {
@@ -147,7 +166,7 @@ impl ConnIo {
     }
 
     /// Appends received bytes to the input buffer, taking one from the pool if idle.
-    pub(crate) fn append(&self, data: &[u8]) {
+    fn append(&self, data: &[u8]) {
         let mut inbuf = self.inbuf.borrow_mut();
         if inbuf.capacity() == 0 {
             *inbuf = pool::take_inbuf();
@@ -194,6 +213,10 @@ impl ConnIo {
                 *self.out.borrow_mut() = buf;
                 return Ok(());
             }
+            if self.tls {
+                // Boxed: keeps the TLS send out of every connection task's size.
+                return Box::pin(self.flush_tls(buf)).await;
+            }
             self.set_deadline(self.core.config.timeouts.write);
             let (res, mut back) = {
                 let mut send = pin!(ops::send(&self.fd, buf));
@@ -211,6 +234,10 @@ impl ConnIo {
     /// Sends all of `buf` and gives it back. On failure the buffer may be gone (a timed
     /// out send's buffer stays with the cancelled operation).
     pub(crate) async fn send_vec(&self, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+        if self.tls {
+            Box::pin(self.tls_send(&buf)).await?;
+            return Ok(buf);
+        }
         while !buf.is_empty() {
             self.set_deadline(self.core.config.timeouts.write);
             let mut send = pin!(ops::send(&self.fd, buf));
@@ -226,8 +253,13 @@ impl ConnIo {
         Ok(buf)
     }
 
+    /// Whether file bodies can be spliced to the socket (not through TLS: no kTLS here).
+    pub(crate) fn can_splice(&self) -> bool {
+        !self.tls
+    }
+
     /// Splices up to `len` bytes from the read end of a pipe into the socket (bounded by
-    /// the write timeout); returns the bytes moved.
+    /// the write timeout); returns the bytes moved. Plain connections only.
     pub(crate) async fn splice_out(&self, pipe: &SharedFd, len: u32) -> io::Result<usize> {
         self.set_deadline(self.core.config.timeouts.write);
         let mut op = pin!(ops::splice(pipe, None, &self.fd, None, len));
@@ -235,7 +267,7 @@ impl ConnIo {
     }
 
     /// Polls an operation, failing it once the connection's deadline passed.
-    fn poll_timed<F: Future>(
+    pub(super) fn poll_timed<F: Future>(
         &self,
         op: std::pin::Pin<&mut F>,
         cx: &mut Context<'_>,
@@ -255,6 +287,9 @@ impl ConnIo {
 
     /// Sends all of a static buffer.
     pub(crate) async fn send_static(&self, mut buf: &'static [u8]) -> io::Result<()> {
+        if self.tls {
+            return Box::pin(self.tls_send(buf)).await;
+        }
         while !buf.is_empty() {
             self.set_deadline(self.core.config.timeouts.write);
             let mut send = pin!(ops::send(&self.fd, buf));
@@ -267,8 +302,17 @@ impl ConnIo {
         Ok(())
     }
 
-    /// Half-closes the sending side (FIN after everything already queued).
+    /// Half-closes the sending side (FIN after everything already queued; over TLS,
+    /// `close_notify` first).
     pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
+        if self.tls {
+            return Box::pin(self.tls_shutdown()).await;
+        }
         ops::shutdown(&self.fd, std::net::Shutdown::Write).await
+    }
+
+    /// Whether the connection runs over TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls
     }
 }

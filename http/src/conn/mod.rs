@@ -14,6 +14,7 @@ mod io;
 mod request;
 mod response;
 mod splice;
+mod transport;
 
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,11 +23,13 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use coreline_runtime::net::TcpStream;
+use coreline_tls::TlsAcceptor;
 use http::{Request, StatusCode};
 
 pub(crate) use self::io::ConnIo;
 use self::io::Recv;
 use self::response::{After, Shape};
+use self::transport::Transport;
 use crate::body::Incoming;
 use crate::parse::{Framing, HeadError};
 use crate::server::core::CoreShared;
@@ -70,13 +73,46 @@ pub(crate) fn serve<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
 ) -> impl Future<Output = ()> {
-    let io = ConnIo::new(stream, core.clone());
+    serve_on(Transport::Plain(stream), core, handler)
+}
+
+/// Serves one accepted connection over TLS: the handshake runs here, in the
+/// connection's own task and bounded by the acceptor's handshake timeout, so the accept
+/// loop never waits on a client. A failed or timed-out handshake just closes the socket
+/// (rustls has sent its alert). The connection joins the core's registry (and its
+/// timeouts and graceful shutdown) once the handshake is done.
+pub(crate) async fn serve_tls<H: Handler>(
+    tcp: TcpStream,
+    acceptor: Rc<TlsAcceptor>,
+    core: Rc<CoreShared>,
+    handler: Rc<H>,
+) {
+    // Boxed: the handshake's state (rustls' connection among it) is freed when the
+    // handshake ends instead of taking room in the task for the connection's whole life.
+    let Ok(tls) = Box::pin(acceptor.accept(tcp)).await else {
+        return;
+    };
+    drop(acceptor);
+    // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
+    serve_on(Transport::Tls(Box::new(tls)), core, handler).await
+}
+
+fn serve_on<H: Handler>(
+    transport: Transport,
+    core: Rc<CoreShared>,
+    handler: Rc<H>,
+) -> impl Future<Output = ()> {
+    let io = ConnIo::new(transport, core.clone());
     io.key.set(core.register(io.clone()));
     let conn = Conn { io, handler };
     async move {
         let io = &conn.io;
-        if run(&conn).await == End::Linger {
-            Box::pin(finish::linger(io)).await;
+        match run(&conn).await {
+            End::Linger => Box::pin(finish::linger(io)).await,
+            // A graceful TLS close says so (close_notify), so the client can tell it from
+            // a truncation; best effort, bounded by the write timeout.
+            End::Close if io.is_tls() => drop(Box::pin(io.shutdown_write()).await),
+            End::Close => {}
         }
         io.end_body();
         io.inbuf.borrow_mut().clear();
@@ -192,7 +228,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         };
         io.set_deadline_at(deadline);
         match io.recv(idle).await {
-            Recv::Data(buf) => io.append(&buf),
+            Recv::Data => {}
             Recv::Eof | Recv::Draining | Recv::Failed(_) => return End::Close,
             Recv::TimedOut if idle => return End::Close,
             Recv::TimedOut => {

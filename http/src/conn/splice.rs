@@ -70,7 +70,8 @@ impl Pipe {
 /// Writes `len` bytes of `file` from `offset` behind whatever is queued (the head).
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
-    if len <= SPLICE_MIN {
+    // Over TLS the bytes must pass through userspace to be encrypted (no kTLS here).
+    if len <= SPLICE_MIN || !io.can_splice() {
         return read_and_send(io, file, offset, len).await;
     }
     io.flush().await?;

@@ -92,6 +92,11 @@ pub struct Timeouts {
     /// Graceful shutdown: how long connections busy with a request get to finish before
     /// the server drops them: 10 s.
     pub shutdown_grace: Duration,
+    /// TLS listeners: how long a client may take to finish the handshake (counted from
+    /// accept; the header timeout starts after it): 10 s. Expired: the socket is closed.
+    /// It replaces the handshake timeout of the acceptors given to
+    /// [`Builder::tls_listen`](crate::server::Builder::tls_listen).
+    pub tls_handshake: Duration,
 }
 
 impl Default for Timeouts {
@@ -103,6 +108,7 @@ impl Default for Timeouts {
             write: Duration::from_secs(30),
             linger: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
+            tls_handshake: coreline_tls::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }

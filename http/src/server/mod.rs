@@ -11,6 +11,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use coreline_runtime::Cores;
+use coreline_tls::TlsAcceptor;
 
 pub use self::config::{Limits, Timeouts};
 pub use self::fd_limit::{raise_fd_limit, LOW_FD_LIMIT};
@@ -21,6 +22,7 @@ use crate::Handler;
 #[derive(Debug, Clone)]
 pub struct Builder {
     addrs: Vec<SocketAddr>,
+    tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
     backlog: u32,
     limits: Limits,
@@ -31,6 +33,7 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             addrs: Vec::new(),
+            tls: Vec::new(),
             cores: Cores::All,
             backlog: 4096,
             limits: Limits::default(),
@@ -40,11 +43,23 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Adds an address to listen on (call again for more). Port 0 picks a free port,
-    /// the same on every core; [`Server::local_addrs`] tells which. Default: none, which
-    /// means `127.0.0.1:8080`.
+    /// Adds an address to listen on for plain HTTP (call again for more). Port 0 picks a
+    /// free port, the same on every core; [`Server::local_addrs`] tells which. Default:
+    /// `127.0.0.1:8080` if neither this nor [`tls_listen`](Self::tls_listen) is called.
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.addrs.push(addr);
+        self
+    }
+
+    /// Adds an address to listen on for HTTPS: its connections are served by the same
+    /// handler, with the same limits and timeouts, after a TLS handshake with `acceptor`
+    /// (which runs in the connection's task, so the accept loop never waits on it). Each
+    /// core uses [`TlsAcceptor::per_core`] (its own session cache, shared ticket keys).
+    /// The acceptor's handshake timeout is replaced by [`Timeouts::tls_handshake`].
+    /// Plain and TLS listeners can be mixed freely; [`Server::tls_local_addrs`] tells
+    /// the resolved addresses.
+    pub fn tls_listen(mut self, addr: SocketAddr, acceptor: TlsAcceptor) -> Self {
+        self.tls.push((addr, acceptor));
         self
     }
 
@@ -93,7 +108,7 @@ impl Builder {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
             .cpus()
             .to_vec();
-        let wanted = if self.addrs.is_empty() {
+        let wanted = if self.addrs.is_empty() && self.tls.is_empty() {
             vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
         } else {
             self.addrs
@@ -102,11 +117,23 @@ impl Builder {
             .into_iter()
             .map(start::probe)
             .collect::<io::Result<Vec<_>>>()?;
+        let handshake = self.timeouts.tls_handshake;
+        let tls = self
+            .tls
+            .into_iter()
+            .map(|(addr, acceptor)| {
+                Ok((
+                    start::probe(addr)?,
+                    acceptor.with_handshake_timeout(handshake),
+                ))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
         if let Some(warning) = fd_limit::low_limit_warning() {
             eprintln!("{warning}");
         }
         Ok(Server {
             addrs,
+            tls,
             cores: coreline_runtime::Cores::List(cpus),
             backlog: self.backlog,
             config: config::Config {
@@ -135,6 +162,7 @@ impl Builder {
 /// ```
 pub struct Server<F> {
     addrs: Vec<SocketAddr>,
+    tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
     backlog: u32,
     config: config::Config,
@@ -154,9 +182,15 @@ where
     F: Fn() -> H + Send + Sync,
     H: Handler,
 {
-    /// The addresses the server listens on (port 0 resolved).
+    /// The addresses the server listens on for plain HTTP (port 0 resolved).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The addresses the server listens on for HTTPS (port 0 resolved), in the order of
+    /// the [`Builder::tls_listen`] calls.
+    pub fn tls_local_addrs(&self) -> Vec<SocketAddr> {
+        self.tls.iter().map(|(addr, _)| *addr).collect()
     }
 
     /// The CPUs the server's cores will run on.
@@ -177,7 +211,10 @@ where
     /// CPU list), an address could not be bound on some core, or a core panicked.
     pub fn run(self) -> io::Result<()> {
         start::run(
-            self.addrs,
+            start::Listeners {
+                plain: self.addrs,
+                tls: self.tls,
+            },
             self.cores,
             self.backlog,
             self.config,
@@ -191,6 +228,7 @@ impl<F> std::fmt::Debug for Server<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("addrs", &self.addrs)
+            .field("tls", &self.tls)
             .field("cores", &self.cores)
             .field("backlog", &self.backlog)
             .field("config", &self.config)

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use coreline_runtime::net::{ListenOptions, TcpListener};
 use coreline_runtime::{spawn_local, time, Cores, Runtime};
+use coreline_tls::TlsAcceptor;
 
 use super::config::Config;
 use super::core::CoreShared;
@@ -55,8 +56,17 @@ impl StartGate {
     }
 }
 
+/// The addresses to listen on, resolved: plain HTTP, and HTTPS with its acceptor.
+pub(crate) struct Listeners {
+    pub(crate) plain: Vec<SocketAddr>,
+    pub(crate) tls: Vec<(SocketAddr, TlsAcceptor)>,
+}
+
+/// One core's bound listener; `Some` acceptor (this core's copy) for HTTPS.
+type Bound = (TcpListener, Option<Rc<TlsAcceptor>>);
+
 pub(crate) fn run<F, H>(
-    addrs: Vec<SocketAddr>,
+    addrs: Listeners,
     cores: Cores,
     backlog: u32,
     config: Config,
@@ -83,10 +93,15 @@ where
     };
     let outcome = rt.run(|_core| {
         // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
-        let listeners: io::Result<Vec<TcpListener>> = addrs
+        let plain = addrs
+            .plain
             .iter()
-            .map(|&a| TcpListener::bind_with(a, &options))
-            .collect();
+            .map(|&a| Ok((TcpListener::bind_with(a, &options)?, None)));
+        let tls = addrs.tls.iter().map(|(a, acceptor)| {
+            let listener = TcpListener::bind_with(*a, &options)?;
+            Ok((listener, Some(Rc::new(acceptor.per_core()))))
+        });
+        let listeners: io::Result<Vec<Bound>> = plain.chain(tls).collect();
         gate.report(listeners.as_ref().map(drop));
         let core = CoreShared::new(config);
         core.install(); // before any cross-core shutdown job can run here
@@ -104,7 +119,7 @@ where
 async fn core_main<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Bound>>,
     gate: Arc<StartGate>,
     handle: ServerHandle,
 ) -> io::Result<()> {
@@ -117,7 +132,7 @@ async fn core_main<H: Handler>(
 async fn serve_core<H: Handler>(
     core: &Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Bound>>,
     gate: &StartGate,
     handle: &ServerHandle,
 ) -> io::Result<()> {
@@ -125,7 +140,7 @@ async fn serve_core<H: Handler>(
     let listeners = listeners?;
     let acceptors: Vec<_> = listeners
         .into_iter()
-        .map(|l| spawn_local(accept_loop(l, core.clone(), handler.clone())))
+        .map(|(l, tls)| spawn_local(accept_loop(l, tls, core.clone(), handler.clone())))
         .collect();
     let sweeper = spawn_local(sweep_loop(core.clone()));
     if handle.core_ready(coreline_runtime::handle()) {
@@ -169,7 +184,12 @@ async fn serve_core<H: Handler>(
     Ok(())
 }
 
-async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>, handler: Rc<H>) {
+async fn accept_loop<H: Handler>(
+    mut listener: TcpListener,
+    tls: Option<Rc<TlsAcceptor>>,
+    core: Rc<CoreShared>,
+    handler: Rc<H>,
+) {
     let mut backoff = AcceptBackoff::default();
     loop {
         match listener.accept().await {
@@ -178,12 +198,17 @@ async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>
                 let max = core.config.limits.max_connections_per_core;
                 if max > 0 && core.connections() >= max {
                     drop(spawn_local(refuse::refuse(stream)));
-                } else {
-                    drop(spawn_local(conn::serve(
+                    continue;
+                }
+                let (core, handler) = (core.clone(), handler.clone());
+                match &tls {
+                    None => drop(spawn_local(conn::serve(stream, core, handler))),
+                    Some(acceptor) => drop(spawn_local(conn::serve_tls(
                         stream,
-                        core.clone(),
-                        handler.clone(),
-                    )));
+                        acceptor.clone(),
+                        core,
+                        handler,
+                    ))),
                 }
             }
             // Out of fds or memory: pause accepting (the kernel's queue holds the clients)

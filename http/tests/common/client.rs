@@ -1,8 +1,10 @@
 //! A raw-byte client that parses responses strictly.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use super::transport::Stream;
 
 /// A parsed response.
 #[derive(Debug, Clone)]
@@ -32,19 +34,19 @@ impl Resp {
     }
 }
 
-/// A raw client connection with a read buffer.
+/// A raw client connection with a read buffer (over TLS in a target that runs over TLS:
+/// then "raw bytes" are the plaintext inside TLS records).
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     buf: Vec<u8>,
 }
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream.set_nodelay(true).unwrap();
+        let stream = Stream::connect(addr);
+        let tcp = stream.tcp();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.set_nodelay(true).unwrap();
         Client {
             stream,
             buf: Vec::new(),
@@ -168,15 +170,20 @@ impl Client {
 
     /// Whether the server closes the connection within `within` without sending more.
     pub fn closed_within(&mut self, within: Duration) -> bool {
-        self.stream.set_read_timeout(Some(within)).unwrap();
+        self.stream.tcp().set_read_timeout(Some(within)).unwrap();
         let mut b = [0u8; 4096];
         let r = self.stream.read(&mut b);
         self.stream
+            .tcp()
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         match r {
             Ok(0) => self.buf.is_empty(),
-            Err(e) => e.kind() == io::ErrorKind::ConnectionReset,
+            // (Over TLS, a close without close_notify reads as UnexpectedEof.)
+            Err(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+            ),
             Ok(n) => {
                 self.buf.extend_from_slice(&b[..n]);
                 false
@@ -187,14 +194,12 @@ impl Client {
     /// Whether the connection stays open (no EOF, no data) for `for_`.
     pub fn stays_open(&mut self, for_: Duration) -> bool {
         let end = Instant::now() + for_;
-        self.stream.set_read_timeout(Some(for_)).unwrap();
-        let mut b = [0u8; 1];
-        let r = self.stream.peek(&mut b);
+        let quiet = self.stream.quiet_for(for_);
         self.stream
+            .tcp()
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
-        matches!(r, Err(ref e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
-            && Instant::now() >= end - Duration::from_millis(5)
+        quiet && Instant::now() >= end - Duration::from_millis(5)
     }
 }
 

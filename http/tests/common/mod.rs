@@ -40,16 +40,26 @@ impl Drop for Running {
     }
 }
 
-/// Starts the test server (one core) with these limits and timeouts.
+/// Starts the test server (one core) with these limits and timeouts; in a target that
+/// runs over TLS (`crate::OVER_TLS`), `addr` is an HTTPS listener with the test certificate.
 pub fn start(limits: Limits, timeouts: Timeouts) -> Running {
-    let server = Server::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
+    let local: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let builder = Server::builder();
+    let builder = if crate::OVER_TLS {
+        builder.tls_listen(local, transport::test_acceptor())
+    } else {
+        builder.listen(local)
+    };
+    let server = builder
         .cores(Cores::Count(1))
         .limits(limits)
         .timeouts(timeouts)
         .build(|| test_handler)
         .expect("build server");
-    let addr = server.local_addrs()[0];
+    let addr = match crate::OVER_TLS {
+        true => server.tls_local_addrs()[0],
+        false => server.local_addrs()[0],
+    };
     let handle = server.handle();
     let thread = std::thread::spawn(move || server.run());
     assert!(
@@ -139,4 +149,5 @@ impl<I: Iterator<Item = io::Result<Bytes>> + Unpin> futures_core::Stream for Ite
 }
 
 mod client;
+pub mod transport;
 pub use client::*;

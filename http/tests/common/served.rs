@@ -1,11 +1,13 @@
 //! Starting the `coreline` binary for a test: `coreline serve --listen 127.0.0.1:PORT
-//! --cpus 0 EXTRA...` on a free loopback port, waiting until it accepts, and killing (and
-//! reaping) it when the test ends, also when an assertion fails.
+//! --cpus 0 EXTRA...` on a free loopback port (plus `--tls-listen 127.0.0.1:PORT2
+//! --tls-cert C --tls-key K` for [`Served::start_tls`]), waiting until it accepts, and
+//! killing (and reaping) it when the test ends, also when an assertion fails.
 
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::ffi::{OsStr, OsString};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,6 +16,14 @@ use std::time::{Duration, Instant};
 pub struct Served {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The HTTPS listener, if started with [`Served::start_tls`].
+    pub tls_addr: Option<SocketAddr>,
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("no free loopback port")
 }
 
 impl Served {
@@ -21,21 +31,49 @@ impl Served {
     /// (`Stdio::piped` to read its messages, `Stdio::null` otherwise). Retries on another
     /// port if the one picked was taken in between.
     pub fn start<S: AsRef<OsStr>>(extra: &[S], stderr: fn() -> Stdio) -> Served {
+        Self::spawn(extra, stderr, None)
+    }
+
+    /// Like [`start`](Self::start), plus an HTTPS listener with this certificate and key
+    /// (all listeners are bound before the server accepts on any).
+    pub fn start_tls<S: AsRef<OsStr>>(
+        cert: &Path,
+        key: &Path,
+        extra: &[S],
+        stderr: fn() -> Stdio,
+    ) -> Served {
+        Self::spawn(extra, stderr, Some((cert, key)))
+    }
+
+    fn spawn<S: AsRef<OsStr>>(
+        extra: &[S],
+        stderr: fn() -> Stdio,
+        tls: Option<(&Path, &Path)>,
+    ) -> Served {
         let extra: Vec<OsString> = extra.iter().map(|s| s.as_ref().to_owned()).collect();
         let mut last = String::new();
         for _ in 0..5 {
-            let addr = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("no free loopback port");
+            let addr = free_port();
+            let tls_addr = tls.map(|_| free_port());
+            let mut args = extra.clone();
+            if let (Some(tls_addr), Some((cert, key))) = (tls_addr, tls) {
+                args.extend(["--tls-listen".into(), tls_addr.to_string().into()]);
+                args.extend(["--tls-cert".into(), cert.as_os_str().to_owned()]);
+                args.extend(["--tls-key".into(), key.as_os_str().to_owned()]);
+            }
             let child = Command::new(env!("CARGO_BIN_EXE_coreline"))
                 .args(["serve", "--listen", &addr.to_string(), "--cpus", "0"])
-                .args(&extra)
+                .args(&args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(stderr())
                 .spawn()
                 .expect("cannot start the coreline binary");
-            let mut served = Served { child, addr };
+            let mut served = Served {
+                child,
+                addr,
+                tls_addr,
+            };
             match served.wait_accepting(Duration::from_secs(10)) {
                 Ok(()) => return served,
                 Err(e) => last = e, // dropping `served` kills the child
@@ -69,6 +107,12 @@ impl Served {
     /// `http://ADDR{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `https://localhost:PORT{path}` (the name the generated certificate carries).
+    pub fn https_url(&self, path: &str) -> String {
+        let tls = self.tls_addr.expect("started with start_tls");
+        format!("https://localhost:{}{path}", tls.port())
     }
 }
 

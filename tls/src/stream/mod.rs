@@ -13,6 +13,7 @@ mod send;
 
 use std::io::{self, BufRead};
 use std::net::SocketAddr;
+use std::task::{ready, Context, Poll};
 
 use bytes::BytesMut;
 use coreline_runtime::net::TcpStream;
@@ -95,20 +96,35 @@ impl TlsStream {
     /// runtime's receive, which keeps chunks for the next call. Records rustls queued
     /// meanwhile (a KeyUpdate answer) go out with the next send.
     pub async fn recv_into(&mut self, dst: &mut BytesMut) -> io::Result<usize> {
+        match std::future::poll_fn(|cx| self.poll_recv_into(cx, dst)).await {
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(self.fail(e).await),
+            other => other,
+        }
+    }
+
+    /// The poll form of [`recv_into`](Self::recv_into), for callers that keep no future
+    /// across waits (the HTTP connection loop polls it from a `poll_fn`, so the TLS
+    /// stream adds nothing to a connection task's size). Same results, except that on a
+    /// TLS error (`InvalidData`) the alert rustls queued is not sent here: send it with
+    /// [`send_queued`](Self::send_queued) (or [`shutdown`](Self::shutdown)) if wanted.
+    pub fn poll_recv_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
         loop {
             match self.drain_plaintext(dst)? {
-                Plain::Got(n) => return Ok(n),
-                Plain::Closed => return Ok(0),
+                Plain::Got(n) => return Poll::Ready(Ok(n)),
+                Plain::Closed => return Poll::Ready(Ok(0)),
                 Plain::Nothing => {}
             }
             if self.pending.is_some() {
-                match self.absorb(Some(dst)) {
-                    Ok(0) => continue,
-                    Ok(n) => return Ok(n),
-                    Err(e) => return Err(self.fail(e).await),
+                match self.absorb(Some(dst))? {
+                    0 => continue,
+                    n => return Poll::Ready(Ok(n)),
                 }
             }
-            match self.tcp.recv().await? {
+            match ready!(self.tcp.poll_recv(cx))? {
                 Some(chunk) => self.pending = Some((chunk, 0)),
                 // Tell rustls the transport ended: the next drain reports Closed if
                 // close_notify came first, else UnexpectedEof.
@@ -117,6 +133,12 @@ impl TlsStream {
                 }
             }
         }
+    }
+
+    /// Sends whatever rustls has queued and not sent yet: an alert after a failed
+    /// [`poll_recv_into`](Self::poll_recv_into), or the answer to a peer's KeyUpdate.
+    pub async fn send_queued(&mut self) -> io::Result<()> {
+        self.flush().await
     }
 
     /// The negotiated protocol version (`TLSv1_3` or `TLSv1_2`).

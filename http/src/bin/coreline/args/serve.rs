@@ -1,0 +1,116 @@
+//! `coreline serve` flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use coreline_runtime::Cores;
+
+use super::{Command, Flags};
+
+/// The plain listener used when neither `--listen` nor `--tls-listen` is given.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
+/// What `serve` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serve {
+    /// Plain HTTP address: `--listen`, else 127.0.0.1:8080 unless `--tls-listen` is given
+    /// (then `None`: HTTPS only).
+    pub listen: Option<SocketAddr>,
+    /// CPUs to serve on (default: all).
+    pub cpus: Cores,
+    /// Listen backlog (default 4096).
+    pub backlog: u32,
+    /// Directory whose files are served, if any.
+    pub root: Option<PathBuf>,
+    /// HTTPS, if `--tls-listen` was given.
+    pub tls: Option<Tls>,
+}
+
+/// The HTTPS listener and its certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// `--tls-listen`.
+    pub listen: SocketAddr,
+    /// `--tls-cert`: the default chain (PEM).
+    pub cert: PathBuf,
+    /// `--tls-key`: its key (PEM).
+    pub key: PathBuf,
+    /// `--tls-sni NAME=CERT:KEY`, in order.
+    pub sni: Vec<(String, PathBuf, PathBuf)>,
+}
+
+/// Parses `serve`'s flags.
+pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, String> {
+    let mut listen = None;
+    let mut serve = Serve {
+        listen: None,
+        cpus: Cores::All,
+        backlog: 4096,
+        root: None,
+        tls: None,
+    };
+    let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
+    for flag in flags {
+        match flag.name.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--listen" => listen = Some(addr("--listen", flag.value()?)?),
+            "--cpus" => {
+                serve.cpus =
+                    Cores::parse_list(&flag.value()?).map_err(|e| format!("--cpus: {e}"))?;
+            }
+            "--backlog" => {
+                let value = flag.value()?;
+                serve.backlog = value
+                    .parse()
+                    .ok()
+                    .filter(|&n: &u32| n > 0 && n <= i32::MAX as u32)
+                    .ok_or_else(|| format!("--backlog '{value}' is not a positive number"))?;
+            }
+            "--root" => serve.root = Some(PathBuf::from(flag.value()?)),
+            "--tls-listen" => tls_listen = Some(addr("--tls-listen", flag.value()?)?),
+            "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),
+            "--tls-key" => key = Some(PathBuf::from(flag.value()?)),
+            "--tls-sni" => sni.push(sni_entry(&flag.value()?)?),
+            _ => return Err(format!("unknown argument '{}'", flag.name)),
+        }
+    }
+    serve.tls = match (tls_listen, cert, key) {
+        (Some(listen), Some(cert), Some(key)) => Some(Tls {
+            listen,
+            cert,
+            key,
+            sni,
+        }),
+        (Some(_), None, _) => return Err("--tls-listen needs --tls-cert FILE".into()),
+        (Some(_), _, None) => return Err("--tls-listen needs --tls-key FILE".into()),
+        (None, None, None) if sni.is_empty() => None,
+        (None, ..) => {
+            return Err("--tls-cert, --tls-key and --tls-sni need --tls-listen ADDR".into())
+        }
+    };
+    // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
+    serve.listen = match (listen, &serve.tls) {
+        (Some(a), _) => Some(a),
+        (None, None) => Some(DEFAULT_LISTEN),
+        (None, Some(_)) => None,
+    };
+    Ok(Command::Serve(serve))
+}
+
+fn addr(flag: &str, value: String) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag} '{value}' is not an IP:PORT address"))
+}
+
+/// `NAME=CERT:KEY` (the key path is what follows the last `:`).
+fn sni_entry(value: &str) -> Result<(String, PathBuf, PathBuf), String> {
+    let bad = || format!("--tls-sni '{value}' is not NAME=CERT:KEY");
+    let (name, files) = value.split_once('=').ok_or_else(bad)?;
+    let (cert, key) = files.rsplit_once(':').ok_or_else(bad)?;
+    if name.is_empty() || cert.is_empty() || key.is_empty() {
+        return Err(bad());
+    }
+    Ok((name.to_string(), PathBuf::from(cert), PathBuf::from(key)))
+}

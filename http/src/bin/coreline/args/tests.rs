@@ -1,0 +1,135 @@
+use std::path::PathBuf;
+
+use coreline_runtime::Cores;
+
+use super::*;
+
+fn p(args: &[&str]) -> Result<Command, String> {
+    parse(args.iter().map(|s| s.to_string()))
+}
+
+fn serve(args: &[&str]) -> Serve {
+    match p(args) {
+        Ok(Command::Serve(s)) => s,
+        other => panic!("{args:?} gave {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_and_flags() {
+    let s = serve(&["serve"]);
+    assert_eq!(s.listen, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(
+        (s.cpus, s.backlog, s.root, s.tls),
+        (Cores::All, 4096, None, None)
+    );
+    let s = serve(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:1",
+        "--cpus=0,1",
+        "--backlog",
+        "7",
+        "--root",
+        "/x",
+    ]);
+    assert_eq!(s.listen, Some("0.0.0.0:1".parse().unwrap()));
+    assert_eq!(s.cpus, Cores::List(vec![0, 1]));
+    assert_eq!(s.backlog, 7);
+    assert_eq!(s.root, Some(PathBuf::from("/x")));
+    assert_eq!(p(&[]).unwrap(), p(&["serve"]).unwrap());
+}
+
+#[test]
+fn tls_flags() {
+    let s = serve(&[
+        "serve",
+        "--tls-listen",
+        "127.0.0.1:8443",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key=k.pem",
+        "--tls-sni",
+        "a.example=a/cert.pem:a/key.pem",
+        "--tls-sni=b.example=C:\\b.pem:b:key.pem",
+    ]);
+    // --tls-listen without --listen: HTTPS only.
+    assert_eq!(s.listen, None);
+    let tls = s.tls.unwrap();
+    assert_eq!(tls.listen, "127.0.0.1:8443".parse().unwrap());
+    assert_eq!((tls.cert, tls.key), ("c.pem".into(), "k.pem".into()));
+    assert_eq!(
+        tls.sni,
+        vec![
+            ("a.example".into(), "a/cert.pem".into(), "a/key.pem".into()),
+            ("b.example".into(), "C:\\b.pem:b".into(), "key.pem".into()),
+        ]
+    );
+    // With --listen too: both.
+    let s = serve(&[
+        "serve",
+        "--listen=127.0.0.1:80",
+        "--tls-listen=127.0.0.1:443",
+        "--tls-cert=c",
+        "--tls-key=k",
+    ]);
+    assert_eq!(s.listen, Some("127.0.0.1:80".parse().unwrap()));
+    assert!(s.tls.is_some());
+}
+
+#[test]
+fn gen_cert() {
+    assert_eq!(
+        p(&["gen-cert", "/tmp/d"]).unwrap(),
+        Command::GenCert(PathBuf::from("/tmp/d"))
+    );
+    assert_eq!(p(&["gen-cert", "--help"]).unwrap(), Command::Help);
+    assert!(p(&["gen-cert"]).is_err());
+    assert!(p(&["gen-cert", "a", "b"]).is_err());
+    assert!(p(&["gen-cert", "--nope"]).is_err());
+}
+
+#[test]
+fn errors_and_help() {
+    assert_eq!(p(&["serve", "--help"]).unwrap(), Command::Help);
+    assert_eq!(p(&["-h"]).unwrap(), Command::Help);
+    for bad in [
+        &["serve", "--nope"][..],
+        &["serve", "--listen"],
+        &["serve", "--listen", "localhost"],
+        &["serve", "--backlog", "0"],
+        &["serve", "--cpus", "x"],
+        &["frobnicate"],
+        &["serve", "--tls-listen", "127.0.0.1:1"],
+        &["serve", "--tls-listen", "127.0.0.1:1", "--tls-cert", "c"],
+        &["serve", "--tls-listen", "127.0.0.1:1", "--tls-key", "k"],
+        &["serve", "--tls-cert", "c", "--tls-key", "k"],
+        &["serve", "--tls-sni", "a=c:k"],
+        &[
+            "serve",
+            "--tls-listen",
+            "x",
+            "--tls-cert",
+            "c",
+            "--tls-key",
+            "k",
+        ],
+        &[
+            "serve",
+            "--tls-listen=127.0.0.1:1",
+            "--tls-cert=c",
+            "--tls-key=k",
+            "--tls-sni=nofiles",
+        ],
+        &[
+            "serve",
+            "--tls-listen=127.0.0.1:1",
+            "--tls-cert=c",
+            "--tls-key=k",
+            "--tls-sni=a=nokey",
+        ],
+    ] {
+        let e = p(bad).unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
+    }
+}
