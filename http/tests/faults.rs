@@ -1,6 +1,6 @@
 //! Client faults against the `coreline` binary: a reset mid-response, a half-close after
-//! the request, a disconnect during a chunked upload and during a file download, 10,000
-//! of them in all, while another client keeps making requests. None of those requests may
+//! the request, a disconnect during a chunked upload, during a file download and during a
+//! TLS handshake, 10,000 of them in all, while another client keeps making requests. None of those requests may
 //! fail, and afterwards the server's fd count and memory are back where they started.
 
 #[path = "common/served.rs"]
@@ -36,10 +36,32 @@ fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
-/// One fault of kind `n % 5`.
-fn fault(addr: SocketAddr, n: usize) {
+/// A real TLS 1.3 ClientHello (the fuzz seed, after its mode byte).
+fn client_hello() -> Vec<u8> {
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/tls_http/client_hello_tls13"
+    );
+    std::fs::read(seed).unwrap()[1..].to_vec()
+}
+
+/// One fault of kind `n % 7`; the TLS ones go to `tls`.
+fn fault(addr: SocketAddr, tls: SocketAddr, hello: &[u8], n: usize) {
+    if n % 7 >= 5 {
+        // Mid-handshake: half a ClientHello then a reset, or a whole one then a FIN
+        // without waiting for the server's answer.
+        let mut s = connect(tls);
+        if n % 7 == 5 {
+            s.write_all(&hello[..hello.len() / 2]).unwrap();
+            reset(s);
+        } else {
+            s.write_all(hello).unwrap();
+            drop(s);
+        }
+        return;
+    }
     let mut s = connect(addr);
-    match n % 5 {
+    match n % 7 {
         0 => {
             // Reset after the first bytes of a 1 MiB response.
             s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -63,7 +85,7 @@ fn fault(addr: SocketAddr, n: usize) {
                 b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc",
             )
             .unwrap();
-            if n % 5 == 2 {
+            if n % 7 == 2 {
                 drop(s);
             } else {
                 reset(s);
@@ -109,11 +131,20 @@ fn ten_thousand_client_faults_leave_no_trace() {
     let root = std::env::temp_dir().join(format!("coreline-faults-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("big.bin"), vec![7u8; FILE_SIZE]).unwrap();
-    let server = Served::start(
+    let certs = root.join("tls");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coreline"))
+        .args(["gen-cert", certs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let server = Served::start_tls(
+        &certs.join("cert.pem"),
+        &certs.join("key.pem"),
         &["--root", root.to_str().unwrap()],
         std::process::Stdio::null,
     );
-    let (addr, pid) = (server.addr, server.child.id());
+    let (addr, tls, pid) = (server.addr, server.tls_addr.unwrap(), server.child.id());
+    let hello = client_hello();
 
     // A well-behaved client on one keep-alive connection throughout.
     let stop = Arc::new(AtomicBool::new(false));
@@ -140,11 +171,11 @@ fn ten_thousand_client_faults_leave_no_trace() {
 
     let idle_fds = usage(pid).0;
     for n in 0..WARM_UP {
-        fault(addr, n);
+        fault(addr, tls, &hello, n);
     }
     let before = settled(pid, idle_fds + 1);
     for n in WARM_UP..WARM_UP + EVENTS {
-        fault(addr, n);
+        fault(addr, tls, &hello, n);
     }
     let after = settled(pid, before.0);
     stop.store(true, Ordering::Relaxed);
