@@ -1,10 +1,11 @@
 //! Servers and helpers for the coreline-load tests: a coreline-http server that counts
 //! requests (and can stall its core once), raw scripted TCP servers for framing and
-//! connection behaviour, a coreline-tls server that counts resumed handshakes, and a
-//! runner for the binary that returns its JSON.
+//! connection behaviour, a coreline-tls server that counts resumed handshakes, a real
+//! nginx, and a runner for the binary that returns its JSON.
 
 #![allow(dead_code)] // each test uses part of it
 
+pub mod nginx;
 pub mod raw;
 pub mod tls;
 

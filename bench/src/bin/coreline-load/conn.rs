@@ -236,10 +236,10 @@ impl Load {
         let core = self.core.clone();
         let since_start = now.saturating_duration_since(core.plan.start);
         let mut stats = core.stats.borrow_mut();
-        stats.bytes += chunk.len() as u64;
         let (mut closed, mut orphan, mut eof, mut answered) = (false, false, false, 0);
         let (parser, owed, sent) = (&mut self.parser, &mut self.owed, &mut self.sent);
         let result = transport.deliver(&chunk, &mut eof, |plain| {
+            stats.bytes += plain.len() as u64; // response bytes (decrypted, for TLS)
             let flow = parser.feed(plain, &mut |done| match owed.pop_front() {
                 Some(start) if *sent > 0 => {
                     *sent -= 1;
