@@ -168,3 +168,79 @@ fn quick_compare_writes_every_row() {
     );
     std::fs::remove_dir_all(&results).unwrap();
 }
+
+/// Runs coreline-bench with `args` (and `PATH`, if given); returns (exit code, stderr).
+fn fails(args: &[&str], path: Option<&str>) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coreline-bench"));
+    cmd.args(args);
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    let out = cmd.output().expect("run coreline-bench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn what_to_fix_is_one_line_and_exit_2() {
+    let empty = std::env::temp_dir().join(format!("coreline-bench-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let empty_s = empty.display().to_string();
+    // A PATH with taskset but no nginx.
+    let taskset = empty.join("taskset");
+    if !taskset.exists() {
+        std::os::unix::fs::symlink("/usr/bin/taskset", &taskset).unwrap();
+    }
+    let cases: [(&[&str], Option<&str>, &str); 5] = [
+        (
+            &["compare", "--no-build", "--bin-dir", &empty_s],
+            None,
+            "cargo build --release -p coreline-http --bin coreline",
+        ),
+        (
+            &[
+                "compare",
+                "--no-build",
+                "--servers",
+                "nginx",
+                "--load",
+                "wrk",
+            ],
+            Some(empty_s.as_str()),
+            "`nginx` not found: install it with `apt-get install -y nginx-light`",
+        ),
+        (
+            &["compare", "--scenarios", "plain65"],
+            None,
+            "unknown scenario 'plain65'",
+        ),
+        (
+            &["compare", "--server-cpus", "1", "--client-cpus", "1"],
+            None,
+            "must not overlap",
+        ),
+        (
+            &[
+                "compare",
+                "--no-build",
+                "--servers",
+                "nginx",
+                "--nginx-conf",
+                "/nonexistent.conf",
+            ],
+            None,
+            "--nginx-conf",
+        ),
+    ];
+    for (args, path, expect) in cases {
+        let (code, err) = fails(args, path);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(expect) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&empty).unwrap();
+}
