@@ -187,6 +187,19 @@ fn close_opens_a_connection_per_request_and_reads_bodies_to_the_close() {
         "each said Connection: close"
     );
     assert_eq!(run.int("errors.read") + run.int("errors.parse"), 0);
+
+    // A server that ignores `Connection: close` and keeps the connection: the client still
+    // uses each connection once.
+    let server = Raw::start(Script::CloseAfter(u64::MAX));
+    let run = load(&dir, &["-c", "2", "-d", "1", "--close", &server.url()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests > 50, "{requests}");
+    assert_eq!(
+        requests,
+        server.get(|c| &c.connections),
+        "one connection per request"
+    );
 }
 
 #[test]

@@ -45,7 +45,8 @@ impl Progress {
             let mut last = 0;
             let mut k = 1;
             loop {
-                let at = start + Duration::from_secs(k);
+                // A moment after the cores' tickers publish second k.
+                let at = start + Duration::from_secs(k) + Duration::from_millis(100);
                 while Instant::now() < at {
                     if me.done.load(Ordering::Relaxed) {
                         eprint!("\r\x1b[K");
