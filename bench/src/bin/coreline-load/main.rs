@@ -171,6 +171,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         cpus: &cpus,
         stats: &stats,
         duration,
+        due: plan.due_count(cfg.connections),
     };
     print!("{}", report.text());
     if let Some(path) = &cfg.json {

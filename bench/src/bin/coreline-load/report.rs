@@ -24,6 +24,8 @@ pub struct Report<'a> {
     pub stats: &'a Stats,
     /// Measured: from the start to the end of the run (or the last response, if later).
     pub duration: Duration,
+    /// Open loop: the requests that fell due before the end.
+    pub due: Option<u64>,
 }
 
 impl Report<'_> {
@@ -67,6 +69,7 @@ impl Report<'_> {
             "bytes_per_sec": self.per_sec(s.bytes),
             "latency_us": latency,
             "first_errors": first_errors,
+            "requests_due": self.due,
             "tls_resume": self.cfg.tls_resume,
             "method": self.cfg.method,
         })
@@ -120,6 +123,16 @@ impl Report<'_> {
                     let why = s.errors.first[kind as usize].as_deref().unwrap_or("");
                     let _ = writeln!(out, "    {:<8} {n} (first: {why})", kind.name());
                 }
+            }
+        }
+        if let Some(due) = self.due {
+            // Requests due but not sent by the end are not in the latency figures: say so.
+            if s.requests + s.errors.count(ErrorKind::Timeout) < due {
+                let _ = writeln!(
+                    out,
+                    "  {due} requests were due, {} completed: the target rate was not sustained",
+                    s.requests
+                );
             }
         }
         let _ = writeln!(out, "Requests/sec: {:.2}", self.per_sec(s.requests));

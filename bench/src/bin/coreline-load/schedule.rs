@@ -72,6 +72,23 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Open loop: how many requests fall due before the end over `connections`
+    /// connections (what a run that keeps up completes).
+    pub fn due_count(&self, connections: usize) -> Option<u64> {
+        let period = self.period?;
+        let length = self.end - self.start;
+        let mut due = 0;
+        for g in 0..connections {
+            let first = self.first_due(g) - self.start;
+            if first < length {
+                due += ((length - first).as_nanos()).div_ceil(period.as_nanos()) as u64;
+            }
+        }
+        Some(due)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +115,7 @@ mod tests {
         }
         due.sort();
         assert_eq!(due.len(), 400, "200/s for 2 s");
+        assert_eq!(plan.due_count(4), Some(400));
         for pair in due.windows(2) {
             let gap = pair[1] - pair[0];
             assert!(gap.abs_diff(Duration::from_millis(5)) < Duration::from_micros(10));
