@@ -234,6 +234,7 @@ fn open_loop_rate_and_latency_from_the_due_time() {
     );
     assert_eq!(requests, server.count());
     assert_eq!(run.json["rate"].as_f64(), Some(200.0));
+    assert_eq!(run.int("requests_due"), 400);
     // ~40 requests were due during the stall, each waiting for its end: with latency
     // measured from the due time they fill the top 10 %. Measured from the send, only
     // the 2 in flight would be slow and p99 would be a few ms.
