@@ -379,3 +379,33 @@ fn bad_arguments_exit_2_with_one_line_and_the_usage() {
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("NOT verified"));
 }
+
+#[test]
+fn ctrl_c_ends_the_run_early_with_a_report() {
+    let dir = temp_dir("interrupt");
+    let server = Counting::start(None, Duration::ZERO);
+    let json = dir.join("out.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_coreline-load"))
+        .args(["-c", "4", "-d", "30", "--quiet", "--json"])
+        .arg(&json)
+        .arg(server.url("/"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < Duration::from_secs(3), "it kept running");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["interrupted"], serde_json::Value::Bool(true));
+    let secs = v["duration_s"].as_f64().unwrap();
+    assert!((1.0..2.5).contains(&secs), "duration {secs}");
+    let requests = v["requests"].as_u64().unwrap();
+    assert!(requests > 10 && requests <= server.count());
+}

@@ -10,7 +10,9 @@
 
 mod args;
 mod conn;
+mod core_task;
 mod hlog;
+mod interrupt;
 mod plot;
 mod progress;
 mod report;
@@ -26,13 +28,13 @@ use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use coreline_runtime::{spawn_local, time, Cores, Runtime};
+use coreline_runtime::{Cores, Runtime};
 
 use crate::args::{Command, Config};
 use crate::conn::Core;
+use crate::interrupt::Interrupt;
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::schedule::Plan;
@@ -134,6 +136,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         cfg.pipeline,
         cfg.close,
     );
+    let interrupt = Interrupt::install();
     let progress = Progress::new(cpus.len());
     let printer =
         (!cfg.quiet && std::io::stderr().is_terminal()).then(|| progress.spawn_printer(start));
@@ -153,8 +156,8 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
             plan,
             stats: RefCell::new(Stats::default()),
         });
-        let progress = progress.clone();
-        core_main(core, first, count, progress, id.index)
+        let (progress, interrupt) = (progress.clone(), interrupt.clone());
+        core_task::run(core, first, count, progress, interrupt, id.index)
     });
     progress.finish();
     if let Some(p) = printer {
@@ -165,13 +168,17 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
     for s in &outputs {
         stats.merge(s);
     }
-    let duration = cfg.duration.max(stats.last_response);
+    let duration = match interrupt.at() {
+        Some(at) => at.saturating_duration_since(start).min(cfg.duration),
+        None => cfg.duration.max(stats.last_response),
+    };
     let report = Report {
         cfg,
         cpus: &cpus,
         stats: &stats,
         duration,
         due: plan.due_count(cfg.connections),
+        interrupted: interrupt.is_set(),
     };
     print!("{}", report.text());
     if let Some(path) = &cfg.json {
@@ -191,46 +198,4 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One core: its connections and its once-a-second ticker; returns the core's counters.
-async fn core_main(
-    core: Rc<Core>,
-    first: usize,
-    count: usize,
-    progress: Arc<Progress>,
-    index: usize,
-) -> Stats {
-    let conns: Vec<_> = (first..first + count)
-        .map(|g| spawn_local(conn::run(core.clone(), g)))
-        .collect();
-    let ticker = spawn_local(tick(core.clone(), progress.clone(), index));
-    for c in conns {
-        let _ = c.await;
-    }
-    ticker.abort();
-    let mut stats = core.stats.take();
-    // The last, partial interval (unless the run ended exactly on a tick).
-    let whole = core
-        .plan
-        .end
-        .duration_since(core.plan.start)
-        .as_secs_f64()
-        .ceil() as usize;
-    if !stats.interval.is_empty() || stats.intervals.len() < whole {
-        stats.rotate();
-    }
-    progress.publish(index, stats.requests, stats.errors.total());
-    stats
-}
-
-/// Closes an interval of the core's histogram every second of the run and publishes the
-/// counts for the progress line.
-async fn tick(core: Rc<Core>, progress: Arc<Progress>, index: usize) {
-    for k in 1u64.. {
-        time::sleep_until(core.plan.start + Duration::from_secs(k)).await;
-        let mut stats = core.stats.borrow_mut();
-        stats.rotate();
-        progress.publish(index, stats.requests, stats.errors.total());
-    }
 }

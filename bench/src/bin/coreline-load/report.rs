@@ -26,6 +26,8 @@ pub struct Report<'a> {
     pub duration: Duration,
     /// Open loop: the requests that fell due before the end.
     pub due: Option<u64>,
+    /// Ctrl-C ended the run early.
+    pub interrupted: bool,
 }
 
 impl Report<'_> {
@@ -70,6 +72,7 @@ impl Report<'_> {
             "latency_us": latency,
             "first_errors": first_errors,
             "requests_due": self.due,
+            "interrupted": self.interrupted,
             "tls_resume": self.cfg.tls_resume,
             "method": self.cfg.method,
         })
@@ -125,7 +128,10 @@ impl Report<'_> {
                 }
             }
         }
-        if let Some(due) = self.due {
+        if self.interrupted {
+            let _ = writeln!(out, "  interrupted: requests in flight were abandoned");
+        }
+        if let Some(due) = self.due.filter(|_| !self.interrupted) {
             // Requests due but not sent by the end are not in the latency figures: say so.
             if s.requests + s.errors.count(ErrorKind::Timeout) < due {
                 let _ = writeln!(
