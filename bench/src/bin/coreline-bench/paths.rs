@@ -2,7 +2,7 @@
 //! a comparison runs (built with cargo when asked to).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::fail::{note, setup, Fail};
 
@@ -74,25 +74,23 @@ impl Binary {
         let path = bin_dir.join(self.file);
         if !no_build && workspace().join("Cargo.toml").is_file() {
             note(format!("building: {}", self.build_command()));
-            let out = Command::new("cargo")
+            // cargo's own progress and errors go to our stderr: a cold build takes minutes.
+            let status = Command::new("cargo")
                 .args(["build", "--release"])
                 .args(self.cargo)
                 .current_dir(workspace())
-                .output()
+                .stdout(Stdio::null())
+                .status()
                 .map_err(|e| {
                     setup(format!(
                         "cannot run cargo ({e}): run `{}` yourself and pass --no-build",
                         self.build_command()
                     ))
                 })?;
-            if !out.status.success() {
-                let err = String::from_utf8_lossy(&out.stderr);
-                let tail: Vec<&str> = err.lines().rev().take(12).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
+            if !status.success() {
                 return Err(setup(format!(
-                    "`{}` failed:\n{}",
-                    self.build_command(),
-                    tail.join("\n")
+                    "`{}` failed (its errors are above)",
+                    self.build_command()
                 )));
             }
         }

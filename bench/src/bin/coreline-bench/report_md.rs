@@ -112,11 +112,7 @@ pub fn markdown(
     for s in &a.scenarios {
         for k in ordered(o, s) {
             let x = &sum[&(s.name.to_string(), k)];
-            let limit = if s.open_fraction.is_some() {
-                "open loop"
-            } else {
-                x.limit
-            };
+            let limit = limit_cell(x, o.rates.get(s.name).copied());
             let _ = writeln!(
                 m,
                 "| {} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
@@ -219,5 +215,32 @@ fn errors(e: &BTreeMap<String, u64>) -> String {
         "0".into()
     } else {
         v.join(", ")
+    }
+}
+
+/// The limit column: closed loop, the saturated side; open loop, `open loop` when the rate
+/// was served (≥ 95 % of it), else `rate missed (N %)` and the saturated side, if any.
+fn limit_cell(x: &Summary, rate: Option<f64>) -> String {
+    match rate {
+        None => x.limit.to_string(),
+        Some(r) if x.rps >= 0.95 * r => "open loop".into(),
+        Some(r) => format!("rate missed ({:.0} %), {}", 100.0 * x.rps / r, x.limit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_loop_runs_that_fall_behind_say_so() {
+        let x = Summary {
+            rps: 900.0,
+            limit: "server",
+            ..Summary::default()
+        };
+        assert_eq!(limit_cell(&x, None), "server");
+        assert_eq!(limit_cell(&x, Some(920.0)), "open loop");
+        assert_eq!(limit_cell(&x, Some(1800.0)), "rate missed (50 %), server");
     }
 }
