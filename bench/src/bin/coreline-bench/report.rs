@@ -58,10 +58,9 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
         .map(|(k, v)| (k.clone(), Summary::of(v)))
         .collect();
     let ratios = ratios(a, &summaries);
-    let bars: Vec<Bar> = ratios
-        .iter()
+    let bars: Vec<Bar> = ratios_in_order(a, &ratios)
         .map(|((s, peer), r)| Bar {
-            group: s.clone(),
+            group: s.to_string(),
             series: format!("coreline/{}", peer.name()),
             value: r.headline_value(),
         })
@@ -134,4 +133,128 @@ fn median_plot(runs: &[Run]) -> Option<&Path> {
             .total_cmp(&y.m.load.requests_per_sec)
     });
     with.get(with.len() / 2).and_then(|r| r.plot.as_deref())
+}
+
+/// The ratios in scenario run order, peers in report order.
+pub fn ratios_in_order<'a>(
+    a: &'a CompareArgs,
+    ratios: &'a Ratios,
+) -> impl Iterator<Item = ((&'a str, Kind), &'a Ratio)> + 'a {
+    a.scenarios.iter().flat_map(move |s| {
+        [Kind::Nginx, Kind::Hyper, Kind::Ceiling]
+            .into_iter()
+            .filter_map(move |k| {
+                ratios
+                    .get(&(s.name.to_string(), k))
+                    .map(|r| ((s.name, k), r))
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::LoadResult;
+    use crate::measure::Measured;
+
+    fn run(rps: f64, cpu_s: f64, server_pct: f64, client_pct: f64) -> Run {
+        let mut load = LoadResult {
+            requests: rps as u64,
+            bytes: rps as u64 * 65536,
+            requests_per_sec: rps,
+            bytes_per_sec: rps * 65536.0,
+            ..LoadResult::default()
+        };
+        for k in crate::load::LATENCY_KEYS {
+            load.latency_us.insert(k.into(), 100.0);
+        }
+        for k in crate::load::ERROR_KINDS {
+            load.errors.insert(k.into(), 0);
+        }
+        let m = Measured {
+            load,
+            wall_s: 1.0,
+            server_cpu_s: cpu_s,
+            server_core_pct: server_pct,
+            client_core_pct: client_pct,
+            ..Measured::default()
+        };
+        Run {
+            rep: 1,
+            attempt: 1,
+            busy_before_pct: 0.0,
+            m,
+            disturbed: None,
+            command: "x".into(),
+            plot: None,
+        }
+    }
+
+    #[test]
+    fn report_has_rows_ratios_in_run_order_and_skips_grouped() {
+        let args: Vec<String> = ["--scenarios", "plain64,file64k", "--out", "t"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let a = CompareArgs::parse(&args).unwrap();
+        let mut o = Outcome::default();
+        for (s, k, r) in [
+            ("plain64", Kind::Coreline, run(1000.0, 0.5, 50.0, 99.0)),
+            ("plain64", Kind::Nginx, run(1000.0, 1.0, 60.0, 99.0)),
+            ("file64k", Kind::Coreline, run(500.0, 1.0, 99.0, 80.0)),
+            ("file64k", Kind::Nginx, run(400.0, 1.0, 99.0, 70.0)),
+        ] {
+            o.runs.insert((s.into(), k), vec![r]);
+        }
+        o.skipped.insert(
+            ("file64k".into(), Kind::Hyper),
+            "hyper-peer serves no files".into(),
+        );
+        let cx = Context {
+            command: "coreline-bench compare".into(),
+            date: "d".into(),
+            kernel: "k".into(),
+            cpus: 2,
+            versions: BTreeMap::new(),
+            servers: vec![Kind::Coreline, Kind::Nginx, Kind::Hyper],
+            server_notes: vec![],
+        };
+        let dir =
+            std::env::temp_dir().join(format!("coreline-bench-report-{}", std::process::id()));
+        let w = write(&dir, &a, &cx, &o).unwrap();
+        let md = &w.text;
+        assert!(
+            md.contains("| plain64 | coreline | 1000 |")
+                && md.contains("| file64k | nginx | 400 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- skipped for hyper: `file64k` (hyper-peer serves no files)"),
+            "{md}"
+        );
+        // plain64: client-bound, so CPU per request leads (2.00×); file64k: both servers bound, req/s (1.25×).
+        let p = md
+            .find(
+                "| plain64 | coreline/nginx | 1.00× | 2.00× | 1.00× | **2.00×** (req per CPU-s) |",
+            )
+            .expect(md);
+        let f = md
+            .find("| file64k | coreline/nginx | 1.25× | 1.25× | 1.00× | **1.25×** (req/s) |")
+            .expect(md);
+        assert!(p < f);
+        assert!(
+            md.contains("| file64k | coreline | 0.03 | 30.518 |"),
+            "{md}"
+        );
+        let svg = fs::read_to_string(dir.join("t-ratios.svg")).unwrap();
+        assert!(svg.find(">plain64<").unwrap() < svg.find(">file64k<").unwrap());
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&w.json).unwrap()).unwrap();
+        assert_eq!(
+            json["ratios"]["file64k/coreline/nginx"]["headline"],
+            "req/s"
+        );
+        assert_eq!(json["runs"]["plain64/nginx"][0]["requests"], 1000);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

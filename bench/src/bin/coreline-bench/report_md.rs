@@ -8,7 +8,7 @@ use crate::report::{Context, Ratios};
 use crate::scenarios::{Scenario, Target};
 use crate::servers::Kind;
 use crate::session::Outcome;
-use crate::stats::{Ratio, Summary};
+use crate::stats::Summary;
 
 fn cpus(v: &[usize]) -> String {
     v.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
@@ -147,7 +147,7 @@ pub fn markdown(
     }
     if !ratios.is_empty() {
         m += "\n| scenario | ratio | req/s | req per server CPU-s | p99 (< 1: coreline faster) | headline |\n|---|---|---:|---:|---:|---|\n";
-        for ((s, peer), r) in ratios_in_order(a, ratios) {
+        for ((s, peer), r) in crate::report::ratios_in_order(a, ratios) {
             let _ = writeln!(
                 m,
                 "| {s} | coreline/{} | {:.2}× | {:.2}× | {:.2}× | **{:.2}×** ({}) |",
@@ -188,21 +188,6 @@ pub fn markdown(
         );
     }
     m
-}
-
-fn ratios_in_order<'a>(
-    a: &'a CompareArgs,
-    ratios: &'a Ratios,
-) -> impl Iterator<Item = ((&'a str, Kind), &'a Ratio)> + 'a {
-    a.scenarios.iter().flat_map(move |s| {
-        [Kind::Nginx, Kind::Hyper, Kind::Ceiling]
-            .into_iter()
-            .filter_map(move |k| {
-                ratios
-                    .get(&(s.name.to_string(), k))
-                    .map(|r| ((s.name, k), r))
-            })
-    })
 }
 
 fn errors(e: &BTreeMap<String, u64>) -> String {
