@@ -39,6 +39,9 @@ usage: coreline-load -c CONNS -d SECS [options] URL
 /// for every depth up to this, see `request.rs`).
 pub const MAX_PIPELINE: usize = 256;
 
+/// Most connections (far beyond what one machine's ports and file descriptors allow).
+pub const MAX_CONNECTIONS: usize = 1_000_000;
+
 /// A checked command line.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -110,8 +113,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "-R" | "--rate" => {
                 let v = value(&flag)?;
                 match v.parse::<f64>() {
-                    Ok(r) if r > 0.0 && r.is_finite() => cfg.rate = Some(r),
-                    _ => return Err(format!("{flag} wants a positive rate, got '{v}'")),
+                    Ok(r) if (0.01..1e9).contains(&r) => cfg.rate = Some(r),
+                    _ => return Err(format!("{flag} wants a rate from 0.01 to 1e9, got '{v}'")),
                 }
             }
             "--pipeline" => cfg.pipeline = count(&flag, &value(&flag)?)?,
@@ -139,6 +142,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         }
     }
     cfg.connections = conns.ok_or("-c CONNS is required")?;
+    if cfg.connections > MAX_CONNECTIONS {
+        return Err(format!(
+            "-c {} is more than {MAX_CONNECTIONS}",
+            cfg.connections
+        ));
+    }
     cfg.duration = duration.ok_or("-d SECS is required")?;
     cfg.target = Target::parse(&url.ok_or("a URL is required")?)?;
     if cfg.pipeline > MAX_PIPELINE {
@@ -305,5 +314,7 @@ mod tests {
         assert!(e(&["-c", "1", "-d", "1", "http://a/", "http://b/"]).contains("more than one"));
         assert!(e(&["-c", "1", "-d", "1", "--cacert", "x", "http://a/"]).contains("https"));
         assert!(e(&["-c", "1", "-d", "1", "-R", "0", "http://a/"]).contains("rate"));
+        assert!(e(&["-c", "1", "-d", "1", "-R", "1e-300", "http://a/"]).contains("rate"));
+        assert!(e(&["-c", "9999999", "-d", "1", "http://a/"]).contains("more than"));
     }
 }
