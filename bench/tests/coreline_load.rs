@@ -409,3 +409,27 @@ fn ctrl_c_ends_the_run_early_with_a_report() {
     let requests = v["requests"].as_u64().unwrap();
     assert!(requests > 10 && requests <= server.count());
 }
+
+#[test]
+fn several_cores_split_the_connections() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("skipped: needs 2 CPUs, this machine has {cpus}");
+        return;
+    }
+    let dir = temp_dir("cores");
+    let server = Raw::start(Script::CloseAfter(u64::MAX));
+    let run = load(
+        &dir,
+        &["-c", "5", "-d", "1", "--cpus", "0,1", &server.url()],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    assert_eq!(run.json["cpus"], serde_json::json!([0, 1]));
+    assert_eq!(
+        server.get(|c| &c.connections),
+        5,
+        "each connection opened once"
+    );
+    assert_eq!(run.int("requests"), server.get(|c| &c.requests));
+    assert!(run.int("requests") > 50);
+}
