@@ -105,12 +105,16 @@ impl Report<'_> {
             },
             self.cpus,
         );
-        let _ = writeln!(out, "  Latency      mean {}", ms(s.latency.mean()));
-        for (label, q) in PERCENTILES {
-            let v = s.latency.value_at_quantile(q) as f64;
-            let _ = writeln!(out, "  {label:<12} {}", ms(v));
+        if s.requests == 0 {
+            let _ = writeln!(out, "  Latency      (no responses)");
+        } else {
+            let _ = writeln!(out, "  Latency      mean {}", ms(s.latency.mean()));
+            for (label, q) in PERCENTILES {
+                let v = s.latency.value_at_quantile(q) as f64;
+                let _ = writeln!(out, "  {label:<12} {}", ms(v));
+            }
+            let _ = writeln!(out, "  {:<12} {}", "max", ms(s.latency.max() as f64));
         }
-        let _ = writeln!(out, "  {:<12} {}", "max", ms(s.latency.max() as f64));
         let _ = writeln!(
             out,
             "  {} requests in {:.2}s, {} read",
