@@ -9,6 +9,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -61,8 +62,12 @@ fn positive(v: &Value, key: &str, what: &str) -> f64 {
     x
 }
 
-#[test]
-fn quick_compare_writes_every_row() {
+/// Runs `coreline-bench compare --quick --no-build` with `extra` arguments into a fresh temp
+/// dir; returns (Markdown, JSON, results dir). Panics with its stderr if it fails.
+fn quick(out_name: &str, extra: &[&str]) -> (String, Value, PathBuf) {
+    // One comparison at a time: both pin CPUs 0 and 1, and their ports must not collide.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_coreline-bench"));
     let bin_dir = exe.parent().unwrap().to_path_buf();
     assert!(
@@ -70,7 +75,8 @@ fn quick_compare_writes_every_row() {
         "build the binaries first: cargo build --release -p coreline-http --bin coreline && \
          cargo build --release -p coreline-bench"
     );
-    let results = std::env::temp_dir().join(format!("coreline-bench-quick-{}", std::process::id()));
+    let results =
+        std::env::temp_dir().join(format!("coreline-bench-{out_name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&results);
     let out = Command::new(&exe)
         .args([
@@ -78,7 +84,7 @@ fn quick_compare_writes_every_row() {
             "--quick",
             "--no-build",
             "--out",
-            "quick-test",
+            out_name,
             "--port-base",
         ])
         .arg(free_port_base().to_string())
@@ -86,15 +92,50 @@ fn quick_compare_writes_every_row() {
         .arg(&bin_dir)
         .arg("--results-dir")
         .arg(&results)
+        .args(extra)
         .output()
         .expect("run coreline-bench");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "coreline-bench failed: {stderr}");
+    let md =
+        std::fs::read_to_string(results.join(format!("{out_name}.md"))).expect("Markdown report");
+    let json =
+        std::fs::read_to_string(results.join(format!("{out_name}.json"))).expect("JSON report");
+    (
+        md,
+        serde_json::from_str(&json).expect("JSON report parses"),
+        results,
+    )
+}
 
-    let md = std::fs::read_to_string(results.join("quick-test.md")).expect("Markdown report");
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(results.join("quick-test.json")).unwrap())
-            .expect("JSON report");
+/// Asserts that `what` (`scenario/server`) has a Markdown row and non-zero medians.
+fn assert_row(md: &str, json: &Value, what: &str) {
+    let (s, server) = what.split_once('/').unwrap();
+    let m = &json["median"][what];
+    positive(m, "rps", what);
+    positive(m, "bytes_per_sec", what);
+    positive(m, "cpu_us_per_req", what);
+    positive(m, "req_per_cpu_s", what);
+    positive(m, "rss_kib", what);
+    let p50 = positive(&m["latency_us"], "p50", what);
+    match m["latency_us"]["p99.9"].as_f64() {
+        Some(p999) => assert!(p999 >= p50, "{what}: p99.9 {p999} < p50 {p50}"),
+        // wrk's percentile() gives 0 for high percentiles of some pipelined runs: null.
+        None => assert_eq!(json["load"], "wrk", "{what}: no p99.9"),
+    }
+    assert!(
+        md.contains(&format!("| {s} | {server} | ")),
+        "no Markdown row for {what}"
+    );
+}
+
+#[test]
+fn quick_compare_writes_every_row() {
+    let (md, json, results) = quick("quick-test", &[]);
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_coreline-bench"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let svg = std::fs::read_to_string(results.join("quick-test-ratios.svg")).expect("ratio chart");
     assert!(svg.starts_with("<svg") && svg.contains("coreline/nginx"));
     assert!(
@@ -111,7 +152,6 @@ fn quick_compare_writes_every_row() {
     );
 
     let tls = coreline_has_tls(&bin_dir);
-    let median = &json["median"];
     for s in SCENARIOS {
         let mut servers = vec!["nginx"];
         if tls || !s.starts_with("tls") {
@@ -132,22 +172,7 @@ fn quick_compare_writes_every_row() {
             );
         }
         for server in servers {
-            let what = format!("{s}/{server}");
-            let m = &median[&what];
-            positive(m, "rps", &what);
-            positive(m, "bytes_per_sec", &what);
-            positive(m, "cpu_us_per_req", &what);
-            positive(m, "req_per_cpu_s", &what);
-            positive(m, "rss_kib", &what);
-            let p50 = positive(&m["latency_us"], "p50", &what);
-            assert!(
-                m["latency_us"]["p99.9"].as_f64().unwrap() >= p50,
-                "{what}: p99.9 < p50"
-            );
-            assert!(
-                md.contains(&format!("| {s} | {server} | ")),
-                "no Markdown row for {what}"
-            );
+            assert_row(&md, &json, &format!("{s}/{server}"));
         }
     }
     for s in ["open50", "open90"] {
@@ -243,4 +268,37 @@ fn what_to_fix_is_one_line_and_exit_2() {
         );
     }
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn quick_compare_with_wrk_as_the_load() {
+    let (md, json, results) = quick(
+        "quick-wrk",
+        &[
+            "--load",
+            "wrk",
+            "--servers",
+            "coreline,nginx",
+            "--scenarios",
+            "plain64,pipelined16,close,tls-handshake,tls-resume,open50",
+        ],
+    );
+    assert_eq!(json["load"], "wrk");
+    for what in [
+        "plain64/coreline",
+        "plain64/nginx",
+        "pipelined16/coreline",
+        "pipelined16/nginx",
+        "close/nginx",
+        "tls-handshake/nginx",
+    ] {
+        assert_row(&md, &json, what);
+    }
+    for what in ["tls-resume/nginx", "open50/nginx", "open50/coreline"] {
+        let why = json["skipped"][what]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what} not skipped"));
+        assert!(why.contains("wrk"), "{what}: {why}");
+    }
+    std::fs::remove_dir_all(&results).unwrap();
 }

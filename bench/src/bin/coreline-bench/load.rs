@@ -182,7 +182,13 @@ pub fn from_json(v: &Value) -> Option<LoadResult> {
     }
     let lat = v.get("latency_us")?;
     for k in LATENCY_KEYS {
-        r.latency_us.insert(k.into(), num(lat, k)?);
+        // null: a percentile the tool could not give (wrk's percentile() returns 0 for high
+        // percentiles of some pipelined runs; the script reports that as null).
+        let x = match lat.get(k)? {
+            Value::Null => f64::NAN,
+            x => x.as_f64()?,
+        };
+        r.latency_us.insert(k.into(), x);
     }
     Some(r)
 }
@@ -203,11 +209,12 @@ fn wrk_script(depth: usize) -> String {
     }
     s += &format!(
         "done = function(summary, latency, requests)\n  local s = summary.duration / 1e6\n  \
-         local e = summary.errors\n  local function p(q) return latency:percentile(q) end\n  \
+         local e = summary.errors\n  local function p(q) local v = latency:percentile(q) \
+         if v == 0 then return 'null' end return v end\n  \
          io.write(string.format('{REPORT_TAG}{{\"requests\":%d,\"bytes\":%d,\"requests_per_sec\":%f,\
          \"bytes_per_sec\":%f,\"errors\":{{\"connect\":%d,\"read\":%d,\"write\":%d,\"timeout\":%d,\
-         \"status\":%d,\"parse\":0}},\"latency_us\":{{\"mean\":%f,\"p50\":%f,\"p90\":%f,\"p99\":%f,\
-         \"p99.9\":%f,\"p99.99\":%f,\"max\":%f}}}}\\n',\n    summary.requests, summary.bytes, \
+         \"status\":%d,\"parse\":0}},\"latency_us\":{{\"mean\":%f,\"p50\":%s,\"p90\":%s,\"p99\":%s,\
+         \"p99.9\":%s,\"p99.99\":%s,\"max\":%f}}}}\\n',\n    summary.requests, summary.bytes, \
          summary.requests / s, summary.bytes / s, e.connect, e.read, e.write, e.timeout, e.status,\n    \
          latency.mean, p(50), p(90), p(99), p(99.9), p(99.99), latency.max))\nend\n"
     );
@@ -267,6 +274,8 @@ mod tests {
         let mut v2 = v.clone();
         v2["latency_us"].as_object_mut().unwrap().remove("p99.9");
         assert!(from_json(&v2).is_none());
+        v2["latency_us"]["p99.9"] = Value::Null;
+        assert!(from_json(&v2).unwrap().latency_us["p99.9"].is_nan());
     }
 
     #[test]

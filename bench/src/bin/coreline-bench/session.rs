@@ -76,8 +76,11 @@ impl Session<'_> {
         let (closed, open): (Vec<&Scenario>, Vec<&Scenario>) =
             a.scenarios.iter().partition(|s| s.open_fraction.is_none());
         self.phase(&closed, &mut out)?;
-        if !open.is_empty() && a.load == LoadTool::CorelineLoad {
-            self.rates(&open, &mut out)?;
+        if !open.is_empty() {
+            // wrk cannot run them: no capacity run then, just the skips.
+            if a.load == LoadTool::CorelineLoad {
+                self.rates(&open, &mut out)?;
+            }
             self.phase(&open, &mut out)?;
         }
         Ok(out)
