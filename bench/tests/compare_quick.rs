@@ -36,11 +36,13 @@ const HYPER: [&str; 6] = [
     "open90",
 ];
 
-/// A base port with six free ports after it (three servers, plain + TLS each).
+/// A base port with six free ports after it (three servers, plain + TLS each), below the
+/// ephemeral range (32768+) that the load's own connections draw from.
 fn free_port_base() -> u16 {
-    let start = 30000 + (std::process::id() % 2000) as u16 * 8;
-    (0..400)
-        .map(|i| start.wrapping_add(i * 8) % 30000 + 30000)
+    let slots = (32000 - 20000) / 8;
+    let first = std::process::id() % slots;
+    (0..slots)
+        .map(|i| 20000 + ((first + i) % slots) as u16 * 8)
         .find(|base| (0..6).all(|p| TcpListener::bind(("127.0.0.1", base + p)).is_ok()))
         .expect("no six free loopback ports")
 }
