@@ -9,7 +9,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -35,6 +35,12 @@ const HYPER: [&str; 6] = [
     "open50",
     "open90",
 ];
+
+/// One comparison at a time: they all pin CPUs 0 and 1, and their ports must not collide.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A base port with six free ports after it (three servers, plain + TLS each), below the
 /// ephemeral range (32768+) that the load's own connections draw from.
@@ -67,9 +73,7 @@ fn positive(v: &Value, key: &str, what: &str) -> f64 {
 /// Runs `coreline-bench compare --quick --no-build` with `extra` arguments into a fresh temp
 /// dir; returns (Markdown, JSON, results dir). Panics with its stderr if it fails.
 fn quick(out_name: &str, extra: &[&str]) -> (String, Value, PathBuf) {
-    // One comparison at a time: both pin CPUs 0 and 1, and their ports must not collide.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = one_at_a_time();
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_coreline-bench"));
     let bin_dir = exe.parent().unwrap().to_path_buf();
     assert!(
@@ -103,11 +107,13 @@ fn quick(out_name: &str, extra: &[&str]) -> (String, Value, PathBuf) {
         std::fs::read_to_string(results.join(format!("{out_name}.md"))).expect("Markdown report");
     let json =
         std::fs::read_to_string(results.join(format!("{out_name}.json"))).expect("JSON report");
-    (
-        md,
-        serde_json::from_str(&json).expect("JSON report parses"),
-        results,
-    )
+    let json: Value = serde_json::from_str(&json).expect("JSON report parses");
+    assert_eq!(
+        json["failed"],
+        serde_json::json!({}),
+        "failed load runs: {stderr}"
+    );
+    (md, json, results)
 }
 
 /// Asserts that `what` (`scenario/server`) has a Markdown row and non-zero medians.
@@ -303,4 +309,66 @@ fn quick_compare_with_wrk_as_the_load() {
         assert!(why.contains("wrk"), "{what}: {why}");
     }
     std::fs::remove_dir_all(&results).unwrap();
+}
+
+#[test]
+fn failed_load_runs_are_reported_and_exit_1() {
+    let _guard = one_at_a_time();
+    // A bin dir whose coreline-load always fails, beside the real coreline.
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_coreline-bench"));
+    let dir = std::env::temp_dir().join(format!("coreline-bench-failing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("results")).unwrap();
+    std::os::unix::fs::symlink(exe.parent().unwrap().join("coreline"), dir.join("coreline"))
+        .unwrap();
+    let fake = dir.join("coreline-load");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'coreline-load: refused' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(&exe)
+        .args([
+            "compare",
+            "--quick",
+            "--no-build",
+            "--servers",
+            "coreline",
+            "--scenarios",
+            "plain64,close",
+        ])
+        .args([
+            "--out",
+            "failing",
+            "--port-base",
+            &free_port_base().to_string(),
+        ])
+        .arg("--bin-dir")
+        .arg(&dir)
+        .arg("--results-dir")
+        .arg(dir.join("results"))
+        .output()
+        .expect("run coreline-bench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("2 scenario/server load run(s) failed"),
+        "{stderr}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results/failing.json")).unwrap())
+            .unwrap();
+    for what in ["plain64/coreline", "close/coreline"] {
+        let why = json["failed"][what]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what} not failed: {json}"));
+        assert!(why.contains("coreline-load: refused"), "{why}");
+    }
+    let md = std::fs::read_to_string(dir.join("results/failing.md")).unwrap();
+    assert!(
+        md.contains("- **failed** `plain64` for coreline: rep 1:"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -134,7 +134,13 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
         written.markdown.display(),
         written.json.display()
     ));
-    Ok(())
+    match outcome.failed.len() {
+        0 => Ok(()),
+        n => Err(run(format!(
+            "{n} scenario/server load run(s) failed: see \"failed\" in {}",
+            written.markdown.display()
+        ))),
+    }
 }
 
 /// One line per missing tool, saying how to install it (exit 2).

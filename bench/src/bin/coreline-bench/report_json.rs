@@ -44,6 +44,11 @@ pub fn to_json(
         "load": a.load.name(), "server_cpus": a.server_cpus, "client_cpus": a.client_cpus, "duration_s": a.duration,
         "repeats": a.repeats, "quick": a.quick, "servers": cx.servers.iter().map(|k| k.name()).collect::<Vec<_>>(),
         "scenarios": scenarios, "capacity_rps": o.capacity.as_ref().map(|c| c.0), "notes": cx.server_notes.iter().chain(&o.notes).collect::<Vec<_>>(),
+        "failed": o
+            .failed
+            .iter()
+            .map(|((s, k), w)| (key(s, *k), json!(w)))
+            .collect::<serde_json::Map<_, _>>(),
         "skipped": o.skipped.iter().map(|((s, k), w)| (key(s, *k), json!(w))).collect::<serde_json::Map<_, _>>(),
         "median": sum.iter().map(|((s, k), x)| (key(s, *k), summary_json(x))).collect::<serde_json::Map<_, _>>(),
         "ratios": ratios.iter().map(|((s, k), r)| (format!("{s}/coreline/{}", k.name()), json!({"rps": r.rps, "req_per_cpu_s": r.req_per_cpu_s,

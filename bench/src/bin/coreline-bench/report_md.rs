@@ -107,6 +107,9 @@ pub fn markdown(
             names.join("`, `")
         );
     }
+    for ((s, k), why) in &o.failed {
+        let _ = writeln!(m, "- **failed** `{s}` for {}: {why}", k.name());
+    }
     m += "\n| scenario | server | req/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU-µs/req | req per server CPU-s | server core % | client core % | limit | RSS MiB | errors |\n";
     m += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
     for s in &a.scenarios {

@@ -39,6 +39,8 @@ pub struct Outcome {
     pub runs: BTreeMap<(String, Kind), Vec<Run>>,
     /// Why a (scenario, server) pair was not run.
     pub skipped: BTreeMap<(String, Kind), String>,
+    /// Why a (scenario, server) pair's load run failed (no further repeats of it were run).
+    pub failed: BTreeMap<(String, Kind), String>,
     /// Open-loop rates used (requests/s), per scenario.
     pub rates: BTreeMap<String, f64>,
     /// nginx's capacity the rates derive from, and where it came from.
@@ -98,11 +100,23 @@ impl Session<'_> {
                             out.skipped.insert(key.clone(), why);
                         }
                     }
-                    if out.skipped.contains_key(&key) {
+                    if out.skipped.contains_key(&key) || out.failed.contains_key(&key) {
                         continue;
                     }
-                    let r = self.attempts(s, i, rep, out.rates.get(s.name).copied())?;
-                    out.runs.entry(key).or_default().push(r);
+                    match self.attempts(s, i, rep, out.rates.get(s.name).copied()) {
+                        Ok(r) => out.runs.entry(key).or_default().push(r),
+                        // A load run that failed against a live server costs that cell only
+                        // (its earlier repeats are kept); a server that died ends the session.
+                        Err(Fail::Run(why)) if self.servers[i].exited().is_none() => {
+                            note(format!(
+                                "rep {rep} {} {}: failed: {why}",
+                                s.name,
+                                key.1.name()
+                            ));
+                            out.failed.insert(key, format!("rep {rep}: {why}"));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -235,20 +249,21 @@ impl Session<'_> {
         let cmd = load::command(a.load, self.load_bin, spec, self.work, plot);
         let server = &mut self.servers[i];
         let log = self.work.join("load.log");
-        let (stdout, mut m) = measure(
+        let measured = measure(
             &cmd,
             spec.duration,
             &server.pids,
             &a.server_cpus,
             &a.client_cpus,
             &log,
-        )?;
+        );
         if let Some(status) = server.exited() {
             return Err(run(format!(
                 "{} exited ({status}) during its {what} run",
                 server.kind.name()
             )));
         }
+        let (stdout, mut m) = measured?;
         m.load = load::parse(a.load, &stdout, self.work)?;
         Ok((cmd.join(" "), m))
     }
