@@ -146,6 +146,17 @@ fn quick_compare_writes_every_row() {
         .to_path_buf();
     let svg = std::fs::read_to_string(results.join("quick-test-ratios.svg")).expect("ratio chart");
     assert!(svg.starts_with("<svg") && svg.contains("coreline/nginx"));
+    // coreline-load's percentile spectra of the open-loop runs, copied and linked.
+    for what in ["open50/coreline", "open90/nginx"] {
+        let plot = json["plots"]["latency"][what]
+            .as_str()
+            .unwrap_or_else(|| panic!("no plot for {what}"));
+        let text = std::fs::read_to_string(results.join(plot)).expect("plot file");
+        assert!(
+            text.contains("<svg") && md.contains(&format!("]({plot})")),
+            "{plot}"
+        );
+    }
     assert!(
         md.contains("- command: `coreline-bench compare --quick"),
         "{md}"

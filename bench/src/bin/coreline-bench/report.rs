@@ -76,11 +76,18 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
         )?;
     }
     let mut plots = Vec::new();
-    for ((s, k), runs) in &o.runs {
-        if let Some(src) = median_plot(runs) {
-            let name = format!("{}-latency-{s}-{}.svg", a.out, k.name());
+    for s in &a.scenarios {
+        for k in Kind::ALL {
+            let Some(src) = o
+                .runs
+                .get(&(s.name.to_string(), k))
+                .and_then(|r| median_plot(r))
+            else {
+                continue;
+            };
+            let name = format!("{}-latency-{}-{}.svg", a.out, s.name, k.name());
             fs::copy(src, dir.join(&name)).map_err(|e| run(format!("{}: {e}", src.display())))?;
-            plots.push((s.clone(), *k, name));
+            plots.push((s.name.to_string(), k, name));
         }
     }
     let text = crate::report_md::markdown(
@@ -93,7 +100,14 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
         &plots,
     );
     let markdown = save(&format!("{}.md", a.out), &text)?;
-    let j = crate::report_json::to_json(a, cx, o, &summaries, &ratios);
+    let mut j = crate::report_json::to_json(a, cx, o, &summaries, &ratios);
+    j["plots"] = serde_json::json!({
+        "ratios": (!bars.is_empty()).then_some(&chart),
+        "latency": plots
+            .iter()
+            .map(|(s, k, f)| (format!("{s}/{}", k.name()), serde_json::json!(f)))
+            .collect::<serde_json::Map<_, _>>(),
+    });
     let json = save(
         &format!("{}.json", a.out),
         &(serde_json::to_string_pretty(&j).unwrap_or_default() + "\n"),
