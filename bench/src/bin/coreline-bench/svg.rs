@@ -43,7 +43,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
     let (left, plot_h, bar_w, gap) = (50.0, 300.0, 22.0, 26.0);
     let group_w = bar_w * series.len() as f64 + gap;
     let width = left + group_w * groups.len() as f64 + 20.0;
-    let height = plot_h + 110.0;
+    let height = plot_h + 150.0; // room for the slanted scenario names and the legend
     let y = |v: f64| 40.0 + plot_h * (1.0 - v / top);
     let mut s = String::new();
     let _ = writeln!(
