@@ -69,23 +69,23 @@ pub struct CompareArgs {
 pub const COMPARE_USAGE: &str = "\
 usage: coreline-bench compare [OPTIONS]
 
-  --servers LIST        coreline,nginx,hyper[,ceiling]      (default coreline,nginx,hyper)
-  --scenarios LIST      any of plain64,plain1024,pipelined16,close,file64k,file1m,tls,
-                        tls-handshake,tls-resume,open50,open90     (default: all of them)
-  --duration SECS       seconds per run                               (default 10)
-  --repeats N           interleaved repeats, medians reported          (default 3)
-  --server-cpus LIST    CPUs of the server under test                  (default 0)
-  --client-cpus LIST    CPUs of the load generator                     (default 1)
-  --load TOOL           coreline-load | wrk (closed loop only)         (default coreline-load)
-  --port-base PORT      servers listen on PORT, PORT+1, ...            (default 27180)
-  --quiet-wait SECS     wait for idle CPUs before each run             (default 30)
-  --retries N           redo a disturbed run up to N times             (default 2)
-  --out NAME            RESULTS/NAME.md, NAME.json, NAME-*.svg          (default compare)
-  --results-dir DIR     where reports go                 (default bench/results)
-  --bin-dir DIR         where coreline, hyper-peer, coreline-load are (default: beside this binary)
-  --no-build            do not cargo-build the binaries first
-  --nginx-conf FILE     reference nginx config  (default ../shared/reference/nginx.conf)
-  --quick               every scenario briefly (1 s, 1 repeat, no quiet wait, <= 128 conns)
+  --servers LIST      coreline,nginx,hyper[,ceiling]            (default coreline,nginx,hyper)
+  --scenarios LIST    plain64,plain1024,pipelined16,close,file64k,file1m,tls,
+                      tls-handshake,tls-resume,open50,open90    (default: all)
+  --duration SECS     seconds per run                           (default 10)
+  --repeats N         interleaved repeats, medians reported     (default 3)
+  --server-cpus LIST  CPUs of the servers                       (default 0)
+  --client-cpus LIST  CPUs of the load generator                (default 1)
+  --load TOOL         coreline-load, or wrk (closed loop only)  (default coreline-load)
+  --port-base PORT    server i on PORT+2i, TLS on PORT+2i+1     (default 27180)
+  --quiet-wait SECS   wait for idle CPUs before each run        (default 30)
+  --retries N         redo a disturbed run up to N times        (default 2)
+  --out NAME          NAME.md, NAME.json, NAME-*.svg            (default compare)
+  --results-dir DIR   where the report goes                     (default bench/results)
+  --bin-dir DIR       coreline, hyper-peer, coreline-load       (default: beside this binary)
+  --no-build          do not cargo-build the binaries first
+  --nginx-conf FILE   reference nginx config       (default ../shared/reference/nginx.conf)
+  --quick             every scenario briefly: 1 s, 1 repeat, no waits, <= 128 connections
 ";
 
 impl CompareArgs {
@@ -233,4 +233,55 @@ fn parse_servers(value: &str) -> Result<Vec<Kind>, Fail> {
         .into_iter()
         .filter(|k| wanted.contains(k))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<CompareArgs, Fail> {
+        CompareArgs::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn quick_shortens_everything_but_explicit_flags_win() {
+        let a = parse(&["--quick"]).unwrap();
+        assert_eq!((a.duration, a.repeats, a.quiet_wait), (1, 1, 0.0));
+        assert!(a.scenarios.iter().all(|s| s.connections <= 128));
+        assert_eq!(a.scenarios.len(), 11);
+        let a = parse(&["--quick", "--duration", "4", "--repeats", "2"]).unwrap();
+        assert_eq!((a.duration, a.repeats), (4, 2));
+        let full = parse(&[]).unwrap();
+        assert_eq!(
+            (full.duration, full.repeats, full.quiet_wait),
+            (10, 3, 30.0)
+        );
+        assert_eq!(
+            full.scenarios
+                .iter()
+                .find(|s| s.name == "plain1024")
+                .unwrap()
+                .connections,
+            1024
+        );
+    }
+
+    #[test]
+    fn servers_come_in_report_order_and_bad_values_are_refused() {
+        let a = parse(&["--servers", "hyper,coreline", "--load", "wrk"]).unwrap();
+        assert_eq!(a.servers, [Kind::Coreline, Kind::Hyper]);
+        assert_eq!(a.load, LoadTool::Wrk);
+        for bad in [
+            &["--servers", "apache"][..],
+            &["--duration", "0"],
+            &["--load", "ab"],
+            &["--out", "a/b"],
+            &["--port-base", "80"],
+            &["--retries"],
+            &["--frob", "1"],
+        ] {
+            assert!(matches!(parse(bad), Err(Fail::Usage(_))), "{bad:?}");
+        }
+        assert!(matches!(parse(&["--help"]), Err(Fail::Help(_))));
+    }
 }
