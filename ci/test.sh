@@ -12,6 +12,8 @@ command -v ab >/dev/null || need_apt+=(apache2-utils)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# coreline-bench compare (bench/tests/compare_quick.rs) pins servers and load with taskset.
+command -v taskset >/dev/null || need_apt+=(util-linux)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Single-core ceiling: coreline's `ceiling` example vs nginx, same run, interleaved.
 
+Legacy: `coreline-bench compare` (bench/README.md) supersedes this wrk-only script and covers
+what it does (`--load wrk`, `--servers ...,ceiling`); it is kept so that the results recorded
+with it (bench/results/http.md, files.md, ceiling.md) stay reproducible.
+
 A thin wrapper over compare.py (which does the measuring; see bench/README.md): servers
 ceiling and nginx, scenarios plainC (C keep-alive connections) and pipelined16 (16 requests
 per write, ../shared/reference/pipeline.lua, on C connections), results in

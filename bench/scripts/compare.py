@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """One server core: coreline vs nginx vs hyper vs the runtime's ceiling, same run, interleaved.
 
+Legacy: `coreline-bench compare` (bench/README.md) supersedes this wrk-only script and covers
+what it does (`--load wrk`, `--servers ...,ceiling`); it is kept so that the results recorded
+with it (bench/results/http.md, files.md, ceiling.md) stay reproducible.
+
 Every server is pinned to CPU 0 and wrk (-t1) to CPU 1, on loopback only, path /plaintext:
 
     coreline  target/release/coreline serve --listen 127.0.0.1:PORT --cpus 0

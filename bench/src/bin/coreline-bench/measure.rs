@@ -1,0 +1,188 @@
+//! One measured run: the load process under `taskset`, with the server's CPU-seconds
+//! (/proc/PID/stat), both sides' CPU busy shares (/proc/stat), the load process's own CPU
+//! (getrusage of reaped children) and the server's RSS while the connections are open.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{getrusage, UsageWho};
+
+use crate::fail::{run, Fail};
+use crate::load::LoadResult;
+use crate::procstat::{processes_cpu_s, rss_kib, CpuTimes};
+
+/// A core at or above this busy share (%) is "the limit" of a closed-loop run.
+pub const SATURATED_PCT: f64 = 95.0;
+/// CPU share (%) on a pinned CPU that neither the server nor the load used: a disturbed run.
+pub const OTHER_PCT: f64 = 15.0;
+
+/// Everything measured in one run.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// What the load tool reported.
+    pub load: LoadResult,
+    /// Wall seconds of the load process.
+    pub wall_s: f64,
+    /// Server CPU-seconds over the run (all measured processes).
+    pub server_cpu_s: f64,
+    /// Server CPU ÷ wall ÷ number of server CPUs (100 = all its cores).
+    pub server_core_pct: f64,
+    /// Busy share of the client CPUs (/proc/stat, including softirq).
+    pub client_core_pct: f64,
+    /// Busy share of the server CPUs (/proc/stat, including softirq).
+    pub server_cpus_busy_pct: f64,
+    /// Load process CPU ÷ wall ÷ number of client CPUs.
+    pub load_process_pct: f64,
+    /// CPU share of a pinned CPU that went to neither the server nor the load (max of sides).
+    pub other_pct: f64,
+    /// Server RSS in KiB, the last sample before the load finished (connections open).
+    pub rss_kib: u64,
+    /// Largest server RSS sample during the run.
+    pub rss_peak_kib: u64,
+}
+
+impl Measured {
+    /// Server CPU-µs per request.
+    pub fn cpu_us_per_req(&self) -> f64 {
+        if self.load.requests == 0 {
+            f64::NAN
+        } else {
+            self.server_cpu_s / self.load.requests as f64 * 1e6
+        }
+    }
+
+    /// Requests per server CPU-second.
+    pub fn req_per_cpu_s(&self) -> f64 {
+        if self.server_cpu_s > 0.0 {
+            self.load.requests as f64 / self.server_cpu_s
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Which side saturated its cores: `client`, `server`, `both` or `neither`.
+pub fn limit(server_core_pct: f64, client_core_pct: f64) -> &'static str {
+    match (
+        client_core_pct >= SATURATED_PCT,
+        server_core_pct >= SATURATED_PCT,
+    ) {
+        (true, true) => "both",
+        (true, false) => "client",
+        (false, true) => "server",
+        (false, false) => "neither",
+    }
+}
+
+/// Runs `cmd` (already under taskset) while measuring `server_pids` on `server_cpus` and the
+/// client on `client_cpus`; returns its stdout and the measurements (the load result is
+/// filled in by the caller).
+pub fn measure(
+    cmd: &[String],
+    duration_s: u64,
+    server_pids: &[u32],
+    server_cpus: &[usize],
+    client_cpus: &[usize],
+    log: &Path,
+) -> Result<(String, Measured), Fail> {
+    let ru0 = children_cpu_s();
+    let cpu0 = processes_cpu_s(server_pids);
+    let (s0, c0) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
+    let start = Instant::now();
+    let stderr = std::fs::File::create(log).map_err(|e| run(format!("{}: {e}", log.display())))?;
+    let mut child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| run(format!("cannot run {}: {e}", cmd.join(" "))))?;
+    // stdout is small (wrk's summary); read it on a thread so the pipe never fills.
+    let mut out = child.stdout.take().expect("piped");
+    let reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let deadline = start + Duration::from_secs(duration_s + 60);
+    let (mut rss, mut peak) = (0, 0);
+    let mut next_rss = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| run(format!("wait: {e}")))? {
+            break status;
+        }
+        if Instant::now() >= next_rss {
+            rss = rss_kib(server_pids);
+            peak = peak.max(rss);
+            next_rss += Duration::from_millis(100);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(run(format!(
+                "`{}` still running {} s after its duration",
+                cmd.join(" "),
+                60
+            )));
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let wall = start.elapsed().as_secs_f64();
+    let cpu1 = processes_cpu_s(server_pids);
+    let (s1, c1) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
+    let load_cpu = children_cpu_s() - ru0;
+    let stdout = reader.join().unwrap_or_default();
+    if !status.success() {
+        let said = std::fs::read_to_string(log).unwrap_or_default();
+        let said = said
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
+        return Err(run(format!(
+            "`{}` failed ({status}): {said}",
+            cmd.join(" ")
+        )));
+    }
+    let server_cpu_s = cpu1 - cpu0;
+    let server_core_pct = 100.0 * server_cpu_s / wall / server_cpus.len() as f64;
+    let load_process_pct = 100.0 * load_cpu / wall / client_cpus.len() as f64;
+    let other = (s0.task_pct(&s1) - server_core_pct).max(c0.task_pct(&c1) - load_process_pct);
+    let m = Measured {
+        wall_s: wall,
+        server_cpu_s,
+        server_core_pct,
+        client_core_pct: c0.busy_pct(&c1),
+        server_cpus_busy_pct: s0.busy_pct(&s1),
+        load_process_pct,
+        other_pct: other.max(0.0),
+        rss_kib: rss,
+        rss_peak_kib: peak,
+        load: LoadResult::default(),
+    };
+    Ok((stdout, m))
+}
+
+/// CPU-seconds of every reaped child so far (the load processes; servers run to the end).
+fn children_cpu_s() -> f64 {
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_names_the_saturated_side() {
+        assert_eq!(limit(99.0, 50.0), "server");
+        assert_eq!(limit(50.0, 99.0), "client");
+        assert_eq!(limit(96.0, 99.0), "both");
+        assert_eq!(limit(50.0, 50.0), "neither");
+    }
+}

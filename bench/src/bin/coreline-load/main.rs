@@ -1,0 +1,201 @@
+//! `coreline-load`: an HTTP/1.1 load generator on coreline's own runtime.
+//!
+//! Closed loop (as fast as responses come back) or open loop (`-R`, latencies from the
+//! time each request was due), keep-alive, pipelining, a connection per request, TLS with
+//! or without resumption, several cores. See bench/README.md for the options, the JSON
+//! schema and the decisions behind them.
+//!
+//! Exit status: 0 after a run with at least one successful (2xx/3xx) response, 1 when
+//! none succeeded (the summary says why), 2 for bad arguments or configuration.
+
+mod args;
+mod conn;
+mod core_task;
+mod hlog;
+mod interrupt;
+mod plot;
+mod progress;
+mod report;
+mod request;
+mod response;
+mod schedule;
+mod stats;
+mod tls;
+mod transport;
+mod url;
+
+use std::cell::RefCell;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use coreline_runtime::{Cores, Runtime};
+
+use crate::args::{Command, Config};
+use crate::conn::Core;
+use crate::interrupt::Interrupt;
+use crate::progress::Progress;
+use crate::report::Report;
+use crate::schedule::Plan;
+use crate::stats::{ErrorKind, Stats};
+use crate::tls::TlsSettings;
+use crate::transport::TlsSetup;
+
+/// Receive buffers per core: 1024 of 16 KiB (a full TLS record fits one), touched lazily.
+const RECV_BUFFERS: (u16, u32) = (1024, 16 * 1024);
+
+fn main() -> ExitCode {
+    let cfg = match args::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(cfg)) => cfg,
+        Ok(Command::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprint!("coreline-load: {e}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cfg) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("coreline-load: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The CPUs to run on: `--cpus`, else the second CPU this process may use (leaving the
+/// first to a server started with `--cpus 0`), or the only one.
+fn cpus(cfg: &Config) -> Result<Vec<usize>, String> {
+    if let Some(list) = &cfg.cpus {
+        return Ok(list.clone());
+    }
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .map_err(|e| format!("cannot read the CPU affinity: {e}"))?;
+    let allowed: Vec<usize> = (0..nix::sched::CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect();
+    match allowed.as_slice() {
+        [] => Err("no CPU is available to this process".into()),
+        [only] => Ok(vec![*only]),
+        [_, second, ..] => Ok(vec![*second]),
+    }
+}
+
+/// Lets this process hold as many connections as its hard limit allows.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+fn run(cfg: &Config) -> Result<ExitCode, String> {
+    let addr = cfg.target.resolve()?;
+    let tls = match cfg.target.tls {
+        true => Some(TlsSettings::new(
+            &cfg.target.host,
+            cfg.cacert.as_deref(),
+            cfg.tls_resume,
+        )?),
+        false => None,
+    };
+    let cpus = cpus(cfg)?;
+    if cfg.connections < cpus.len() {
+        return Err(format!(
+            "-c {} is fewer connections than the {} CPUs",
+            cfg.connections,
+            cpus.len()
+        ));
+    }
+    raise_fd_limit();
+    let runtime = Runtime::builder()
+        .cores(Cores::List(cpus.clone()))
+        .recv_buffers(RECV_BUFFERS.0, RECV_BUFFERS.1)
+        .ring_entries(4096)
+        .metrics(false)
+        .thread_name("coreline-load")
+        .build()
+        .map_err(|e| format!("--cpus: {e}"))?;
+
+    // One start instant for every core, a moment ahead so that all threads are up and
+    // keep-alive connections are open when it comes.
+    let lead = Duration::from_millis(100) + Duration::from_micros(50) * cfg.connections as u32;
+    let start = Instant::now() + lead;
+    let started_wall = SystemTime::now() + lead;
+    let plan = Plan::new(
+        start,
+        cfg.duration,
+        cfg.rate,
+        cfg.connections,
+        cfg.timeout,
+        cfg.pipeline,
+        cfg.close,
+    );
+    let interrupt = Interrupt::install();
+    let progress = Progress::new(cpus.len());
+    let printer =
+        (!cfg.quiet && std::io::stderr().is_terminal()).then(|| progress.spawn_printer(start));
+    let ncores = cpus.len();
+    let outputs = runtime.run(|id| {
+        // This core's share of the connections and the global index of its first one.
+        let (base, extra) = (cfg.connections / ncores, cfg.connections % ncores);
+        let count = base + usize::from(id.index < extra);
+        let first = id.index * base + id.index.min(extra);
+        let core = Rc::new(Core {
+            addr,
+            requests: request::Requests::new(cfg),
+            tls: tls.as_ref().map(|t| TlsSetup {
+                config: t.core_config(),
+                name: t.server_name(),
+            }),
+            plan,
+            stats: RefCell::new(Stats::default()),
+        });
+        let (progress, interrupt) = (progress.clone(), interrupt.clone());
+        core_task::run(core, first, count, progress, interrupt, id.index)
+    });
+    progress.finish();
+    if let Some(p) = printer {
+        let _ = p.join();
+    }
+    let outputs = outputs.map_err(|e| format!("the runtime failed: {e}"))?;
+    let mut stats = Stats::default();
+    for s in &outputs {
+        stats.merge(s);
+    }
+    let duration = match interrupt.at() {
+        Some(at) => at.saturating_duration_since(start).min(cfg.duration),
+        None => cfg.duration.max(stats.last_response),
+    };
+    let report = Report {
+        cfg,
+        cpus: &cpus,
+        stats: &stats,
+        duration,
+        due: plan.due_count(cfg.connections),
+        interrupted: interrupt.is_set(),
+    };
+    print!("{}", report.text());
+    if let Some(path) = &cfg.json {
+        let text = serde_json::to_string_pretty(&report.json()).expect("JSON of plain values");
+        std::fs::write(path, text + "\n").map_err(|e| format!("--json {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &cfg.hlog {
+        hlog::write(path, started_wall, &stats.intervals, duration)?;
+    }
+    if let Some(path) = &cfg.plot {
+        let title = format!("{} ({} connections)", cfg.target.url, cfg.connections);
+        plot::write(path, &stats.latency, &title)?;
+    }
+    let succeeded = stats.requests - stats.errors.count(ErrorKind::Status);
+    if succeeded == 0 {
+        eprintln!("coreline-load: no successful response (see the errors above)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

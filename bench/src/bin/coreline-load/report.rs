@@ -1,0 +1,175 @@
+//! The results: the human summary (like wrk's) and the `--json` document.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::args::Config;
+use crate::stats::{ErrorKind, Stats};
+
+/// Percentiles reported, with their labels.
+const PERCENTILES: [(&str, f64); 5] = [
+    ("p50", 0.50),
+    ("p90", 0.90),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("p99.99", 0.9999),
+];
+
+/// The merged results of a run.
+pub struct Report<'a> {
+    pub cfg: &'a Config,
+    pub cpus: &'a [usize],
+    pub stats: &'a Stats,
+    /// Measured: from the start to the end of the run (or the last response, if later).
+    pub duration: Duration,
+    /// Open loop: the requests that fell due before the end.
+    pub due: Option<u64>,
+    /// Ctrl-C ended the run early.
+    pub interrupted: bool,
+}
+
+impl Report<'_> {
+    fn per_sec(&self, n: u64) -> f64 {
+        n as f64 / self.duration.as_secs_f64().max(1e-9)
+    }
+
+    /// The `--json` document (the keys the comparison harness reads).
+    pub fn json(&self) -> Value {
+        let s = self.stats;
+        let mut errors = serde_json::Map::new();
+        for kind in ErrorKind::ALL {
+            errors.insert(kind.name().into(), json!(s.errors.count(kind)));
+        }
+        let mut latency = serde_json::Map::new();
+        latency.insert("mean".into(), json!(s.latency.mean()));
+        for (label, q) in PERCENTILES {
+            latency.insert(label.into(), json!(s.latency.value_at_quantile(q) as f64));
+        }
+        latency.insert("max".into(), json!(s.latency.max() as f64));
+        let first_errors: serde_json::Map<String, Value> = ErrorKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let why = s.errors.first[*k as usize].as_ref()?;
+                Some((k.name().to_string(), json!(why)))
+            })
+            .collect();
+        json!({
+            "url": self.cfg.target.url,
+            "connections": self.cfg.connections,
+            "duration_s": self.duration.as_secs_f64(),
+            "rate": self.cfg.rate,
+            "pipeline": self.cfg.pipeline,
+            "close": self.cfg.close,
+            "tls": self.cfg.target.tls,
+            "cpus": self.cpus,
+            "requests": s.requests,
+            "errors": errors,
+            "bytes": s.bytes,
+            "requests_per_sec": self.per_sec(s.requests),
+            "bytes_per_sec": self.per_sec(s.bytes),
+            "latency_us": latency,
+            "first_errors": first_errors,
+            "requests_due": self.due,
+            "interrupted": self.interrupted,
+            "tls_resume": self.cfg.tls_resume,
+            "method": self.cfg.method,
+        })
+    }
+
+    /// The human summary for stdout.
+    pub fn text(&self) -> String {
+        let (cfg, s) = (self.cfg, self.stats);
+        let mut out = String::new();
+        let mode = match cfg.rate {
+            Some(r) => format!("open loop at {r} requests/s (latency from due time)"),
+            None => "closed loop".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "coreline-load {} for {:.1}s: {} connections, pipeline {}{}{}, cpus {:?}, {mode}",
+            cfg.target.url,
+            cfg.duration.as_secs_f64(),
+            cfg.connections,
+            cfg.pipeline,
+            if cfg.close {
+                ", new connection per request"
+            } else {
+                ""
+            },
+            match (cfg.target.tls, cfg.tls_resume) {
+                (false, _) => "",
+                (true, true) => ", TLS with resumption",
+                (true, false) => ", TLS without resumption",
+            },
+            self.cpus,
+        );
+        if s.requests == 0 {
+            let _ = writeln!(out, "  Latency      (no responses)");
+        } else {
+            let _ = writeln!(out, "  Latency      mean {}", ms(s.latency.mean()));
+            for (label, q) in PERCENTILES {
+                let v = s.latency.value_at_quantile(q) as f64;
+                let _ = writeln!(out, "  {label:<12} {}", ms(v));
+            }
+            let _ = writeln!(out, "  {:<12} {}", "max", ms(s.latency.max() as f64));
+        }
+        let _ = writeln!(
+            out,
+            "  {} requests in {:.2}s, {} read",
+            s.requests,
+            self.duration.as_secs_f64(),
+            bytes(s.bytes as f64)
+        );
+        if s.errors.total() > 0 {
+            let _ = writeln!(out, "  Errors:");
+            for kind in ErrorKind::ALL {
+                let n = s.errors.count(kind);
+                if n > 0 {
+                    let why = s.errors.first[kind as usize].as_deref().unwrap_or("");
+                    let _ = writeln!(out, "    {:<8} {n} (first: {why})", kind.name());
+                }
+            }
+        }
+        if self.interrupted {
+            let _ = writeln!(out, "  interrupted: requests in flight were abandoned");
+        }
+        if let Some(due) = self.due.filter(|_| !self.interrupted) {
+            // Requests due but not sent by the end are not in the latency figures: say so.
+            if s.requests + s.errors.count(ErrorKind::Timeout) < due {
+                let _ = writeln!(
+                    out,
+                    "  {due} requests were due, {} completed: the target rate was not sustained",
+                    s.requests
+                );
+            }
+        }
+        let _ = writeln!(out, "Requests/sec: {:.2}", self.per_sec(s.requests));
+        let _ = writeln!(out, "Transfer/sec: {}", bytes(self.per_sec(s.bytes)));
+        out
+    }
+}
+
+/// Microseconds shown in the most readable unit.
+fn ms(us: f64) -> String {
+    if us >= 1_000_000.0 {
+        format!("{:.2}s", us / 1_000_000.0)
+    } else if us >= 1000.0 {
+        format!("{:.2}ms", us / 1000.0)
+    } else {
+        format!("{us:.0}us")
+    }
+}
+
+/// Bytes in binary units, as wrk prints them.
+fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.2}{}", UNITS[unit])
+}

@@ -1,0 +1,435 @@
+//! coreline-load against real servers on loopback: a coreline-http server that counts
+//! requests, scripted raw servers for framing and connection behaviour, and a coreline-tls
+//! server. Every run is bounded by its own -d (1–2 s) plus the drain.
+
+mod load_support;
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use load_support::raw::{Raw, Script};
+use load_support::tls::Https;
+use load_support::{dead_port, load, temp_dir, Counting};
+
+/// The keys the comparison harness reads (more are allowed).
+const KEYS: [&str; 14] = [
+    "url",
+    "connections",
+    "duration_s",
+    "rate",
+    "pipeline",
+    "close",
+    "tls",
+    "cpus",
+    "requests",
+    "errors",
+    "bytes",
+    "requests_per_sec",
+    "bytes_per_sec",
+    "latency_us",
+];
+
+#[test]
+fn closed_loop_count_matches_the_server_and_outputs_are_written() {
+    let dir = temp_dir("closed");
+    let server = Counting::start(None, Duration::ZERO);
+    let (hlog, svg) = (dir.join("run.hlog"), dir.join("run.svg"));
+    let run = load(
+        &dir,
+        &[
+            "-c",
+            "8",
+            "-d",
+            "2",
+            "--hlog",
+            hlog.to_str().unwrap(),
+            "--plot",
+            svg.to_str().unwrap(),
+            &server.url("/plaintext"),
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests > 200, "only {requests} requests in 2 s");
+    assert_eq!(
+        requests,
+        server.count(),
+        "every request sent was answered and counted"
+    );
+    for kind in ["connect", "read", "write", "timeout", "status", "parse"] {
+        assert_eq!(run.int(&format!("errors.{kind}")), 0, "{kind} errors");
+    }
+    // The JSON schema.
+    for key in KEYS {
+        assert!(
+            run.json.get(key).is_some(),
+            "JSON lacks {key}: {}",
+            run.json
+        );
+    }
+    for key in ["mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"] {
+        assert!(run.latency(key) > 0.0, "latency {key}");
+    }
+    assert!(run.latency("p50") <= run.latency("p99") && run.latency("p99") <= run.latency("max"));
+    assert_eq!(run.json["rate"], serde_json::Value::Null);
+    // Every response is the same size (status, Date, Content-Length, 13-byte body).
+    let bytes = run.int("bytes");
+    assert!(
+        bytes % requests == 0 && (60..300).contains(&(bytes / requests)),
+        "{bytes}"
+    );
+    let rps = run.json["requests_per_sec"].as_f64().unwrap();
+    let secs = run.json["duration_s"].as_f64().unwrap();
+    assert!((1.9..3.0).contains(&secs), "measured duration {secs}");
+    assert!((rps * secs - requests as f64).abs() < 1.0);
+    assert!(run.stdout().contains("Requests/sec:"), "{}", run.stdout());
+
+    // The interval log reads back: one interval per second, together every response.
+    let log = std::fs::read(&hlog).unwrap();
+    let mut total = 0;
+    let mut intervals = 0;
+    for entry in IntervalLogIterator::new(&log) {
+        if let LogEntry::Interval(h) = entry.expect("valid log entry") {
+            let bytes = base64_decode(h.encoded_histogram());
+            let hist: hdrhistogram::Histogram<u64> = Deserializer::new()
+                .deserialize(&mut bytes.as_slice())
+                .expect("histogram decodes");
+            assert!(h.duration() <= Duration::from_millis(1001));
+            total += hist.len();
+            intervals += 1;
+        }
+    }
+    assert!(
+        (2..=3).contains(&intervals),
+        "{intervals} intervals for 2 s"
+    );
+    assert_eq!(total, requests);
+
+    // The plot.
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.contains("99.99%"));
+}
+
+/// Standard base64 (the interval log's histogram encoding).
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').map(val).collect();
+    let mut out = Vec::new();
+    for group in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &v) in group.iter().enumerate() {
+            n |= u32::from(v) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..group.len()]);
+    }
+    out
+}
+
+#[test]
+fn pipelining_keeps_the_depth_outstanding_and_parses_split_mixed_framing() {
+    let dir = temp_dir("pipeline");
+    // The server answers nothing until 8 requests are buffered: without real pipelining
+    // every request would time out.
+    let server = Raw::start(Script::Pipeline(8));
+    let run = load(
+        &dir,
+        &[
+            "-c",
+            "2",
+            "-d",
+            "1",
+            "--pipeline",
+            "8",
+            "--timeout",
+            "2",
+            &server.url(),
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests >= 80, "{requests}");
+    assert_eq!(requests % 8, 0);
+    assert_eq!(requests, server.get(|c| &c.requests));
+    assert_eq!(
+        server.get(|c| &c.max_buffered),
+        8,
+        "never more than the depth"
+    );
+    assert_eq!(run.int("errors.parse") + run.int("errors.timeout"), 0);
+    assert_eq!(server.get(|c| &c.connections), 2);
+}
+
+#[test]
+fn close_opens_a_connection_per_request_and_reads_bodies_to_the_close() {
+    let dir = temp_dir("close");
+    let server = Raw::start(Script::CloseEach);
+    let run = load(&dir, &["-c", "2", "-d", "1", "--close", &server.url()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests > 50, "{requests}");
+    assert_eq!(requests, server.get(|c| &c.requests));
+    assert_eq!(
+        requests,
+        server.get(|c| &c.connections),
+        "one connection per request"
+    );
+    assert_eq!(
+        requests,
+        server.get(|c| &c.with_close),
+        "each said Connection: close"
+    );
+    assert_eq!(run.int("errors.read") + run.int("errors.parse"), 0);
+
+    // A server that ignores `Connection: close` and keeps the connection: the client still
+    // uses each connection once.
+    let server = Raw::start(Script::CloseAfter(u64::MAX));
+    let run = load(&dir, &["-c", "2", "-d", "1", "--close", &server.url()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests > 50, "{requests}");
+    assert_eq!(
+        requests,
+        server.get(|c| &c.connections),
+        "one connection per request"
+    );
+}
+
+#[test]
+fn server_closes_are_followed_by_reconnects_without_errors() {
+    let dir = temp_dir("server-close");
+    let server = Raw::start(Script::CloseAfter(3));
+    let run = load(&dir, &["-c", "2", "-d", "1", &server.url()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let requests = run.int("requests");
+    assert!(requests > 30, "{requests}");
+    assert_eq!(requests, server.get(|c| &c.requests));
+    let conns = server.get(|c| &c.connections);
+    assert!(
+        conns >= requests / 3,
+        "{conns} connections for {requests} requests"
+    );
+    assert_eq!(run.int("errors.read") + run.int("errors.parse"), 0);
+}
+
+#[test]
+fn open_loop_rate_and_latency_from_the_due_time() {
+    let dir = temp_dir("open");
+    // Request 100 blocks the server's only core for 200 ms.
+    let server = Counting::start(Some(100), Duration::from_millis(200));
+    let run = load(&dir, &["-c", "2", "-d", "2", "-R", "200", &server.url("/")]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    assert!(server.stalled.load(std::sync::atomic::Ordering::Relaxed));
+    let requests = run.int("requests");
+    assert!(
+        (390..=400).contains(&requests),
+        "200/s for 2 s gave {requests}"
+    );
+    assert_eq!(requests, server.count());
+    assert_eq!(run.json["rate"].as_f64(), Some(200.0));
+    assert_eq!(run.int("requests_due"), 400);
+    // ~40 requests were due during the stall, each waiting for its end: with latency
+    // measured from the due time they fill the top 10 %. Measured from the send, only
+    // the 2 in flight would be slow and p99 would be a few ms.
+    let p99 = run.latency("p99");
+    assert!(
+        p99 >= 150_000.0,
+        "p99 {p99} µs does not show the 200 ms stall"
+    );
+    assert!(run.latency("max") >= 190_000.0);
+    assert!(run.latency("p50") < 50_000.0, "the stall is not the median");
+}
+
+#[test]
+fn https_keep_alive_close_and_resumption() {
+    let dir = temp_dir("https");
+    let server = Https::start(&dir);
+    let url = server.url();
+    let cacert = server.cert.to_str().unwrap().to_string();
+
+    // Keep-alive, verified against the certificate: one handshake per connection.
+    let run = load(&dir, &["-c", "2", "-d", "1", "--cacert", &cacert, &url]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    assert!(run.int("requests") > 50);
+    assert_eq!(run.json["tls"], serde_json::Value::Bool(true));
+    assert_eq!(server.get(|c| &c.handshakes), 2);
+    assert_eq!(run.int("requests"), server.get(|c| &c.requests));
+
+    // A connection per request, resuming: all but the first handshakes are resumed.
+    let before = (server.get(|c| &c.handshakes), server.get(|c| &c.resumed));
+    let run = load(&dir, &["-c", "2", "-d", "1", "--close", &url]);
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    let handshakes = server.get(|c| &c.handshakes) - before.0;
+    let resumed = server.get(|c| &c.resumed) - before.1;
+    assert_eq!(handshakes, run.int("requests"), "a handshake per request");
+    assert!(
+        handshakes > 10 && resumed + 2 >= handshakes,
+        "{resumed} of {handshakes} resumed"
+    );
+
+    // Full handshakes on request.
+    let before = server.get(|c| &c.resumed);
+    let run = load(
+        &dir,
+        &["-c", "2", "-d", "1", "--close", "--no-tls-resume", &url],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    assert!(run.int("requests") > 10);
+    assert_eq!(server.get(|c| &c.resumed), before, "nothing resumed");
+
+    // A certificate that does not match the --cacert roots fails the handshake.
+    let other = temp_dir("https-other");
+    let (wrong, _) = coreline_tls::generate_self_signed(&other, &[]).unwrap();
+    let run = load(
+        &dir,
+        &[
+            "-c",
+            "1",
+            "-d",
+            "0.5",
+            "--cacert",
+            wrong.to_str().unwrap(),
+            &url,
+        ],
+    );
+    assert_eq!(run.code(), Some(1));
+    assert!(run.int("errors.connect") > 0 && run.int("requests") == 0);
+}
+
+#[test]
+fn absent_server_counts_connect_errors_and_exits_1() {
+    let dir = temp_dir("absent");
+    let addr = dead_port();
+    let started = Instant::now();
+    let run = load(&dir, &["-c", "2", "-d", "0.5", &format!("http://{addr}/")]);
+    assert_eq!(run.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.int("requests"), 0);
+    assert!(run.int("errors.connect") > 2);
+    let out = run.stdout();
+    assert!(out.contains("connect") && out.contains("refused"), "{out}");
+}
+
+#[test]
+fn silent_server_times_out_and_the_run_stays_bounded() {
+    let dir = temp_dir("silent");
+    let server = Raw::start(Script::Silent);
+    let started = Instant::now();
+    let run = load(
+        &dir,
+        &["-c", "2", "-d", "1", "--timeout", "0.3", &server.url()],
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.code(), Some(1));
+    assert!(run.int("errors.timeout") >= 4, "{}", run.json);
+    assert_eq!(run.int("requests"), 0);
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line_and_the_usage() {
+    let bin = env!("CARGO_BIN_EXE_coreline-load");
+    for args in [
+        &["-d", "1", "http://127.0.0.1:1/"][..],
+        &["-c", "1", "-d", "1", "ftp://x/"],
+        &[
+            "-c",
+            "1",
+            "-d",
+            "1",
+            "--pipeline",
+            "0",
+            "http://127.0.0.1:1/",
+        ],
+        &[
+            "-c",
+            "1",
+            "-d",
+            "1",
+            "--cpus",
+            "9999",
+            "http://127.0.0.1:1/",
+        ],
+        &[
+            "-c",
+            "1",
+            "-d",
+            "1",
+            "--cacert",
+            "/nonexistent.pem",
+            "https://localhost:1/",
+        ],
+    ] {
+        let out = std::process::Command::new(bin).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("coreline-load: "), "{args:?}: {err}");
+        assert!(!err.lines().next().unwrap().is_empty());
+    }
+    let help = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("NOT verified"));
+}
+
+#[test]
+fn ctrl_c_ends_the_run_early_with_a_report() {
+    let dir = temp_dir("interrupt");
+    let server = Counting::start(None, Duration::ZERO);
+    let json = dir.join("out.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_coreline-load"))
+        .args(["-c", "4", "-d", "30", "--quiet", "--json"])
+        .arg(&json)
+        .arg(server.url("/"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < Duration::from_secs(3), "it kept running");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["interrupted"], serde_json::Value::Bool(true));
+    let secs = v["duration_s"].as_f64().unwrap();
+    assert!((1.0..2.5).contains(&secs), "duration {secs}");
+    let requests = v["requests"].as_u64().unwrap();
+    assert!(requests > 10 && requests <= server.count());
+}
+
+#[test]
+fn several_cores_split_the_connections() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("skipped: needs 2 CPUs, this machine has {cpus}");
+        return;
+    }
+    let dir = temp_dir("cores");
+    let server = Raw::start(Script::CloseAfter(u64::MAX));
+    let run = load(
+        &dir,
+        &["-c", "5", "-d", "1", "--cpus", "0,1", &server.url()],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout());
+    assert_eq!(run.json["cpus"], serde_json::json!([0, 1]));
+    assert_eq!(
+        server.get(|c| &c.connections),
+        5,
+        "each connection opened once"
+    );
+    assert_eq!(run.int("requests"), server.get(|c| &c.requests));
+    assert!(run.int("requests") > 50);
+}
