@@ -234,6 +234,19 @@ impl ConnIo {
         poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await?
     }
 
+    /// The socket, for send-side operations built elsewhere and run through
+    /// [`timed`](Self::timed) (the file-body paths in `splice`).
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    /// Runs a send-side operation bounded by the write timeout.
+    pub(crate) async fn timed<F: Future>(&self, op: F) -> io::Result<F::Output> {
+        self.set_deadline(self.core.config.timeouts.write);
+        let mut op = pin!(op);
+        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await
+    }
+
     /// Polls an operation, failing it once the connection's deadline passed.
     fn poll_timed<F: Future>(
         &self,

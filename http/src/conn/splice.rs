@@ -73,19 +73,35 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
     if len <= SPLICE_MIN {
         return read_and_send(io, file, offset, len).await;
     }
-    io.flush().await?;
+    send_queued_more(io).await?;
     let pipe = Pipe::take()?;
     let (mut offset, mut left) = (offset, len);
     while left > 0 {
         let want = left.min(u64::from(pipe.cap)) as u32;
-        let n = ops::splice(file, Some(offset), &pipe.w, None, want).await?;
+        let (filled, drained) = io
+            .timed(ops::splice_linked(
+                file,
+                Some(offset),
+                &pipe.w,
+                &pipe.r,
+                io.fd(),
+                want,
+            ))
+            .await?;
+        let n = filled?;
         if n == 0 {
             return Err(shrank());
         }
         offset += n as u64;
         left -= n as u64;
-        // Drain the pipe completely (a socket splice may be partial) before refilling it.
         let mut queued = n;
+        match drained {
+            Ok(sent) => queued -= sent.min(queued),
+            // The fill was short, so the kernel did not start the drain.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ECANCELED) => {}
+            Err(e) => return Err(e),
+        }
+        // Drain the pipe completely (a socket splice may be partial) before refilling it.
         while queued > 0 {
             let sent = io.splice_out(&pipe.r, queued as u32).await?;
             if sent == 0 {
@@ -96,6 +112,25 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
     }
     pipe.give_back();
     Ok(())
+}
+
+/// Sends the queued head with `MSG_MORE`, so it leaves in the same segments as the first
+/// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
+async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
+    loop {
+        let buf = io.with_out(std::mem::take);
+        if buf.is_empty() {
+            *io.out.borrow_mut() = buf;
+            return Ok(());
+        }
+        let (res, mut back) = io.timed(ops::send_more(io.fd(), buf)).await?;
+        match res? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n if n >= back.len() => back.clear(),
+            n => drop(back.drain(..n)), // partial send (socket buffer full): rare
+        }
+        *io.out.borrow_mut() = back;
+    }
 }
 
 /// Reads the file into the output buffer behind the head, sending each chunk.

@@ -8,6 +8,7 @@
 //! `statx` on the open fd before anything is read: only regular files are served; a
 //! directory serves its `index.html` (opened beneath the directory's fd), else 404.
 
+mod cache;
 mod cond;
 mod mime;
 mod path;
@@ -17,13 +18,14 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use coreline_runtime::fs::File;
-use coreline_runtime::{ops, SharedFd};
+use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 pub use mime::content_type;
 
 use crate::{recycle, response, Body};
+use cache::Opened;
 use cond::{Ranged, Validators};
 
 /// Serves the files under one directory (see the module docs for what is refused).
@@ -70,7 +72,12 @@ impl StaticFiles {
             return Err(StatusCode::METHOD_NOT_ALLOWED);
         }
         let relative = path::decode_path(req.uri().path())?;
-        let (file, size, stat, name) = self.open(&relative).await?;
+        let Opened {
+            file,
+            stat,
+            content_type,
+        } = self.open(&relative).await?;
+        let size = stat.size;
         let v = Validators::new(size, stat.mtime_sec, stat.mtime_nsec);
         let mut res = if v.not_modified(req.headers()) {
             response(StatusCode::NOT_MODIFIED, Body::empty())
@@ -100,7 +107,7 @@ impl StaticFiles {
                 }
             };
             let headers = res.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&name)));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             res
         };
@@ -113,8 +120,20 @@ impl StaticFiles {
         Ok(res)
     }
 
-    /// Opens a regular file beneath the root (or a directory's `index.html`).
-    async fn open(&self, relative: &Path) -> Result<(File, u64, ops::Statx, PathBuf), StatusCode> {
+    /// The open file for `relative`: from the core's open-file cache if still valid
+    /// (see `cache`), else opened beneath the root and cached.
+    async fn open(&self, relative: &Path) -> Result<Opened, StatusCode> {
+        if let Some(hit) = cache::lookup(&self.root, relative) {
+            return Ok(hit);
+        }
+        let opened = self.open_uncached(relative).await?;
+        cache::insert(&self.root, relative, &opened.file, opened.content_type);
+        Ok(opened)
+    }
+
+    /// Opens a regular file beneath the root (or a directory's `index.html`). Metadata
+    /// comes from `statx_fd_now` (the ring's STATX would cost an io-wq hand-off).
+    async fn open_uncached(&self, relative: &Path) -> Result<Opened, StatusCode> {
         let root = root_fd(&self.root).map_err(status_for)?;
         let rel = if relative.as_os_str().is_empty() {
             Path::new(".")
@@ -122,20 +141,28 @@ impl StaticFiles {
             relative
         };
         let mut file = File::from(self.open_beneath(&root, &root, rel, rel).await?);
-        let mut stat = file.statx().await.map_err(status_for)?;
+        let mut stat = stat_now(&file)?;
         let mut name = relative.to_path_buf();
         if stat.is_dir() {
-            let dir = coreline_runtime::AsSharedFd::as_shared_fd(&file).clone();
+            let dir = file.as_shared_fd().clone();
             name.push("index.html");
             let index = Path::new("index.html");
             file = File::from(self.open_beneath(&root, &dir, index, &name).await?);
-            stat = file.statx().await.map_err(status_for)?;
+            stat = stat_now(&file)?;
         }
         if !stat.is_file() {
             return Err(StatusCode::NOT_FOUND); // FIFO, device, socket: never read
         }
-        Ok((file, stat.size, stat, name))
+        Ok(Opened {
+            file,
+            stat,
+            content_type: content_type(&name),
+        })
     }
+}
+
+fn stat_now(file: &File) -> Result<ops::Statx, StatusCode> {
+    ops::statx_fd_now(file.as_shared_fd()).map_err(status_for)
 }
 
 impl StaticFiles {

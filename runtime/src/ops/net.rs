@@ -68,6 +68,8 @@ struct Send<B> {
     fd: SharedFd,
     buf: B,
     zero_copy: bool,
+    /// `MSG_MORE`: more data follows, do not push a partial segment yet.
+    more: bool,
 }
 
 impl<B: IoBuf + Unpin> OpData for Send<B> {
@@ -79,14 +81,11 @@ impl<B: IoBuf + Unpin> OpData for Send<B> {
             self.buf.stable_ptr(),
             sqe_len(self.buf.bytes_init()),
         );
+        let flags = libc::MSG_NOSIGNAL | if self.more { libc::MSG_MORE } else { 0 };
         if self.zero_copy {
-            opcode::SendZc::new(fd, ptr, len)
-                .flags(libc::MSG_NOSIGNAL)
-                .build()
+            opcode::SendZc::new(fd, ptr, len).flags(flags).build()
         } else {
-            opcode::Send::new(fd, ptr, len)
-                .flags(libc::MSG_NOSIGNAL)
-                .build()
+            opcode::Send::new(fd, ptr, len).flags(flags).build()
         }
     }
     fn complete(self, c: Completion) -> Self::Output {
@@ -100,6 +99,20 @@ pub async fn send<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>
         fd: fd.clone(),
         buf,
         zero_copy: false,
+        more: false,
+    })
+    .await
+}
+
+/// Like [`send`], with `MSG_MORE`: the kernel holds a partial segment back because more
+/// data follows (e.g. a response head before a spliced body), as `TCP_CORK` would for
+/// one call. The next send or splice without it pushes everything out.
+pub async fn send_more<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+    Op::new(Send {
+        fd: fd.clone(),
+        buf,
+        zero_copy: false,
+        more: true,
     })
     .await
 }
@@ -112,6 +125,7 @@ pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usi
         fd: fd.clone(),
         buf,
         zero_copy: true,
+        more: false,
     })
     .await
 }

@@ -1,0 +1,122 @@
+//! A per-core cache of open files, like nginx's `open_file_cache`: a hit serves the file
+//! without `openat2` + `statx` + `close` (the ring's `statx` alone costs a hand-off to an
+//! io-wq thread and back).
+//!
+//! Invalidation, decided so that a hit is never staler than a miss in what matters:
+//! - Every hit re-reads the metadata of the cached fd (`statx_fd_now`, a direct system
+//!   call on an in-memory inode). A file rewritten or truncated in place is therefore
+//!   served with its current size, `Last-Modified` and `ETag`, as without the cache.
+//! - A file deleted, or replaced by a rename over it (how deploys update files), has no
+//!   links left (`nlink == 0`): the entry is dropped and the path opened again.
+//! - What the fd cannot see — the path now naming another file while the old one still
+//!   has a link (moved away, a symlink retargeted, a directory's `index.html` replaced
+//!   by a hard link) — is picked up when the entry expires: entries are trusted for
+//!   [`VALID_MS`] after their open (nginx's `open_file_cache_valid`, default 60 s), then
+//!   the path is opened again. Re-opening once a second per file costs nothing at any
+//!   request rate that makes the cache matter.
+//! - Entries only come from a successful `openat2(RESOLVE_BENEATH)` from the root, so a
+//!   symlink swapped to point outside the root is never followed: the cache at most
+//!   serves, for under a second, the file that was inside the root when it was opened.
+//!
+//! Only successes are cached (a 404 is looked up again). The cache holds at most
+//! [`MAX_ENTRIES`] fds per core and root; when full, the least recently used goes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use coreline_runtime::fs::File;
+use coreline_runtime::{ops, AsSharedFd};
+
+use crate::clock;
+
+/// How long (ms) an entry's path → file binding is trusted after its open.
+pub(crate) const VALID_MS: u64 = 1000;
+
+/// Open files kept per core and root.
+pub(crate) const MAX_ENTRIES: usize = 256;
+
+/// A served file: the open file, its current metadata and its Content-Type.
+pub(crate) struct Opened {
+    pub(crate) file: File,
+    pub(crate) stat: ops::Statx,
+    pub(crate) content_type: &'static str,
+}
+
+struct Entry {
+    file: File,
+    content_type: &'static str,
+    opened_ms: u64,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// root → request path (relative) → entry.
+    roots: HashMap<PathBuf, HashMap<PathBuf, Entry>>,
+    /// Use counter for least-recently-used eviction.
+    clock: u64,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// The cached file for `rel` under `root`, with fresh metadata, if still valid.
+pub(crate) fn lookup(root: &Path, rel: &Path) -> Option<Opened> {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.clock += 1;
+        let tick = c.clock;
+        let files = c.roots.get_mut(root)?;
+        let entry = files.get_mut(rel)?;
+        let fresh = clock::now_ms().saturating_sub(entry.opened_ms) < VALID_MS;
+        let stat = if fresh {
+            ops::statx_fd_now(entry.file.as_shared_fd())
+                .ok()
+                .filter(|s| s.nlink > 0 && s.is_file())
+        } else {
+            None
+        };
+        let Some(stat) = stat else {
+            files.remove(rel); // the fd closes when the last response using it is done
+            return None;
+        };
+        entry.used = tick;
+        Some(Opened {
+            file: entry.file.clone(),
+            stat,
+            content_type: entry.content_type,
+        })
+    })
+}
+
+/// Remembers a file just opened (beneath `root`) for `rel`.
+pub(crate) fn insert(root: &Path, rel: &Path, file: &File, content_type: &'static str) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.clock += 1;
+        let tick = c.clock;
+        if !c.roots.contains_key(root) {
+            c.roots.insert(root.to_path_buf(), HashMap::new());
+        }
+        let Some(files) = c.roots.get_mut(root) else {
+            return;
+        };
+        if files.len() >= MAX_ENTRIES && !files.contains_key(rel) {
+            let oldest = files.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                files.remove(&oldest);
+            }
+        }
+        files.insert(
+            rel.to_path_buf(),
+            Entry {
+                file: file.clone(),
+                content_type,
+                opened_ms: clock::now_ms(),
+                used: tick,
+            },
+        );
+    });
+}
