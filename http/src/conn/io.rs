@@ -226,14 +226,6 @@ impl ConnIo {
         Ok(buf)
     }
 
-    /// Splices up to `len` bytes from the read end of a pipe into the socket (bounded by
-    /// the write timeout); returns the bytes moved.
-    pub(crate) async fn splice_out(&self, pipe: &SharedFd, len: u32) -> io::Result<usize> {
-        self.set_deadline(self.core.config.timeouts.write);
-        let mut op = pin!(ops::splice(pipe, None, &self.fd, None, len));
-        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await?
-    }
-
     /// The socket, for send-side operations built elsewhere and run through
     /// [`timed`](Self::timed) (the file-body paths in `splice`).
     pub(crate) fn fd(&self) -> &SharedFd {

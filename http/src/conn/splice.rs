@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::fs::File;
-use coreline_runtime::{ops, SharedFd};
+use coreline_runtime::{ops, AsSharedFd, SharedFd};
 
 use super::io::ConnIo;
 use crate::body::FILE_CHUNK;
@@ -78,39 +78,49 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
     let (mut offset, mut left) = (offset, len);
     while left > 0 {
         let want = left.min(u64::from(pipe.cap)) as u32;
-        let (filled, drained) = io
-            .timed(ops::splice_linked(
-                file,
-                Some(offset),
-                &pipe.w,
-                &pipe.r,
-                io.fd(),
-                want,
-            ))
-            .await?;
-        let n = filled?;
+        let n = fill(file, offset, &pipe, want).await?;
         if n == 0 {
             return Err(shrank());
         }
         offset += n as u64;
         left -= n as u64;
-        let mut queued = n;
-        match drained {
-            Ok(sent) => queued -= sent.min(queued),
-            // The fill was short, so the kernel did not start the drain.
-            Err(e) if e.raw_os_error() == Some(nix::libc::ECANCELED) => {}
-            Err(e) => return Err(e),
-        }
-        // Drain the pipe completely (a socket splice may be partial) before refilling it.
-        while queued > 0 {
-            let sent = io.splice_out(&pipe.r, queued as u32).await?;
-            if sent == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            queued -= sent.min(queued);
-        }
+        drain(io, &pipe, n).await?;
     }
     pipe.give_back();
+    Ok(())
+}
+
+/// Moves up to `want` bytes of the file into the (empty) pipe. Resident pages are
+/// spliced by a direct system call; otherwise through the ring, whose io-wq thread
+/// waits for the disk instead of the core.
+async fn fill(file: &File, offset: u64, pipe: &Pipe, want: u32) -> io::Result<usize> {
+    if ops::is_cached(file.as_shared_fd(), offset, u64::from(want)) {
+        match ops::splice_now(file, Some(offset), &pipe.w, want, false) {
+            // Pages evicted since the check would make the call wait, not fail: only a
+            // full pipe says WouldBlock, and the pipe is empty here. Take the ring anyway.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            done => return done,
+        }
+    }
+    ops::splice(file, Some(offset), &pipe.w, None, want).await
+}
+
+/// Splices all `queued` bytes from the pipe into the socket by direct system calls;
+/// the socket is non-blocking (the runtime accepts it so), so a full socket buffer
+/// gives `WouldBlock` and the wait for room goes through the ring, bounded by the write
+/// timeout. The pipe is drained completely before it is refilled or given back.
+async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
+    while queued > 0 {
+        match ops::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(sent) => queued -= sent.min(queued),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                io.timed(ops::writable(io.fd())).await??;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 
@@ -118,10 +128,21 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
 /// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
 async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
     loop {
-        let buf = io.with_out(std::mem::take);
+        let mut buf = std::mem::take(&mut *io.out.borrow_mut());
         if buf.is_empty() {
             *io.out.borrow_mut() = buf;
             return Ok(());
+        }
+        // Directly first (the splices that follow are direct too): no ring round trip.
+        match ops::send_now(io.fd(), &buf, true) {
+            Ok(n) if n >= buf.len() => {
+                buf.clear();
+                *io.out.borrow_mut() = buf;
+                return Ok(());
+            }
+            Ok(n) => drop(buf.drain(..n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
         }
         let (res, mut back) = io.timed(ops::send_more(io.fd(), buf)).await?;
         match res? {

@@ -23,11 +23,14 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use coreline_runtime::fs::File;
 use coreline_runtime::{ops, AsSharedFd};
 
+use super::cond::Validators;
 use crate::clock;
 
 /// How long (ms) an entry's path → file binding is trusted after its open.
@@ -36,24 +39,30 @@ pub(crate) const VALID_MS: u64 = 1000;
 /// Open files kept per core and root.
 pub(crate) const MAX_ENTRIES: usize = 256;
 
-/// A served file: the open file, its current metadata and its Content-Type.
+/// A served file: the open file, its current metadata and the headers that describe it.
 pub(crate) struct Opened {
     pub(crate) file: File,
     pub(crate) stat: ops::Statx,
     pub(crate) content_type: &'static str,
+    pub(crate) validators: Validators,
 }
 
 struct Entry {
     file: File,
     content_type: &'static str,
+    /// Formatted for the metadata seen last; remade when size or mtime change.
+    validators: Validators,
     opened_ms: u64,
     used: u64,
 }
 
+/// Request path (decoded, relative) → entry, for one root.
+type Files = HashMap<Box<[u8]>, Entry, BuildHasherDefault<Fnv>>;
+
 #[derive(Default)]
 struct Cache {
-    /// root → request path (relative) → entry.
-    roots: HashMap<PathBuf, HashMap<PathBuf, Entry>>,
+    /// Per `StaticFiles` instance (its id): few, so a list.
+    roots: Vec<(usize, Files)>,
     /// Use counter for least-recently-used eviction.
     clock: u64,
 }
@@ -62,14 +71,15 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-/// The cached file for `rel` under `root`, with fresh metadata, if still valid.
-pub(crate) fn lookup(root: &Path, rel: &Path) -> Option<Opened> {
+/// The cached file for `rel` under root number `root`, with fresh metadata, if valid.
+pub(crate) fn lookup(root: usize, rel: &Path) -> Option<Opened> {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         c.clock += 1;
         let tick = c.clock;
-        let files = c.roots.get_mut(root)?;
-        let entry = files.get_mut(rel)?;
+        let files = &mut c.roots.iter_mut().find(|(id, _)| *id == root)?.1;
+        let key = rel.as_os_str().as_bytes();
+        let entry = files.get_mut(key)?;
         let fresh = clock::now_ms().saturating_sub(entry.opened_ms) < VALID_MS;
         let stat = if fresh {
             ops::statx_fd_now(entry.file.as_shared_fd())
@@ -79,44 +89,73 @@ pub(crate) fn lookup(root: &Path, rel: &Path) -> Option<Opened> {
             None
         };
         let Some(stat) = stat else {
-            files.remove(rel); // the fd closes when the last response using it is done
+            files.remove(key); // the fd closes when the last response using it is done
             return None;
         };
+        if !entry
+            .validators
+            .describe(stat.size, stat.mtime_sec, stat.mtime_nsec)
+        {
+            entry.validators = Validators::new(stat.size, stat.mtime_sec, stat.mtime_nsec);
+        }
         entry.used = tick;
         Some(Opened {
             file: entry.file.clone(),
             stat,
             content_type: entry.content_type,
+            validators: entry.validators.clone(),
         })
     })
 }
 
-/// Remembers a file just opened (beneath `root`) for `rel`.
-pub(crate) fn insert(root: &Path, rel: &Path, file: &File, content_type: &'static str) {
+/// Remembers a file just opened beneath root number `root` for `rel`.
+pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened) {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         c.clock += 1;
         let tick = c.clock;
-        if !c.roots.contains_key(root) {
-            c.roots.insert(root.to_path_buf(), HashMap::new());
+        if !c.roots.iter().any(|(id, _)| *id == root) {
+            c.roots.push((root, Files::default()));
         }
-        let Some(files) = c.roots.get_mut(root) else {
+        let Some((_, files)) = c.roots.iter_mut().find(|(id, _)| *id == root) else {
             return;
         };
-        if files.len() >= MAX_ENTRIES && !files.contains_key(rel) {
+        let key = rel.as_os_str().as_bytes();
+        if files.len() >= MAX_ENTRIES && !files.contains_key(key) {
             let oldest = files.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone());
             if let Some(oldest) = oldest {
                 files.remove(&oldest);
             }
         }
         files.insert(
-            rel.to_path_buf(),
+            key.into(),
             Entry {
-                file: file.clone(),
-                content_type,
+                file: opened.file.clone(),
+                content_type: opened.content_type,
+                validators: opened.validators.clone(),
                 opened_ms: clock::now_ms(),
                 used: tick,
             },
         );
     });
+}
+
+/// FNV-1a: the keys are short paths chosen by clients, but the map is bounded and
+/// evicts, so a collision flood can only slow its own lookups; SipHash cost more than
+/// the rest of a lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }

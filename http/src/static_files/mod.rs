@@ -32,7 +32,12 @@ use cond::{Ranged, Validators};
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     root: PathBuf,
+    /// Names this root in the per-core open-file cache (clones share it).
+    id: usize,
 }
+
+/// Ids for [`StaticFiles`] instances.
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 const RESOLVE: u64 = libc_resolve();
 
@@ -51,7 +56,11 @@ impl StaticFiles {
         }
         std::fs::read_dir(&canonical)
             .map_err(|e| format!("--root {shown}: cannot read it: {e}"))?;
-        Ok(StaticFiles { root: canonical })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(StaticFiles {
+            root: canonical,
+            id,
+        })
     }
 
     /// The canonical root directory.
@@ -76,9 +85,9 @@ impl StaticFiles {
             file,
             stat,
             content_type,
+            validators: v,
         } = self.open(&relative).await?;
         let size = stat.size;
-        let v = Validators::new(size, stat.mtime_sec, stat.mtime_nsec);
         let mut res = if v.not_modified(req.headers()) {
             response(StatusCode::NOT_MODIFIED, Body::empty())
         } else {
@@ -111,23 +120,20 @@ impl StaticFiles {
             headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             res
         };
-        let date = crate::date::format_imf_fixdate(v.mtime);
         let headers = res.headers_mut();
-        headers.insert(ETAG, value(v.etag));
-        if let Ok(lm) = HeaderValue::from_bytes(&date) {
-            headers.insert(LAST_MODIFIED, lm);
-        }
+        headers.insert(ETAG, v.etag);
+        headers.insert(LAST_MODIFIED, v.last_modified);
         Ok(res)
     }
 
     /// The open file for `relative`: from the core's open-file cache if still valid
     /// (see `cache`), else opened beneath the root and cached.
     async fn open(&self, relative: &Path) -> Result<Opened, StatusCode> {
-        if let Some(hit) = cache::lookup(&self.root, relative) {
+        if let Some(hit) = cache::lookup(self.id, relative) {
             return Ok(hit);
         }
         let opened = self.open_uncached(relative).await?;
-        cache::insert(&self.root, relative, &opened.file, opened.content_type);
+        cache::insert(self.id, relative, &opened);
         Ok(opened)
     }
 
@@ -157,6 +163,7 @@ impl StaticFiles {
             file,
             stat,
             content_type: content_type(&name),
+            validators: Validators::new(stat.size, stat.mtime_sec, stat.mtime_nsec),
         })
     }
 }

@@ -219,6 +219,51 @@ pub fn statx_fd_now(fd: &SharedFd) -> io::Result<Statx> {
     Ok(Statx::from_raw(&out))
 }
 
+/// `cachestat(2)` (Linux 6.5); not in every libc binding yet, same number on every arch.
+const SYS_CACHESTAT: libc::c_long = 451;
+
+/// Set once `cachestat` turned out to be missing (old kernel, seccomp filter).
+static NO_CACHESTAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether every page of `fd` in `offset..offset + len` is in the page cache, as a
+/// direct `cachestat(2)` (no I/O, never blocks). A splice or read of a resident range
+/// does not wait for the disk. `false` when unknown (kernel without `cachestat`).
+pub fn is_cached(fd: &SharedFd, offset: u64, len: u64) -> bool {
+    use std::sync::atomic::Ordering;
+    if len == 0 || NO_CACHESTAT.load(Ordering::Relaxed) {
+        return len == 0;
+    }
+    let page = page_size();
+    let pages = (offset + len).div_ceil(page) - offset / page;
+    let range: [u64; 2] = [offset, len];
+    let mut stat = [0u64; 5]; // nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted
+    // SAFETY: `range` is a readable `struct cachestat_range` and `stat` a writable
+    // `struct cachestat` (five u64), both living across the call; `fd` is open.
+    let ret = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            fd.raw(),
+            range.as_ptr(),
+            stat.as_mut_ptr(),
+            0u32,
+        )
+    };
+    if ret < 0 {
+        let e = io::Error::last_os_error().raw_os_error();
+        if e == Some(libc::ENOSYS) || e == Some(libc::EPERM) {
+            NO_CACHESTAT.store(true, Ordering::Relaxed);
+        }
+        return false;
+    }
+    stat[0] >= pages
+}
+
+fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *PAGE.get_or_init(|| u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096))
+}
+
 struct ReadAt<B> {
     fd: SharedFd,
     buf: B,

@@ -8,10 +8,12 @@ mod misc;
 mod net;
 
 pub use fs::{
-    close, open_at, open_at2, read_at, statx, statx_fd, statx_fd_now, write_at, Statx,
+    close, open_at, open_at2, read_at, statx, statx_fd, statx_fd_now, write_at, is_cached, Statx,
 };
-pub use misc::{pipe, splice, splice_linked, timeout_op};
-pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};
+pub use misc::{pipe, splice, splice_linked, splice_now, timeout_op, writable};
+pub use net::{
+    connect, recv, send, send_more, send_now, send_vectored, send_zc, shutdown,
+};
 
 use std::io;
 

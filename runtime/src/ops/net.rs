@@ -130,6 +130,20 @@ pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usi
     .await
 }
 
+/// `send(2)` as a direct system call (not through the ring) with `MSG_DONTWAIT`: sends
+/// what fits in the socket buffer now and returns the count, or `WouldBlock` if nothing
+/// fits. `more` adds `MSG_MORE` (more data follows: hold back a partial segment).
+/// Useful when a direct system call follows anyway, saving the ring round trip.
+pub fn send_now(fd: &SharedFd, buf: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: `buf` is a valid readable slice for the call; `fd` is open (borrowed).
+    let n = unsafe { libc::send(fd.raw(), buf.as_ptr().cast(), buf.len(), flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 struct SendVectored<B> {
     fd: SharedFd,
     bufs: Vec<B>,
