@@ -1,5 +1,15 @@
-//! File bodies: small ones read behind the head (one send), large ones spliced
-//! file → pipe → socket entirely through io_uring (which has no sendfile opcode).
+//! File bodies: small ones read behind the head (one send), larger ones spliced
+//! file → pipe → socket (io_uring has no sendfile opcode).
+//!
+//! The splices are direct, non-blocking system calls on the core, not ring operations:
+//! the ring runs every SPLICE on an io-wq worker thread, and the two hand-offs per chunk
+//! cost more than the splices (measured, 64 KiB files: 12.5 µs of server CPU per
+//! request through the ring, linked; 10.4 µs direct; nginx 12.8-13.6 µs). What keeps
+//! them from blocking the core: the socket is non-blocking (a full socket buffer gives
+//! `WouldBlock`, and the wait for room is a ring poll bounded by the write timeout), and
+//! the file is spliced directly only when `cachestat` says its pages are in memory;
+//! otherwise that chunk goes through the ring's splice, whose io-wq thread waits for the
+//! disk instead.
 //!
 //! Each core keeps a small pool of pipes, created once and reused. A pipe goes back to
 //! the pool only when it is empty: if a send fails or times out with bytes still in it,
@@ -14,13 +24,14 @@ use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use super::io::ConnIo;
 use crate::body::FILE_CHUNK;
 
-/// Files up to this size are read into the output buffer and leave with the head in one
-/// send; larger ones are spliced. Measured (2-core VM, server pinned to core 0, `wrk -t1
-/// -c16` on core 1, keep-alive; server CPU from /proc/PID/stat), read+send vs splice:
-/// 4 KiB 114 K vs 81 K req/s (8.9 vs 12.5 µs CPU/req), 16 KiB 99 K vs 77 K (10.2 vs
-/// 12.8 µs), 32 KiB 76 K vs 75 K (13.3 vs 13.4 µs: break-even), 64 KiB 58 K vs 65 K
-/// (17.6 vs 15.1 µs), 1 MiB 0.29 vs 0.10 CPU-s/GB.
-pub(crate) const SPLICE_MIN: u64 = 32 * 1024;
+/// Bodies shorter than this are read into the output buffer and leave with the head in
+/// one send; from one page up they are spliced. Measured with the direct splices below
+/// (bench/README.md, "Static files": server pinned to CPU 0, `wrk -t1 -c64` on CPU 1,
+/// keep-alive, server CPU from /proc/PID/stat, medians of 5), server CPU-µs per request,
+/// splice vs read+send: 256 B 6.42 vs 5.52, 1 KiB 6.56 vs 5.76, 4 KiB 6.43 vs 6.78,
+/// 16 KiB 6.73 vs 8.67, 32 KiB 7.60 vs 12.89. (Through the ring's splice, which runs on
+/// io-wq threads, the break-even was 32 KiB.)
+pub(crate) const SPLICE_FROM: u64 = 4096;
 
 /// Requested pipe capacity: 1 MiB (the default `fs.pipe-max-size`). If the kernel refuses
 /// (per-user pipe page limits), the pipe keeps its default size and still works.
@@ -70,8 +81,11 @@ impl Pipe {
 /// Writes `len` bytes of `file` from `offset` behind whatever is queued (the head).
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
-    if len <= SPLICE_MIN {
-        return read_and_send(io, file, offset, len).await;
+    match body_method() {
+        Method::Auto if len < SPLICE_FROM => return read_and_send(io, file, offset, len, false).await,
+        Method::Read => return read_and_send(io, file, offset, len, false).await,
+        Method::SendZc => return read_and_send(io, file, offset, len, true).await,
+        Method::Auto | Method::Splice => {}
     }
     send_queued_more(io).await?;
     let pipe = Pipe::take()?;
@@ -154,8 +168,46 @@ async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
     }
 }
 
-/// Reads the file into the output buffer behind the head, sending each chunk.
-async fn read_and_send(io: &ConnIo, file: &File, mut offset: u64, len: u64) -> io::Result<()> {
+/// How file bodies leave. `Auto` (by size, as measured above) unless the environment
+/// variable `CORELINE_FILE_BODY` names one method for every size: `splice`, `read`
+/// (read + send) or `send-zc` (read + `SEND_ZC`). The variable exists to measure the
+/// methods against each other (bench/README.md, "Static files"); it is read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Auto,
+    Splice,
+    Read,
+    SendZc,
+}
+
+fn body_method() -> Method {
+    static METHOD: std::sync::OnceLock<Method> = std::sync::OnceLock::new();
+    *METHOD.get_or_init(|| {
+        let Some(v) = std::env::var_os("CORELINE_FILE_BODY") else {
+            return Method::Auto;
+        };
+        match v.to_str() {
+            Some("splice") => Method::Splice,
+            Some("read") => Method::Read,
+            Some("send-zc") => Method::SendZc,
+            _ => {
+                eprintln!("coreline: CORELINE_FILE_BODY={v:?} is not splice, read or send-zc; ignored");
+                Method::Auto
+            }
+        }
+    })
+}
+
+/// Reads the file into the output buffer behind the head, sending each chunk (with
+/// `SEND_ZC` if `zero_copy`: the kernel sends from the buffer, and the send completes
+/// only once the kernel let go of it).
+async fn read_and_send(
+    io: &ConnIo,
+    file: &File,
+    mut offset: u64,
+    len: u64,
+    zero_copy: bool,
+) -> io::Result<()> {
     let mut left = len;
     while left > 0 {
         let mut buf = io.with_out(std::mem::take);
@@ -171,11 +223,28 @@ async fn read_and_send(io: &ConnIo, file: &File, mut offset: u64, len: u64) -> i
         }
         offset += n as u64;
         left -= n as u64;
-        let mut buf = io.send_vec(buf).await?;
+        let mut buf = if zero_copy {
+            send_zc_all(io, buf).await?
+        } else {
+            io.send_vec(buf).await?
+        };
         buf.clear();
         *io.out.borrow_mut() = buf;
     }
     Ok(())
+}
+
+async fn send_zc_all(io: &ConnIo, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+    while !buf.is_empty() {
+        let (res, back) = io.timed(ops::send_zc(io.fd(), buf)).await?;
+        buf = back;
+        match res? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n if n >= buf.len() => break,
+            n => drop(buf.drain(..n)),
+        }
+    }
+    Ok(buf)
 }
 
 fn shrank() -> io::Error {

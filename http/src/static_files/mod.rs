@@ -14,7 +14,7 @@ mod mime;
 mod path;
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use coreline_runtime::fs::File;
@@ -174,9 +174,13 @@ fn stat_now(file: &File) -> Result<ops::Statx, StatusCode> {
 
 impl StaticFiles {
     /// Opens `rel` beneath `dir`. The kernel refuses any absolute symlink with `EXDEV`,
-    /// even one pointing inside the root: for those (rare) the path from the root
-    /// (`from_root`) is resolved with `realpath` (blocking) and, if it is still inside the
-    /// root, opened beneath the root again, so the kernel still has the last word.
+    /// even one pointing inside the root. For those (rare) the path from the root
+    /// (`from_root`) is followed without restriction, through the ring and as `O_PATH`
+    /// (nothing is opened for reading: a FIFO cannot block), the kernel is asked where
+    /// that landed (`/proc/self/fd/N`: the dentry is pinned by the fd, so no disk I/O
+    /// and no blocking `realpath` walk on the core), and only if that is inside the root
+    /// is it opened beneath the root again, so `RESOLVE_BENEATH` still has the last word
+    /// (a symlink swapped in between is refused then).
     async fn open_beneath(
         &self,
         root: &SharedFd,
@@ -186,7 +190,17 @@ impl StaticFiles {
     ) -> Result<OwnedFd, StatusCode> {
         match ops::open_at2(dir, rel, libc_flags(), RESOLVE).await {
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
-                let real = std::fs::canonicalize(self.root.join(from_root)).map_err(status_for)?;
+                let from_root = if from_root.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    from_root
+                };
+                let landed = ops::open_at2(root, from_root, nix::libc::O_PATH, 0)
+                    .await
+                    .map_err(status_for)?;
+                let real = std::fs::read_link(format!("/proc/self/fd/{}", landed.as_raw_fd()))
+                    .map_err(status_for)?;
+                drop(landed);
                 let inside = real
                     .strip_prefix(&self.root)
                     .map_err(|_| StatusCode::NOT_FOUND)?;
