@@ -97,7 +97,10 @@ fn routes_and_files() {
         "file a\n",
         "symlinks within the root are fine"
     );
-    assert_eq!(get(s.addr, "/abs-docs/index.html").body_str(), "<p>docs</p>");
+    assert_eq!(
+        get(s.addr, "/abs-docs/index.html").body_str(),
+        "<p>docs</p>"
+    );
     assert_eq!(get(s.addr, "/abs-docs/").body_str(), "<p>docs</p>");
     assert_eq!(get(s.addr, "/abs-chain").body_str(), "file a\n");
     assert_eq!(get(s.addr, "/abs-up/a.txt").body_str(), "file a\n");
@@ -130,7 +133,11 @@ fn routes_and_files() {
     }
     let r = get(s.addr, "/escape");
     assert_eq!(r.status, 404, "symlink escaping the root");
-    for out in ["/abs-out/secret.txt", "/abs-out/root/../secret.txt", "/abs-out"] {
+    for out in [
+        "/abs-out/secret.txt",
+        "/abs-out/root/../secret.txt",
+        "/abs-out",
+    ] {
         let r = get(s.addr, out);
         assert!(r.status == 404 || r.status == 400, "{out}: {}", r.status);
         assert!(!r.body_str().contains("secret"), "{out}");

@@ -116,7 +116,10 @@ fn big(byte: u8) -> Vec<u8> {
 #[test]
 fn changes_in_place_show_in_the_next_response() {
     let mut s = setup("inplace");
-    for (name, data) in [("small.txt", b"first version".to_vec()), ("big.bin", big(b'a'))] {
+    for (name, data) in [
+        ("small.txt", b"first version".to_vec()),
+        ("big.bin", big(b'a')),
+    ] {
         let path = s.root.join(name);
         let url = format!("/{name}");
         write(&path, &data, 1_000_000);
@@ -184,7 +187,11 @@ fn a_path_that_names_another_file_is_rechecked_after_the_window() {
     std::fs::rename(&path, s.root.join("old/page.html")).unwrap();
     let r = s.conn.get("/page.html");
     if opened.elapsed() < Duration::from_millis(800) {
-        assert_eq!((r.status, &r.body[..]), (200, &b"cached"[..]), "a cache hit");
+        assert_eq!(
+            (r.status, &r.body[..]),
+            (200, &b"cached"[..]),
+            "a cache hit"
+        );
     }
     // ... and looks again once it ends.
     std::thread::sleep(PAST_WINDOW);

@@ -82,7 +82,9 @@ impl Pipe {
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
     match body_method() {
-        Method::Auto if len < SPLICE_FROM => return read_and_send(io, file, offset, len, false).await,
+        Method::Auto if len < SPLICE_FROM => {
+            return read_and_send(io, file, offset, len, false).await
+        }
         Method::Read => return read_and_send(io, file, offset, len, false).await,
         Method::SendZc => return read_and_send(io, file, offset, len, true).await,
         Method::Auto | Method::Splice => {}
@@ -191,7 +193,9 @@ fn body_method() -> Method {
             Some("read") => Method::Read,
             Some("send-zc") => Method::SendZc,
             _ => {
-                eprintln!("coreline: CORELINE_FILE_BODY={v:?} is not splice, read or send-zc; ignored");
+                eprintln!(
+                    "coreline: CORELINE_FILE_BODY={v:?} is not splice, read or send-zc; ignored"
+                );
                 Method::Auto
             }
         }

@@ -122,7 +122,10 @@ pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened) {
         };
         let key = rel.as_os_str().as_bytes();
         if files.len() >= MAX_ENTRIES && !files.contains_key(key) {
-            let oldest = files.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone());
+            let oldest = files
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone());
             if let Some(oldest) = oldest {
                 files.remove(&oldest);
             }
@@ -152,7 +155,11 @@ impl Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }

@@ -237,8 +237,8 @@ pub fn is_cached(fd: &SharedFd, offset: u64, len: u64) -> bool {
     let pages = (offset + len).div_ceil(page) - offset / page;
     let range: [u64; 2] = [offset, len];
     let mut stat = [0u64; 5]; // nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted
-    // SAFETY: `range` is a readable `struct cachestat_range` and `stat` a writable
-    // `struct cachestat` (five u64), both living across the call; `fd` is open.
+                              // SAFETY: `range` is a readable `struct cachestat_range` and `stat` a writable
+                              // `struct cachestat` (five u64), both living across the call; `fd` is open.
     let ret = unsafe {
         libc::syscall(
             SYS_CACHESTAT,
@@ -261,7 +261,8 @@ pub fn is_cached(fd: &SharedFd, offset: u64, len: u64) -> bool {
 fn page_size() -> u64 {
     static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     // SAFETY: sysconf has no preconditions.
-    *PAGE.get_or_init(|| u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096))
+    *PAGE
+        .get_or_init(|| u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096))
 }
 
 struct ReadAt<B> {

@@ -1,9 +1,6 @@
 //! Kernel timeouts, splice and pipes.
 
-use std::future::{poll_fn, Future};
 use std::io;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use io_uring::{opcode, squeue, types};
@@ -47,8 +44,6 @@ struct Splice {
     fd_out: SharedFd,
     off_out: i64,
     len: u32,
-    /// `IOSQE_IO_LINK`: the next SQE starts only after this one completed in full.
-    link: bool,
 }
 
 impl OpData for Splice {
@@ -64,11 +59,6 @@ impl OpData for Splice {
         )
         .flags(libc::SPLICE_F_MOVE)
         .build()
-        .flags(if self.link {
-            squeue::Flags::IO_LINK
-        } else {
-            squeue::Flags::empty()
-        })
     }
     fn complete(self, c: Completion) -> io::Result<usize> {
         cqe_result(c).map(|n| n as usize)
@@ -91,69 +81,12 @@ pub async fn splice(
         fd_out: fd_out.as_shared_fd().clone(),
         off_out: offset(off_out),
         len,
-        link: false,
     })
     .await
 }
 
 fn offset(o: Option<u64>) -> i64 {
     o.map_or(-1, |v| v as i64)
-}
-
-/// Two splices linked in the ring (`IOSQE_IO_LINK`): up to `len` bytes from `fd_in` (at
-/// `off_in`) into the pipe's write end `pipe_w`, then, once that moved all `len` bytes,
-/// up to `len` bytes from the pipe's read end `pipe_r` into `fd_out`.
-///
-/// The ring runs every splice on an io-wq worker thread; linked, both run in one
-/// hand-off instead of two. If the first moves fewer than `len` bytes the kernel
-/// cancels the second (`ECANCELED`) and the bytes stay in the pipe. Returns both results.
-pub async fn splice_linked(
-    fd_in: &impl AsSharedFd,
-    off_in: Option<u64>,
-    pipe_w: &SharedFd,
-    pipe_r: &SharedFd,
-    fd_out: &impl AsSharedFd,
-    len: u32,
-) -> (io::Result<usize>, io::Result<usize>) {
-    let fill = Op::new(Splice {
-        fd_in: fd_in.as_shared_fd().clone(),
-        off_in: offset(off_in),
-        fd_out: pipe_w.clone(),
-        off_out: -1,
-        len,
-        link: true,
-    });
-    let drain = Op::new(Splice {
-        fd_in: pipe_r.clone(),
-        off_in: -1,
-        fd_out: fd_out.as_shared_fd().clone(),
-        off_out: -1,
-        len,
-        link: false,
-    });
-    // Both are polled (so submitted, in order, next to each other) on the first poll.
-    let (mut fill, mut drain) = (pin!(fill), pin!(drain));
-    let (mut filled, mut drained) = (None, None);
-    poll_fn(|cx| {
-        if filled.is_none() {
-            if let Poll::Ready(r) = fill.as_mut().poll(cx) {
-                filled = Some(r);
-            }
-        }
-        if drained.is_none() {
-            if let Poll::Ready(r) = drain.as_mut().poll(cx) {
-                drained = Some(r);
-            }
-        }
-        match (filled.take(), drained.take()) {
-            (Some(f), Some(d)) => Poll::Ready((f, d)),
-            (f, d) => {
-                (filled, drained) = (f, d);
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 /// `splice(2)` as a direct system call (not through the ring), with
@@ -173,9 +106,8 @@ pub fn splice_now(
     } else {
         std::ptr::null_mut()
     };
-    let flags = libc::SPLICE_F_MOVE
-        | libc::SPLICE_F_NONBLOCK
-        | if more { libc::SPLICE_F_MORE } else { 0 };
+    let flags =
+        libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK | if more { libc::SPLICE_F_MORE } else { 0 };
     // SAFETY: both fds are open for the call (borrowed SharedFds); `off_ptr` is null or
     // points at a local that outlives the call; no output offset (a pipe or socket).
     let n = unsafe {
