@@ -4,7 +4,7 @@
 Server CPU per request (from /proc/PID/stat) for GET of one static file on 64 keep-alive
 connections, the server pinned to CPU 0 and `wrk -t1` to CPU 1 (as compare.py), for:
 
-    auto     coreline as shipped (read+send below one page, splice from one page up)
+    auto     coreline as shipped (read+send below 8 KiB, splice from 8 KiB up)
     splice   CORELINE_FILE_BODY=splice   (file -> pipe -> socket at every size)
     read     CORELINE_FILE_BODY=read     (read into the output buffer, then send)
     send-zc  CORELINE_FILE_BODY=send-zc  (read, then IORING_OP_SEND_ZC)

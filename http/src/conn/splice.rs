@@ -25,13 +25,14 @@ use super::io::ConnIo;
 use crate::body::FILE_CHUNK;
 
 /// Bodies shorter than this are read into the output buffer and leave with the head in
-/// one send; from one page up they are spliced. Measured with the direct splices below
-/// (bench/README.md, "Static files": server pinned to CPU 0, `wrk -t1 -c64` on CPU 1,
-/// keep-alive, server CPU from /proc/PID/stat, medians of 5), server CPU-µs per request,
-/// splice vs read+send: 256 B 6.42 vs 5.52, 1 KiB 6.56 vs 5.76, 4 KiB 6.43 vs 6.78,
-/// 16 KiB 6.73 vs 8.67, 32 KiB 7.60 vs 12.89. (Through the ring's splice, which runs on
+/// one send; from 8 KiB up they are spliced. Measured with the direct splices below
+/// (`python3 bench/scripts/file_methods.py`, figures in bench/README.md "Static files":
+/// server pinned to CPU 0, `wrk -t1 -c64` on CPU 1, keep-alive, server CPU from
+/// /proc/PID/stat), server CPU-µs per request, read+send vs splice: 256 B 5.41 vs 6.49,
+/// 1 KiB 5.65 vs 6.35, 4 KiB 5.97 vs 6.28, 8 KiB 6.35 vs 6.24, 12 KiB 7.50 vs 6.46,
+/// 16 KiB 8.62 vs 6.34, 64 KiB 18.0 vs 10.1. (Through the ring's splice, which runs on
 /// io-wq threads, the break-even was 32 KiB.)
-pub(crate) const SPLICE_FROM: u64 = 4096;
+pub(crate) const SPLICE_FROM: u64 = 8192;
 
 /// Requested pipe capacity: 1 MiB (the default `fs.pipe-max-size`). If the kernel refuses
 /// (per-user pipe page limits), the pipe keeps its default size and still works.
