@@ -7,6 +7,10 @@
 //! the core. Files are opened `O_NONBLOCK` (a FIFO cannot block the open) and checked with
 //! `statx` on the open fd before anything is read: only regular files are served; a
 //! directory serves its `index.html` (opened beneath the directory's fd), else 404.
+//!
+//! Each core keeps the files it opened in a small cache (`cache`: what a hit skips, and
+//! how a changed, replaced or deleted file is noticed). `statx` on an open fd is a direct
+//! call (`ops::statx_fd_now`): the ring's STATX always takes an io-wq thread hand-off.
 
 mod cache;
 mod cond;
