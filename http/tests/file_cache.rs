@@ -240,3 +240,33 @@ fn more_files_than_the_cache_holds_are_all_served_right() {
         }
     }
 }
+
+#[test]
+fn the_cache_stays_within_a_low_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    // The server inherits a soft limit of 256 fds: its cores together may cache 1/8.
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, 256, hard).unwrap();
+    let s = setup("fdlimit");
+    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
+    let mut s = s;
+    let pid = s._served.child.id();
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count()
+    };
+    let before = fds();
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let cap = (256 / 8 / cpus).min(256);
+    for i in 0..300 {
+        std::fs::write(s.root.join(format!("f{i}")), format!("file {i}")).unwrap();
+        let r = s.conn.get(&format!("/f{i}"));
+        assert_eq!(r.body, format!("file {i}").as_bytes());
+    }
+    let after = fds();
+    assert!(
+        after <= before + cap + 2,
+        "{after} fds open, {before} before, cache cap {cap}"
+    );
+}

@@ -19,7 +19,9 @@
 //!   serves, for under a second, the file that was inside the root when it was opened.
 //!
 //! Only successes are cached (a 404 is looked up again). The cache holds at most
-//! [`MAX_ENTRIES`] fds per core and root; when full, the least recently used goes.
+//! [`MAX_ENTRIES`] fds per core and root, fewer under a low open-file limit
+//! ([`max_entries`]); when full, the least recently used goes, and an open that fails
+//! with `EMFILE`/`ENFILE` empties the core's cache and tries once more.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -36,8 +38,24 @@ use crate::clock;
 /// How long (ms) an entry's path → file binding is trusted after its open.
 pub(crate) const VALID_MS: u64 = 1000;
 
-/// Open files kept per core and root.
+/// Open files kept per core and root, at most.
 pub(crate) const MAX_ENTRIES: usize = 256;
+
+/// Entries per core and root: [`MAX_ENTRIES`], or less so that all cores together keep
+/// at most 1/8 of the open-file limit in the cache (with the common soft limit of 1,024
+/// on 2 CPUs: 64 each). Connections need the fds more. Called where the server is set
+/// up, before threads are pinned (a pinned thread sees one CPU).
+pub(crate) fn max_entries() -> usize {
+    use nix::sys::resource::{getrlimit, Resource};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    usize::try_from(soft / 8 / cpus).map_or(MAX_ENTRIES, |n| n.min(MAX_ENTRIES))
+}
+
+/// Closes every cached file of this core (e.g. when an open failed for want of fds).
+pub(crate) fn clear() {
+    CACHE.with(|c| c.borrow_mut().roots.clear());
+}
 
 /// A served file: the open file, its current metadata and the headers that describe it.
 pub(crate) struct Opened {
@@ -108,8 +126,9 @@ pub(crate) fn lookup(root: usize, rel: &Path) -> Option<Opened> {
     })
 }
 
-/// Remembers a file just opened beneath root number `root` for `rel`.
-pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened) {
+/// Remembers a file just opened beneath root number `root` for `rel`, keeping at most
+/// `max` entries for that root.
+pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened, max: usize) {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         c.clock += 1;
@@ -121,7 +140,10 @@ pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened) {
             return;
         };
         let key = rel.as_os_str().as_bytes();
-        if files.len() >= MAX_ENTRIES && !files.contains_key(key) {
+        if max == 0 {
+            return;
+        }
+        if files.len() >= max && !files.contains_key(key) {
             let oldest = files
                 .iter()
                 .min_by_key(|(_, e)| e.used)

@@ -38,6 +38,8 @@ pub struct StaticFiles {
     root: PathBuf,
     /// Names this root in the per-core open-file cache (clones share it).
     id: usize,
+    /// Files each core may keep open for this root (`cache::max_entries`).
+    cache_max: usize,
 }
 
 /// Ids for [`StaticFiles`] instances.
@@ -64,6 +66,7 @@ impl StaticFiles {
         Ok(StaticFiles {
             root: canonical,
             id,
+            cache_max: cache::max_entries(),
         })
     }
 
@@ -137,7 +140,7 @@ impl StaticFiles {
             return Ok(hit);
         }
         let opened = self.open_uncached(relative).await?;
-        cache::insert(self.id, relative, &opened);
+        cache::insert(self.id, relative, &opened, self.cache_max);
         Ok(opened)
     }
 
@@ -192,7 +195,12 @@ impl StaticFiles {
         rel: &Path,
         from_root: &Path,
     ) -> Result<OwnedFd, StatusCode> {
-        match ops::open_at2(dir, rel, libc_flags(), RESOLVE).await {
+        let mut first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+        if matches!(&first, Err(e) if out_of_fds(e)) {
+            cache::clear(); // the cached files give their fds back
+            first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+        }
+        match first {
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
                 let from_root = if from_root.as_os_str().is_empty() {
                     Path::new(".")
@@ -220,6 +228,13 @@ impl StaticFiles {
             other => other.map_err(status_for),
         }
     }
+}
+
+fn out_of_fds(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+    )
 }
 
 /// `O_RDONLY | O_NONBLOCK | O_NOCTTY`: a FIFO cannot block the open.
