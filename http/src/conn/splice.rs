@@ -9,7 +9,8 @@
 //! `WouldBlock`, and the wait for room is a ring poll bounded by the write timeout), and
 //! the file is spliced directly only when `cachestat` says its pages are in memory;
 //! otherwise that chunk goes through the ring's splice, whose io-wq thread waits for the
-//! disk instead.
+//! disk instead. (A network filesystem may still check with its server before a splice
+//! of cached pages, as it would for nginx's `sendfile`: roots are meant to be local.)
 //!
 //! Each core keeps a small pool of pipes, created once and reused. A pipe goes back to
 //! the pool only when it is empty: if a send fails or times out with bytes still in it,
