@@ -43,6 +43,12 @@ fn tree() -> PathBuf {
     std::fs::write(root.join("docs/index.html"), "<p>docs</p>").unwrap();
     std::os::unix::fs::symlink(base.join("secret.txt"), root.join("escape")).unwrap();
     std::os::unix::fs::symlink(root.join("a.txt"), root.join("inside")).unwrap();
+    // Absolute symlinks inside the root: to a directory (a file under it, its index),
+    // through a chain, and one that reaches outside only through a parent link.
+    std::os::unix::fs::symlink(root.join("docs"), root.join("abs-docs")).unwrap();
+    std::os::unix::fs::symlink(root.join("inside"), root.join("abs-chain")).unwrap();
+    std::os::unix::fs::symlink(root.join("sub/.."), root.join("abs-up")).unwrap();
+    std::os::unix::fs::symlink(root.join(".."), root.join("abs-out")).unwrap();
     nix::unistd::mkfifo(&root.join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     root
 }
@@ -94,6 +100,14 @@ fn routes_and_files() {
         "file a\n",
         "symlinks within the root are fine"
     );
+    assert_eq!(
+        get(s.addr, "/abs-docs/index.html").body_str(),
+        "<p>docs</p>"
+    );
+    assert_eq!(get(s.addr, "/abs-docs/").body_str(), "<p>docs</p>");
+    assert_eq!(get(s.addr, "/abs-chain").body_str(), "file a\n");
+    assert_eq!(get(s.addr, "/abs-up/a.txt").body_str(), "file a\n");
+    assert_eq!(get(s.addr, "/docs/../a.txt").status, 400);
     let big = get(s.addr, "/big.bin");
     assert_eq!(big.header("content-type"), Some("application/octet-stream"));
     assert!(
@@ -122,6 +136,15 @@ fn routes_and_files() {
     }
     let r = get(s.addr, "/escape");
     assert_eq!(r.status, 404, "symlink escaping the root");
+    for out in [
+        "/abs-out/secret.txt",
+        "/abs-out/root/../secret.txt",
+        "/abs-out",
+    ] {
+        let r = get(s.addr, out);
+        assert!(r.status == 404 || r.status == 400, "{out}: {}", r.status);
+        assert!(!r.body_str().contains("secret"), "{out}");
+    }
     let t = Instant::now();
     assert_eq!(get(s.addr, "/fifo").status, 404, "a FIFO is never opened");
     assert!(t.elapsed() < Duration::from_secs(2));

@@ -344,3 +344,35 @@ fn a_file_that_shrinks_mid_send_closes_the_connection() {
     }
     assert!(got < len, "fewer bytes than announced, then EOF ({got})");
 }
+
+#[test]
+fn a_file_not_in_the_page_cache_arrives_intact() {
+    // Evicted pages make `cachestat` say no: those chunks are spliced through the ring
+    // (an io-wq thread waits for the disk), the rest directly.
+    let s = serve("cold");
+    let path = s.root.join("cold.bin");
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 13 % 253) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    for range in [None, Some("1000000-2999999")] {
+        let f = std::fs::File::open(&path).unwrap();
+        f.sync_all().unwrap();
+        nix::fcntl::posix_fadvise(
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        )
+        .unwrap();
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-m", "30"]);
+        if let Some(r) = range {
+            cmd.args(["-r", r]);
+        }
+        let got = cmd.arg(s.url("/cold.bin")).output().unwrap().stdout;
+        let want = match range {
+            None => &data[..],
+            Some(_) => &data[1_000_000..3_000_000],
+        };
+        assert!(got == want, "{range:?}: {} bytes", got.len());
+    }
+}

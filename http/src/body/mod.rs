@@ -98,9 +98,9 @@ impl Body {
     }
 
     /// The first `len` bytes of an open file. As a response body it is sent zero-copy
-    /// (spliced file → per-core pipe → socket through io_uring) above 32 KiB, and read and
-    /// sent with the head below. The file must not shrink meanwhile: if it does, the
-    /// connection is closed.
+    /// from 8 KiB (spliced file → per-core pipe → socket by non-blocking calls; pages not
+    /// in memory go through the ring), and read and sent with the head below. The file
+    /// must not shrink meanwhile: if it does, the connection is closed.
     pub fn file(file: File, len: u64) -> Body {
         Self::file_range(file, 0, len)
     }

@@ -258,12 +258,17 @@ impl ConnIo {
         !self.tls
     }
 
-    /// Splices up to `len` bytes from the read end of a pipe into the socket (bounded by
-    /// the write timeout); returns the bytes moved. Plain connections only.
-    pub(crate) async fn splice_out(&self, pipe: &SharedFd, len: u32) -> io::Result<usize> {
+    /// The socket, for send-side operations built elsewhere and run through
+    /// [`timed`](Self::timed) (the file-body paths in `splice`).
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    /// Runs a send-side operation bounded by the write timeout.
+    pub(crate) async fn timed<F: Future>(&self, op: F) -> io::Result<F::Output> {
         self.set_deadline(self.core.config.timeouts.write);
-        let mut op = pin!(ops::splice(pipe, None, &self.fd, None, len));
-        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await?
+        let mut op = pin!(op);
+        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await
     }
 
     /// Polls an operation, failing it once the connection's deadline passed.

@@ -1,5 +1,16 @@
-//! File bodies: small ones read behind the head (one send), large ones spliced
-//! file → pipe → socket entirely through io_uring (which has no sendfile opcode).
+//! File bodies: small ones read behind the head (one send), larger ones spliced
+//! file → pipe → socket (io_uring has no sendfile opcode).
+//!
+//! The splices are direct, non-blocking system calls on the core, not ring operations:
+//! the ring runs every SPLICE on an io-wq worker thread, and the two hand-offs per chunk
+//! cost more than the splices (measured, 64 KiB files: 12.5 µs of server CPU per
+//! request through the ring, linked; 10.4 µs direct; nginx 12.8-13.6 µs). What keeps
+//! them from blocking the core: the socket is non-blocking (a full socket buffer gives
+//! `WouldBlock`, and the wait for room is a ring poll bounded by the write timeout), and
+//! the file is spliced directly only when `cachestat` says its pages are in memory;
+//! otherwise that chunk goes through the ring's splice, whose io-wq thread waits for the
+//! disk instead. (A network filesystem may still check with its server before a splice
+//! of cached pages, as it would for nginx's `sendfile`: roots are meant to be local.)
 //!
 //! Each core keeps a small pool of pipes, created once and reused. A pipe goes back to
 //! the pool only when it is empty: if a send fails or times out with bytes still in it,
@@ -9,18 +20,20 @@ use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::fs::File;
-use coreline_runtime::{ops, SharedFd};
+use coreline_runtime::{ops, AsSharedFd, SharedFd};
 
 use super::io::ConnIo;
 use crate::body::FILE_CHUNK;
 
-/// Files up to this size are read into the output buffer and leave with the head in one
-/// send; larger ones are spliced. Measured (2-core VM, server pinned to core 0, `wrk -t1
-/// -c16` on core 1, keep-alive; server CPU from /proc/PID/stat), read+send vs splice:
-/// 4 KiB 114 K vs 81 K req/s (8.9 vs 12.5 µs CPU/req), 16 KiB 99 K vs 77 K (10.2 vs
-/// 12.8 µs), 32 KiB 76 K vs 75 K (13.3 vs 13.4 µs: break-even), 64 KiB 58 K vs 65 K
-/// (17.6 vs 15.1 µs), 1 MiB 0.29 vs 0.10 CPU-s/GB.
-pub(crate) const SPLICE_MIN: u64 = 32 * 1024;
+/// Bodies shorter than this are read into the output buffer and leave with the head in
+/// one send; from 8 KiB up they are spliced. Measured with the direct splices below
+/// (`python3 bench/scripts/file_methods.py`, figures in bench/README.md "Static files":
+/// server pinned to CPU 0, `wrk -t1 -c64` on CPU 1, keep-alive, server CPU from
+/// /proc/PID/stat), server CPU-µs per request, read+send vs splice: 256 B 5.41 vs 6.49,
+/// 1 KiB 5.65 vs 6.35, 4 KiB 5.97 vs 6.28, 8 KiB 6.35 vs 6.24, 12 KiB 7.50 vs 6.46,
+/// 16 KiB 8.62 vs 6.34, 64 KiB 18.0 vs 10.1. (Through the ring's splice, which runs on
+/// io-wq threads, the break-even was 32 KiB.)
+pub(crate) const SPLICE_FROM: u64 = 8192;
 
 /// Requested pipe capacity: 1 MiB (the default `fs.pipe-max-size`). If the kernel refuses
 /// (per-user pipe page limits), the pipe keeps its default size and still works.
@@ -71,36 +84,140 @@ impl Pipe {
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
     // Over TLS the bytes must pass through userspace to be encrypted (no kTLS here).
-    if len <= SPLICE_MIN || !io.can_splice() {
-        return read_and_send(io, file, offset, len).await;
+    if !io.can_splice() {
+        return read_and_send(io, file, offset, len, false).await;
     }
-    io.flush().await?;
+    match body_method() {
+        Method::Auto if len < SPLICE_FROM => {
+            return read_and_send(io, file, offset, len, false).await
+        }
+        Method::Read => return read_and_send(io, file, offset, len, false).await,
+        Method::SendZc => return read_and_send(io, file, offset, len, true).await,
+        Method::Auto | Method::Splice => {}
+    }
+    send_queued_more(io).await?;
     let pipe = Pipe::take()?;
     let (mut offset, mut left) = (offset, len);
     while left > 0 {
         let want = left.min(u64::from(pipe.cap)) as u32;
-        let n = ops::splice(file, Some(offset), &pipe.w, None, want).await?;
+        let n = fill(file, offset, &pipe, want).await?;
         if n == 0 {
             return Err(shrank());
         }
         offset += n as u64;
         left -= n as u64;
-        // Drain the pipe completely (a socket splice may be partial) before refilling it.
-        let mut queued = n;
-        while queued > 0 {
-            let sent = io.splice_out(&pipe.r, queued as u32).await?;
-            if sent == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            queued -= sent.min(queued);
-        }
+        drain(io, &pipe, n).await?;
     }
     pipe.give_back();
     Ok(())
 }
 
-/// Reads the file into the output buffer behind the head, sending each chunk.
-async fn read_and_send(io: &ConnIo, file: &File, mut offset: u64, len: u64) -> io::Result<()> {
+/// Moves up to `want` bytes of the file into the (empty) pipe. Resident pages are
+/// spliced by a direct system call; otherwise through the ring, whose io-wq thread
+/// waits for the disk instead of the core.
+async fn fill(file: &File, offset: u64, pipe: &Pipe, want: u32) -> io::Result<usize> {
+    if ops::is_cached(file.as_shared_fd(), offset, u64::from(want)) {
+        match ops::splice_now(file, Some(offset), &pipe.w, want, false) {
+            // Pages evicted since the check would make the call wait, not fail: only a
+            // full pipe says WouldBlock, and the pipe is empty here. Take the ring anyway.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            done => return done,
+        }
+    }
+    ops::splice(file, Some(offset), &pipe.w, None, want).await
+}
+
+/// Splices all `queued` bytes from the pipe into the socket by direct system calls;
+/// the socket is non-blocking (the runtime accepts it so), so a full socket buffer
+/// gives `WouldBlock` and the wait for room goes through the ring, bounded by the write
+/// timeout. The pipe is drained completely before it is refilled or given back.
+async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
+    while queued > 0 {
+        match ops::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(sent) => queued -= sent.min(queued),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                io.timed(ops::writable(io.fd())).await??;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sends the queued head with `MSG_MORE`, so it leaves in the same segments as the first
+/// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
+async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
+    loop {
+        let mut buf = std::mem::take(&mut *io.out.borrow_mut());
+        if buf.is_empty() {
+            *io.out.borrow_mut() = buf;
+            return Ok(());
+        }
+        // Directly first (the splices that follow are direct too): no ring round trip.
+        match ops::send_now(io.fd(), &buf, true) {
+            Ok(n) if n >= buf.len() => {
+                buf.clear();
+                *io.out.borrow_mut() = buf;
+                return Ok(());
+            }
+            Ok(n) => drop(buf.drain(..n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        let (res, mut back) = io.timed(ops::send_more(io.fd(), buf)).await?;
+        match res? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n if n >= back.len() => back.clear(),
+            n => drop(back.drain(..n)), // partial send (socket buffer full): rare
+        }
+        *io.out.borrow_mut() = back;
+    }
+}
+
+/// How file bodies leave. `Auto` (by size, as measured above) unless the environment
+/// variable `CORELINE_FILE_BODY` names one method for every size: `splice`, `read`
+/// (read + send) or `send-zc` (read + `SEND_ZC`). The variable exists to measure the
+/// methods against each other (bench/README.md, "Static files"); it is read once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Auto,
+    Splice,
+    Read,
+    SendZc,
+}
+
+fn body_method() -> Method {
+    static METHOD: std::sync::OnceLock<Method> = std::sync::OnceLock::new();
+    *METHOD.get_or_init(|| {
+        let Some(v) = std::env::var_os("CORELINE_FILE_BODY") else {
+            return Method::Auto;
+        };
+        match v.to_str() {
+            Some("splice") => Method::Splice,
+            Some("read") => Method::Read,
+            Some("send-zc") => Method::SendZc,
+            _ => {
+                eprintln!(
+                    "coreline: CORELINE_FILE_BODY={v:?} is not splice, read or send-zc; ignored"
+                );
+                Method::Auto
+            }
+        }
+    })
+}
+
+/// Reads the file into the output buffer behind the head, sending each chunk (with
+/// `SEND_ZC` if `zero_copy`: the kernel sends from the buffer, and the send completes
+/// only once the kernel let go of it).
+async fn read_and_send(
+    io: &ConnIo,
+    file: &File,
+    mut offset: u64,
+    len: u64,
+    zero_copy: bool,
+) -> io::Result<()> {
     let mut left = len;
     while left > 0 {
         let mut buf = io.with_out(std::mem::take);
@@ -116,11 +233,28 @@ async fn read_and_send(io: &ConnIo, file: &File, mut offset: u64, len: u64) -> i
         }
         offset += n as u64;
         left -= n as u64;
-        let mut buf = io.send_vec(buf).await?;
+        let mut buf = if zero_copy {
+            send_zc_all(io, buf).await?
+        } else {
+            io.send_vec(buf).await?
+        };
         buf.clear();
         *io.out.borrow_mut() = buf;
     }
     Ok(())
+}
+
+async fn send_zc_all(io: &ConnIo, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+    while !buf.is_empty() {
+        let (res, back) = io.timed(ops::send_zc(io.fd(), buf)).await?;
+        buf = back;
+        match res? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n if n >= buf.len() => break,
+            n => drop(buf.drain(..n)),
+        }
+    }
+    Ok(buf)
 }
 
 fn shrank() -> io::Error {

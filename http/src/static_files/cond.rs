@@ -4,29 +4,50 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, RANGE};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
-/// What identifies one version of a file.
+/// What identifies one version of a file, with its header values ready to send (the
+/// open-file cache keeps them, so a hit formats nothing).
+#[derive(Clone)]
 pub(crate) struct Validators {
     /// Strong ETag: size and mtime to the nanosecond, quoted.
-    pub(crate) etag: String,
+    pub(crate) etag: HeaderValue,
+    /// Last-Modified (an IMF-fixdate).
+    pub(crate) last_modified: HeaderValue,
     /// mtime, whole seconds since the epoch (Last-Modified's resolution).
     pub(crate) mtime: u64,
+    /// The size and mtime these were made from.
+    version: (u64, i64, u32),
 }
 
 impl Validators {
     pub(crate) fn new(size: u64, mtime_sec: i64, mtime_nsec: u32) -> Self {
+        let mtime = mtime_sec.max(0) as u64;
+        let etag = format!("\"{size:x}-{mtime_sec:x}.{mtime_nsec:x}\"");
+        let date = crate::date::format_imf_fixdate(mtime);
         Validators {
-            etag: format!("\"{size:x}-{mtime_sec:x}.{mtime_nsec:x}\""),
-            mtime: mtime_sec.max(0) as u64,
+            etag: HeaderValue::try_from(etag).unwrap_or(HeaderValue::from_static("\"\"")),
+            last_modified: HeaderValue::from_bytes(&date)
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            mtime,
+            version: (size, mtime_sec, mtime_nsec),
         }
+    }
+
+    /// Whether these still describe a file of this size and mtime.
+    pub(crate) fn describe(&self, size: u64, mtime_sec: i64, mtime_nsec: u32) -> bool {
+        self.version == (size, mtime_sec, mtime_nsec)
+    }
+
+    fn etag_str(&self) -> &str {
+        self.etag.to_str().unwrap_or("")
     }
 
     /// Whether a GET/HEAD with these headers gets 304 Not Modified (§13.1.2, §13.1.3):
     /// If-None-Match decides when present (weak comparison); else If-Modified-Since.
     pub(crate) fn not_modified(&self, h: &HeaderMap) -> bool {
         if let Some(inm) = h.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-            let ours = opaque(&self.etag);
+            let ours = opaque(self.etag_str());
             return inm
                 .split(',')
                 .map(str::trim)
@@ -43,7 +64,7 @@ impl Validators {
     fn range_applies(&self, h: &HeaderMap) -> bool {
         match h.get(IF_RANGE).and_then(|v| v.to_str().ok()) {
             None => true,
-            Some(v) if v.starts_with('"') => v == self.etag,
+            Some(v) if v.starts_with('"') => v == self.etag_str(),
             Some(v) => parse_date(v) == Some(self.mtime),
         }
     }
@@ -153,7 +174,8 @@ mod tests {
     fn conditionals() {
         let v = Validators::new(10, 1_000_000, 5);
         let mut h = HeaderMap::new();
-        h.insert(IF_NONE_MATCH, v.etag.parse().unwrap());
+        h.insert(IF_NONE_MATCH, v.etag.clone());
+        assert_eq!(v.last_modified, "Mon, 12 Jan 1970 13:46:40 GMT");
         assert!(v.not_modified(&h));
         h.insert(IF_NONE_MATCH, "\"other\"".parse().unwrap());
         h.insert(

@@ -7,30 +7,43 @@
 //! the core. Files are opened `O_NONBLOCK` (a FIFO cannot block the open) and checked with
 //! `statx` on the open fd before anything is read: only regular files are served; a
 //! directory serves its `index.html` (opened beneath the directory's fd), else 404.
+//!
+//! Each core keeps the files it opened in a small cache (`cache`: what a hit skips, and
+//! how a changed, replaced or deleted file is noticed). `statx` on an open fd is a direct
+//! call (`ops::statx_fd_now`): the ring's STATX always takes an io-wq thread hand-off.
 
+mod cache;
 mod cond;
 mod mime;
 mod path;
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use coreline_runtime::fs::File;
-use coreline_runtime::{ops, SharedFd};
+use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 pub use mime::content_type;
 
 use crate::{recycle, response, Body};
+use cache::Opened;
 use cond::{Ranged, Validators};
 
 /// Serves the files under one directory (see the module docs for what is refused).
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     root: PathBuf,
+    /// Names this root in the per-core open-file cache (clones share it).
+    id: usize,
+    /// Files each core may keep open for this root (`cache::max_entries`).
+    cache_max: usize,
 }
+
+/// Ids for [`StaticFiles`] instances.
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 const RESOLVE: u64 = libc_resolve();
 
@@ -49,7 +62,12 @@ impl StaticFiles {
         }
         std::fs::read_dir(&canonical)
             .map_err(|e| format!("--root {shown}: cannot read it: {e}"))?;
-        Ok(StaticFiles { root: canonical })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(StaticFiles {
+            root: canonical,
+            id,
+            cache_max: cache::max_entries(),
+        })
     }
 
     /// The canonical root directory.
@@ -70,8 +88,13 @@ impl StaticFiles {
             return Err(StatusCode::METHOD_NOT_ALLOWED);
         }
         let relative = path::decode_path(req.uri().path())?;
-        let (file, size, stat, name) = self.open(&relative).await?;
-        let v = Validators::new(size, stat.mtime_sec, stat.mtime_nsec);
+        let Opened {
+            file,
+            stat,
+            content_type,
+            validators: v,
+        } = self.open(&relative).await?;
+        let size = stat.size;
         let mut res = if v.not_modified(req.headers()) {
             response(StatusCode::NOT_MODIFIED, Body::empty())
         } else {
@@ -100,21 +123,30 @@ impl StaticFiles {
                 }
             };
             let headers = res.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&name)));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             res
         };
-        let date = crate::date::format_imf_fixdate(v.mtime);
         let headers = res.headers_mut();
-        headers.insert(ETAG, value(v.etag));
-        if let Ok(lm) = HeaderValue::from_bytes(&date) {
-            headers.insert(LAST_MODIFIED, lm);
-        }
+        headers.insert(ETAG, v.etag);
+        headers.insert(LAST_MODIFIED, v.last_modified);
         Ok(res)
     }
 
-    /// Opens a regular file beneath the root (or a directory's `index.html`).
-    async fn open(&self, relative: &Path) -> Result<(File, u64, ops::Statx, PathBuf), StatusCode> {
+    /// The open file for `relative`: from the core's open-file cache if still valid
+    /// (see `cache`), else opened beneath the root and cached.
+    async fn open(&self, relative: &Path) -> Result<Opened, StatusCode> {
+        if let Some(hit) = cache::lookup(self.id, relative) {
+            return Ok(hit);
+        }
+        let opened = self.open_uncached(relative).await?;
+        cache::insert(self.id, relative, &opened, self.cache_max);
+        Ok(opened)
+    }
+
+    /// Opens a regular file beneath the root (or a directory's `index.html`). Metadata
+    /// comes from `statx_fd_now` (the ring's STATX would cost an io-wq hand-off).
+    async fn open_uncached(&self, relative: &Path) -> Result<Opened, StatusCode> {
         let root = root_fd(&self.root).map_err(status_for)?;
         let rel = if relative.as_os_str().is_empty() {
             Path::new(".")
@@ -122,27 +154,40 @@ impl StaticFiles {
             relative
         };
         let mut file = File::from(self.open_beneath(&root, &root, rel, rel).await?);
-        let mut stat = file.statx().await.map_err(status_for)?;
+        let mut stat = stat_now(&file)?;
         let mut name = relative.to_path_buf();
         if stat.is_dir() {
-            let dir = coreline_runtime::AsSharedFd::as_shared_fd(&file).clone();
+            let dir = file.as_shared_fd().clone();
             name.push("index.html");
             let index = Path::new("index.html");
             file = File::from(self.open_beneath(&root, &dir, index, &name).await?);
-            stat = file.statx().await.map_err(status_for)?;
+            stat = stat_now(&file)?;
         }
         if !stat.is_file() {
             return Err(StatusCode::NOT_FOUND); // FIFO, device, socket: never read
         }
-        Ok((file, stat.size, stat, name))
+        Ok(Opened {
+            file,
+            stat,
+            content_type: content_type(&name),
+            validators: Validators::new(stat.size, stat.mtime_sec, stat.mtime_nsec),
+        })
     }
+}
+
+fn stat_now(file: &File) -> Result<ops::Statx, StatusCode> {
+    ops::statx_fd_now(file.as_shared_fd()).map_err(status_for)
 }
 
 impl StaticFiles {
     /// Opens `rel` beneath `dir`. The kernel refuses any absolute symlink with `EXDEV`,
-    /// even one pointing inside the root: for those (rare) the path from the root
-    /// (`from_root`) is resolved with `realpath` (blocking) and, if it is still inside the
-    /// root, opened beneath the root again, so the kernel still has the last word.
+    /// even one pointing inside the root. For those (rare) the path from the root
+    /// (`from_root`) is followed without restriction, through the ring and as `O_PATH`
+    /// (nothing is opened for reading: a FIFO cannot block), the kernel is asked where
+    /// that landed (`/proc/self/fd/N`: the dentry is pinned by the fd, so no disk I/O
+    /// and no blocking `realpath` walk on the core), and only if that is inside the root
+    /// is it opened beneath the root again, so `RESOLVE_BENEATH` still has the last word
+    /// (a symlink swapped in between is refused then).
     async fn open_beneath(
         &self,
         root: &SharedFd,
@@ -150,9 +195,24 @@ impl StaticFiles {
         rel: &Path,
         from_root: &Path,
     ) -> Result<OwnedFd, StatusCode> {
-        match ops::open_at2(dir, rel, libc_flags(), RESOLVE).await {
+        let mut first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+        if matches!(&first, Err(e) if out_of_fds(e)) {
+            cache::clear(); // the cached files give their fds back
+            first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+        }
+        match first {
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
-                let real = std::fs::canonicalize(self.root.join(from_root)).map_err(status_for)?;
+                let from_root = if from_root.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    from_root
+                };
+                let landed = ops::open_at2(root, from_root, nix::libc::O_PATH, 0)
+                    .await
+                    .map_err(status_for)?;
+                let real = std::fs::read_link(format!("/proc/self/fd/{}", landed.as_raw_fd()))
+                    .map_err(status_for)?;
+                drop(landed);
                 let inside = real
                     .strip_prefix(&self.root)
                     .map_err(|_| StatusCode::NOT_FOUND)?;
@@ -168,6 +228,13 @@ impl StaticFiles {
             other => other.map_err(status_for),
         }
     }
+}
+
+fn out_of_fds(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+    )
 }
 
 /// `O_RDONLY | O_NONBLOCK | O_NOCTTY`: a FIFO cannot block the open.

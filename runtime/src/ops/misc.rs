@@ -75,15 +75,76 @@ pub async fn splice(
     off_out: Option<u64>,
     len: u32,
 ) -> io::Result<usize> {
-    let off = |o: Option<u64>| o.map_or(-1, |v| v as i64);
     Op::new(Splice {
         fd_in: fd_in.as_shared_fd().clone(),
-        off_in: off(off_in),
+        off_in: offset(off_in),
         fd_out: fd_out.as_shared_fd().clone(),
-        off_out: off(off_out),
+        off_out: offset(off_out),
         len,
     })
     .await
+}
+
+fn offset(o: Option<u64>) -> i64 {
+    o.map_or(-1, |v| v as i64)
+}
+
+/// `splice(2)` as a direct system call (not through the ring), with
+/// `SPLICE_F_NONBLOCK`: a pipe that is full (or empty) gives `WouldBlock` instead of
+/// waiting. Whether the file side can wait is up to the caller: a socket only fails
+/// fast if it is `O_NONBLOCK`; a regular file may wait for its pages to be read.
+pub fn splice_now(
+    fd_in: &impl AsSharedFd,
+    off_in: Option<u64>,
+    fd_out: &impl AsSharedFd,
+    len: u32,
+    more: bool,
+) -> io::Result<usize> {
+    let mut off = offset(off_in);
+    let off_ptr: *mut i64 = if off_in.is_some() {
+        &mut off
+    } else {
+        std::ptr::null_mut()
+    };
+    let flags =
+        libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK | if more { libc::SPLICE_F_MORE } else { 0 };
+    // SAFETY: both fds are open for the call (borrowed SharedFds); `off_ptr` is null or
+    // points at a local that outlives the call; no output offset (a pipe or socket).
+    let n = unsafe {
+        libc::splice(
+            fd_in.as_shared_fd().raw(),
+            off_ptr,
+            fd_out.as_shared_fd().raw(),
+            std::ptr::null_mut(),
+            len as usize,
+            flags,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+struct PollOut {
+    fd: SharedFd,
+}
+
+impl OpData for PollOut {
+    type Output = io::Result<()>;
+    const KIND: OpKind = OpKind::Plain;
+    fn sqe(&mut self) -> squeue::Entry {
+        opcode::PollAdd::new(types::Fd(self.fd.raw()), libc::POLLOUT as u32).build()
+    }
+    fn complete(self, c: Completion) -> io::Result<()> {
+        cqe_result(c).map(drop)
+    }
+}
+
+/// Waits until `fd` is writable (or in error: the next write reports it), e.g. after a
+/// direct system call on a non-blocking socket said `WouldBlock`.
+pub async fn writable(fd: &SharedFd) -> io::Result<()> {
+    Op::new(PollOut { fd: fd.clone() }).await
 }
 
 /// A new pipe: (read end, write end).

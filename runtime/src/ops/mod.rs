@@ -7,9 +7,11 @@ mod fs;
 mod misc;
 mod net;
 
-pub use fs::{close, open_at, open_at2, read_at, statx, statx_fd, write_at, Statx};
-pub use misc::{pipe, splice, timeout_op};
-pub use net::{connect, recv, send, send_vectored, send_zc, shutdown};
+pub use fs::{
+    close, is_cached, open_at, open_at2, read_at, statx, statx_fd, statx_fd_now, write_at, Statx,
+};
+pub use misc::{pipe, splice, splice_now, timeout_op, writable};
+pub use net::{connect, recv, send, send_more, send_now, send_vectored, send_zc, shutdown};
 
 use std::io;
 

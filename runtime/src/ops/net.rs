@@ -68,6 +68,8 @@ struct Send<B> {
     fd: SharedFd,
     buf: B,
     zero_copy: bool,
+    /// `MSG_MORE`: more data follows, do not push a partial segment yet.
+    more: bool,
 }
 
 impl<B: IoBuf + Unpin> OpData for Send<B> {
@@ -79,14 +81,11 @@ impl<B: IoBuf + Unpin> OpData for Send<B> {
             self.buf.stable_ptr(),
             sqe_len(self.buf.bytes_init()),
         );
+        let flags = libc::MSG_NOSIGNAL | if self.more { libc::MSG_MORE } else { 0 };
         if self.zero_copy {
-            opcode::SendZc::new(fd, ptr, len)
-                .flags(libc::MSG_NOSIGNAL)
-                .build()
+            opcode::SendZc::new(fd, ptr, len).flags(flags).build()
         } else {
-            opcode::Send::new(fd, ptr, len)
-                .flags(libc::MSG_NOSIGNAL)
-                .build()
+            opcode::Send::new(fd, ptr, len).flags(flags).build()
         }
     }
     fn complete(self, c: Completion) -> Self::Output {
@@ -100,6 +99,20 @@ pub async fn send<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>
         fd: fd.clone(),
         buf,
         zero_copy: false,
+        more: false,
+    })
+    .await
+}
+
+/// Like [`send`], with `MSG_MORE`: the kernel holds a partial segment back because more
+/// data follows (e.g. a response head before a spliced body), as `TCP_CORK` would for
+/// one call. The next send or splice without it pushes everything out.
+pub async fn send_more<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+    Op::new(Send {
+        fd: fd.clone(),
+        buf,
+        zero_copy: false,
+        more: true,
     })
     .await
 }
@@ -112,8 +125,23 @@ pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usi
         fd: fd.clone(),
         buf,
         zero_copy: true,
+        more: false,
     })
     .await
+}
+
+/// `send(2)` as a direct system call (not through the ring) with `MSG_DONTWAIT`: sends
+/// what fits in the socket buffer now and returns the count, or `WouldBlock` if nothing
+/// fits. `more` adds `MSG_MORE` (more data follows: hold back a partial segment).
+/// Useful when a direct system call follows anyway, saving the ring round trip.
+pub fn send_now(fd: &SharedFd, buf: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: `buf` is a valid readable slice for the call; `fd` is open (borrowed).
+    let n = unsafe { libc::send(fd.raw(), buf.as_ptr().cast(), buf.len(), flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
 }
 
 struct SendVectored<B> {

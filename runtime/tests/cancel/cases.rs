@@ -4,7 +4,7 @@
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use coreline_runtime::{core_stats, fs, ops, time};
+use coreline_runtime::{core_stats, fs, ops, time, AsSharedFd};
 
 use crate::drop_point::{exercise, exercise_plain, At};
 use crate::fixtures::{Fixtures, FILE_LEN};
@@ -24,6 +24,8 @@ pub(crate) enum Kind {
     Send,
     SendVectored,
     SendZc,
+    SendMore,
+    Writable,
     SplicePipe,
     SpliceFile,
     OpenAt,
@@ -37,7 +39,7 @@ pub(crate) enum Kind {
     Sleep,
 }
 
-pub(crate) const KINDS: [Kind; 22] = [
+pub(crate) const KINDS: [Kind; 24] = [
     Kind::Accept,
     Kind::Connect,
     Kind::Recv,
@@ -49,6 +51,8 @@ pub(crate) const KINDS: [Kind; 22] = [
     Kind::Send,
     Kind::SendVectored,
     Kind::SendZc,
+    Kind::SendMore,
+    Kind::Writable,
     Kind::SplicePipe,
     Kind::SpliceFile,
     Kind::OpenAt,
@@ -113,6 +117,24 @@ impl Fixtures {
                     drain_socket(peer);
                 };
                 exercise(self.tx.send_zc(buf), at, "send_zc", || {}, pump).await;
+            }
+            Kind::SendMore => {
+                let buf = pattern(rng.range(1, 16 * 1024), salt);
+                let peer = self.prepare_send(at, rng);
+                let pump = || {
+                    drain_socket(peer);
+                };
+                let send = ops::send_more(self.tx.as_shared_fd(), buf);
+                exercise(send, at, "send_more", || {}, pump).await;
+            }
+            Kind::Writable => {
+                // In flight only while the socket buffer is full (prepare_send may fill it).
+                let peer = self.prepare_send(at, rng);
+                let pump = || {
+                    drain_socket(peer);
+                };
+                let wait = ops::writable(self.tx.as_shared_fd());
+                exercise(wait, at, "writable", || {}, pump).await;
             }
             Kind::SplicePipe => self.splice_pipe(at, rng, salt).await,
             Kind::SpliceFile => self.splice_file(at, rng).await,
