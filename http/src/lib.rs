@@ -42,6 +42,7 @@ mod conn;
 pub mod date;
 pub mod encode;
 mod handler;
+pub mod metrics;
 pub mod parse;
 mod pool;
 mod server;

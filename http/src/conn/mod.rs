@@ -30,7 +30,7 @@ use self::response::{After, Shape};
 use crate::body::Incoming;
 use crate::parse::{Framing, HeadError};
 use crate::server::core::CoreShared;
-use crate::{clock, date, pool, Body, Handler};
+use crate::{clock, date, metrics, pool, Body, Handler};
 
 /// Flush a batch early once this much output is queued.
 const BATCH_FLUSH: usize = 64 * 1024;
@@ -72,6 +72,7 @@ pub(crate) fn serve<H: Handler>(
 ) -> impl Future<Output = ()> {
     let io = ConnIo::new(stream, core.clone());
     io.key.set(core.register(io.clone()));
+    metrics::accepted(&io);
     let conn = Conn { io, handler };
     async move {
         let io = &conn.io;
@@ -118,9 +119,13 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
-                if !io.body_fully_buffered() && Box::pin(io.flush()).await.is_err() {
-                    return End::Close;
+                if !io.body_fully_buffered() {
+                    if Box::pin(io.flush()).await.is_err() {
+                        return End::Close;
+                    }
+                    metrics::flushed(io);
                 }
+                metrics::started(io);
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
@@ -149,7 +154,11 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             // Only a boxed future (two words) is held across this await.
             let next = match step {
                 Ok(after) => Ok(after),
-                Err(later) => later.await,
+                Err(later) => {
+                    let next = later.await;
+                    metrics::flushed(io); // (if it sent everything)
+                    next
+                }
             };
             match next {
                 Ok(After::KeepAlive) => {}
@@ -157,8 +166,11 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 Err(end) => return end,
             }
             let large = io.out.borrow().len() >= BATCH_FLUSH; // (no borrow across the await)
-            if large && io.flush().await.is_err() {
-                return End::Close;
+            if large {
+                if io.flush().await.is_err() {
+                    return End::Close;
+                }
+                metrics::flushed(io);
             }
         };
         if let Some(e) = refused {
@@ -167,6 +179,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if io.flush().await.is_err() {
             return End::Close;
         }
+        metrics::flushed(io);
         let idle = io.inbuf_is_empty();
         if idle {
             io.release_buffers();
@@ -192,7 +205,10 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         };
         io.set_deadline_at(deadline);
         match io.recv(idle).await {
-            Recv::Data(buf) => io.append(&buf),
+            Recv::Data(buf) => {
+                metrics::received(io);
+                io.append(&buf);
+            }
             Recv::Eof | Recv::Draining | Recv::Failed(_) => return End::Close,
             Recv::TimedOut if idle => return End::Close,
             Recv::TimedOut => {

@@ -15,6 +15,7 @@ use slab::Slab;
 use super::config::Config;
 use crate::clock;
 use crate::conn::ConnIo;
+use crate::metrics::CoreHttpMetrics;
 
 /// One core's share of the server.
 pub(crate) struct CoreShared {
@@ -24,6 +25,8 @@ pub(crate) struct CoreShared {
     /// The core's main task, woken when draining starts and when a connection ends
     /// during draining.
     main_waker: RefCell<Option<Waker>>,
+    /// The core's HTTP metrics, if they are on.
+    pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
 }
 
 thread_local! {
@@ -38,6 +41,7 @@ impl CoreShared {
             draining: Cell::new(false),
             conns: RefCell::new(Slab::new()),
             main_waker: RefCell::new(None),
+            metrics: config.metrics.then(|| Box::new(CoreHttpMetrics::new())),
         })
     }
 
@@ -120,10 +124,14 @@ impl CoreShared {
     }
 }
 
+/// The server state of this thread's core, if a server runs here.
+pub(crate) fn current() -> Option<Rc<CoreShared>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
 /// Starts graceful shutdown of the server running on this thread's core, if any.
 pub(crate) fn begin_drain_current() {
-    let core = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-    if let Some(core) = core {
+    if let Some(core) = current() {
         core.begin_drain();
     }
 }

@@ -22,6 +22,7 @@ pub struct Builder {
     backlog: u32,
     limits: Limits,
     timeouts: Timeouts,
+    metrics: bool,
 }
 
 impl Default for Builder {
@@ -32,6 +33,7 @@ impl Default for Builder {
             backlog: 4096,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            metrics: false,
         }
     }
 }
@@ -71,6 +73,16 @@ impl Builder {
         self
     }
 
+    /// Records latency histograms and counters (default off; see [`crate::metrics`]):
+    /// the HTTP ones per connection and request, the runtime's per loop iteration, and
+    /// each listener's accept-queue depth every 100 ms. Read them with
+    /// [`ServerHandle::metrics_snapshot`]. Off, neither the server nor its runtime records
+    /// anything.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
     /// Checks that every address can be listened on (and resolves port 0), and returns
     /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
     /// thread to build that core's handler, so the handler need not be `Send`.
@@ -106,6 +118,7 @@ impl Builder {
             config: config::Config {
                 limits: self.limits,
                 timeouts: self.timeouts,
+                metrics: self.metrics,
             },
             factory,
             handle: ServerHandle::default(),

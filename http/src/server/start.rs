@@ -16,6 +16,7 @@ use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use super::config::Config;
 use super::core::CoreShared;
 use super::handle::ServerHandle;
+use crate::metrics::{ProbeGuard, RunMetrics};
 use crate::{conn, Handler};
 
 /// Checks that `addr` is free by binding it without `SO_REUSEPORT` (which fails if anyone
@@ -69,9 +70,14 @@ where
     let rt = Runtime::builder()
         .cores(cores)
         .thread_name("coreline-http")
+        .metrics(config.metrics)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
-    handle.starting(rt.cpus().len());
+    let metrics = match config.metrics {
+        true => Some(RunMetrics::start(rt.cpus().len())?),
+        false => None,
+    };
+    handle.starting(rt.cpus().len(), metrics.clone());
     let gate = Arc::new(StartGate {
         pending: AtomicUsize::new(rt.cpus().len()),
         error: Mutex::new(None),
@@ -80,7 +86,7 @@ where
         backlog,
         ..ListenOptions::default()
     };
-    let outcome = rt.run(|_core| {
+    let outcome = rt.run(|id| {
         // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
         let listeners: io::Result<Vec<TcpListener>> = addrs
             .iter()
@@ -90,6 +96,18 @@ where
         let core = CoreShared::new(config);
         core.install(); // before any cross-core shutdown job can run here
         let handler = Rc::new(factory());
+        // Each listener's accept-queue probe, dropped with it (see metrics::sampler).
+        let listeners = listeners.map(|ls| {
+            ls.into_iter()
+                .map(|l| {
+                    let probe = metrics.as_ref().and_then(|m| {
+                        let probe = l.queue_probe().ok()?;
+                        Some(m.sampler.watch(id.index, probe))
+                    });
+                    (l, probe)
+                })
+                .collect()
+        });
         core_main(core, handler, listeners, gate.clone(), handle.clone())
     });
     handle.finished();
@@ -103,11 +121,14 @@ where
 async fn core_main<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Listener>>,
     gate: Arc<StartGate>,
     handle: ServerHandle,
 ) -> io::Result<()> {
     let result = serve_core(&core, handler, listeners, &gate, &handle).await;
+    if let Some(last) = crate::metrics::local_core_snapshot() {
+        handle.core_final_metrics(last);
+    }
     core.clear();
     CoreShared::uninstall();
     result
@@ -116,7 +137,7 @@ async fn core_main<H: Handler>(
 async fn serve_core<H: Handler>(
     core: &Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<TcpListener>>,
+    listeners: io::Result<Vec<Listener>>,
     gate: &StartGate,
     handle: &ServerHandle,
 ) -> io::Result<()> {
@@ -168,7 +189,11 @@ async fn serve_core<H: Handler>(
     Ok(())
 }
 
-async fn accept_loop<H: Handler>(mut listener: TcpListener, core: Rc<CoreShared>, handler: Rc<H>) {
+/// A core's listener and, with metrics on, the probe the sampler reads its queue through.
+type Listener = (TcpListener, Option<ProbeGuard>);
+
+async fn accept_loop<H: Handler>(listener: Listener, core: Rc<CoreShared>, handler: Rc<H>) {
+    let (mut listener, _probe) = listener; // both dropped when the loop is aborted
     loop {
         match listener.accept().await {
             Ok(stream) => drop(spawn_local(conn::serve(
