@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use coreline_runtime::Cores;
 
+use crate::metrics_args::{self, MetricsFlags, Stats};
+
 /// The usage line.
 pub const USAGE: &str =
     "usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]";
@@ -20,6 +22,8 @@ pub struct Serve {
     pub backlog: u32,
     /// Directory whose files are served, if any.
     pub root: Option<PathBuf>,
+    /// Metrics and the admin listener.
+    pub metrics: MetricsFlags,
 }
 
 /// A parsed command line.
@@ -27,6 +31,8 @@ pub struct Serve {
 pub enum Command {
     /// Run the server.
     Serve(Serve),
+    /// Poll an admin listener.
+    Stats(Stats),
     /// Print the usage.
     Help,
 }
@@ -40,6 +46,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             args.next();
         }
         Some("--help" | "-h" | "help") => return Ok(Command::Help),
+        Some("stats") => {
+            args.next();
+            return metrics_args::parse_stats(args).map(Command::Stats);
+        }
         Some(s) if !s.starts_with('-') => return Err(format!("unknown command '{s}'")),
         _ => {} // no command: serve
     }
@@ -48,6 +58,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         cpus: Cores::All,
         backlog: 4096,
         root: None,
+        metrics: MetricsFlags::default(),
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -56,6 +67,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         };
         if flag == "--help" || flag == "-h" {
             return Ok(Command::Help);
+        }
+        let value = || inline.clone().or_else(|| args.next());
+        if let Some(done) = metrics_args::parse_flag(&mut serve.metrics, &flag, value) {
+            done?;
+            continue;
         }
         if !matches!(
             flag.as_str(),
@@ -86,6 +102,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             _ => serve.root = Some(PathBuf::from(value)),
         }
     }
+    metrics_args::check(&serve.metrics)?;
     Ok(Command::Serve(serve))
 }
 
