@@ -11,6 +11,9 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v ab >/dev/null || need_apt+=(apache2-utils)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The metrics tests parse /metrics with the reference parser, under Debian's python (the
+# package installs there, whatever python3 comes first on PATH).
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

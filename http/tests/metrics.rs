@@ -59,17 +59,26 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
             &format!("coreline_http_service_seconds{{core=\"{core}\",quantile=\"0.5\"}}"),
         );
         assert!(p50 >= 0.005, "service p50 {p50} s on core {core}");
-        let count = sample(&m, &format!("coreline_http_service_seconds_count{{core=\"{core}\"}}"));
+        let count = sample(
+            &m,
+            &format!("coreline_http_service_seconds_count{{core=\"{core}\"}}"),
+        );
         assert_eq!(count, 21.0, "core {core}");
     }
     assert!(m.contains_key("# family coreline_http_service_seconds summary"));
     assert!(m.contains_key("# family coreline_http_service_seconds_max gauge"));
     assert!(sample(&m, "coreline_http_service_seconds_max{core=\"all\"}") >= 0.005);
     // Nothing was pipelined: no request waited for a handler.
-    let wait = sample(&m, "coreline_http_queue_wait_seconds{core=\"all\",quantile=\"0.99\"}");
+    let wait = sample(
+        &m,
+        "coreline_http_queue_wait_seconds{core=\"all\",quantile=\"0.99\"}",
+    );
     assert!(wait < 0.005, "queue wait p99 {wait} s without pipelining");
     assert_eq!(sample(&m, "coreline_http_requests_total{core=\"0\"}"), 21.0);
-    assert_eq!(sample(&m, "coreline_http_connections_accepted_total{core=\"0\"}"), 2.0);
+    assert_eq!(
+        sample(&m, "coreline_http_connections_accepted_total{core=\"0\"}"),
+        2.0
+    );
 
     // The same numbers in the table, in `coreline stats`' reading of the text, and in
     // an interval log read back with the HdrHistogram reader.
@@ -77,7 +86,10 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
         .handle
         .metrics_snapshot_blocking(Duration::from_secs(5))
         .unwrap();
-    let (r, _) = one(admin.addr, b"GET /debug/latency HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (r, _) = one(
+        admin.addr,
+        b"GET /debug/latency HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     let table = r.body_str();
     let line = table
         .lines()
@@ -94,7 +106,10 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
     };
     let (a, b) = (service(&parsed), service(&direct));
     assert_eq!(a.count, b.count);
-    assert!((a.quantiles[0] - b.quantiles[0]).abs() < 1.0, "{a:?} vs {b:?}");
+    assert!(
+        (a.quantiles[0] - b.quantiles[0]).abs() < 1.0,
+        "{a:?} vs {b:?}"
+    );
     let mut log = Vec::new();
     write_interval_log(&snap, &mut log).unwrap();
     let mut found = None;
@@ -160,7 +175,10 @@ fn pipelined_requests_behind_a_slow_one_show_its_time_as_queue_wait() {
     // Their responses left with the slow one's: all four took ≥ 50 ms of service.
     assert_eq!(http.service_us.count_between(45_000, u64::MAX), 4);
     let m = parse_prometheus(&fetch_metrics(admin.addr));
-    let p50 = sample(&m, "coreline_http_queue_wait_seconds{core=\"0\",quantile=\"0.5\"}");
+    let p50 = sample(
+        &m,
+        "coreline_http_queue_wait_seconds{core=\"0\",quantile=\"0.5\"}",
+    );
     assert!(p50 >= 0.045, "queue wait p50 {p50} s");
 }
 
@@ -169,14 +187,23 @@ fn accept_to_first_byte_counts_a_silent_client() {
     let (server, _admin) = start_observed(one_core(), || handler);
     let mut c = Client::connect(server.addr);
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").response(false).status, 200);
+    assert_eq!(
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .response(false)
+            .status,
+        200
+    );
     let snap = server
         .handle
         .metrics_snapshot_blocking(Duration::from_secs(5))
         .unwrap();
     let first = &snap.cores[0].http.accept_to_first_byte_us;
     assert_eq!(first.len(), 1);
-    assert!(first.max() >= 95_000, "accept → first byte {} µs", first.max());
+    assert!(
+        first.max() >= 95_000,
+        "accept → first byte {} µs",
+        first.max()
+    );
     assert_eq!(snap.cores[0].connections_open, 1);
 }
 
@@ -205,6 +232,9 @@ fn metrics_are_off_unless_enabled() {
     assert_eq!(r.status, 503);
     let (r, _) = one(admin.addr, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(r.status, 404);
-    let (r, _) = one(admin.addr, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    let (r, _) = one(
+        admin.addr,
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
     assert_eq!(r.status, 405);
 }

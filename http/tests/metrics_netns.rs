@@ -35,13 +35,17 @@ fn busy_core_shows_queue_depth_and_listen_overflows() {
         .arg("unshare")
         .arg("-n")
         .arg(&exe)
-        .args(["--exact", "busy_core_shows_queue_depth_and_listen_overflows"])
+        .args([
+            "--exact",
+            "busy_core_shows_queue_depth_and_listen_overflows",
+        ])
         .args(["--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()
         .expect("run unshare (util-linux)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    print!("{stdout}");
     assert!(
         out.status.success() && stdout.contains(CHILD_OK),
         "child in netns failed ({}):\n{stdout}\n{stderr}",
@@ -102,18 +106,28 @@ fn child() {
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     let held = burst(server.addr, 64);
-    println!("{} of 64 connects completed in {:?}", held.len(), started.elapsed());
+    println!(
+        "{} of 64 connects completed in {:?}",
+        held.len(),
+        started.elapsed()
+    );
     assert_eq!(busy.response(false).status, 200);
     drop(held);
 
     let m = parse_prometheus(&fetch_metrics(admin.addr));
     let depth_max = sample(&m, "coreline_accept_queue_depth_max{core=\"0\"}");
-    let depth_p99 = sample(&m, "coreline_accept_queue_depth{core=\"all\",quantile=\"0.99\"}");
+    let depth_p99 = sample(
+        &m,
+        "coreline_accept_queue_depth{core=\"all\",quantile=\"0.99\"}",
+    );
     let overflows = sample(&m, "coreline_listen_overflows_total{}");
     let backlog = sample(&m, "coreline_listen_backlog{core=\"0\"}");
     println!("depth max {depth_max}, p99 {depth_p99}, overflows {overflows}, backlog {backlog}");
     assert_eq!(backlog, 16.0);
-    assert!(depth_max > 0.0 && depth_p99 > 0.0, "no depth sample above 0");
+    assert!(
+        depth_max > 0.0 && depth_p99 > 0.0,
+        "no depth sample above 0"
+    );
     assert!(depth_max <= 17.0, "depth {depth_max} beyond backlog 16 + 1");
     assert!(overflows > 0.0, "no ListenOverflows delta");
     println!("{CHILD_OK}");

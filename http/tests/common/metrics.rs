@@ -55,7 +55,10 @@ pub fn fetch_metrics(admin: SocketAddr) -> String {
 /// parser is missing). Keys are `name{sorted labels}`, plus `# family NAME TYPE` keys
 /// (value 0) for every family the parser saw.
 pub fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts/parse_prometheus.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scripts/parse_prometheus.py"
+    );
     let mut child = Command::new(SYSTEM_PYTHON)
         .arg(script)
         .stdin(Stdio::piped())

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     match args::parse(std::env::args().skip(1)) {
         Ok(args::Command::Help) => {
             println!("{} {}", args::USAGE, metrics_args::USAGE);
+            println!("       {}", metrics_args::STATS_USAGE);
             ExitCode::SUCCESS
         }
         Ok(args::Command::Serve(serve)) => run(serve),
@@ -33,7 +34,12 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Err(e) => fail(&format!("{e} ({} {})", args::USAGE, metrics_args::USAGE)),
+        Err(e) => fail(&format!(
+            "{e} ({} {}; {})",
+            args::USAGE,
+            metrics_args::USAGE,
+            metrics_args::STATS_USAGE
+        )),
     }
 }
 

@@ -4,9 +4,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-/// Usage of the metrics flags and of `stats`.
-pub const USAGE: &str = "[--metrics ADDR [--metrics-hlog DIR]]\n       \
-                         coreline stats URL [--count N]";
+/// Usage of the metrics flags of `serve`.
+pub const USAGE: &str = "[--metrics ADDR [--metrics-hlog DIR]]";
+
+/// Usage of `stats`.
+pub const STATS_USAGE: &str = "coreline stats URL [--count N]";
 
 /// `serve`'s metrics options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
