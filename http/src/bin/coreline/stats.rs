@@ -26,7 +26,7 @@ pub fn run(stats: &Stats) -> Result<(), String> {
         let table = render_table(&title, &rows);
         let mut out = std::io::stdout().lock();
         let clear = if live { "\x1b[H\x1b[2J" } else { "" };
-        let _ = write!(out, "{clear}{table}\n");
+        let _ = writeln!(out, "{clear}{table}");
         let _ = out.flush();
         printed += 1;
         if stats.count.is_some_and(|n| printed >= n) {
