@@ -71,7 +71,9 @@ pub(crate) struct CoreMetrics {
 }
 
 impl CoreMetrics {
+    /// Called on the core's thread (resets the loop clock a former core may have left).
     pub(crate) fn new(enabled: bool) -> Self {
+        LOOP_CLOCK_US.with(|c| c.set(0));
         CoreMetrics {
             enabled,
             hist: LoopHistograms::new(),
