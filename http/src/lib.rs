@@ -18,6 +18,9 @@
 //! - **Timeouts** ([`Timeouts`]): header read (408), idle keep-alive, body read, write,
 //!   lingering close; enforced by a per-core sweeper, so none costs a timer per request.
 //! - **Graceful shutdown** through a [`ServerHandle`] from any thread.
+//! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
+//!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
+//!   depth, exported as Prometheus text, a percentile table and interval logs.
 //!
 //! ```no_run
 //! use coreline_http::{response, recycle, Body, Server};

@@ -36,7 +36,7 @@ impl RunMetrics {
     pub(crate) fn assemble(&self, mut cores: Vec<CoreSnapshot>) -> MetricsSnapshot {
         for c in &mut cores {
             if let Some((depth, backlog)) = self.sampler.depth_of(c.index) {
-                c.http.accept_queue_depth = depth.accept_queue_depth;
+                c.http.accept_queue_depth = depth;
                 c.listen_backlog = backlog;
             }
         }

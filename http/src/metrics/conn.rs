@@ -12,6 +12,9 @@
 //! - *service*: send completion of the flush carrying the response − first byte. The
 //!   responses of a batch share one flush, so one flush records the batch's first request
 //!   and, with one `record_n`, the rest (which all began with the same receipt).
+//!
+//! Bytes a handler reads as its request body do not move the receipt stamp, so a request
+//! pipelined behind a body counts its wait from the last read of the connection loop.
 
 use std::cell::Cell;
 
@@ -19,7 +22,7 @@ use coreline_runtime::metrics::loop_clock_us;
 
 use crate::conn::ConnIo;
 
-/// Per-connection timestamps (24 bytes in the shared connection state, not in the task).
+/// Per-connection timestamps (20 bytes in the shared connection state, not in the task).
 #[derive(Default)]
 pub(crate) struct ConnStamps {
     /// Accept time until the first byte arrives; then the latest receipt.

@@ -12,8 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use coreline_runtime::net::QueueProbe;
+use hdrhistogram::Histogram;
 
-use super::snapshot::{record_n, HttpHistograms};
+use super::snapshot::{depth_histogram, record_n};
 
 /// How often each listener's accept queue is sampled.
 pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
@@ -28,8 +29,8 @@ struct State {
     stopped: bool,
     /// Per listener: its core and its probe (`None` once the listener is gone).
     probes: Vec<(usize, Option<QueueProbe>)>,
-    /// Per core: depth samples (only `accept_queue_depth` is used) and the last backlog.
-    cores: Vec<(HttpHistograms, u32)>,
+    /// Per core: depth samples and the last backlog seen.
+    cores: Vec<(Histogram<u64>, u32)>,
 }
 
 impl Sampler {
@@ -39,7 +40,7 @@ impl Sampler {
             state: Mutex::new(State {
                 stopped: false,
                 probes: Vec::new(),
-                cores: (0..cores).map(|_| (HttpHistograms::new(), 0)).collect(),
+                cores: (0..cores).map(|_| (depth_histogram(), 0)).collect(),
             }),
             stop: Condvar::new(),
         });
@@ -63,7 +64,7 @@ impl Sampler {
                     continue;
                 };
                 if let Some((hist, backlog)) = cores.get_mut(*core) {
-                    record_n(&mut hist.accept_queue_depth, u64::from(info.depth), 1);
+                    record_n(hist, u64::from(info.depth), 1);
                     *backlog = info.backlog;
                 }
             }
@@ -87,7 +88,7 @@ impl Sampler {
     }
 
     /// Core `core`'s depth samples and last backlog.
-    pub(crate) fn depth_of(&self, core: usize) -> Option<(HttpHistograms, u32)> {
+    pub(crate) fn depth_of(&self, core: usize) -> Option<(Histogram<u64>, u32)> {
         self.lock().cores.get(core).cloned()
     }
 

@@ -32,17 +32,23 @@ pub struct HttpHistograms {
     pub accept_queue_depth: Histogram<u64>,
 }
 
+fn hist(max: u64) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, max, SIGFIG).expect("static histogram bounds are valid")
+}
+
+/// An empty accept-queue depth histogram (the bounds of `accept_queue_depth`).
+pub(crate) fn depth_histogram() -> Histogram<u64> {
+    hist(MAX_DEPTH)
+}
+
 impl HttpHistograms {
     /// Empty histograms with the bounds every core uses (so that they can be added).
     pub fn new() -> Self {
-        let hist = |max| {
-            Histogram::new_with_bounds(1, max, SIGFIG).expect("static histogram bounds are valid")
-        };
         HttpHistograms {
             accept_to_first_byte_us: hist(MAX_US),
             queue_wait_us: hist(MAX_US),
             service_us: hist(MAX_US),
-            accept_queue_depth: hist(MAX_DEPTH),
+            accept_queue_depth: depth_histogram(),
         }
     }
 
