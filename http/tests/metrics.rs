@@ -16,18 +16,26 @@ use http::{Request, Response, StatusCode};
 use common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
 use common::{one, Client};
 
-/// `/sleep/N` sleeps N ms (a timer: the core stays free), anything else answers at once.
+/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/big` answers 200 KiB (sent
+/// after the head, not through the batch buffer); `/stream` a streamed body; anything
+/// else answers at once.
 async fn handler(req: Request<Body>) -> Response<Body> {
-    let ms = req
-        .uri()
-        .path()
-        .strip_prefix("/sleep/")
-        .and_then(|n| n.parse().ok());
+    let path = req.uri().path().to_string();
     recycle(req);
-    if let Some(ms) = ms {
+    if let Some(ms) = path.strip_prefix("/sleep/").and_then(|n| n.parse().ok()) {
         time::sleep(Duration::from_millis(ms)).await;
     }
-    response(StatusCode::OK, Body::from_static(b"ok"))
+    match path.as_str() {
+        "/big" => response(StatusCode::OK, Body::from(vec![b'x'; 200 * 1024])),
+        "/stream" => {
+            let chunks = ["a", "b"].map(|s| Ok(bytes::Bytes::from_static(s.as_bytes())));
+            response(
+                StatusCode::OK,
+                Body::from_stream(common::Iter(chunks.into_iter())),
+            )
+        }
+        _ => response(StatusCode::OK, Body::from_static(b"ok")),
+    }
 }
 
 fn one_core() -> coreline_http::Builder {
@@ -180,6 +188,38 @@ fn pipelined_requests_behind_a_slow_one_show_its_time_as_queue_wait() {
         "coreline_http_queue_wait_seconds{core=\"0\",quantile=\"0.5\"}",
     );
     assert!(p50 >= 0.045, "queue wait p50 {p50} s");
+}
+
+/// Every way a response leaves is counted once: batched, a large body sent on its own, a
+/// streamed body, HEAD, pipelined, and a `Connection: close` one.
+#[test]
+fn every_response_path_counts_one_service_sample() {
+    let (server, _admin) = start_observed(one_core(), || handler);
+    let mut c = Client::connect(server.addr);
+    for target in ["/", "/big", "/stream", "/big", "/"] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(c.send(req.as_bytes()).response(false).status, 200);
+    }
+    assert_eq!(
+        c.send(b"HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .response(true)
+            .status,
+        200
+    );
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    for _ in 0..3 {
+        assert_eq!(c.response(false).status, 200);
+    }
+    let snap = server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .unwrap();
+    let core = &snap.cores[0];
+    assert_eq!(core.requests, 9);
+    assert_eq!(core.http.queue_wait_us.len(), 9);
+    assert_eq!(core.http.service_us.len(), 9);
+    assert_eq!(core.http.accept_to_first_byte_us.len(), 1);
 }
 
 #[test]

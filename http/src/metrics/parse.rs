@@ -72,3 +72,37 @@ pub fn rows_from_prometheus(text: &str) -> Result<Vec<LatencyRow>, String> {
     });
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_summaries_and_refuses_garbage() {
+        let text = "# TYPE coreline_http_service_seconds summary\n\
+            coreline_http_service_seconds{core=\"1\",quantile=\"0.5\"} 0.002\n\
+            coreline_http_service_seconds{core=\"0\",quantile=\"0.99\"} 0.005\n\
+            coreline_http_service_seconds_count{core=\"0\"} 7\n\
+            coreline_http_service_seconds_max{core=\"0\"} 0.006\n\
+            other_metric{core=\"0\"} 1\n\
+            coreline_accept_queue_depth{core=\"all\",quantile=\"0.9\"} 3\n";
+        let rows = rows_from_prometheus(text).unwrap();
+        let keys: Vec<_> = rows
+            .iter()
+            .map(|r| (r.metric.as_str(), r.core.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("service", "0"), ("service", "1"), ("accept_queue", "all")]
+        );
+        assert_eq!(rows[0].count, 7);
+        assert!((rows[0].quantiles[2] - 5_000.0).abs() < 1e-6);
+        assert!((rows[0].max - 6_000.0).abs() < 1e-6);
+        assert!(rows[0].quantiles[0].is_nan());
+        assert_eq!(rows[2].quantiles[1], 3.0);
+        for bad in ["novalue", "coreline_http_service_seconds{core=\"0\"} abc"] {
+            assert!(rows_from_prometheus(bad).is_err(), "{bad}");
+        }
+        assert!(rows_from_prometheus("<html>\n").is_err());
+    }
+}
