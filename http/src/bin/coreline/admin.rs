@@ -21,6 +21,8 @@ use coreline_runtime::Cores;
 
 /// A running admin server.
 pub struct Admin {
+    /// Where it listens (port 0 resolved).
+    pub addr: SocketAddr,
     handle: ServerHandle,
     thread: JoinHandle<std::io::Result<()>>,
 }
@@ -36,6 +38,7 @@ impl Admin {
             .build(move || MetricsAdmin::new(observed.clone()))
             .map_err(|e| format!("--metrics: {e}"))?;
         let handle = server.handle();
+        let addr = server.local_addrs()[0];
         let thread = std::thread::Builder::new()
             .name("coreline-admin".into())
             .spawn(move || server.run())
@@ -48,7 +51,11 @@ impl Admin {
             };
             return Err(format!("--metrics {addr}: {why}"));
         }
-        Ok(Admin { handle, thread })
+        Ok(Admin {
+            addr,
+            handle,
+            thread,
+        })
     }
 
     /// Shuts the admin server down and waits for it.

@@ -53,7 +53,7 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    if serve.metrics.admin == Some(serve.listen) {
+    if serve.metrics.admin == Some(serve.listen) && serve.listen.port() != 0 {
         return fail("--metrics needs an address other than --listen's");
     }
     let hlog = match &serve.metrics.admin {
@@ -95,6 +95,7 @@ fn run(serve: args::Serve) -> ExitCode {
     let admin = match serve.metrics.admin {
         Some(addr) => match admin::Admin::start(addr, server.cpus()[0], handle.clone()) {
             Ok(a) => {
+                let addr = a.addr;
                 eprintln!("coreline: metrics on http://{addr}/metrics and /debug/latency");
                 Some(a)
             }
