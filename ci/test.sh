@@ -14,6 +14,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v openssl >/dev/null || need_apt+=(openssl)
 # coreline-bench compare (bench/tests/compare_quick.rs) pins servers and load with taskset.
 command -v taskset >/dev/null || need_apt+=(util-linux)
+# The metrics tests parse /metrics with the reference parser, under Debian's python (the
+# package installs there, whatever python3 comes first on PATH).
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

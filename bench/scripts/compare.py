@@ -11,6 +11,8 @@ Every server is pinned to CPU 0 and wrk (-t1) to CPU 1, on loopback only, path /
     nginx     ../shared/reference/nginx.conf minus TLS, one worker (CPU = that worker process)
     hyper     target/release/hyper-peer 127.0.0.1:PORT 0   (bench/src/bin/hyper-peer.rs)
     ceiling   target/release/examples/ceiling 127.0.0.1:PORT 0   (no HTTP parsing at all)
+    coreline-metrics  coreline as above plus --metrics 127.0.0.1:PORT+1000 (latency metrics on;
+              not in the default list: `--servers coreline,coreline-metrics` measures their cost)
 
 Scenarios: plainN = keep-alive with N connections (plain64, plain1024); pipelinedD = D
 requests per write (wrk with ../shared/reference/pipeline.lua for D = 16) on 64 connections;
@@ -24,7 +26,7 @@ req/s before these servers do), the server's and the client core's busy share, e
 Medians over repeats, ratios against coreline (or, without it, against nginx), and which side
 was the limit go to stdout, bench/results/NAME.md and NAME.json (NAME = --out, "http").
 
-    python3 bench/scripts/compare.py [--servers coreline,nginx,hyper,ceiling]
+    python3 bench/scripts/compare.py [--servers coreline,nginx,hyper,ceiling[,coreline-metrics]]
         [--scenarios plain64,plain1024,pipelined16] [--duration 10] [--repeats 3]
         [--pipeline-connections 64] [--port-base 18080] [--quiet-wait 30] [--retries 2] [--out http]
 
@@ -42,7 +44,8 @@ SHARED = ROOT.parent / "shared" / "reference"
 RESULTS = ROOT / "bench" / "results"
 CLK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU, CLIENT_CPU = "0", "1"
-ALL_SERVERS = ("coreline", "nginx", "hyper", "ceiling")
+ALL_SERVERS = ("coreline", "nginx", "hyper", "ceiling", "coreline-metrics")
+DEFAULT_SERVERS = "coreline,nginx,hyper,ceiling"
 DEFAULT_SCENARIOS = "plain64,plain1024,pipelined16"
 PATH = "/plaintext"
 NOFILE = 65536
@@ -57,6 +60,8 @@ FILE_CONNS = 64
 BUILDS = {
     "coreline": (["cargo", "build", "--release", "-p", "coreline-http", "--bin", "coreline"],
                  ROOT / "target/release/coreline"),
+    "coreline-metrics": (["cargo", "build", "--release", "-p", "coreline-http", "--bin", "coreline"],
+                         ROOT / "target/release/coreline"),
     "hyper": (["cargo", "build", "--release", "-p", "coreline-bench", "--bin", "hyper-peer"],
               ROOT / "target/release/hyper-peer"),
     "ceiling": (["cargo", "build", "--release", "-p", "coreline-runtime", "--example", "ceiling"],
@@ -236,9 +241,11 @@ def start_server(name, port, tmp, nofile):
             (prefix / d).mkdir(parents=True, exist_ok=True)
         (prefix / "nginx.conf").write_text(nginx_conf(prefix, port, nofile))
         cmd = ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
-    elif name == "coreline":
-        cmd = [str(BUILDS[name][1]), "serve", "--cpus", SERVER_CPU, "--listen", f"127.0.0.1:{port}",
+    elif name in ("coreline", "coreline-metrics"):
+        cmd = [str(BUILDS["coreline"][1]), "serve", "--cpus", SERVER_CPU, "--listen", f"127.0.0.1:{port}",
                "--root", str(tmp / "nginx" / "www")]          # nginx's root too
+        if name == "coreline-metrics":                  # admin listener (and its hlog) out of the way
+            cmd += ["--metrics", f"127.0.0.1:{port + 1000}", "--metrics-hlog", str(tmp)]
     else:
         cmd = [str(BUILDS[name][1]), f"127.0.0.1:{port}", SERVER_CPU]
     log = tmp / f"{name}.log"
@@ -347,7 +354,7 @@ def limit(m):
 
 def ratio_pairs(names):
     if "coreline" in names:
-        return [("coreline", o) for o in ("nginx", "hyper", "ceiling") if o in names]
+        return [("coreline", o) for o in ("nginx", "hyper", "ceiling", "coreline-metrics") if o in names]
     return [(n, "nginx") for n in names if n != "nginx"] if "nginx" in names else []
 
 
@@ -503,7 +510,7 @@ def run(a, cmdline, title):
 
 def parser(description):
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--servers", default=",".join(ALL_SERVERS), help="comma list of " + ", ".join(ALL_SERVERS))
+    ap.add_argument("--servers", default=DEFAULT_SERVERS, help="comma list of " + ", ".join(ALL_SERVERS))
     ap.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
                     help="comma list of plainN / pipelinedD / fileNk / fileNm")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")

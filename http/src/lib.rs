@@ -23,6 +23,9 @@
 //!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
 //!   graceful closes send `close_notify`, and a truncation is an error, never the end of a
 //!   message. Files are read and sent encrypted instead of spliced.
+//! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
+//!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
+//!   depth, exported as Prometheus text, a percentile table and interval logs.
 //!
 //! ```no_run
 //! use coreline_http::{response, recycle, Body, Server};
@@ -47,6 +50,7 @@ mod conn;
 pub mod date;
 pub mod encode;
 mod handler;
+pub mod metrics;
 pub mod parse;
 mod pool;
 mod server;

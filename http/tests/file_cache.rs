@@ -36,12 +36,21 @@ impl Drop for Setup {
 }
 
 fn setup(name: &str) -> Setup {
+    setup_limited(name, None)
+}
+
+/// [`setup`], with the server under an open-file limit.
+fn setup_limited(name: &str, nofile: Option<u64>) -> Setup {
     let base = std::env::temp_dir().join(format!("coreline-fcache-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let root = base.join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(base.join("secret.txt"), SECRET).unwrap();
-    let served = Served::start(&[OsStr::new("--root"), root.as_os_str()], Stdio::null);
+    let args = [OsStr::new("--root"), root.as_os_str()];
+    let served = match nofile {
+        Some(n) => Served::start_limited(n, &args, Stdio::null),
+        None => Served::start(&args, Stdio::null),
+    };
     let conn = Conn::open(&served);
     Setup {
         _served: served,
@@ -243,13 +252,8 @@ fn more_files_than_the_cache_holds_are_all_served_right() {
 
 #[test]
 fn the_cache_stays_within_a_low_open_file_limit() {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    // The server inherits a soft limit of 256 fds: its cores together may cache 1/8.
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-    setrlimit(Resource::RLIMIT_NOFILE, 256, hard).unwrap();
-    let s = setup("fdlimit");
-    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
-    let mut s = s;
+    // A server limited to 256 fds: its cores together may cache 1/8.
+    let mut s = setup_limited("fdlimit", Some(256));
     let pid = s._served.child.id();
     let fds = || {
         std::fs::read_dir(format!("/proc/{pid}/fd"))

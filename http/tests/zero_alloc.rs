@@ -41,6 +41,17 @@ fn run(stream: &mut TcpStream, batch: &[u8], response_len: usize, depth: usize, 
 
 #[test]
 fn plaintext_allocates_nothing_per_request() {
+    check(false);
+}
+
+/// The latency metrics record into histograms allocated up front: still nothing per
+/// request (the accept-queue sampler thread allocates nothing per sample either).
+#[test]
+fn plaintext_allocates_nothing_per_request_with_metrics_on() {
+    check(true);
+}
+
+fn check(metrics: bool) {
     let timeouts = Timeouts {
         // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
         header_read: Duration::from_secs(60),
@@ -54,6 +65,7 @@ fn plaintext_allocates_nothing_per_request() {
             max_requests_per_connection: 0,
             ..Limits::default()
         })
+        .metrics(metrics)
         .build(|| routes::Router::new(None))
         .unwrap();
     let addr = server.local_addrs()[0];

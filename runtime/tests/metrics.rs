@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use coreline_runtime::metrics::{local_snapshot, ListenCounters, TICK};
+use coreline_runtime::metrics::{local_snapshot, loop_clock_us, ListenCounters, TICK};
 use coreline_runtime::net::{ListenOptions, TcpListener};
 use coreline_runtime::{handle, spawn_local, time, yield_now, Runtime};
 
@@ -143,12 +143,54 @@ fn queue_info_reports_depth_and_backlog() {
                 time::sleep(Duration::from_millis(5)).await;
                 info = listener.queue_info().unwrap();
             }
+            // The probe reads the same queue from another thread, and keeps the socket
+            // until it is dropped.
+            let probe = listener.queue_probe().unwrap();
+            let seen = std::thread::spawn(move || probe.read().unwrap())
+                .join()
+                .unwrap();
+            assert_eq!(seen, info);
             drop(conns);
             info
         })
         .unwrap();
     assert_eq!(info.depth, 10);
     assert_eq!(info.backlog, 16);
+}
+
+/// The loop clock moves with the loop (read once per iteration, after the reap), and
+/// stays 0 with metrics off.
+#[test]
+fn loop_clock_advances_per_iteration_and_is_off_without_metrics() {
+    let _w = common::watchdog(Duration::from_secs(30), "loop_clock");
+    let (a, b, same) = Runtime::builder()
+        .build()
+        .unwrap()
+        .block_on(|| async {
+            time::sleep(Duration::from_millis(1)).await;
+            let a = loop_clock_us();
+            let same = loop_clock_us(); // no loop iteration in between
+            time::sleep(Duration::from_millis(20)).await;
+            (a, loop_clock_us(), same)
+        })
+        .unwrap();
+    assert!(a > 0);
+    assert_eq!(a, same);
+    assert!(
+        b - a >= 19_000,
+        "clock moved {} µs across a 20 ms sleep",
+        b - a
+    );
+    let off = Runtime::builder()
+        .metrics(false)
+        .build()
+        .unwrap()
+        .block_on(|| async {
+            time::sleep(Duration::from_millis(5)).await;
+            loop_clock_us()
+        })
+        .unwrap();
+    assert_eq!(off, 0);
 }
 
 const FIXTURE: &str = "\

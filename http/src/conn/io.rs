@@ -62,6 +62,8 @@ pub(crate) struct ConnIo {
     pub(crate) body: RefCell<Option<Box<BodyState>>>,
     /// Key in the core's connection registry.
     pub(crate) key: Cell<u32>,
+    /// Timestamps for the latency metrics (untouched when they are off).
+    pub(crate) stamps: crate::metrics::ConnStamps,
 }
 
 impl ConnIo {
@@ -80,6 +82,7 @@ impl ConnIo {
             body_seq: Cell::new(0),
             body: RefCell::new(None),
             key: Cell::new(u32::MAX),
+            stamps: Default::default(),
         })
     }
 

@@ -33,7 +33,7 @@ use self::transport::Transport;
 use crate::body::Incoming;
 use crate::parse::{Framing, HeadError};
 use crate::server::core::CoreShared;
-use crate::{clock, date, pool, Body, Handler};
+use crate::{clock, date, metrics, pool, Body, Handler};
 
 /// Flush a batch early once this much output is queued.
 const BATCH_FLUSH: usize = 64 * 1024;
@@ -104,6 +104,7 @@ fn serve_on<H: Handler>(
 ) -> impl Future<Output = ()> {
     let io = ConnIo::new(transport, core.clone());
     io.key.set(core.register(io.clone()));
+    metrics::accepted(&io);
     let conn = Conn { io, handler };
     async move {
         let io = &conn.io;
@@ -154,9 +155,13 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
-                if !io.body_fully_buffered() && Box::pin(io.flush()).await.is_err() {
-                    return End::Close;
+                if !io.body_fully_buffered() {
+                    if Box::pin(io.flush()).await.is_err() {
+                        return End::Close;
+                    }
+                    metrics::flushed(io);
                 }
+                metrics::started(io);
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
@@ -185,7 +190,11 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             // Only a boxed future (two words) is held across this await.
             let next = match step {
                 Ok(after) => Ok(after),
-                Err(later) => later.await,
+                Err(later) => {
+                    let next = later.await;
+                    metrics::flushed(io); // (if it sent everything)
+                    next
+                }
             };
             match next {
                 Ok(After::KeepAlive) => {}
@@ -193,8 +202,11 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 Err(end) => return end,
             }
             let large = io.out.borrow().len() >= BATCH_FLUSH; // (no borrow across the await)
-            if large && io.flush().await.is_err() {
-                return End::Close;
+            if large {
+                if io.flush().await.is_err() {
+                    return End::Close;
+                }
+                metrics::flushed(io);
             }
         };
         if let Some(e) = refused {
@@ -203,12 +215,10 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if io.flush().await.is_err() {
             return End::Close;
         }
+        metrics::flushed(io);
         let idle = io.inbuf_is_empty();
         if idle {
             io.release_buffers();
-            if io.core.is_draining() {
-                return End::Close;
-            }
         }
         // One deadline per phase: waiting idle (keep-alive, or header timeout before the
         // first request) or inside a head (header timeout from its first byte).
@@ -226,10 +236,19 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 at
             }
         };
-        io.set_deadline_at(deadline);
-        match io.recv(idle).await {
-            Recv::Data => {}
-            Recv::Eof | Recv::Draining | Recv::Failed(_) => return End::Close,
+        // Draining: an idle connection waits only briefly, so that a request already on its
+        // way is answered (with `Connection: close`) instead of crossing our close and
+        // being lost.
+        let draining = io.core.is_draining();
+        if draining && idle {
+            io.set_deadline_at(deadline.min(io.core.drain_idle_deadline()));
+        } else {
+            io.set_deadline_at(deadline);
+        }
+        match io.recv(idle && !draining).await {
+            Recv::Data => metrics::received(io),
+            Recv::Draining => {} // draining began: wait again, with its short deadline
+            Recv::Eof | Recv::Failed(_) => return End::Close,
             Recv::TimedOut if idle => return End::Close,
             Recv::TimedOut => {
                 let e = HeadError {

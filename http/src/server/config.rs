@@ -135,4 +135,6 @@ impl Timeouts {
 pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
+    /// Whether the HTTP and runtime metrics are recorded.
+    pub(crate) metrics: bool,
 }

@@ -15,15 +15,26 @@ use slab::Slab;
 use super::config::Config;
 use crate::clock;
 use crate::conn::ConnIo;
+use crate::metrics::CoreHttpMetrics;
+
+/// How long idle connections still wait for a request after draining began. nginx closes
+/// them at once, and a request that crosses the close is lost (a client may retry an
+/// idempotent one; a POST fails). Waiting a moment answers those with `Connection: close`
+/// instead; a connection that stays silent is closed when it passes.
+pub(crate) const DRAIN_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One core's share of the server.
 pub(crate) struct CoreShared {
     pub(crate) config: Config,
     draining: Cell<bool>,
+    /// When draining began (`clock::now_ms`).
+    drain_started: Cell<u64>,
     conns: RefCell<Slab<Rc<ConnIo>>>,
     /// The core's main task, woken when draining starts and when a connection ends
     /// during draining.
     main_waker: RefCell<Option<Waker>>,
+    /// The core's HTTP metrics, if they are on.
+    pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
 }
 
 thread_local! {
@@ -36,8 +47,10 @@ impl CoreShared {
         Rc::new(CoreShared {
             config,
             draining: Cell::new(false),
+            drain_started: Cell::new(0),
             conns: RefCell::new(Slab::new()),
             main_waker: RefCell::new(None),
+            metrics: config.metrics.then(|| Box::new(CoreHttpMetrics::new())),
         })
     }
 
@@ -57,16 +70,24 @@ impl CoreShared {
     }
 
     /// Starts graceful shutdown on this core: wakes the main task (which stops the
-    /// accept loops) and every connection (idle ones then close).
+    /// accept loops) and every connection (idle ones close after a short wait).
     pub(crate) fn begin_drain(&self) {
         if self.draining.replace(true) {
             return;
         }
+        self.drain_started.set(clock::now_ms());
         self.wake_main();
         let conns: Vec<Rc<ConnIo>> = self.conns.borrow().iter().map(|(_, c)| c.clone()).collect();
         for c in conns {
             c.wake();
         }
+    }
+
+    /// Until when an idle connection still waits for a request once draining began:
+    /// [`DRAIN_IDLE_WAIT`] (or the shutdown grace, if shorter) after it began.
+    pub(crate) fn drain_idle_deadline(&self) -> u64 {
+        let wait = DRAIN_IDLE_WAIT.min(self.config.timeouts.shutdown_grace);
+        self.drain_started.get() + wait.as_millis() as u64
     }
 
     fn wake_main(&self) {
@@ -120,10 +141,14 @@ impl CoreShared {
     }
 }
 
+/// The server state of this thread's core, if a server runs here.
+pub(crate) fn current() -> Option<Rc<CoreShared>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
 /// Starts graceful shutdown of the server running on this thread's core, if any.
 pub(crate) fn begin_drain_current() {
-    let core = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-    if let Some(core) = core {
+    if let Some(core) = current() {
         core.begin_drain();
     }
 }

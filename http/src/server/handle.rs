@@ -4,6 +4,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::core::begin_drain_current;
+use crate::metrics::{CoreSnapshot, MetricsSnapshot, RunMetrics};
 
 /// A `Send + Sync` handle to a [`Server`](crate::Server): wait until it accepts
 /// connections, or shut it down gracefully. Cheap to clone.
@@ -31,6 +32,10 @@ struct State {
     cores: usize,
     ready: usize,
     finished: bool,
+    /// Set while a run with metrics is on (and kept after it, for the final copies).
+    metrics: Option<Arc<RunMetrics>>,
+    /// The cores' metrics as they stopped (filled during the end of a run).
+    final_cores: Vec<CoreSnapshot>,
 }
 
 impl std::fmt::Debug for State {
@@ -104,12 +109,44 @@ impl ServerHandle {
         }
     }
 
-    /// A run with `cores` cores is starting.
-    pub(crate) fn starting(&self, cores: usize) {
+    /// The metrics of every core (requires [`Builder::metrics`](crate::Builder::metrics)):
+    /// one job per core through the runtime's cross-core queue, so a core busy with a
+    /// long task answers late. After the run ended: the metrics as the cores stopped.
+    /// `None` if metrics are off or the server has not started.
+    pub async fn metrics_snapshot(&self) -> Option<MetricsSnapshot> {
+        let (runtime, metrics) = {
+            let s = self.state();
+            (s.runtime.clone(), s.metrics.clone()?)
+        };
+        let cores = match runtime {
+            Some(rt) => crate::metrics::gather(&rt).await,
+            None => self.state().final_cores.clone(),
+        };
+        Some(metrics.assemble(cores))
+    }
+
+    /// [`metrics_snapshot`](Self::metrics_snapshot) from a thread that is not a runtime
+    /// core (a signal thread, `main` after [`Server::run`](crate::Server::run) returned),
+    /// waiting at most `timeout`.
+    pub fn metrics_snapshot_blocking(&self, timeout: Duration) -> Option<MetricsSnapshot> {
+        crate::metrics::block_on(self.metrics_snapshot(), timeout).flatten()
+    }
+
+    /// A run with `cores` cores is starting (`metrics`: its metrics, if on).
+    pub(crate) fn starting(&self, cores: usize, metrics: Option<Arc<RunMetrics>>) {
         let mut s = self.state();
         s.cores = cores;
         s.ready = 0;
         s.finished = false;
+        s.metrics = metrics;
+        s.final_cores.clear();
+    }
+
+    /// A core leaves its last metrics before it stops.
+    pub(crate) fn core_final_metrics(&self, snapshot: CoreSnapshot) {
+        let mut s = self.state();
+        s.final_cores.push(snapshot);
+        s.final_cores.sort_by_key(|c| c.index);
     }
 
     /// A core is accepting. Registers the runtime handle (for cross-core shutdown) and
@@ -131,6 +168,9 @@ impl ServerHandle {
             let mut s = self.state();
             s.finished = true;
             s.runtime = None;
+            if let Some(m) = &s.metrics {
+                m.sampler.stop();
+            }
         }
         self.inner.changed.notify_all();
     }

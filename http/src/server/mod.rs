@@ -1,5 +1,6 @@
 //! [`Server`]: configure, bind, run on every core, shut down gracefully.
 
+mod accept;
 pub(crate) mod config;
 pub(crate) mod core;
 mod fd_limit;
@@ -27,6 +28,8 @@ pub struct Builder {
     backlog: u32,
     limits: Limits,
     timeouts: Timeouts,
+    metrics: bool,
+    reuse_port: bool,
 }
 
 impl Default for Builder {
@@ -38,6 +41,8 @@ impl Default for Builder {
             backlog: 4096,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            metrics: false,
+            reuse_port: false,
         }
     }
 }
@@ -60,6 +65,16 @@ impl Builder {
     /// the resolved addresses.
     pub fn tls_listen(mut self, addr: SocketAddr, acceptor: TlsAcceptor) -> Self {
         self.tls.push((addr, acceptor));
+        self
+    }
+
+    /// Whether to share the listening ports with another process that listens on them with
+    /// `SO_REUSEPORT`, such as the old server during a zero-downtime restart (default:
+    /// off, and an address in use is an error). The kernel then spreads new connections
+    /// over both processes until the old one stops accepting; see the README's restart
+    /// procedure (`net.ipv4.tcp_migrate_req`). Addresses with port 0 are always checked.
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
         self
     }
 
@@ -89,6 +104,16 @@ impl Builder {
         self
     }
 
+    /// Records latency histograms and counters (default off; see [`crate::metrics`]):
+    /// the HTTP ones per connection and request, the runtime's per loop iteration, and
+    /// each listener's accept-queue depth every 100 ms. Read them with
+    /// [`ServerHandle::metrics_snapshot`]. Off, neither the server nor its runtime records
+    /// anything.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
     /// Checks that every address can be listened on (and resolves port 0), and returns
     /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
     /// thread to build that core's handler, so the handler need not be `Send`.
@@ -108,6 +133,12 @@ impl Builder {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
             .cpus()
             .to_vec();
+        // Each address must be free (port 0 resolved), unless shared on purpose.
+        let reuse = self.reuse_port;
+        let check_free = |a: SocketAddr| match reuse && a.port() != 0 {
+            true => Ok(a),
+            false => start::probe(a),
+        };
         let wanted = if self.addrs.is_empty() && self.tls.is_empty() {
             vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
         } else {
@@ -115,7 +146,7 @@ impl Builder {
         };
         let addrs = wanted
             .into_iter()
-            .map(start::probe)
+            .map(check_free)
             .collect::<io::Result<Vec<_>>>()?;
         let handshake = self.timeouts.tls_handshake;
         let tls = self
@@ -123,7 +154,7 @@ impl Builder {
             .into_iter()
             .map(|(addr, acceptor)| {
                 Ok((
-                    start::probe(addr)?,
+                    check_free(addr)?,
                     acceptor.with_handshake_timeout(handshake),
                 ))
             })
@@ -139,6 +170,7 @@ impl Builder {
             config: config::Config {
                 limits: self.limits,
                 timeouts: self.timeouts,
+                metrics: self.metrics,
             },
             factory,
             handle: ServerHandle::default(),

@@ -14,11 +14,12 @@ use coreline_runtime::net::{ListenOptions, TcpListener};
 use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use coreline_tls::TlsAcceptor;
 
+use super::accept::{accept_loop, Listener, Stop};
 use super::config::Config;
 use super::core::CoreShared;
 use super::handle::ServerHandle;
-use super::refuse;
-use crate::{conn, Handler};
+use crate::metrics::RunMetrics;
+use crate::Handler;
 
 /// Checks that `addr` is free by binding it without `SO_REUSEPORT` (which fails if anyone
 /// listens there, reuse-port or not) and returns it with port 0 resolved. The probe socket
@@ -62,9 +63,6 @@ pub(crate) struct Listeners {
     pub(crate) tls: Vec<(SocketAddr, TlsAcceptor)>,
 }
 
-/// One core's bound listener; `Some` acceptor (this core's copy) for HTTPS.
-type Bound = (TcpListener, Option<Rc<TlsAcceptor>>);
-
 pub(crate) fn run<F, H>(
     addrs: Listeners,
     cores: Cores,
@@ -80,9 +78,14 @@ where
     let rt = Runtime::builder()
         .cores(cores)
         .thread_name("coreline-http")
+        .metrics(config.metrics)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
-    handle.starting(rt.cpus().len());
+    let metrics = match config.metrics {
+        true => Some(RunMetrics::start(rt.cpus().len())?),
+        false => None,
+    };
+    handle.starting(rt.cpus().len(), metrics.clone());
     let gate = Arc::new(StartGate {
         pending: AtomicUsize::new(rt.cpus().len()),
         error: Mutex::new(None),
@@ -91,17 +94,27 @@ where
         backlog,
         ..ListenOptions::default()
     };
-    let outcome = rt.run(|_core| {
+    let outcome = rt.run(|id| {
         // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
-        let plain = addrs
-            .plain
+        // Each listener's accept-queue probe goes with it (see metrics::sampler).
+        let bind = |addr: SocketAddr, tls: Option<&TlsAcceptor>| {
+            let listener = TcpListener::bind_with(addr, &options)?;
+            let probe = metrics.as_ref().and_then(|m| {
+                let probe = listener.queue_probe().ok()?;
+                Some(m.sampler.watch(id.index, probe))
+            });
+            Ok(Listener {
+                listener,
+                tls: tls.map(|a| Rc::new(a.per_core())),
+                _probe: probe,
+            })
+        };
+        let plain = addrs.plain.iter().map(|&a| bind(a, None));
+        let tls = addrs
+            .tls
             .iter()
-            .map(|&a| Ok((TcpListener::bind_with(a, &options)?, None)));
-        let tls = addrs.tls.iter().map(|(a, acceptor)| {
-            let listener = TcpListener::bind_with(*a, &options)?;
-            Ok((listener, Some(Rc::new(acceptor.per_core()))))
-        });
-        let listeners: io::Result<Vec<Bound>> = plain.chain(tls).collect();
+            .map(|(a, acceptor)| bind(*a, Some(acceptor)));
+        let listeners: io::Result<Vec<Listener>> = plain.chain(tls).collect();
         gate.report(listeners.as_ref().map(drop));
         let core = CoreShared::new(config);
         core.install(); // before any cross-core shutdown job can run here
@@ -119,11 +132,14 @@ where
 async fn core_main<H: Handler>(
     core: Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<Bound>>,
+    listeners: io::Result<Vec<Listener>>,
     gate: Arc<StartGate>,
     handle: ServerHandle,
 ) -> io::Result<()> {
     let result = serve_core(&core, handler, listeners, &gate, &handle).await;
+    if let Some(last) = crate::metrics::local_core_snapshot() {
+        handle.core_final_metrics(last);
+    }
     core.clear();
     CoreShared::uninstall();
     result
@@ -132,7 +148,7 @@ async fn core_main<H: Handler>(
 async fn serve_core<H: Handler>(
     core: &Rc<CoreShared>,
     handler: Rc<H>,
-    listeners: io::Result<Vec<Bound>>,
+    listeners: io::Result<Vec<Listener>>,
     gate: &StartGate,
     handle: &ServerHandle,
 ) -> io::Result<()> {
@@ -140,7 +156,11 @@ async fn serve_core<H: Handler>(
     let listeners = listeners?;
     let acceptors: Vec<_> = listeners
         .into_iter()
-        .map(|(l, tls)| spawn_local(accept_loop(l, tls, core.clone(), handler.clone())))
+        .map(|l| {
+            let stop = Rc::new(Stop::default());
+            let task = spawn_local(accept_loop(l, stop.clone(), core.clone(), handler.clone()));
+            (stop, task)
+        })
         .collect();
     let sweeper = spawn_local(sweep_loop(core.clone()));
     if handle.core_ready(coreline_runtime::handle()) {
@@ -156,12 +176,20 @@ async fn serve_core<H: Handler>(
         }
     })
     .await;
-    for a in &acceptors {
-        a.abort(); // drops the listener: no new connections on this core
-    }
-    // Let busy connections finish (idle ones close as they see the flag).
+    // Stop accepting: each loop hands over what the kernel already accepted for it, then
+    // closes its socket.
     let start = Instant::now();
     let grace = core.config.timeouts.shutdown_grace;
+    for (stop, _) in &acceptors {
+        stop.stop();
+    }
+    for (_, task) in acceptors {
+        if time::timeout(grace, task).await.is_err() {
+            break; // (a loop stuck in its accept back-off: the rest close with the core)
+        }
+    }
+    // Let busy connections finish (idle ones get a last short wait for a request already
+    // on its way, then close).
     while core.connections() > 0 {
         let left = grace.saturating_sub(start.elapsed());
         if left.is_zero() {
@@ -182,74 +210,6 @@ async fn serve_core<H: Handler>(
     }
     sweeper.abort();
     Ok(())
-}
-
-async fn accept_loop<H: Handler>(
-    mut listener: TcpListener,
-    tls: Option<Rc<TlsAcceptor>>,
-    core: Rc<CoreShared>,
-    handler: Rc<H>,
-) {
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        match listener.accept().await {
-            Ok(stream) => {
-                backoff.recovered();
-                let max = core.config.limits.max_connections_per_core;
-                if max > 0 && core.connections() >= max {
-                    drop(spawn_local(refuse::refuse(stream)));
-                    continue;
-                }
-                let (core, handler) = (core.clone(), handler.clone());
-                match &tls {
-                    None => drop(spawn_local(conn::serve(stream, core, handler))),
-                    Some(acceptor) => drop(spawn_local(conn::serve_tls(
-                        stream,
-                        acceptor.clone(),
-                        core,
-                        handler,
-                    ))),
-                }
-            }
-            // Out of fds or memory: pause accepting (the kernel's queue holds the clients)
-            // while the connections already open are served and, closing, free fds.
-            Err(e) => time::sleep(backoff.failed(&e)).await,
-        }
-    }
-}
-
-/// The pause after a failed accept: 10 ms doubling to 1 s, as nginx pauses accepting for
-/// 500 ms on EMFILE. One line is logged when accepting starts failing and one when it
-/// works again, not one per retry.
-#[derive(Default)]
-struct AcceptBackoff {
-    /// The current pause, zero while accepts succeed.
-    pause: Duration,
-    failures: u64,
-}
-
-impl AcceptBackoff {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
-
-    fn failed(&mut self, e: &io::Error) -> Duration {
-        if self.failures == 0 {
-            eprintln!("coreline: accept failed: {e}; pausing accepts until it works again");
-        }
-        self.failures += 1;
-        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::MAX);
-        self.pause
-    }
-
-    fn recovered(&mut self) {
-        if self.failures > 0 {
-            eprintln!(
-                "coreline: accepting again after {} failed attempt(s)",
-                self.failures
-            );
-            *self = AcceptBackoff::default();
-        }
-    }
 }
 
 async fn sweep_loop(core: Rc<CoreShared>) {

@@ -56,6 +56,15 @@ pub fn start(limits: Limits, timeouts: Timeouts) -> Running {
         .timeouts(timeouts)
         .build(|| test_handler)
         .expect("build server");
+    run_on_thread(server)
+}
+
+/// Runs a built server on a thread of its own until it accepts.
+pub fn run_on_thread<F, H>(server: Server<F>) -> Running
+where
+    F: Fn() -> H + Send + Sync + 'static,
+    H: coreline_http::Handler,
+{
     let addr = match crate::OVER_TLS {
         true => server.tls_local_addrs()[0],
         false => server.local_addrs()[0],
@@ -151,3 +160,5 @@ impl<I: Iterator<Item = io::Result<Bytes>> + Unpin> futures_core::Stream for Ite
 mod client;
 pub mod transport;
 pub use client::*;
+
+pub mod metrics;

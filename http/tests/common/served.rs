@@ -31,7 +31,7 @@ impl Served {
     /// (`Stdio::piped` to read its messages, `Stdio::null` otherwise). Retries on another
     /// port if the one picked was taken in between.
     pub fn start<S: AsRef<OsStr>>(extra: &[S], stderr: fn() -> Stdio) -> Served {
-        Self::spawn(extra, stderr, None)
+        Self::spawn(extra, stderr, None, None)
     }
 
     /// Like [`start`](Self::start), plus an HTTPS listener with this certificate and key
@@ -42,13 +42,24 @@ impl Served {
         extra: &[S],
         stderr: fn() -> Stdio,
     ) -> Served {
-        Self::spawn(extra, stderr, Some((cert, key)))
+        Self::spawn(extra, stderr, Some((cert, key)), None)
+    }
+
+    /// Like [`start`](Self::start), under an open-file limit of `nofile` (soft and hard,
+    /// set with util-linux `prlimit`, so the server cannot raise it).
+    pub fn start_limited<S: AsRef<OsStr>>(
+        nofile: u64,
+        extra: &[S],
+        stderr: fn() -> Stdio,
+    ) -> Served {
+        Self::spawn(extra, stderr, None, Some(nofile))
     }
 
     fn spawn<S: AsRef<OsStr>>(
         extra: &[S],
         stderr: fn() -> Stdio,
         tls: Option<(&Path, &Path)>,
+        nofile: Option<u64>,
     ) -> Served {
         let extra: Vec<OsString> = extra.iter().map(|s| s.as_ref().to_owned()).collect();
         let mut last = String::new();
@@ -61,7 +72,17 @@ impl Served {
                 args.extend(["--tls-cert".into(), cert.as_os_str().to_owned()]);
                 args.extend(["--tls-key".into(), key.as_os_str().to_owned()]);
             }
-            let child = Command::new(env!("CARGO_BIN_EXE_coreline"))
+            let bin = env!("CARGO_BIN_EXE_coreline");
+            let mut command = match nofile {
+                // prlimit sets the limit on itself, then execs the server (same pid).
+                Some(n) => {
+                    let mut c = Command::new("prlimit");
+                    c.arg(format!("--nofile={n}:{n}")).arg(bin);
+                    c
+                }
+                None => Command::new(bin),
+            };
+            let child = command
                 .args(["serve", "--listen", &addr.to_string(), "--cpus", "0"])
                 .args(&args)
                 .stdin(Stdio::null())

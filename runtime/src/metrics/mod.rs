@@ -9,7 +9,9 @@
 //!   no timer entry) and records how many microseconds late it noticed each tick, counted
 //!   from the later of the tick and the core's last wake-up from the ring (a tick that fell
 //!   due while the core slept idle is not late). A task that blocks the core shows up here
-//!   as lag. An idle core takes no samples (the tick never wakes it).
+//!   as lag. An idle core takes no samples (the tick never wakes it);
+//! - [`loop_clock_us`]: the time of the last reap, one clock read per loop iteration, for
+//!   layers above (the HTTP server) that timestamp requests without a system call each.
 
 mod netstat;
 mod per_core;
@@ -17,5 +19,5 @@ mod snapshot;
 
 pub use netstat::ListenCounters;
 pub(crate) use per_core::CoreMetrics;
-pub use per_core::TICK;
+pub use per_core::{loop_clock_us, TICK};
 pub use snapshot::{local_snapshot, CoreMetricsSnapshot, LoopHistograms, MetricsSnapshot};

@@ -55,6 +55,24 @@ pub struct QueueInfo {
     pub backlog: u32,
 }
 
+/// A duplicate of a listening socket's fd that reads its [`QueueInfo`] from any thread;
+/// see [`TcpListener::queue_probe`].
+#[derive(Debug)]
+pub struct QueueProbe {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl QueueProbe {
+    /// The accept queue's current depth and limit (one `getsockopt(TCP_INFO)`).
+    pub fn read(&self) -> io::Result<QueueInfo> {
+        let info = sys::tcp_info(std::os::fd::AsRawFd::as_raw_fd(&self.fd))?;
+        Ok(QueueInfo {
+            depth: info.tcpi_unacked,
+            backlog: info.tcpi_sacked,
+        })
+    }
+}
+
 /// A listening TCP socket owned by one core.
 pub struct TcpListener {
     fd: SharedFd,
@@ -146,6 +164,21 @@ impl TcpListener {
         Ok(QueueInfo {
             depth: info.tcpi_unacked,
             backlog: info.tcpi_sacked,
+        })
+    }
+
+    /// A `Send` probe of this socket's accept queue, for reading it from another thread:
+    /// a core busy running tasks cannot sample its own queue while the queue fills.
+    ///
+    /// The probe holds a duplicate of the socket's fd, which keeps the socket listening
+    /// (and, with `SO_REUSEPORT`, receiving its share of new connections) until the probe
+    /// is dropped too: drop it together with the listener.
+    pub fn queue_probe(&self) -> io::Result<QueueProbe> {
+        let raw = self.fd.raw();
+        // SAFETY: `raw` is owned by `self.fd`, which outlives this borrow.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
+        Ok(QueueProbe {
+            fd: borrowed.try_clone_to_owned()?,
         })
     }
 

@@ -3,5 +3,5 @@
 mod listener;
 mod stream;
 
-pub use listener::{ListenOptions, QueueInfo, TcpListener};
+pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
 pub use stream::TcpStream;

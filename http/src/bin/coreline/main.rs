@@ -3,13 +3,21 @@
 //! and HTTPS server; `coreline gen-cert DIR`: a self-signed certificate for local use.
 //! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
 //! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
+//! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
+//!
+//! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
+//! percentile table every second; exits 1 with one line if it cannot read it.
 
+mod admin;
 mod args;
 mod files;
+mod metrics_args;
 mod routes;
 mod signals;
+mod stats;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use coreline_http::Server;
 use coreline_tls::TlsAcceptor;
@@ -22,6 +30,13 @@ fn main() -> ExitCode {
         }
         Ok(args::Command::Serve(serve)) => run(serve),
         Ok(args::Command::GenCert(dir)) => gen_cert(&dir),
+        Ok(args::Command::Stats(s)) => match stats::run(&s) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("coreline stats: {e}");
+                ExitCode::from(1)
+            }
+        },
         Err(e) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
     }
 }
@@ -61,7 +76,27 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    let mut builder = Server::builder().cores(serve.cpus).backlog(serve.backlog);
+    if serve.metrics.admin.is_some()
+        && serve.metrics.admin == serve.listen
+        && serve.listen.is_some_and(|a| a.port() != 0)
+    {
+        return fail("--metrics needs an address other than --listen's");
+    }
+    let hlog = match &serve.metrics.admin {
+        Some(_) => {
+            let dir = serve.metrics.hlog_dir.as_deref();
+            match admin::Hlog::new(dir.unwrap_or(std::path::Path::new("."))) {
+                Ok(h) => Some(Arc::new(h)),
+                Err(e) => return fail(&e),
+            }
+        }
+        None => None,
+    };
+    let mut builder = Server::builder()
+        .cores(serve.cpus)
+        .backlog(serve.backlog)
+        .metrics(serve.metrics.admin.is_some())
+        .reuse_port(serve.reuse_port);
     if let Some(addr) = serve.listen {
         builder = builder.listen(addr);
     }
@@ -74,15 +109,34 @@ fn run(serve: args::Serve) -> ExitCode {
     // Before any thread exists, so that every thread inherits the blocked mask.
     let signals = match signals::block() {
         Ok(s) => s,
-        Err(e) => return fail(&format!("cannot block SIGINT/SIGTERM: {e}")),
+        Err(e) => return fail(&format!("cannot block SIGINT/SIGTERM/SIGUSR1: {e}")),
     };
     let server = match builder.build(move || routes::Router::new(files.clone())) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    if let Err(e) = signals::spawn_waiter(signals, server.handle()) {
+    let handle = server.handle();
+    let on_usr1 = {
+        let (hlog, handle) = (hlog.clone(), handle.clone());
+        move || match &hlog {
+            Some(h) => h.dump(&handle),
+            None => eprintln!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
+        }
+    };
+    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), on_usr1) {
         return fail(&format!("cannot start the signal thread: {e}"));
     }
+    let admin = match serve.metrics.admin {
+        Some(addr) => match admin::Admin::start(addr, server.cpus()[0], handle.clone()) {
+            Ok(a) => {
+                let addr = a.addr;
+                eprintln!("coreline: metrics on http://{addr}/metrics and /debug/latency");
+                Some(a)
+            }
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
     let cpus = server.cpus().len();
     let urls: Vec<String> = (server.local_addrs().iter())
         .map(|a| format!("http://{a}/"))
@@ -97,7 +151,14 @@ fn run(serve: args::Serve) -> ExitCode {
         "coreline: serving {} on {cpus} core(s) (Ctrl-C to stop)",
         urls.join(" and ")
     );
-    match server.run() {
+    let result = server.run();
+    if let Some(a) = admin {
+        a.stop();
+    }
+    if let Some(h) = &hlog {
+        h.dump(&handle); // the cores' final metrics
+    }
+    match result {
         Ok(()) => {
             eprintln!("coreline: stopped");
             ExitCode::SUCCESS

@@ -11,17 +11,28 @@ use std::path::PathBuf;
 
 pub use serve::{Serve, Tls};
 
+use crate::metrics_args::{self, Stats};
+
 /// The usage text (`--help`).
 pub const USAGE: &str = "\
 usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
+                      [--metrics ADDR [--metrics-hlog DIR]] [--reuse-port]
        coreline gen-cert DIR
+       coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
              with the same routes. --tls-listen without --listen serves HTTPS only.
              --tls-cert/--tls-key: the default certificate chain and key (PEM);
              --tls-sni (repeatable): another certificate for clients asking for NAME.
+             --metrics: record latency histograms and serve /metrics (Prometheus) and
+             /debug/latency on an admin listener at ADDR; SIGUSR1 and shutdown write
+             HdrHistogram interval logs to --metrics-hlog DIR (default: the current one).
+             --reuse-port: listen even where another coreline listens (SO_REUSEPORT), for
+             a zero-downtime restart: start the new one with it, then SIGTERM the old one.
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
-             and ::1 (creates DIR)";
+             and ::1 (creates DIR)
+  stats      poll a server's admin listener (URL = http://ADDR) and print its percentile
+             table every second (--count N: N times, then exit)";
 
 /// The one-line form of the usage, for error messages.
 pub const USAGE_SHORT: &str = "see coreline --help";
@@ -33,6 +44,8 @@ pub enum Command {
     Serve(Serve),
     /// Write a self-signed certificate and key into this directory.
     GenCert(PathBuf),
+    /// Poll an admin listener.
+    Stats(Stats),
     /// Print the usage.
     Help,
 }
@@ -48,6 +61,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         Some("gen-cert") => {
             args.next();
             return gen_cert(args);
+        }
+        Some("stats") => {
+            args.next();
+            return metrics_args::parse_stats(args).map(Command::Stats);
         }
         Some("--help" | "-h" | "help") => return Ok(Command::Help),
         Some(s) if !s.starts_with('-') => return Err(format!("unknown command '{s}'")),
@@ -81,8 +98,11 @@ impl Flag {
     }
 }
 
+/// The flags that take no value.
+const SWITCHES: &[&str] = &["--help", "-h", "--reuse-port"];
+
 /// Splits the arguments into flags. Every flag takes a value (`--flag=VALUE`, or the
-/// next argument) except `--help`/`-h`.
+/// next argument) except the [`SWITCHES`].
 pub struct Flags<I: Iterator<Item = String>>(std::iter::Peekable<I>);
 
 impl<I: Iterator<Item = String>> Iterator for Flags<I> {
@@ -96,7 +116,7 @@ impl<I: Iterator<Item = String>> Iterator for Flags<I> {
         };
         let value = match inline {
             Some(v) => Some(v),
-            None if name.starts_with('-') && name != "--help" && name != "-h" => self.0.next(),
+            None if name.starts_with('-') && !SWITCHES.contains(&name.as_str()) => self.0.next(),
             None => None,
         };
         Some(Flag { name, value })

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use coreline_runtime::Cores;
 
 use super::{Command, Flags};
+use crate::metrics_args::{self, MetricsFlags};
 
 /// The plain listener used when neither `--listen` nor `--tls-listen` is given.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -25,6 +26,10 @@ pub struct Serve {
     pub root: Option<PathBuf>,
     /// HTTPS, if `--tls-listen` was given.
     pub tls: Option<Tls>,
+    /// Metrics and the admin listener (`--metrics`, `--metrics-hlog`).
+    pub metrics: MetricsFlags,
+    /// `--reuse-port`: share the ports with a running coreline (zero-downtime restart).
+    pub reuse_port: bool,
 }
 
 /// The HTTPS listener and its certificates.
@@ -49,11 +54,14 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         backlog: 4096,
         root: None,
         tls: None,
+        metrics: MetricsFlags::default(),
+        reuse_port: false,
     };
     let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
     for flag in flags {
         match flag.name.as_str() {
             "--help" | "-h" => return Ok(Command::Help),
+            "--reuse-port" => serve.reuse_port = true,
             "--listen" => listen = Some(addr("--listen", flag.value()?)?),
             "--cpus" => {
                 serve.cpus =
@@ -72,6 +80,14 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),
             "--tls-key" => key = Some(PathBuf::from(flag.value()?)),
             "--tls-sni" => sni.push(sni_entry(&flag.value()?)?),
+            "--metrics" | "--metrics-hlog" => {
+                let name = flag.name.clone();
+                if let Some(done) =
+                    metrics_args::parse_flag(&mut serve.metrics, &name, || flag.value().ok())
+                {
+                    done?;
+                }
+            }
             _ => return Err(format!("unknown argument '{}'", flag.name)),
         }
     }
@@ -89,6 +105,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
             return Err("--tls-cert, --tls-key and --tls-sni need --tls-listen ADDR".into())
         }
     };
+    metrics_args::check(&serve.metrics)?;
     // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
     serve.listen = match (listen, &serve.tls) {
         (Some(a), _) => Some(a),

@@ -1,0 +1,59 @@
+//! `coreline stats URL [--count N]`: polls an admin listener's `/metrics` once a second
+//! and prints the percentile table (redrawn in place on a terminal).
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use coreline_http::metrics::{render_table, rows_from_prometheus};
+
+use crate::metrics_args::Stats;
+
+/// Runs the poll loop; `Err` is a one-line reason (unreachable, not an admin listener).
+pub fn run(stats: &Stats) -> Result<(), String> {
+    let live = std::io::stdout().is_terminal();
+    let mut printed = 0u64;
+    loop {
+        let text = fetch(stats.addr)?;
+        let rows = rows_from_prometheus(&text)?;
+        if rows.is_empty() {
+            return Err(format!(
+                "http://{}/metrics has no coreline latency series",
+                stats.addr
+            ));
+        }
+        let title = format!("coreline stats http://{} (every 1 s)", stats.addr);
+        let table = render_table(&title, &rows);
+        let mut out = std::io::stdout().lock();
+        let clear = if live { "\x1b[H\x1b[2J" } else { "" };
+        let _ = writeln!(out, "{clear}{table}");
+        let _ = out.flush();
+        printed += 1;
+        if stats.count.is_some_and(|n| printed >= n) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// GET /metrics over a fresh connection; the body if the status is 200.
+fn fetch(addr: SocketAddr) -> Result<String, String> {
+    let unreachable = |e: std::io::Error| format!("cannot reach http://{addr}/metrics: {e}");
+    let mut conn =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(unreachable)?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(unreachable)?;
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes()).map_err(unreachable)?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).map_err(unreachable)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("http://{addr}/metrics: not an HTTP response"))?;
+    let status = head.lines().next().unwrap_or("");
+    if !status.starts_with("HTTP/1.1 200") {
+        return Err(format!("http://{addr}/metrics answered '{status}'"));
+    }
+    Ok(body.to_string())
+}

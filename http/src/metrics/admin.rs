@@ -1,0 +1,79 @@
+//! [`MetricsAdmin`]: the handler of an admin listener that shows another server's metrics.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+use super::{latency_table, prometheus_text};
+use crate::{recycle, response, Body, Handler, ServerHandle};
+
+/// Serves the metrics of the server behind `handle`, typically from a small server of its
+/// own (one core, its own listener, as `coreline serve --metrics ADDR` does):
+///
+/// - `GET /metrics`: Prometheus text ([`prometheus_text`]);
+/// - `GET /debug/latency`: the per-core percentile table ([`latency_table`]);
+/// - `GET /`: a list of these.
+///
+/// Other paths get 404, other methods 405; 503 while the observed server has no metrics
+/// (not started yet, or built without [`Builder::metrics`](crate::Builder::metrics)).
+#[derive(Debug, Clone)]
+pub struct MetricsAdmin {
+    observed: ServerHandle,
+}
+
+impl MetricsAdmin {
+    /// An admin handler for the server behind `observed`.
+    pub fn new(observed: ServerHandle) -> Self {
+        MetricsAdmin { observed }
+    }
+}
+
+const INDEX: &str = "coreline admin: GET /metrics (Prometheus text), GET /debug/latency \
+                     (percentile table per core)\n";
+
+impl Handler for MetricsAdmin {
+    type Future = Pin<Box<dyn Future<Output = Response<Body>>>>;
+
+    fn call(&self, req: Request<Body>) -> Self::Future {
+        let observed = self.observed.clone();
+        let get = req.method() == Method::GET || req.method() == Method::HEAD;
+        let path = req.uri().path().to_string();
+        recycle(req);
+        Box::pin(async move {
+            let render: fn(&super::MetricsSnapshot) -> String = match path.as_str() {
+                _ if !get && matches!(path.as_str(), "/" | "/metrics" | "/debug/latency") => {
+                    let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+                    res.headers_mut()
+                        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+                    return res;
+                }
+                "/" => return text(StatusCode::OK, INDEX),
+                "/metrics" => prometheus_text,
+                "/debug/latency" => latency_table,
+                _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+            };
+            let Some(snap) = observed.metrics_snapshot().await else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "no metrics (yet)\n");
+            };
+            let mut res = response(StatusCode::OK, Body::from(render(&snap)));
+            let kind = match path.as_str() {
+                "/metrics" => "text/plain; version=0.0.4; charset=utf-8",
+                _ => "text/plain; charset=utf-8",
+            };
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+            res
+        })
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut res = response(status, Body::from(body));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}

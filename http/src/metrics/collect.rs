@@ -1,0 +1,100 @@
+//! Gathering a [`MetricsSnapshot`] from a running server: one job per core through the
+//! runtime's cross-core queue, the sampler's depth histograms, the listen counters'
+//! delta; and the final copies the cores leave behind when the server stops.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant, SystemTime};
+
+use coreline_runtime::metrics::ListenCounters;
+
+use super::sampler::Sampler;
+use super::snapshot::{CoreSnapshot, MetricsSnapshot};
+use crate::server::core::current;
+
+/// What a server run with metrics keeps besides the cores' own state.
+pub(crate) struct RunMetrics {
+    pub(crate) sampler: Arc<Sampler>,
+    base: Option<ListenCounters>,
+    started: Instant,
+    started_wall: SystemTime,
+}
+
+impl RunMetrics {
+    /// Notes the start time and the listen counters' base; starts the sampler thread.
+    pub(crate) fn start(cores: usize) -> std::io::Result<Arc<RunMetrics>> {
+        Ok(Arc::new(RunMetrics {
+            sampler: Sampler::start(cores)?,
+            base: ListenCounters::read().ok(),
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+        }))
+    }
+
+    /// Completes the cores' copies into a snapshot.
+    pub(crate) fn assemble(&self, mut cores: Vec<CoreSnapshot>) -> MetricsSnapshot {
+        for c in &mut cores {
+            if let Some((depth, backlog)) = self.sampler.depth_of(c.index) {
+                c.http.accept_queue_depth = depth;
+                c.listen_backlog = backlog;
+            }
+        }
+        let listen = match (self.base, ListenCounters::read()) {
+            (Some(base), Ok(now)) => Some(now.delta(&base)),
+            _ => None,
+        };
+        MetricsSnapshot {
+            started: self.started_wall,
+            uptime: self.started.elapsed(),
+            cores,
+            listen,
+        }
+    }
+}
+
+/// This core's copy (run on the core, by a cross-core job); `None` if no server with
+/// metrics runs here.
+pub(crate) fn local_core_snapshot() -> Option<CoreSnapshot> {
+    let core = current()?;
+    let metrics = core.metrics.as_deref()?;
+    Some(metrics.snapshot(core.connections()))
+}
+
+/// Asks every core of `rt` for its copy.
+pub(crate) async fn gather(rt: &coreline_runtime::Handle) -> Vec<CoreSnapshot> {
+    let pending: Vec<_> = (0..rt.cores())
+        .map(|i| rt.spawn_on(i, || async { local_core_snapshot() }))
+        .collect();
+    let mut cores = Vec::with_capacity(pending.len());
+    for p in pending {
+        if let Some(Some(s)) = p.await {
+            cores.push(s);
+        }
+    }
+    cores
+}
+
+/// Runs `fut` on this (non-runtime) thread until done or `timeout`.
+pub(crate) fn block_on<F: Future>(fut: F, timeout: Duration) -> Option<F::Output> {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    let start = Instant::now();
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        let left = timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::park_timeout(left);
+    }
+}

@@ -1,0 +1,113 @@
+//! The connection loop's timestamps: a few cells in each connection, filled from the
+//! runtime's per-iteration [`loop_clock_us`] (no system call per request), and the hooks
+//! the loop calls. Every hook returns at once when metrics are off.
+//!
+//! Times are the loop clock truncated to 32 bits (wrapping; durations up to 71 minutes).
+//! - accept: when the connection was set up (the accept's reap);
+//! - received: when the latest bytes were reaped;
+//! - a request's *first byte*: when the oldest unconsumed input byte was received. After
+//!   a request is taken, the input left over counts from the latest receipt (exact when a
+//!   pipelined batch arrives in one read, the usual case);
+//! - *queue wait*: handler start − latest receipt before the request was taken;
+//! - *service*: send completion of the flush carrying the response − first byte. The
+//!   responses of a batch share one flush, so one flush records the batch's first request
+//!   and, with one `record_n`, the rest (which all began with the same receipt).
+//!
+//! Bytes a handler reads as its request body do not move the receipt stamp, so a request
+//! pipelined behind a body counts its wait from the last read of the connection loop.
+
+use std::cell::Cell;
+
+use coreline_runtime::metrics::loop_clock_us;
+
+use crate::conn::ConnIo;
+
+/// Per-connection timestamps (20 bytes in the shared connection state, not in the task).
+#[derive(Default)]
+pub(crate) struct ConnStamps {
+    /// Accept time until the first byte arrives; then the latest receipt.
+    recv: Cell<u32>,
+    /// Receipt of the oldest unconsumed input byte.
+    first: Cell<u32>,
+    /// First byte of the first request in the unflushed batch.
+    batch_first: Cell<u32>,
+    /// First byte of the other requests in the batch.
+    batch_rest: Cell<u32>,
+    /// Requests in the unflushed batch.
+    batch_len: Cell<u16>,
+    /// Whether a byte arrived yet.
+    seen: Cell<bool>,
+}
+
+#[inline]
+fn now() -> u32 {
+    loop_clock_us() as u32
+}
+
+#[inline]
+fn since(then: u32, now: u32) -> u64 {
+    u64::from(now.wrapping_sub(then))
+}
+
+/// A connection was accepted: counts it and stamps the time.
+#[inline]
+pub(crate) fn accepted(io: &ConnIo) {
+    if let Some(m) = io.core.metrics.as_deref() {
+        m.accepted();
+        io.stamps.recv.set(now());
+    }
+}
+
+/// Bytes arrived (call before appending them to the input).
+#[inline]
+pub(crate) fn received(io: &ConnIo) {
+    let Some(m) = io.core.metrics.as_deref() else {
+        return;
+    };
+    let (s, t) = (&io.stamps, now());
+    if !s.seen.replace(true) {
+        m.first_byte(since(s.recv.get(), t));
+    }
+    if io.inbuf_is_empty() {
+        s.first.set(t);
+    }
+    s.recv.set(t);
+}
+
+/// A request's handler is about to start.
+#[inline]
+pub(crate) fn started(io: &ConnIo) {
+    let Some(m) = io.core.metrics.as_deref() else {
+        return;
+    };
+    let (s, t) = (&io.stamps, now());
+    m.started(since(s.recv.get(), t));
+    let first = s.first.replace(s.recv.get());
+    let n = s.batch_len.get();
+    if n == 0 {
+        s.batch_first.set(first);
+    } else {
+        s.batch_rest.set(first);
+    }
+    s.batch_len.set(n.saturating_add(1));
+}
+
+/// A flush succeeded: the batch's responses are with the kernel (if the output buffer is
+/// empty; a streamed body may have left bytes for a later flush).
+#[inline]
+pub(crate) fn flushed(io: &ConnIo) {
+    let Some(m) = io.core.metrics.as_deref() else {
+        return;
+    };
+    let s = &io.stamps;
+    let n = s.batch_len.get();
+    if n == 0 || !io.out.borrow().is_empty() {
+        return;
+    }
+    let t = now();
+    m.served(since(s.batch_first.get(), t), 1);
+    if n > 1 {
+        m.served(since(s.batch_rest.get(), t), u64::from(n - 1));
+    }
+    s.batch_len.set(0);
+}

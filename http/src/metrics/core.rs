@@ -1,0 +1,64 @@
+//! One core's HTTP metrics: written only by that core's thread (plain cells, no atomics),
+//! copied out by a job the reader sends to the core.
+
+use std::cell::{Cell, RefCell};
+
+use coreline_runtime::metrics::local_snapshot;
+use coreline_runtime::{buf_ring_stats, core_stats, current_core};
+
+use super::snapshot::{record_n, CoreSnapshot, HttpHistograms};
+
+/// The recording side, owned by the core's `CoreShared`.
+pub(crate) struct CoreHttpMetrics {
+    hist: RefCell<HttpHistograms>,
+    requests: Cell<u64>,
+    accepted: Cell<u64>,
+}
+
+impl CoreHttpMetrics {
+    pub(crate) fn new() -> Self {
+        CoreHttpMetrics {
+            hist: RefCell::new(HttpHistograms::new()),
+            requests: Cell::new(0),
+            accepted: Cell::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn accepted(&self) {
+        self.accepted.set(self.accepted.get() + 1);
+    }
+
+    #[inline]
+    pub(crate) fn first_byte(&self, us: u64) {
+        record_n(&mut self.hist.borrow_mut().accept_to_first_byte_us, us, 1);
+    }
+
+    #[inline]
+    pub(crate) fn started(&self, queue_wait_us: u64) {
+        self.requests.set(self.requests.get() + 1);
+        record_n(&mut self.hist.borrow_mut().queue_wait_us, queue_wait_us, 1);
+    }
+
+    #[inline]
+    pub(crate) fn served(&self, us: u64, n: u64) {
+        record_n(&mut self.hist.borrow_mut().service_us, us, n);
+    }
+
+    /// A copy of everything, with the runtime's view of this core.
+    pub(crate) fn snapshot(&self, connections_open: usize) -> CoreSnapshot {
+        let id = current_core();
+        CoreSnapshot {
+            index: id.index,
+            cpu: id.cpu,
+            requests: self.requests.get(),
+            connections_accepted: self.accepted.get(),
+            connections_open: connections_open as u64,
+            listen_backlog: 0,
+            http: self.hist.borrow().clone(),
+            runtime: local_snapshot().histograms,
+            buffers: buf_ring_stats(),
+            stats: core_stats(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The Prometheus text exposition format (version 0.0.4) of a [`MetricsSnapshot`].
+//!
+//! Histograms are `summary` families with `quantile` labels 0.5, 0.9, 0.99 and 0.999 and
+//! `_sum`/`_count` (the sum is the histogram's mean × count: 1 % precision), each with a
+//! `_max` gauge family beside it. Every series has a `core` label: the core's index, or
+//! `all` for the cores merged (do not add `all` to the others). Latencies are in seconds.
+//! The listen counters are namespace-wide deltas since the server started, so they carry
+//! no core label.
+
+use std::fmt::Write;
+
+use super::series::{series, QUANTILES};
+use super::snapshot::MetricsSnapshot;
+
+/// Renders `snap` as Prometheus text.
+pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let o = &mut out;
+    let per_core = |f: &dyn Fn(&super::CoreSnapshot) -> f64| -> Vec<(String, f64)> {
+        snap.cores
+            .iter()
+            .map(|c| (format!("core=\"{}\"", c.index), f(c)))
+            .collect()
+    };
+    family(
+        o,
+        "coreline_http_requests_total",
+        "counter",
+        "Requests whose handler started.",
+        &per_core(&|c| c.requests as f64),
+    );
+    family(
+        o,
+        "coreline_http_connections_accepted_total",
+        "counter",
+        "Connections accepted.",
+        &per_core(&|c| c.connections_accepted as f64),
+    );
+    family(
+        o,
+        "coreline_http_connections_open",
+        "gauge",
+        "Connections open.",
+        &per_core(&|c| c.connections_open as f64),
+    );
+    family(
+        o,
+        "coreline_listen_backlog",
+        "gauge",
+        "Accept-queue limit of the core's listeners as the kernel applies it.",
+        &per_core(&|c| f64::from(c.listen_backlog)),
+    );
+    family(
+        o,
+        "coreline_ring_buffers",
+        "gauge",
+        "Buffers in the core's provided-buffer ring.",
+        &per_core(&|c| c.buffers.total as f64),
+    );
+    family(
+        o,
+        "coreline_ring_buffers_in_use",
+        "gauge",
+        "Provided buffers holding received data not yet consumed.",
+        &per_core(&|c| c.buffers.in_use as f64),
+    );
+    family(
+        o,
+        "coreline_ops_in_flight",
+        "gauge",
+        "io_uring operations the kernel still owns.",
+        &per_core(&|c| c.stats.ops_in_flight as f64),
+    );
+    family(
+        o,
+        "coreline_tasks",
+        "gauge",
+        "Tasks alive on the core.",
+        &per_core(&|c| c.stats.tasks as f64),
+    );
+    family(
+        o,
+        "coreline_uptime_seconds",
+        "gauge",
+        "Time since the server started.",
+        &[(String::new(), snap.uptime.as_secs_f64())],
+    );
+    if let Some(l) = snap.listen {
+        let counters = [
+            (
+                "coreline_listen_overflows_total",
+                "ListenOverflows",
+                l.listen_overflows,
+            ),
+            ("coreline_listen_drops_total", "ListenDrops", l.listen_drops),
+            (
+                "coreline_listen_syn_queue_full_drops_total",
+                "TCPReqQFullDrop",
+                l.req_q_full_drop,
+            ),
+            (
+                "coreline_listen_syn_queue_full_cookies_total",
+                "TCPReqQFullDoCookies",
+                l.req_q_full_do_cookies,
+            ),
+            (
+                "coreline_syncookies_sent_total",
+                "SyncookiesSent",
+                l.syncookies_sent,
+            ),
+        ];
+        for (name, kernel, value) in counters {
+            let help = format!(
+                "The kernel's {kernel} since the server started (whole network namespace)."
+            );
+            family(o, name, "counter", &help, &[(String::new(), value as f64)]);
+        }
+    }
+    summaries(o, snap);
+    out
+}
+
+/// One family of plain samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        match labels.is_empty() {
+            true => {
+                let _ = writeln!(out, "{name} {value}");
+            }
+            false => {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        }
+    }
+}
+
+/// Every histogram as a summary family plus a `_max` gauge family.
+fn summaries(out: &mut String, snap: &MetricsSnapshot) {
+    let all = series(snap);
+    for group in all.chunk_by(|a, b| a.spec.prom == b.spec.prom) {
+        let spec = group[0].spec;
+        let scale = if spec.micros { 1e-6 } else { 1.0 };
+        let name = spec.prom;
+        let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} summary", spec.help);
+        for s in group {
+            let (h, core) = (&s.hist, &s.core);
+            for (q, label) in QUANTILES {
+                let v = match h.is_empty() {
+                    true => f64::NAN,
+                    false => h.value_at_quantile(q) as f64 * scale,
+                };
+                let _ = writeln!(out, "{name}{{core=\"{core}\",quantile=\"{label}\"}} {v}");
+            }
+            let sum = h.mean() * h.len() as f64 * scale;
+            let _ = writeln!(out, "{name}_sum{{core=\"{core}\"}} {sum}");
+            let _ = writeln!(out, "{name}_count{{core=\"{core}\"}} {}", h.len());
+        }
+        let _ = writeln!(
+            out,
+            "# HELP {name}_max Largest value of {name}.\n# TYPE {name}_max gauge"
+        );
+        for s in group {
+            let max = s.hist.max() as f64 * scale;
+            let _ = writeln!(out, "{name}_max{{core=\"{}\"}} {max}", s.core);
+        }
+    }
+}

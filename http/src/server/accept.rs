@@ -1,0 +1,154 @@
+//! One listener's accept loop on one core: start a connection task per accepted socket
+//! (plain or TLS), refuse what is over the per-core limit, back off when accept fails, and
+//! stop without losing a connection when the server drains.
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use coreline_runtime::net::{TcpListener, TcpStream};
+use coreline_runtime::{spawn_local, time};
+use coreline_tls::TlsAcceptor;
+
+use super::core::CoreShared;
+use super::refuse;
+use crate::metrics::ProbeGuard;
+use crate::{conn, Handler};
+
+/// One core's bound listener.
+pub(crate) struct Listener {
+    pub(crate) listener: TcpListener,
+    /// This core's copy of the acceptor, for HTTPS.
+    pub(crate) tls: Option<Rc<TlsAcceptor>>,
+    /// With metrics on, the sampler's probe of the accept queue. It holds a duplicate of
+    /// the socket, so it must go when the listener goes (or the socket keeps listening).
+    pub(crate) _probe: Option<ProbeGuard>,
+}
+
+/// Tells an accept loop to stop (and wakes it).
+#[derive(Default)]
+pub(crate) struct Stop {
+    stopped: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Stop {
+    pub(crate) fn stop(&self) {
+        self.stopped.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// Accepts until `stop`; then drains: the connections the kernel had already accepted
+/// for this socket are served too (their first response says `Connection: close`), and
+/// only then is the socket closed. With `net.ipv4.tcp_migrate_req = 1` the kernel hands
+/// what is still in its queue to another socket of the port (another core, or a new
+/// process during a restart) instead of resetting it.
+pub(crate) async fn accept_loop<H: Handler>(
+    bound: Listener,
+    stop: Rc<Stop>,
+    core: Rc<CoreShared>,
+    handler: Rc<H>,
+) {
+    let Listener {
+        mut listener,
+        tls,
+        _probe,
+    } = bound;
+    let start = |stream| start_connection(stream, &tls, &core, &handler);
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        let next = {
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stop.stopped.get() {
+                    return Poll::Ready(None);
+                }
+                match accept.as_mut().poll(cx) {
+                    Poll::Ready(r) => Poll::Ready(Some(r)),
+                    Poll::Pending => {
+                        stop.waker.set(Some(cx.waker().clone()));
+                        Poll::Pending
+                    }
+                }
+            })
+            .await
+        };
+        match next {
+            None => break,
+            Some(Ok(stream)) => {
+                backoff.recovered();
+                start(stream);
+            }
+            // Out of fds or memory: pause accepting (the kernel's queue holds the clients)
+            // while the connections already open are served and, closing, free fds.
+            Some(Err(e)) => time::sleep(backoff.failed(&e)).await,
+        }
+    }
+    while let Some(stream) = listener.drain().await {
+        start(stream);
+    }
+}
+
+fn start_connection<H: Handler>(
+    stream: TcpStream,
+    tls: &Option<Rc<TlsAcceptor>>,
+    core: &Rc<CoreShared>,
+    handler: &Rc<H>,
+) {
+    let max = core.config.limits.max_connections_per_core;
+    if max > 0 && core.connections() >= max {
+        drop(spawn_local(refuse::refuse(stream)));
+        return;
+    }
+    let (core, handler) = (core.clone(), handler.clone());
+    match tls {
+        None => drop(spawn_local(conn::serve(stream, core, handler))),
+        Some(acceptor) => drop(spawn_local(conn::serve_tls(
+            stream,
+            acceptor.clone(),
+            core,
+            handler,
+        ))),
+    }
+}
+
+/// The pause after a failed accept: 10 ms doubling to 1 s, as nginx pauses accepting for
+/// 500 ms on EMFILE. One line is logged when accepting starts failing and one when it
+/// works again, not one per retry.
+#[derive(Default)]
+struct AcceptBackoff {
+    /// The current pause, zero while accepts succeed.
+    pause: Duration,
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn failed(&mut self, e: &io::Error) -> Duration {
+        if self.failures == 0 {
+            eprintln!("coreline: accept failed: {e}; pausing accepts until it works again");
+        }
+        self.failures += 1;
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::MAX);
+        self.pause
+    }
+
+    fn recovered(&mut self) {
+        if self.failures > 0 {
+            eprintln!(
+                "coreline: accepting again after {} failed attempt(s)",
+                self.failures
+            );
+            *self = AcceptBackoff::default();
+        }
+    }
+}

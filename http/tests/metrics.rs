@@ -1,0 +1,287 @@
+//! HTTP latency metrics through the library: service time of a slow handler, queue wait
+//! behind a slow pipelined request, accept → first byte, metrics off; `/metrics` checked
+//! with Python's `prometheus_client` parser, and the table and interval-log exports.
+
+mod common;
+
+/// The shared test helpers' switch: plain HTTP here.
+pub const OVER_TLS: bool = false;
+
+use std::time::Duration;
+
+use coreline_http::metrics::{latency_rows, rows_from_prometheus, write_interval_log};
+use coreline_http::{recycle, response, Body, Server};
+use coreline_runtime::{time, Cores};
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use http::{Request, Response, StatusCode};
+
+use common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
+use common::{one, Client};
+
+/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/big` answers 200 KiB (sent
+/// after the head, not through the batch buffer); `/stream` a streamed body; anything
+/// else answers at once.
+async fn handler(req: Request<Body>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    recycle(req);
+    if let Some(ms) = path.strip_prefix("/sleep/").and_then(|n| n.parse().ok()) {
+        time::sleep(Duration::from_millis(ms)).await;
+    }
+    match path.as_str() {
+        "/big" => response(StatusCode::OK, Body::from(vec![b'x'; 200 * 1024])),
+        "/stream" => {
+            let chunks = ["a", "b"].map(|s| Ok(bytes::Bytes::from_static(s.as_bytes())));
+            response(
+                StatusCode::OK,
+                Body::from_stream(common::Iter(chunks.into_iter())),
+            )
+        }
+        _ => response(StatusCode::OK, Body::from_static(b"ok")),
+    }
+}
+
+fn one_core() -> coreline_http::Builder {
+    Server::builder().cores(Cores::Count(1))
+}
+
+const GET_SLEEP_5: &[u8] = b"GET /sleep/5 HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn service_time_of_a_5ms_handler_in_prometheus_text() {
+    let (server, admin) = start_observed(one_core(), || handler);
+    let mut c = Client::connect(server.addr);
+    for _ in 0..20 {
+        assert_eq!(c.send(GET_SLEEP_5).response(false).status, 200);
+    }
+    // A `Connection: close` response is counted when it is sent, too.
+    let (r, _) = one(
+        server.addr,
+        b"GET /sleep/5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    drop(c);
+
+    let text = fetch_metrics(admin.addr);
+    let m = parse_prometheus(&text);
+    for core in ["0", "all"] {
+        let p50 = sample(
+            &m,
+            &format!("coreline_http_service_seconds{{core=\"{core}\",quantile=\"0.5\"}}"),
+        );
+        assert!(p50 >= 0.005, "service p50 {p50} s on core {core}");
+        let count = sample(
+            &m,
+            &format!("coreline_http_service_seconds_count{{core=\"{core}\"}}"),
+        );
+        assert_eq!(count, 21.0, "core {core}");
+    }
+    assert!(m.contains_key("# family coreline_http_service_seconds summary"));
+    assert!(m.contains_key("# family coreline_http_service_seconds_max gauge"));
+    assert!(sample(&m, "coreline_http_service_seconds_max{core=\"all\"}") >= 0.005);
+    // Nothing was pipelined: no request waited for a handler.
+    let wait = sample(
+        &m,
+        "coreline_http_queue_wait_seconds{core=\"all\",quantile=\"0.99\"}",
+    );
+    assert!(wait < 0.005, "queue wait p99 {wait} s without pipelining");
+    assert_eq!(sample(&m, "coreline_http_requests_total{core=\"0\"}"), 21.0);
+    assert_eq!(
+        sample(&m, "coreline_http_connections_accepted_total{core=\"0\"}"),
+        2.0
+    );
+
+    // The same numbers in the table, in `coreline stats`' reading of the text, and in
+    // an interval log read back with the HdrHistogram reader.
+    let snap = server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .unwrap();
+    let (r, _) = one(
+        admin.addr,
+        b"GET /debug/latency HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let table = r.body_str();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("service") && l.split_whitespace().nth(1) == Some("all"))
+        .unwrap_or_else(|| panic!("no service row:\n{table}"));
+    assert!(line.ends_with(" 21"), "{line}");
+    let parsed = rows_from_prometheus(&text).unwrap();
+    let direct = latency_rows(&snap);
+    let service = |rows: &[coreline_http::metrics::LatencyRow]| {
+        rows.iter()
+            .find(|r| r.metric == "service" && r.core == "all")
+            .cloned()
+            .unwrap()
+    };
+    let (a, b) = (service(&parsed), service(&direct));
+    assert_eq!(a.count, b.count);
+    assert!(
+        (a.quantiles[0] - b.quantiles[0]).abs() < 1.0,
+        "{a:?} vs {b:?}"
+    );
+    let mut log = Vec::new();
+    write_interval_log(&snap, &mut log).unwrap();
+    let mut found = None;
+    for entry in IntervalLogIterator::new(&log) {
+        if let LogEntry::Interval(h) = entry.unwrap() {
+            if h.tag().map(|t| t.as_str()) == Some("service.all") {
+                let bytes = base64_decode(h.encoded_histogram());
+                let hist: hdrhistogram::Histogram<u64> =
+                    Deserializer::new().deserialize(&mut &bytes[..]).unwrap();
+                found = Some(hist);
+            }
+        }
+    }
+    let hist = found.expect("no service.all interval in the log");
+    assert_eq!(hist.len(), 21);
+    assert!(hist.value_at_quantile(0.5) >= 5_000);
+    drop((server, admin));
+}
+
+/// Minimal base64 (standard alphabet, padded): the interval log's histogram encoding.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= u32::from(val(c)) << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+#[test]
+fn pipelined_requests_behind_a_slow_one_show_its_time_as_queue_wait() {
+    let (server, admin) = start_observed(one_core(), || handler);
+    let mut c = Client::connect(server.addr);
+    // One write, so all four arrive in one receive. (Requests that arrive in later
+    // receives while the handler runs are stamped when the connection reads them, i.e.
+    // after it: their wait behind the slow one is not seen. See metrics/conn.rs.)
+    let mut batch = b"GET /sleep/50 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        batch.extend_from_slice(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    c.send(&batch);
+    for _ in 0..4 {
+        assert_eq!(c.response(false).status, 200);
+    }
+    let snap = server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .unwrap();
+    let http = snap.merged_http();
+    let wait = &http.queue_wait_us;
+    assert_eq!(wait.len(), 4);
+    // The three behind the slow one waited its 50 ms; the slow one itself did not wait.
+    assert_eq!(wait.count_between(45_000, u64::MAX), 3, "{wait:?}");
+    assert_eq!(wait.count_between(0, 10_000), 1);
+    // Their responses left with the slow one's: all four took ≥ 50 ms of service.
+    assert_eq!(http.service_us.count_between(45_000, u64::MAX), 4);
+    let m = parse_prometheus(&fetch_metrics(admin.addr));
+    let p50 = sample(
+        &m,
+        "coreline_http_queue_wait_seconds{core=\"0\",quantile=\"0.5\"}",
+    );
+    assert!(p50 >= 0.045, "queue wait p50 {p50} s");
+}
+
+/// Every way a response leaves is counted once: batched, a large body sent on its own, a
+/// streamed body, HEAD, pipelined, and a `Connection: close` one.
+#[test]
+fn every_response_path_counts_one_service_sample() {
+    let (server, _admin) = start_observed(one_core(), || handler);
+    let mut c = Client::connect(server.addr);
+    for target in ["/", "/big", "/stream", "/big", "/"] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(c.send(req.as_bytes()).response(false).status, 200);
+    }
+    assert_eq!(
+        c.send(b"HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .response(true)
+            .status,
+        200
+    );
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    for _ in 0..3 {
+        assert_eq!(c.response(false).status, 200);
+    }
+    let snap = server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .unwrap();
+    let core = &snap.cores[0];
+    assert_eq!(core.requests, 9);
+    assert_eq!(core.http.queue_wait_us.len(), 9);
+    assert_eq!(core.http.service_us.len(), 9);
+    assert_eq!(core.http.accept_to_first_byte_us.len(), 1);
+}
+
+#[test]
+fn accept_to_first_byte_counts_a_silent_client() {
+    let (server, _admin) = start_observed(one_core(), || handler);
+    let mut c = Client::connect(server.addr);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .response(false)
+            .status,
+        200
+    );
+    let snap = server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .unwrap();
+    let first = &snap.cores[0].http.accept_to_first_byte_us;
+    assert_eq!(first.len(), 1);
+    assert!(
+        first.max() >= 95_000,
+        "accept → first byte {} µs",
+        first.max()
+    );
+    assert_eq!(snap.cores[0].connections_open, 1);
+}
+
+#[test]
+fn metrics_are_off_unless_enabled() {
+    let server = one_core()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .build(|| handler)
+        .unwrap();
+    let observed = common::run_on_thread(server);
+    let handle = observed.handle.clone();
+    let admin = common::run_on_thread(
+        Server::builder()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .cores(Cores::Count(1))
+            .build(move || coreline_http::metrics::MetricsAdmin::new(handle.clone()))
+            .unwrap(),
+    );
+    let (r, _) = one(observed.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert!(observed
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .is_none());
+    let (r, _) = one(admin.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 503);
+    let (r, _) = one(admin.addr, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 404);
+    let (r, _) = one(
+        admin.addr,
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(r.status, 405);
+}
