@@ -97,6 +97,12 @@ fn run(serve: args::Serve) -> ExitCode {
         .backlog(serve.backlog)
         .metrics(serve.metrics.admin.is_some())
         .reuse_port(serve.reuse_port);
+    if let Some(n) = serve.max_connections {
+        builder = builder.limits(coreline_http::Limits {
+            max_connections_per_core: n,
+            ..Default::default()
+        });
+    }
     if let Some(addr) = serve.listen {
         builder = builder.listen(addr);
     }

@@ -17,7 +17,7 @@ use crate::metrics_args::{self, Stats};
 pub const USAGE: &str = "\
 usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
-                      [--metrics ADDR [--metrics-hlog DIR]] [--reuse-port]
+                      [--metrics ADDR [--metrics-hlog DIR]] [--reuse-port] [--max-connections N]
        coreline gen-cert DIR
        coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
@@ -29,6 +29,8 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              HdrHistogram interval logs to --metrics-hlog DIR (default: the current one).
              --reuse-port: listen even where another coreline listens (SO_REUSEPORT), for
              a zero-downtime restart: start the new one with it, then SIGTERM the old one.
+             --max-connections: connections per core (default 16384, 0 = unlimited); one
+             more is answered 503 and closed.
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
              and ::1 (creates DIR)
   stats      poll a server's admin listener (URL = http://ADDR) and print its percentile

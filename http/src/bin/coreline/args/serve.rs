@@ -30,6 +30,8 @@ pub struct Serve {
     pub metrics: MetricsFlags,
     /// `--reuse-port`: share the ports with a running coreline (zero-downtime restart).
     pub reuse_port: bool,
+    /// `--max-connections N`: connections per core (default 16,384; 0 = unlimited).
+    pub max_connections: Option<usize>,
 }
 
 /// The HTTPS listener and its certificates.
@@ -56,6 +58,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         tls: None,
         metrics: MetricsFlags::default(),
         reuse_port: false,
+        max_connections: None,
     };
     let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
     for flag in flags {
@@ -76,6 +79,13 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                     .ok_or_else(|| format!("--backlog '{value}' is not a positive number"))?;
             }
             "--root" => serve.root = Some(PathBuf::from(flag.value()?)),
+            "--max-connections" => {
+                let value = flag.value()?;
+                let n = value.parse().map_err(|_| {
+                    format!("--max-connections '{value}' is not a number (0 = unlimited)")
+                })?;
+                serve.max_connections = Some(n);
+            }
             "--tls-listen" => tls_listen = Some(addr("--tls-listen", flag.value()?)?),
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),
             "--tls-key" => key = Some(PathBuf::from(flag.value()?)),

@@ -133,3 +133,23 @@ fn errors_and_help() {
         assert!(!e.contains('\n'), "{e}");
     }
 }
+
+#[test]
+fn restart_and_connection_limit_flags() {
+    let s = serve(&["serve"]);
+    assert_eq!((s.reuse_port, s.max_connections), (false, None));
+    // A switch takes no value: the next flag is still read as a flag.
+    let s = serve(&[
+        "serve",
+        "--reuse-port",
+        "--max-connections",
+        "64",
+        "--cpus",
+        "0",
+    ]);
+    assert_eq!((s.reuse_port, s.max_connections), (true, Some(64)));
+    assert_eq!(s.cpus, Cores::List(vec![0]));
+    assert!(p(&["serve", "--max-connections", "lots"])
+        .unwrap_err()
+        .contains("--max-connections"));
+}
