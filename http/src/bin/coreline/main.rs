@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             println!("{}", args::USAGE);
             ExitCode::SUCCESS
         }
-        Ok(args::Command::Serve(serve)) => run(serve),
+        Ok(args::Command::Serve(serve)) => run(*serve),
         Ok(args::Command::GenCert(dir)) => gen_cert(&dir),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
             Ok(()) => ExitCode::SUCCESS,

@@ -43,7 +43,7 @@ pub const USAGE_SHORT: &str = "see coreline --help";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the server.
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Write a self-signed certificate and key into this directory.
     GenCert(PathBuf),
     /// Poll an admin listener.

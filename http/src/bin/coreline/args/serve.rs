@@ -122,7 +122,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         (None, None) => Some(DEFAULT_LISTEN),
         (None, Some(_)) => None,
     };
-    Ok(Command::Serve(serve))
+    Ok(Command::Serve(Box::new(serve)))
 }
 
 fn addr(flag: &str, value: String) -> Result<SocketAddr, String> {

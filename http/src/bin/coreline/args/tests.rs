@@ -10,7 +10,7 @@ fn p(args: &[&str]) -> Result<Command, String> {
 
 fn serve(args: &[&str]) -> Serve {
     match p(args) {
-        Ok(Command::Serve(s)) => s,
+        Ok(Command::Serve(s)) => *s,
         other => panic!("{args:?} gave {other:?}"),
     }
 }
