@@ -6,6 +6,7 @@ mod load_support;
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use load_support::raw::{Raw, Script};
@@ -91,7 +92,9 @@ fn closed_loop_count_matches_the_server_and_outputs_are_written() {
     let mut intervals = 0;
     for entry in IntervalLogIterator::new(&log) {
         if let LogEntry::Interval(h) = entry.expect("valid log entry") {
-            let bytes = base64_decode(h.encoded_histogram());
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .expect("base64");
             let hist: hdrhistogram::Histogram<u64> = Deserializer::new()
                 .deserialize(&mut bytes.as_slice())
                 .expect("histogram decodes");
@@ -109,28 +112,6 @@ fn closed_loop_count_matches_the_server_and_outputs_are_written() {
     // The plot.
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.contains("99.99%"));
-}
-
-/// Standard base64 (the interval log's histogram encoding).
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').map(val).collect();
-    let mut out = Vec::new();
-    for group in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &v) in group.iter().enumerate() {
-            n |= u32::from(v) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..group.len()]);
-    }
-    out
 }
 
 #[test]

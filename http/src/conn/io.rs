@@ -236,14 +236,28 @@ impl ConnIo {
 
     /// Sends all of `buf` and gives it back. On failure the buffer may be gone (a timed
     /// out send's buffer stays with the cancelled operation).
-    pub(crate) async fn send_vec(&self, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+    pub(crate) async fn send_vec(&self, buf: Vec<u8>) -> io::Result<Vec<u8>> {
         if self.tls {
             Box::pin(self.tls_send(&buf)).await?;
             return Ok(buf);
         }
+        self.send_all_with(buf, ops::send).await
+    }
+
+    /// Sends all of `buf` on the plain socket with `op` (`ops::send`, or `ops::send_zc`),
+    /// each call bounded by the write timeout, and gives the buffer back.
+    pub(crate) async fn send_all_with<'a, F, Fut>(
+        &'a self,
+        mut buf: Vec<u8>,
+        op: F,
+    ) -> io::Result<Vec<u8>>
+    where
+        F: Fn(&'a SharedFd, Vec<u8>) -> Fut,
+        Fut: Future<Output = (io::Result<usize>, Vec<u8>)>,
+    {
         while !buf.is_empty() {
             self.set_deadline(self.core.config.timeouts.write);
-            let mut send = pin!(ops::send(&self.fd, buf));
+            let mut send = pin!(op(&self.fd, buf));
             let (res, back) = poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?;
             buf = back;
             match res? {

@@ -234,7 +234,7 @@ async fn read_and_send(
         offset += n as u64;
         left -= n as u64;
         let mut buf = if zero_copy {
-            send_zc_all(io, buf).await?
+            io.send_all_with(buf, ops::send_zc).await?
         } else {
             io.send_vec(buf).await?
         };
@@ -242,19 +242,6 @@ async fn read_and_send(
         *io.out.borrow_mut() = buf;
     }
     Ok(())
-}
-
-async fn send_zc_all(io: &ConnIo, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
-    while !buf.is_empty() {
-        let (res, back) = io.timed(ops::send_zc(io.fd(), buf)).await?;
-        buf = back;
-        match res? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n if n >= buf.len() => break,
-            n => drop(buf.drain(..n)),
-        }
-    }
-    Ok(buf)
 }
 
 fn shrank() -> io::Error {
