@@ -136,7 +136,6 @@ pub(super) async fn closing(io: &ConnIo) -> End {
     if Box::pin(io.flush()).await.is_err() {
         return End::Close;
     }
-    crate::metrics::flushed(io);
     if io.inbuf_is_empty() && io.body_done() {
         End::Close
     } else {

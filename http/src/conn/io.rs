@@ -214,11 +214,13 @@ impl ConnIo {
             let buf = std::mem::take(&mut *self.out.borrow_mut());
             if buf.is_empty() {
                 *self.out.borrow_mut() = buf;
+                crate::metrics::flushed(self);
                 return Ok(());
             }
             if self.tls {
                 // Boxed: keeps the TLS send out of every connection task's size.
-                return Box::pin(self.flush_tls(buf)).await;
+                Box::pin(self.flush_tls(buf)).await?;
+                continue; // (everything went: the next round records the batch)
             }
             self.set_deadline(self.core.config.timeouts.write);
             let (res, mut back) = {

@@ -155,11 +155,8 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
-                if !io.body_fully_buffered() {
-                    if Box::pin(io.flush()).await.is_err() {
-                        return End::Close;
-                    }
-                    metrics::flushed(io);
+                if !io.body_fully_buffered() && Box::pin(io.flush()).await.is_err() {
+                    return End::Close;
                 }
                 metrics::started(io);
                 io.clear_deadline();
@@ -202,11 +199,8 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 Err(end) => return end,
             }
             let large = io.out.borrow().len() >= BATCH_FLUSH; // (no borrow across the await)
-            if large {
-                if io.flush().await.is_err() {
-                    return End::Close;
-                }
-                metrics::flushed(io);
+            if large && io.flush().await.is_err() {
+                return End::Close;
             }
         };
         if let Some(e) = refused {
@@ -215,7 +209,6 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if io.flush().await.is_err() {
             return End::Close;
         }
-        metrics::flushed(io);
         let idle = io.inbuf_is_empty();
         if idle {
             io.release_buffers();

@@ -92,8 +92,8 @@ pub(crate) fn started(io: &ConnIo) {
     s.batch_len.set(n.saturating_add(1));
 }
 
-/// A flush succeeded: the batch's responses are with the kernel (if the output buffer is
-/// empty; a streamed body may have left bytes for a later flush).
+/// The output buffer is empty after a send: the batch's responses are with the kernel.
+/// Called by `ConnIo::flush` itself, so every path that flushes records its batch.
 #[inline]
 pub(crate) fn flushed(io: &ConnIo) {
     let Some(m) = io.core.metrics.as_deref() else {
