@@ -205,3 +205,22 @@ fn bad_flags_busy_address_and_bad_root_exit_2() {
     assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: coreline serve"));
     assert!(Path::new(BIN).exists());
 }
+
+#[test]
+fn help_into_a_closed_pipe_exits_quietly() {
+    // As in `coreline --help | head -1`: the reader is gone before the text is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--help")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

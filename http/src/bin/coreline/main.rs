@@ -16,6 +16,7 @@ mod routes;
 mod signals;
 mod stats;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -25,7 +26,8 @@ use coreline_tls::TlsAcceptor;
 fn main() -> ExitCode {
     match args::parse(std::env::args().skip(1)) {
         Ok(args::Command::Help) => {
-            println!("{}", args::USAGE);
+            // `coreline --help | head` closes the pipe early: not an error, and no panic.
+            let _ = writeln!(std::io::stdout(), "{}", args::USAGE);
             ExitCode::SUCCESS
         }
         Ok(args::Command::Serve(serve)) => run(*serve),
@@ -49,8 +51,7 @@ fn fail(message: &str) -> ExitCode {
 fn gen_cert(dir: &std::path::Path) -> ExitCode {
     match coreline_tls::generate_self_signed(dir, &[]) {
         Ok((cert, key)) => {
-            println!("{}", cert.display());
-            println!("{}", key.display());
+            let _ = writeln!(std::io::stdout(), "{}\n{}", cert.display(), key.display());
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
