@@ -346,3 +346,39 @@ def parse_args(doc, extra=None):
     if extra:
         extra(p)
     return p.parse_args()
+
+
+class Stalls:
+    """While the block runs, stop proc (SIGSTOP) for `pause` s every `period` s: a core
+    that falls behind (a GC pause, a noisy neighbour), so its queues fill deterministically.
+    The first stall starts after `start` s; the process is always continued at the end."""
+
+    def __init__(self, proc, pause, period, start=0.2):
+        import threading
+        self.proc, self.pause, self.period, self.start = proc, pause, period, start
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        wait = self.start
+        while not self._stop.wait(wait):
+            t0 = time.monotonic()
+            try:
+                self.proc.send_signal(signal.SIGSTOP)
+                self.count += 1
+                self._stop.wait(self.pause)
+            finally:
+                self.proc.send_signal(signal.SIGCONT)
+            wait = max(0.0, self.period - (time.monotonic() - t0))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+        return False
