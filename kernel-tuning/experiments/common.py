@@ -46,22 +46,23 @@ _built = None
 def build():
     """Builds coreline and coreline-load (release) once; returns {'coreline', 'load'} paths.
 
-    Set KT_NO_BUILD=1 to use the binaries already in target/release (CI builds first).
+    Set KT_NO_BUILD=1 to use the binaries already in target/release (CI builds first);
+    without cargo on PATH (e.g. under sudo) those are used too.
     """
     global _built
     if _built is None:
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
         paths = {"coreline": os.path.join(target, "release", "coreline"),
                  "load": os.path.join(target, "release", "coreline-load")}
-        if os.environ.get("KT_NO_BUILD") != "1":
-            cmd = ["cargo", "build", "--release", "-q", "-p", "coreline-http", "--bin", "coreline",
-                   "-p", "coreline-bench", "--bin", "coreline-load"]
+        cmd = ["cargo", "build", "--release", "-q", "-p", "coreline-http", "--bin", "coreline",
+               "-p", "coreline-bench", "--bin", "coreline-load"]
+        if os.environ.get("KT_NO_BUILD") != "1" and shutil.which("cargo"):
             r = subprocess.run(cmd, cwd=REPO)
             if r.returncode != 0:
                 die(f"'{' '.join(cmd)}' failed (exit {r.returncode})")
         for p in paths.values():
             if not os.access(p, os.X_OK):
-                die(f"{p} missing: build it with cargo build --release")
+                die(f"{p} missing: build it first with '{' '.join(cmd)}'")
         _built = paths
     return _built
 
