@@ -60,10 +60,11 @@ PY=$(command -v python3)
 TMP=$(mktemp -d)
 
 # Host sysctls: every net.* and fs.* value, minus kernel counters that change
-# on their own (they are statistics, not settings) and tcp_fastopen_key, which the
-# kernel generates at the first TCP Fast Open use in the host namespace (any process's,
-# e.g. a parallel cargo test; it reads as zeros until then).
-VOLATILE='^(fs\.(dentry-state|file-nr|inode-nr|inode-state|aio-nr|quota\.[a-z_]+)|net\.netfilter\.nf_conntrack_count|net\.ipv4\.tcp_fastopen_key) '
+# on their own (they are statistics, not settings). tcp_fastopen_key is compared too:
+# the kernel generates it at the first TCP Fast Open use in a namespace, so a change
+# means something used Fast Open on the host (the experiments and tests keep it to
+# their own namespaces).
+VOLATILE='^(fs\.(dentry-state|file-nr|inode-nr|inode-state|aio-nr|quota\.[a-z_]+)|net\.netfilter\.nf_conntrack_count) '
 host_snapshot() { sysctl -a 2>/dev/null | grep -E '^(net|fs)\.' | grep -vE "$VOLATILE" || true; }
 ns_snapshot() { ip netns exec "$1" sysctl -a 2>/dev/null | grep -E '^net\.' | grep -vE "$VOLATILE" || true; }
 
