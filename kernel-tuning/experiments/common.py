@@ -376,3 +376,90 @@ def parse_args(doc, extra=None):
     if extra:
         extra(p)
     return p.parse_args()
+
+
+class Stalls:
+    """While the block runs, stop proc (SIGSTOP) for `pause` s every `period` s: a core
+    that falls behind (a GC pause, a noisy neighbour), so its queues fill deterministically.
+    The first stall starts after `start` s; the process is always continued at the end."""
+
+    def __init__(self, proc, pause, period, start=0.2):
+        import threading
+        self.proc, self.pause, self.period, self.start = proc, pause, period, start
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        wait = self.start
+        while not self._stop.wait(wait):
+            t0 = time.monotonic()
+            try:
+                self.proc.send_signal(signal.SIGSTOP)
+                self.count += 1
+                self._stop.wait(self.pause)
+            finally:
+                self.proc.send_signal(signal.SIGCONT)
+            wait = max(0.0, self.period - (time.monotonic() - t0))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+        return False
+
+
+def listen_backlog(ns, port):
+    """The effective backlog of the listener on port (ss -lnt Send-Q), or None."""
+    out = ns.exec(["ss", "-lntH", f"sport = :{port}"], check=False).stdout.split()
+    return int(out[2]) if len(out) >= 3 else None
+
+
+def latency_cells(result):
+    """p50, p99, p99.9, max of a coreline-load result, as table cells."""
+    lat = result["latency_us"]
+    return [ms(lat["p50"]), ms(lat["p99"]), ms(lat["p99.9"]), ms(lat["max"])]
+
+
+def over(result, threshold_ms):
+    """Responses that took at least threshold_ms (200, 1000 or 3000)."""
+    return result["latency_over_ms"][str(threshold_ms)]
+
+
+@contextmanager
+def netns_pair(tag, subnet):
+    """Two namespaces, server and client, joined by a veth pair on SUBNET.0/24 (e.g. subnet
+    "10.91.0": the server end is .1, the client end .2). Yields (server, client, client_dev)."""
+    with Netns(tag + "-srv") as srv, Netns(tag + "-cli") as cli:
+        _sdev, cdev = link_veth(srv, cli, f"{subnet}.1", f"{subnet}.2")
+        yield srv, cli, cdev
+
+
+def shape(ns, dev, rate):
+    """Rate-limits dev's egress with tbf (no netem here): a burst queues for a while, like
+    packets on a slower path. rate as tc takes it, e.g. '30mbit'."""
+    ns.exec(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate,
+             "burst", "1600", "latency", "2s"])
+
+
+def errors_cell(result):
+    """Client errors by kind with the first message of each, e.g. 'read 12 (Connection
+    reset by peer)', or '0'."""
+    parts = []
+    for kind, n in sorted(result["errors"].items()):
+        if n:
+            why = result["first_errors"].get(kind, "").replace(" (os error 104)", "")
+            parts.append(f"{kind} {n} ({why})" if why else f"{kind} {n}")
+    return ", ".join(parts) or "0"
+
+
+def reset_errors(result):
+    """Client errors of the kinds whose first error was a reset (ECONNRESET): coreline-load
+    keeps one message per kind, so this assumes a kind's errors share their cause."""
+    return sum(n for kind, n in result["errors"].items()
+               if "reset" in result["first_errors"].get(kind, "").lower())

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
 use crate::args::Config;
@@ -16,6 +17,18 @@ const PERCENTILES: [(&str, f64); 5] = [
     ("p99.9", 0.999),
     ("p99.99", 0.9999),
 ];
+
+/// Latency thresholds (ms) whose exceedances `--json` counts: a 200 ms retransmission
+/// timeout, and the 1 s / 3 s of a first and second SYN retransmit.
+const TAIL_MS: [u64; 3] = [200, 1000, 3000];
+
+/// Responses with a latency of at least `us` (to the histogram's resolution, 0.1 %).
+fn count_at_least(h: &Histogram<u64>, us: u64) -> u64 {
+    h.iter_recorded()
+        .filter(|v| v.value_iterated_to() >= us)
+        .map(|v| v.count_at_value())
+        .sum()
+}
 
 /// The merged results of a run.
 pub struct Report<'a> {
@@ -48,6 +61,10 @@ impl Report<'_> {
             latency.insert(label.into(), json!(s.latency.value_at_quantile(q) as f64));
         }
         latency.insert("max".into(), json!(s.latency.max() as f64));
+        let mut over = serde_json::Map::new();
+        for t in TAIL_MS {
+            over.insert(t.to_string(), json!(count_at_least(&s.latency, t * 1000)));
+        }
         let first_errors: serde_json::Map<String, Value> = ErrorKind::ALL
             .iter()
             .filter_map(|k| {
@@ -75,6 +92,7 @@ impl Report<'_> {
             "requests_per_sec": self.per_sec(s.requests),
             "bytes_per_sec": self.per_sec(s.bytes),
             "latency_us": latency,
+            "latency_over_ms": over,
             "first_errors": first_errors,
             "error_causes": causes,
             "fastopen": self.cfg.fastopen,
@@ -179,4 +197,24 @@ fn bytes(n: f64) -> String {
         unit += 1;
     }
     format!("{v:.2}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::histogram;
+
+    #[test]
+    fn tail_counts_include_the_threshold_and_what_is_above() {
+        let mut h = histogram();
+        for us in [
+            90, 150_000, 199_000, 200_000, 1_000_000, 1_003_000, 2_990_000, 3_010_000,
+        ] {
+            h.record(us).unwrap();
+        }
+        assert_eq!(count_at_least(&h, 200_000), 5);
+        assert_eq!(count_at_least(&h, 1_000_000), 4);
+        assert_eq!(count_at_least(&h, 3_000_000), 1);
+        assert_eq!(count_at_least(&h, 60_000_000), 0);
+    }
 }
