@@ -199,6 +199,33 @@ else
   bad "coreline and coreline-load build"
 fi
 
+# --- experiments 4-6 (quick mode): socket options and ephemeral ports -------------
+# Same protocol as the block above; experiment 4 also needs the small_writes example.
+if [[ -z ${REPO:-} ]]; then REPO=$(cd "$KT/.." && pwd); fi
+echo "# building coreline, coreline-load and the small_writes example (release)"
+if cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
+  --example small_writes -p coreline-bench --bin coreline-load; then
+  ok "coreline, coreline-load and small_writes build"
+  for exp in nodelay fastopen port_range; do
+    set +e
+    KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
+    pid=$!
+    wait "$pid"; rc=$?
+    set -e
+    grep -vE '^(ok|FAIL) - ' "$TMP/$exp.out" | sed 's/^/# /'
+    while IFS= read -r line; do
+      case $line in
+        "ok - "*) ok "${line#ok - }" ;;
+        "FAIL - "*) bad "${line#FAIL - }" ;;
+      esac
+    done <"$TMP/$exp.out"
+    check "$exp --quick exits 0" test "$rc" -eq 0
+    check "$exp deleted its namespaces" bash -c "! ip netns list | grep -q '^kt-exp-$pid-'"
+  done
+else
+  bad "coreline, coreline-load and small_writes build"
+fi
+
 # --- the host is untouched ------------------------------------------------------
 del_namespaces
 check "test namespaces deleted" bash -c "! ip netns list | grep -q 'kt-test-$$-'"
