@@ -67,11 +67,15 @@ def main():
         plan = [("client", "32768 60999", 0, rate)] + plan + [
             ("client", NARROW, 2, rate),      # the default: reuse for loopback only
             ("client", NARROW, 1, 0),         # as fast as it goes: capped near 100/s
+            ("client", "32768 60999", 0, 0),  # 28,232 ports: used up after a while
             ("client", "32768 60999", 1, 0),
         ]
     results, rows = {}, []
     for closer, port_range, reuse, r in plan:
-        cells, res, d, tw, eaddr = row(closer, port_range, reuse, r, secs)
+        # Long enough for a closed loop to go through the default range without reuse.
+        long = not args.quick and r == 0 and port_range != NARROW
+        cells, res, d, tw, eaddr = row(closer, port_range, reuse, r, "30" if long else secs)
+        cells[3] += " (30 s)" if long else ""
         rows.append(cells)
         results[(closer, port_range, reuse, r)] = (res, d, tw, eaddr)
         print("# " + " | ".join(map(str, cells)), flush=True)
@@ -95,7 +99,7 @@ def main():
         c.exit()
     md = (f"Experiment 6, ip_local_port_range and tcp_tw_reuse (kernel {common.kernel()}; "
           f"`coreline-load -c 1 --close`, open loop at the rate shown or closed loop (max), "
-          f"{secs} s per row, `/plaintext`, server on CPU 0, load on CPU 1, each row in a fresh "
+          f"{secs} s per row unless marked, `/plaintext`, server on CPU 0, load on CPU 1, each row in a fresh "
           "namespace; TIME_WAIT counted with `ss` at the end of the row)\n\nCommand: "
           "`sudo python3 kernel-tuning/experiments/port_range.py`\n\n"
           + common.markdown_table(HEADERS, rows))
