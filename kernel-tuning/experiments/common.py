@@ -14,170 +14,57 @@ Every experiment works inside network namespaces it creates here and deletes on 
 `Checks` collects the findings a `--quick` run asserts; `write_result` stores a full
 run's markdown table in experiments/results/.
 """
+import argparse
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-RESULTS = os.path.join(HERE, "results")
+# The library is three modules (netns: namespaces; results: tables and checks; this one:
+# servers and load); experiments import only this one and find every name here.
+from netns import (QUEUE_COUNTERS, Netns, counter_delta, die, link_veth, netns_pair,
+                   require_root, shape)
+from results import (HERE, REPO, RESULTS, Checks, errors_cell, errors_total, kernel,
+                     latency_cells, markdown_table, ms, over, reset_errors, write_result)
 
-# The TcpExt counters the experiments report (short names, as in /proc/net/netstat).
-QUEUE_COUNTERS = [
-    "ListenOverflows", "ListenDrops", "TCPReqQFullDrop", "TCPReqQFullDoCookies",
-    "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "TCPAbortOnData",
+__all__ = [
+    "QUEUE_COUNTERS", "Netns", "counter_delta", "die", "link_veth", "netns_pair",
+    "require_root", "shape", "HERE", "REPO", "RESULTS", "Checks", "errors_cell",
+    "errors_total", "kernel", "latency_cells", "markdown_table", "ms", "over",
+    "reset_errors", "write_result", "build", "start_coreline", "start_nginx", "run_load",
+    "parse_args", "Stalls", "listen_backlog", "NGINX_CONF", "build_example", "start_program",
 ]
 
 _built = None
 
 
-def die(msg):
-    """Exits with a one-line error naming what to fix."""
-    print(f"{os.path.basename(sys.argv[0])}: error: {msg}", file=sys.stderr)
-    sys.exit(2)
-
-
-def require_root():
-    """Namespaces and sysctls need root: say so instead of failing halfway."""
-    if os.geteuid() != 0:
-        die("must be run as root (creates network namespaces)")
-    for tool in ("ip", "ss"):
-        if shutil.which(tool) is None:
-            die(f"'{tool}' not found (install iproute2)")
-
-
 def build():
     """Builds coreline and coreline-load (release) once; returns {'coreline', 'load'} paths.
 
-    Set KT_NO_BUILD=1 to use the binaries already in target/release (CI builds first).
+    Set KT_NO_BUILD=1 to use the binaries already in target/release (CI builds first);
+    without cargo on PATH (e.g. under sudo) those are used too.
     """
     global _built
     if _built is None:
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
         paths = {"coreline": os.path.join(target, "release", "coreline"),
                  "load": os.path.join(target, "release", "coreline-load")}
-        if os.environ.get("KT_NO_BUILD") != "1":
-            cmd = ["cargo", "build", "--release", "-q", "-p", "coreline-http", "--bin", "coreline",
-                   "-p", "coreline-bench", "--bin", "coreline-load"]
+        cmd = ["cargo", "build", "--release", "-q", "-p", "coreline-http", "--bin", "coreline",
+               "-p", "coreline-bench", "--bin", "coreline-load"]
+        if os.environ.get("KT_NO_BUILD") != "1" and shutil.which("cargo"):
             r = subprocess.run(cmd, cwd=REPO)
             if r.returncode != 0:
                 die(f"'{' '.join(cmd)}' failed (exit {r.returncode})")
         for p in paths.values():
             if not os.access(p, os.X_OK):
-                die(f"{p} missing: build it with cargo build --release")
+                die(f"{p} missing: build it first with '{' '.join(cmd)}'")
         _built = paths
     return _built
-
-
-def _sigterm(_sig, _frame):
-    # Turn SIGTERM into an exception so every `with` block (namespaces, servers) unwinds.
-    raise SystemExit(143)
-
-
-class Netns:
-    """A network namespace `kt-exp-<pid>-<tag>` with lo up, deleted on exit."""
-
-    def __init__(self, tag):
-        self.name = f"kt-exp-{os.getpid()}-{tag}"
-        self._procs = []
-
-    def __enter__(self):
-        require_root()
-        try:
-            signal.signal(signal.SIGTERM, _sigterm)
-        except ValueError:  # not the main thread: the caller handles signals
-            pass
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        try:
-            self.exec(["ip", "link", "set", "lo", "up"])
-        except BaseException:
-            self._delete()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self._delete()
-        return False
-
-    def _delete(self):
-        # Processes we started here keep the namespace alive: end them (by pid) first.
-        for p in self._procs:
-            if p.poll() is None:
-                try:
-                    p.send_signal(signal.SIGCONT)
-                    p.kill()
-                    p.wait(timeout=5)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    pass
-        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
-
-    def _argv(self, args):
-        return ["ip", "netns", "exec", self.name] + [str(a) for a in args]
-
-    def exec(self, args, check=True, **kw):
-        """Runs args inside the namespace; returns the CompletedProcess."""
-        kw.setdefault("capture_output", True)
-        kw.setdefault("text", True)
-        r = subprocess.run(self._argv(args), **kw)
-        if check and r.returncode != 0:
-            err = (r.stderr or "").strip().splitlines()
-            raise RuntimeError(f"in {self.name}: {' '.join(map(str, args))}: exit {r.returncode}"
-                               + (f": {err[-1]}" if err else ""))
-        return r
-
-    def popen(self, args, **kw):
-        """Starts args inside the namespace (`ip netns exec` execs it: same pid)."""
-        p = subprocess.Popen(self._argv(args), **kw)
-        self._procs.append(p)
-        return p
-
-    def sysctl(self, key, value):
-        """Writes a sysctl inside this namespace only."""
-        self.exec(["sysctl", "-qw", f"{key}={value}"])
-
-    def read_sysctl(self, key):
-        """Reads a sysctl as seen from this namespace (str, fields joined by one space)."""
-        return " ".join(self.exec(["sysctl", "-n", key]).stdout.split())
-
-    def netstat(self):
-        """TcpExt counters of this namespace by short name, e.g. 'ListenOverflows'."""
-        text = self.exec(["cat", "/proc/net/netstat"]).stdout
-        lines = text.splitlines()
-        for head, vals in zip(lines[::2], lines[1::2]):
-            if head.startswith("TcpExt:"):
-                return dict(zip(head.split()[1:], map(int, vals.split()[1:])))
-        raise RuntimeError(f"no TcpExt line in /proc/net/netstat of {self.name}")
-
-    def snmp(self, proto="Tcp"):
-        """Counters of one /proc/net/snmp line (e.g. 'Tcp': RetransSegs, OutRsts...)."""
-        lines = self.exec(["cat", "/proc/net/snmp"]).stdout.splitlines()
-        for head, vals in zip(lines[::2], lines[1::2]):
-            if head.startswith(proto + ":"):
-                return dict(zip(head.split()[1:], map(int, vals.split()[1:])))
-        raise RuntimeError(f"no {proto} line in /proc/net/snmp of {self.name}")
-
-
-def counter_delta(before, after, names=QUEUE_COUNTERS):
-    """after - before for each name (0 when the kernel lacks the counter)."""
-    return {n: after.get(n, 0) - before.get(n, 0) for n in names}
-
-
-def link_veth(a, b, addr_a, addr_b, prefix=24):
-    """Joins namespaces a and b with a veth pair: a gets addr_a, b gets addr_b (both up)."""
-    ia, ib = f"kta{os.getpid() % 100000}", f"ktb{os.getpid() % 100000}"
-    subprocess.run(["ip", "link", "add", ia, "netns", a.name, "type", "veth",
-                    "peer", "name", ib, "netns", b.name], check=True)
-    a.exec(["ip", "addr", "add", f"{addr_a}/{prefix}", "dev", ia])
-    b.exec(["ip", "addr", "add", f"{addr_b}/{prefix}", "dev", ib])
-    a.exec(["ip", "link", "set", ia, "up"])
-    b.exec(["ip", "link", "set", ib, "up"])
-    return ia, ib
 
 
 def _wait_listening(ns, proc, port, what, timeout=10.0):
@@ -227,11 +114,11 @@ def start_coreline(ns, args, port, host="127.0.0.1", cpus="0"):
 def build_example(name, package="coreline-http"):
     """Builds (release) and returns the path of an example, e.g. http/examples/NAME.rs.
 
-    KT_NO_BUILD=1 skips the build, as for build().
+    KT_NO_BUILD=1 (or no cargo on PATH) uses the one already built, as for build().
     """
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     path = os.path.join(target, "release", "examples", name)
-    if os.environ.get("KT_NO_BUILD") != "1":
+    if os.environ.get("KT_NO_BUILD") != "1" and shutil.which("cargo"):
         cmd = ["cargo", "build", "--release", "-q", "-p", package, "--example", name]
         r = subprocess.run(cmd, cwd=REPO)
         if r.returncode != 0:
@@ -277,8 +164,12 @@ http {{
 
 @contextmanager
 def start_nginx(ns, port, backlog=4096, host="127.0.0.1", workers=1, cpus="0"):
-    """Runs nginx (generated config in a temp dir, `return 200`) in ns until the block ends."""
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    """Runs nginx (generated config in a temp dir, `return 200`) in ns until the block ends.
+
+    Yields the Popen of the master: to stall nginx, stop its workers too (they are its
+    children), not only this pid."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
+                                      else None)
     if nginx is None:
         die("nginx not found (install nginx-light)")
     with tempfile.TemporaryDirectory(prefix="kt-nginx-") as d:
@@ -308,68 +199,8 @@ def run_load(ns, load_args, check=True):
             return json.load(f)
 
 
-def errors_total(result):
-    """All client errors of a coreline-load result."""
-    return sum(result["errors"].values())
-
-
-def ms(us):
-    """Microseconds as a short millisecond string for tables."""
-    v = us / 1000.0
-    return f"{v:.0f} ms" if v >= 100 else f"{v:.1f} ms" if v >= 1 else f"{v:.2f} ms"
-
-
-def markdown_table(headers, rows):
-    """A GitHub markdown table (cells converted with str)."""
-    out = ["| " + " | ".join(map(str, headers)) + " |",
-           "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    return "\n".join(out) + "\n"
-
-
-def write_result(name, markdown):
-    """Writes experiments/results/NAME.md and prints it."""
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, f"{name}.md")
-    with open(path, "w") as f:
-        f.write(markdown)
-    print(markdown)
-    print(f"# written to {os.path.relpath(path, REPO)}")
-
-
-def kernel():
-    """The running kernel release, for the results header."""
-    return os.uname().release
-
-
-class Checks:
-    """Findings asserted by --quick: `ok - ...` / `FAIL - ...` lines, exit 1 if any failed."""
-
-    def __init__(self, name):
-        self.name = name
-        self.failed = 0
-        self.passed = 0
-
-    def check(self, cond, what, detail=""):
-        """Records one finding; detail is printed on failure (the measured values)."""
-        if cond:
-            self.passed += 1
-            print(f"ok - {self.name}: {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL - {self.name}: {what}" + (f" ({detail})" if detail else ""))
-        sys.stdout.flush()
-        return cond
-
-    def exit(self):
-        """Exits 1 if any check failed, else 0."""
-        print(f"# {self.name}: {self.passed} passed, {self.failed} failed")
-        sys.exit(1 if self.failed else 0)
-
-
 def parse_args(doc, extra=None):
     """The common command line: --quick (short, asserting, for CI) and --keep-going."""
-    import argparse
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="short run for CI: assert the findings, write no results table")
@@ -384,7 +215,6 @@ class Stalls:
     The first stall starts after `start` s; the process is always continued at the end."""
 
     def __init__(self, proc, pause, period, start=0.2):
-        import threading
         self.proc, self.pause, self.period, self.start = proc, pause, period, start
         self.count = 0
         self._stop = threading.Event()
@@ -418,48 +248,3 @@ def listen_backlog(ns, port):
     """The effective backlog of the listener on port (ss -lnt Send-Q), or None."""
     out = ns.exec(["ss", "-lntH", f"sport = :{port}"], check=False).stdout.split()
     return int(out[2]) if len(out) >= 3 else None
-
-
-def latency_cells(result):
-    """p50, p99, p99.9, max of a coreline-load result, as table cells."""
-    lat = result["latency_us"]
-    return [ms(lat["p50"]), ms(lat["p99"]), ms(lat["p99.9"]), ms(lat["max"])]
-
-
-def over(result, threshold_ms):
-    """Responses that took at least threshold_ms (200, 1000 or 3000)."""
-    return result["latency_over_ms"][str(threshold_ms)]
-
-
-@contextmanager
-def netns_pair(tag, subnet):
-    """Two namespaces, server and client, joined by a veth pair on SUBNET.0/24 (e.g. subnet
-    "10.91.0": the server end is .1, the client end .2). Yields (server, client, client_dev)."""
-    with Netns(tag + "-srv") as srv, Netns(tag + "-cli") as cli:
-        _sdev, cdev = link_veth(srv, cli, f"{subnet}.1", f"{subnet}.2")
-        yield srv, cli, cdev
-
-
-def shape(ns, dev, rate):
-    """Rate-limits dev's egress with tbf (no netem here): a burst queues for a while, like
-    packets on a slower path. rate as tc takes it, e.g. '30mbit'."""
-    ns.exec(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate,
-             "burst", "1600", "latency", "2s"])
-
-
-def errors_cell(result):
-    """Client errors by kind with the first message of each, e.g. 'read 12 (Connection
-    reset by peer)', or '0'."""
-    parts = []
-    for kind, n in sorted(result["errors"].items()):
-        if n:
-            why = result["first_errors"].get(kind, "").replace(" (os error 104)", "")
-            parts.append(f"{kind} {n} ({why})" if why else f"{kind} {n}")
-    return ", ".join(parts) or "0"
-
-
-def reset_errors(result):
-    """Client errors of the kinds whose first error was a reset (ECONNRESET): coreline-load
-    keeps one message per kind, so this assumes a kind's errors share their cause."""
-    return sum(n for kind, n in result["errors"].items()
-               if "reset" in result["first_errors"].get(kind, "").lower())

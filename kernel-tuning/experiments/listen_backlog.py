@@ -46,7 +46,7 @@ def run(label, somaxconn, backlog, duration):
 
 
 def table(runs):
-    headers = (["setting", "somaxconn", "--backlog", "effective (ss Send-Q)", "requests", "errors",
+    headers = (["setting", "somaxconn", "--backlog", "effective (ss Send-Q)", "requests", "client errors",
                 "p50", "p99", "p99.9", "max", "≥ 1 s", "≥ 3 s"] + COUNTERS)
     rows = []
     for r in runs:
@@ -79,8 +79,10 @@ def main():
                  f"{r['label']}: the burst overflows the accept queue", str(d))
         ck.check(c.over(ld, 1000) > 0, f"{r['label']}: some connects wait ≥ 1 s (SYN retransmit)",
                  f"max {c.ms(ld['latency_us']['max'])}")
-        ck.check(c.errors_total(ld) == 0, f"{r['label']}: clients retry, no errors",
-                 str(ld["errors"]))
+        # Dropped SYNs are retried, not refused: no resets. (A connect that loses four
+        # SYNs in a row would time out after 10 s; the quick run is too short for that.)
+        ck.check(c.reset_errors(ld) == 0 and ld["errors"]["connect"] == 0,
+                 f"{r['label']}: clients retry, no resets or connect errors", c.errors_cell(ld))
     d, ld = tuned["delta"], tuned["load"]
     ck.check(tuned["effective"] == 4096, "tuned: effective backlog is 4096",
              f"ss Send-Q {tuned['effective']}")

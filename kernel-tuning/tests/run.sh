@@ -53,7 +53,7 @@ if ! command -v ip >/dev/null || ! command -v ss >/dev/null || ! command -v nsta
   echo "run.sh: installing iproute2 (ip, ss, nstat)" >&2
   apt-get install -y iproute2 >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y iproute2 >/dev/null 2>&1; } || true
 fi
-for c in ip ss nstat sysctl python3 sha256sum; do
+for c in ip ss nstat tc sysctl python3 sha256sum; do
   command -v "$c" >/dev/null || { echo "run.sh: error: '$c' not found" >&2; exit 1; }
 done
 PY=$(command -v python3)
@@ -175,10 +175,19 @@ check "somaxconn 4096 / backlog 4096: no overflow, all 64 established" \
 # Each script asserts its findings and prints "ok - ..." / "FAIL - ..." lines, counted
 # here; its namespaces are kt-exp-<its pid>-*, deleted by the script itself.
 REPO=$(cd "$KT/.." && pwd)
-echo "# building coreline and coreline-load (release)"
-if cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
-  -p coreline-bench --bin coreline-load; then
-  ok "coreline and coreline-load build"
+BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/release
+built() {
+  if command -v cargo >/dev/null; then
+    echo "# building coreline and coreline-load (release)"
+    cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
+      -p coreline-bench --bin coreline-load
+  else # e.g. under sudo without cargo on PATH: use what is built
+    echo "# cargo not found: using $BIN_DIR/coreline and coreline-load"
+    [[ -x $BIN_DIR/coreline && -x $BIN_DIR/coreline-load ]]
+  fi
+}
+if built; then
+  ok "coreline and coreline-load built"
   for exp in listen_backlog abort_on_overflow syn_flood; do
     set +e
     KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
@@ -196,16 +205,23 @@ if cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http 
     check "$exp deleted its namespaces" bash -c "! ip netns list | grep -q '^kt-exp-$pid-'"
   done
 else
-  bad "coreline and coreline-load build"
+  bad "coreline and coreline-load built (cargo build --release -p coreline-http --bin coreline -p coreline-bench --bin coreline-load)"
 fi
 
 # --- experiments 4-6 (quick mode): socket options and ephemeral ports -------------
 # Same protocol as the block above; experiment 4 also needs the small_writes example.
-if [[ -z ${REPO:-} ]]; then REPO=$(cd "$KT/.." && pwd); fi
-echo "# building coreline, coreline-load and the small_writes example (release)"
-if cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
-  --example small_writes -p coreline-bench --bin coreline-load; then
-  ok "coreline, coreline-load and small_writes build"
+built_4_6() {
+  if command -v cargo >/dev/null; then
+    echo "# building coreline, coreline-load and the small_writes example (release)"
+    cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
+      --example small_writes -p coreline-bench --bin coreline-load
+  else # e.g. under sudo without cargo on PATH: use what is built
+    echo "# cargo not found: using $BIN_DIR/coreline, coreline-load, examples/small_writes"
+    [[ -x $BIN_DIR/coreline && -x $BIN_DIR/coreline-load && -x $BIN_DIR/examples/small_writes ]]
+  fi
+}
+if built_4_6; then
+  ok "coreline, coreline-load and small_writes built"
   for exp in nodelay fastopen port_range; do
     set +e
     KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
@@ -223,7 +239,7 @@ if cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http 
     check "$exp deleted its namespaces" bash -c "! ip netns list | grep -q '^kt-exp-$pid-'"
   done
 else
-  bad "coreline, coreline-load and small_writes build"
+  bad "coreline, coreline-load and small_writes built (cargo build --release -p coreline-http --bin coreline --example small_writes -p coreline-bench --bin coreline-load)"
 fi
 
 # --- the host is untouched ------------------------------------------------------
