@@ -4,6 +4,8 @@
 //! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
 //! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
+//! `--tcp-nodelay on|off` and `--tcp-fastopen QLEN` set those socket options on the
+//! listeners (see kernel-tuning/README.md, experiments 4 and 5).
 //!
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
