@@ -294,6 +294,11 @@ fn absent_server_counts_connect_errors_and_exits_1() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(run.int("requests"), 0);
     assert!(run.int("errors.connect") > 2);
+    // Counted by cause too: every connect error here is a refusal.
+    assert_eq!(
+        run.int("error_causes.connect.ECONNREFUSED"),
+        run.int("errors.connect")
+    );
     let out = run.stdout();
     assert!(out.contains("connect") && out.contains("refused"), "{out}");
 }

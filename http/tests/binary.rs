@@ -185,6 +185,8 @@ fn bad_flags_busy_address_and_bad_root_exit_2() {
     one_line_error(&run(&["serve", "--nope"]), "--nope");
     one_line_error(&run(&["serve", "--listen", "nowhere"]), "nowhere");
     one_line_error(&run(&["serve", "--backlog", "-3"]), "backlog");
+    one_line_error(&run(&["serve", "--tcp-nodelay", "maybe"]), "--tcp-nodelay");
+    one_line_error(&run(&["serve", "--tcp-fastopen", "0"]), "--tcp-fastopen");
     one_line_error(&run(&["serve", "--cpus", "9999"]), "9999");
     one_line_error(
         &run(&["serve", "--root", "/definitely/not/here"]),

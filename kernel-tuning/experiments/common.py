@@ -37,7 +37,7 @@ __all__ = [
     "require_root", "shape", "HERE", "REPO", "RESULTS", "Checks", "errors_cell",
     "errors_total", "kernel", "latency_cells", "markdown_table", "ms", "over",
     "reset_errors", "write_result", "build", "start_coreline", "start_nginx", "run_load",
-    "parse_args", "Stalls", "listen_backlog", "NGINX_CONF",
+    "parse_args", "Stalls", "listen_backlog", "NGINX_CONF", "build_example", "start_program",
 ]
 
 _built = None
@@ -106,6 +106,36 @@ def start_coreline(ns, args, port, host="127.0.0.1", cpus="0"):
     proc = ns.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_listening(ns, proc, port, "coreline")
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def build_example(name, package="coreline-http"):
+    """Builds (release) and returns the path of an example, e.g. http/examples/NAME.rs.
+
+    KT_NO_BUILD=1 (or no cargo on PATH) uses the one already built, as for build().
+    """
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    path = os.path.join(target, "release", "examples", name)
+    if os.environ.get("KT_NO_BUILD") != "1" and shutil.which("cargo"):
+        cmd = ["cargo", "build", "--release", "-q", "-p", package, "--example", name]
+        r = subprocess.run(cmd, cwd=REPO)
+        if r.returncode != 0:
+            die(f"'{' '.join(cmd)}' failed (exit {r.returncode})")
+    if not os.access(path, os.X_OK):
+        die(f"{path} missing: build it with cargo build --release -p {package} --example {name}")
+    return path
+
+
+@contextmanager
+def start_program(ns, argv, port, what):
+    """Runs any server argv in ns until the block ends (like start_coreline): waits for
+    its listener on port, yields the Popen, then SIGTERM (SIGKILL after 5 s)."""
+    proc = ns.popen([str(a) for a in argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    text=True)
+    try:
+        _wait_listening(ns, proc, port, what)
         yield proc
     finally:
         _stop(proc)

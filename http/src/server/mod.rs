@@ -11,6 +11,7 @@ mod start;
 use std::io;
 use std::net::SocketAddr;
 
+use coreline_runtime::net::ListenOptions;
 use coreline_runtime::Cores;
 use coreline_tls::TlsAcceptor;
 
@@ -30,6 +31,8 @@ pub struct Builder {
     timeouts: Timeouts,
     metrics: bool,
     reuse_port: bool,
+    nodelay: bool,
+    fastopen: Option<u32>,
 }
 
 impl Default for Builder {
@@ -43,6 +46,8 @@ impl Default for Builder {
             timeouts: Timeouts::default(),
             metrics: false,
             reuse_port: false,
+            nodelay: true,
+            fastopen: None,
         }
     }
 }
@@ -89,6 +94,27 @@ impl Builder {
     /// `net.core.somaxconn`, with a warning).
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
+        self
+    }
+
+    /// `TCP_NODELAY` on accepted connections (default on, like nginx's `tcp_nodelay on`).
+    /// Off, the kernel's Nagle algorithm holds a small write back while earlier data is
+    /// unacknowledged; against a client's delayed ACK that stalls a response written in
+    /// several sends (e.g. a [`Body::from_stream`](crate::Body::from_stream) body, one send
+    /// per chunk) for about 40 ms. Responses that leave in one send are not affected. Set on
+    /// each listener, from which the kernel copies it to every accepted socket.
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
+        self.nodelay = on;
+        self
+    }
+
+    /// `TCP_FASTOPEN` on each listener with this many pending Fast Open requests (default
+    /// `None`: off; like nginx's `listen ... fastopen=N`). A client holding a Fast Open
+    /// cookie then sends its request in the SYN, and the server answers one round trip
+    /// earlier. Needs the server bit of `net.ipv4.tcp_fastopen` (value 2 or 3); the counters
+    /// `TcpExtTCPFastOpenPassive` and `…PassiveFail` show it working or failing.
+    pub fn tcp_fastopen(mut self, queue: Option<u32>) -> Self {
+        self.fastopen = queue;
         self
     }
 
@@ -166,7 +192,12 @@ impl Builder {
             addrs,
             tls,
             cores: coreline_runtime::Cores::List(cpus),
-            backlog: self.backlog,
+            listen: ListenOptions {
+                backlog: self.backlog,
+                nodelay: self.nodelay,
+                fastopen: self.fastopen,
+                ..ListenOptions::default()
+            },
             config: config::Config {
                 limits: self.limits,
                 timeouts: self.timeouts,
@@ -196,7 +227,7 @@ pub struct Server<F> {
     addrs: Vec<SocketAddr>,
     tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
-    backlog: u32,
+    listen: ListenOptions,
     config: config::Config,
     factory: F,
     handle: ServerHandle,
@@ -248,7 +279,7 @@ where
                 tls: self.tls,
             },
             self.cores,
-            self.backlog,
+            self.listen,
             self.config,
             &self.factory,
             &self.handle,
@@ -262,7 +293,7 @@ impl<F> std::fmt::Debug for Server<F> {
             .field("addrs", &self.addrs)
             .field("tls", &self.tls)
             .field("cores", &self.cores)
-            .field("backlog", &self.backlog)
+            .field("listen", &self.listen)
             .field("config", &self.config)
             .finish()
     }

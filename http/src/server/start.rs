@@ -66,7 +66,7 @@ pub(crate) struct Listeners {
 pub(crate) fn run<F, H>(
     addrs: Listeners,
     cores: Cores,
-    backlog: u32,
+    options: ListenOptions,
     config: Config,
     factory: &F,
     handle: &ServerHandle,
@@ -90,10 +90,6 @@ where
         pending: AtomicUsize::new(rt.cpus().len()),
         error: Mutex::new(None),
     });
-    let options = ListenOptions {
-        backlog,
-        ..ListenOptions::default()
-    };
     let outcome = rt.run(|id| {
         // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
         // Each listener's accept-queue probe goes with it (see metrics::sampler).

@@ -19,6 +19,9 @@ usage: coreline-load -c CONNS -d SECS [options] URL
       --pipeline N     requests outstanding per connection (default 1, at most 256)
       --close          a new connection per request (`Connection: close`; latency includes
                        connect and, for https, the handshake)
+      --fastopen       connect with TCP Fast Open (TCP_FASTOPEN_CONNECT): once the server
+                       gave a cookie, each new connection's request rides in its SYN
+                       (for --close runs; needs the server's listen option and sysctl)
       --cpus LIST      CPUs to run on, one core each: 1 / 0,1 / 0-3
                        (default: the second CPU this process may use, or the only one)
   -m, --method M       request method (default GET)
@@ -51,6 +54,7 @@ pub struct Config {
     pub rate: Option<f64>,
     pub pipeline: usize,
     pub close: bool,
+    pub fastopen: bool,
     pub cpus: Option<Vec<usize>>,
     pub method: String,
     pub headers: Vec<(String, String)>,
@@ -82,6 +86,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         rate: None,
         pipeline: 1,
         close: false,
+        fastopen: false,
         cpus: None,
         method: "GET".into(),
         headers: Vec::new(),
@@ -119,6 +124,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             }
             "--pipeline" => cfg.pipeline = count(&flag, &value(&flag)?)?,
             "--close" => cfg.close = true,
+            "--fastopen" => cfg.fastopen = true,
             "--cpus" => cfg.cpus = Some(cpu_list(&value(&flag)?)?),
             "-m" | "--method" => {
                 let m = value(&flag)?;
@@ -258,6 +264,8 @@ mod tests {
             (64, 3, 1)
         );
         assert!(c.rate.is_none() && !c.close && c.tls_resume && c.cpus.is_none());
+        assert!(!c.fastopen);
+        assert!(cfg(&["-c", "1", "-d", "1", "--close", "--fastopen", "http://a/"]).fastopen);
         assert_eq!(c.timeout, Duration::from_secs(10));
         let c = cfg(&[
             "--connections=4",

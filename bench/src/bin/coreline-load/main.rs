@@ -153,6 +153,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
                 config: t.core_config(),
                 name: t.server_name(),
             }),
+            fastopen: cfg.fastopen,
             plan,
             stats: RefCell::new(Stats::default()),
         });

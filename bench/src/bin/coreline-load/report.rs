@@ -72,6 +72,11 @@ impl Report<'_> {
                 Some((k.name().to_string(), json!(why)))
             })
             .collect();
+        let causes: serde_json::Map<String, Value> = ErrorKind::ALL
+            .iter()
+            .filter(|k| !s.errors.causes[**k as usize].is_empty())
+            .map(|k| (k.name().to_string(), json!(s.errors.causes[*k as usize])))
+            .collect();
         json!({
             "url": self.cfg.target.url,
             "connections": self.cfg.connections,
@@ -89,6 +94,8 @@ impl Report<'_> {
             "latency_us": latency,
             "latency_over_ms": over,
             "first_errors": first_errors,
+            "error_causes": causes,
+            "fastopen": self.cfg.fastopen,
             "requests_due": self.due,
             "interrupted": self.interrupted,
             "tls_resume": self.cfg.tls_resume,

@@ -1,6 +1,8 @@
 //! What a core counts: responses, bytes, errors by kind (with the first message of each),
 //! the latency histogram of the whole run and of the current one-second interval.
 
+use std::collections::BTreeMap;
+use std::io;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -56,11 +58,21 @@ impl ErrorKind {
     }
 }
 
-/// Error counts, with the first message seen of each kind (to say *why* in the report).
+/// Error counts, with the first message seen of each kind (to say *why* in the report),
+/// and the I/O errors of each kind counted by cause (`EADDRNOTAVAIL`, `ECONNREFUSED`, ...).
 #[derive(Debug, Clone, Default)]
 pub struct Errors {
     pub counts: [u64; 6],
     pub first: [Option<String>; 6],
+    pub causes: [BTreeMap<String, u64>; 6],
+}
+
+/// An I/O error's cause as a short name: the errno's (`EADDRNOTAVAIL`), else the kind's.
+pub fn cause(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => format!("{:?}", nix::errno::Errno::from_raw(code)),
+        None => format!("{:?}", e.kind()),
+    }
 }
 
 impl Errors {
@@ -71,6 +83,12 @@ impl Errors {
             self.first[i] = Some(why());
         }
         self.counts[i] += n;
+    }
+
+    /// Counts `n` I/O errors of `kind`, by cause too.
+    pub fn add_io(&mut self, kind: ErrorKind, n: u64, e: &io::Error) {
+        self.add(kind, n, || e.to_string());
+        *self.causes[kind as usize].entry(cause(e)).or_default() += n;
     }
 
     /// The count of one kind.
@@ -88,6 +106,9 @@ impl Errors {
             self.counts[i] += other.counts[i];
             if self.first[i].is_none() {
                 self.first[i].clone_from(&other.first[i]);
+            }
+            for (cause, n) in &other.causes[i] {
+                *self.causes[i].entry(cause.clone()).or_default() += n;
             }
         }
     }

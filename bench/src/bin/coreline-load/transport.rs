@@ -48,9 +48,17 @@ pub enum Fail {
 }
 
 impl Transport {
-    /// Connects (and for TLS, completes the handshake).
-    pub async fn connect(addr: SocketAddr, tls: Option<&TlsSetup>) -> io::Result<Transport> {
-        let tcp = TcpStream::connect(addr).await?;
+    /// Connects (with `fastopen`, by TCP Fast Open: see [`TcpStream::connect_fastopen`])
+    /// and for TLS, completes the handshake.
+    pub async fn connect(
+        addr: SocketAddr,
+        tls: Option<&TlsSetup>,
+        fastopen: bool,
+    ) -> io::Result<Transport> {
+        let tcp = match fastopen {
+            true => TcpStream::connect_fastopen(addr).await?,
+            false => TcpStream::connect(addr).await?,
+        };
         match tls {
             None => Ok(Transport::Plain(tcp)),
             Some(setup) => Ok(Transport::Tls(Box::new(

@@ -4,6 +4,8 @@
 //! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
 //! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
+//! `--tcp-nodelay on|off` and `--tcp-fastopen QLEN` set those socket options on the
+//! listeners (see kernel-tuning/README.md, experiments 4 and 5).
 //!
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
@@ -58,6 +60,24 @@ fn gen_cert(dir: &std::path::Path) -> ExitCode {
     }
 }
 
+/// `--tcp-fastopen` is silently inert unless the server bit (2) of `net.ipv4.tcp_fastopen`
+/// is set: say so once at start.
+fn warn_if_no_fastopen_server() {
+    let path = "/proc/sys/net/ipv4/tcp_fastopen";
+    let Some(v) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    if v & 2 == 0 {
+        eprintln!(
+            "coreline: warning: --tcp-fastopen has no effect while net.ipv4.tcp_fastopen={v} \
+             lacks the server bit (set it to 3, see kernel-tuning/)"
+        );
+    }
+}
+
 /// Reads and checks every certificate and key (before anything starts).
 fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     let mut builder = TlsAcceptor::builder().default_cert(&tls.cert, &tls.key);
@@ -97,7 +117,12 @@ fn run(serve: args::Serve) -> ExitCode {
         .cores(serve.cpus)
         .backlog(serve.backlog)
         .metrics(serve.metrics.admin.is_some())
-        .reuse_port(serve.reuse_port);
+        .reuse_port(serve.reuse_port)
+        .tcp_nodelay(serve.tcp_nodelay)
+        .tcp_fastopen(serve.tcp_fastopen);
+    if serve.tcp_fastopen.is_some() {
+        warn_if_no_fastopen_server();
+    }
     if let Some(n) = serve.max_connections {
         builder = builder.limits(coreline_http::Limits {
             max_connections_per_core: n,

@@ -31,6 +31,8 @@ pub struct Core {
     pub addr: SocketAddr,
     pub requests: Requests,
     pub tls: Option<TlsSetup>,
+    /// `--fastopen`: connect with `TCP_FASTOPEN_CONNECT`.
+    pub fastopen: bool,
     pub plan: Plan,
     pub stats: RefCell<Stats>,
 }
@@ -82,7 +84,7 @@ pub async fn run(core: Rc<Core>, global_index: usize) {
         }
         let connect = time::timeout(
             plan.timeout,
-            Transport::connect(load.core.addr, load.core.tls.as_ref()),
+            Transport::connect(load.core.addr, load.core.tls.as_ref(), load.core.fastopen),
         );
         let mut transport = match connect.await {
             Ok(Ok(t)) => t,
@@ -133,11 +135,7 @@ impl Load {
     }
 
     fn error(&self, kind: ErrorKind, n: u64, e: &io::Error) {
-        self.core
-            .stats
-            .borrow_mut()
-            .errors
-            .add(kind, n, || e.to_string());
+        self.core.stats.borrow_mut().errors.add_io(kind, n, e);
     }
 
     /// Serves one connection until it must be replaced or the run is over.

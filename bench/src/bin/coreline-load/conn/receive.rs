@@ -58,7 +58,7 @@ impl Load {
         drop(chunk); // back to the ring before anything awaits
         match result {
             Err(Fail::Read(e)) => {
-                stats.errors.add(ErrorKind::Read, 1, || e.to_string());
+                stats.errors.add_io(ErrorKind::Read, 1, &e);
                 return Some(End::Reconnect);
             }
             Err(Fail::Parse(why)) => {

@@ -18,6 +18,7 @@ pub const USAGE: &str = "\
 usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
                       [--metrics ADDR [--metrics-hlog DIR]] [--reuse-port] [--max-connections N]
+                      [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
        coreline gen-cert DIR
        coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
@@ -31,6 +32,10 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              a zero-downtime restart: start the new one with it, then SIGTERM the old one.
              --max-connections: connections per core (default 16384, 0 = unlimited); one
              more is answered 503 and closed.
+             --tcp-nodelay: TCP_NODELAY on accepted connections (default on; off lets Nagle
+             delay the second of two small writes until the client's ACK).
+             --tcp-fastopen: accept requests in the SYN (TCP Fast Open) with QLEN pending
+             (default off; needs net.ipv4.tcp_fastopen 2 or 3).
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
              and ::1 (creates DIR)
   stats      poll a server's admin listener (URL = http://ADDR) and print its percentile

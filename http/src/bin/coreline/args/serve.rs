@@ -32,6 +32,11 @@ pub struct Serve {
     pub reuse_port: bool,
     /// `--max-connections N`: connections per core (default 16,384; 0 = unlimited).
     pub max_connections: Option<usize>,
+    /// `--tcp-nodelay on|off`: `TCP_NODELAY` on accepted connections (default on).
+    pub tcp_nodelay: bool,
+    /// `--tcp-fastopen QLEN`: `TCP_FASTOPEN` on the listeners with this queue length
+    /// (default off).
+    pub tcp_fastopen: Option<u32>,
 }
 
 /// The HTTPS listener and its certificates.
@@ -59,6 +64,8 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         metrics: MetricsFlags::default(),
         reuse_port: false,
         max_connections: None,
+        tcp_nodelay: true,
+        tcp_fastopen: None,
     };
     let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
     for flag in flags {
@@ -85,6 +92,24 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                     format!("--max-connections '{value}' is not a number (0 = unlimited)")
                 })?;
                 serve.max_connections = Some(n);
+            }
+            "--tcp-nodelay" => {
+                serve.tcp_nodelay = match flag.value()?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => return Err(format!("--tcp-nodelay '{other}' is not on or off")),
+                };
+            }
+            "--tcp-fastopen" => {
+                let value = flag.value()?;
+                let n = value
+                    .parse()
+                    .ok()
+                    .filter(|&n: &u32| n > 0 && n <= i32::MAX as u32)
+                    .ok_or_else(|| {
+                        format!("--tcp-fastopen '{value}' is not a positive queue length")
+                    })?;
+                serve.tcp_fastopen = Some(n);
             }
             "--tls-listen" => tls_listen = Some(addr("--tls-listen", flag.value()?)?),
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),

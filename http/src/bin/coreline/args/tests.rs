@@ -153,3 +153,23 @@ fn restart_and_connection_limit_flags() {
         .unwrap_err()
         .contains("--max-connections"));
 }
+
+#[test]
+fn socket_option_flags() {
+    let s = serve(&["serve"]);
+    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (true, None));
+    let s = serve(&["serve", "--tcp-nodelay", "off", "--tcp-fastopen=256"]);
+    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (false, Some(256)));
+    assert!(serve(&["serve", "--tcp-nodelay=on"]).tcp_nodelay);
+    for (bad, names) in [
+        (&["serve", "--tcp-nodelay", "yes"][..], "--tcp-nodelay"),
+        (&["serve", "--tcp-nodelay"], "--tcp-nodelay"),
+        (&["serve", "--tcp-fastopen", "0"], "--tcp-fastopen"),
+        (&["serve", "--tcp-fastopen", "-1"], "--tcp-fastopen"),
+        (&["serve", "--tcp-fastopen", "3000000000"], "--tcp-fastopen"),
+        (&["serve", "--tcp-fastopen", "many"], "--tcp-fastopen"),
+    ] {
+        let e = p(bad).unwrap_err();
+        assert!(e.contains(names) && !e.contains('\n'), "{bad:?}: {e}");
+    }
+}
