@@ -203,12 +203,26 @@ pub struct RecvBuf {
     ring: Rc<BufRing>,
     bid: u16,
     len: usize,
+    reaped_us: u64,
 }
 
 impl RecvBuf {
-    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize) -> Self {
+    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize, reaped_us: u64) -> Self {
         debug_assert!(len <= ring.buf_size as usize);
-        RecvBuf { ring, bid, len }
+        RecvBuf {
+            ring,
+            bid,
+            len,
+            reaped_us,
+        }
+    }
+
+    /// When the core reaped the completion that delivered these bytes, in
+    /// [`loop_clock_us`](crate::metrics::loop_clock_us) units: the arrival time as the
+    /// core first saw it, even when the chunk is read later (it queues while its
+    /// connection's task is busy). 0 when metrics are off.
+    pub fn reaped_at_us(&self) -> u64 {
+        self.reaped_us
     }
 
     /// Number of received bytes.
@@ -243,6 +257,7 @@ impl std::fmt::Debug for RecvBuf {
         f.debug_struct("RecvBuf")
             .field("bid", &self.bid)
             .field("len", &self.len)
+            .field("reaped_us", &self.reaped_us)
             .finish()
     }
 }

@@ -117,8 +117,10 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
                     format!("io_uring_enter failed: {e}"),
                 )))
             })?;
+            // The clock first: the reap stamps each completion with it.
+            core.metrics.borrow_mut().on_enter(wait);
             let reaped = driver.reap();
-            core.metrics.borrow_mut().on_enter(wait, reaped);
+            core.metrics.borrow_mut().on_reaped(reaped);
         }
         let woken = std::mem::take(&mut core.driver.borrow_mut().woken);
         if woken {

@@ -33,7 +33,7 @@ pub(crate) const SPECS: [Spec; 6] = [
         short: "service",
         prom: "coreline_http_service_seconds",
         micros: true,
-        help: "Time from a request's first byte read to the send completion of its response.",
+        help: "Time from the arrival of a request's first byte to the send completion of its response.",
     },
     Spec {
         short: "accept_queue",

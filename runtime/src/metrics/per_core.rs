@@ -49,8 +49,9 @@ thread_local! {
 }
 
 /// A cheap clock for per-request timestamps: microseconds since this core started, read
-/// once per loop iteration right after `io_uring_enter` returned, i.e. when the
-/// completions being handled now were reaped. One thread-local read, no system call;
+/// once per loop iteration right after `io_uring_enter` returned, just before the
+/// completions being handled now were reaped (each multishot receive chunk keeps the
+/// value of its own reap: [`RecvBuf::reaped_at_us`](crate::RecvBuf::reaped_at_us)). One thread-local read, no system call;
 /// its resolution is one loop iteration (work done within one iteration reads the same
 /// value). 0 when [`Builder::metrics`](crate::Builder::metrics) is off and outside a
 /// runtime thread. Values of different cores are not comparable.
@@ -109,10 +110,11 @@ impl CoreMetrics {
         }
     }
 
-    /// Records the completions one `io_uring_enter` + reap produced; `waited` says whether
-    /// that enter could block (then the wake-up time is noted, see [`Self::on_loop`]).
+    /// Called right after `io_uring_enter` returned, before its completions are reaped:
+    /// sets [`loop_clock_us`] (so the reap can stamp each completion with it) and, if that
+    /// enter could block (`waited`), notes the wake-up time (see [`Self::on_loop`]).
     #[inline]
-    pub(crate) fn on_enter(&mut self, waited: bool, reaped: usize) {
+    pub(crate) fn on_enter(&mut self, waited: bool) {
         if self.enabled {
             let now = Instant::now();
             if waited {
@@ -121,6 +123,13 @@ impl CoreMetrics {
             let us = now.duration_since(self.started).as_micros() as u64;
             // Never 0 while on: 0 means "no clock" to readers.
             LOOP_CLOCK_US.with(|c| c.set(us.max(1)));
+        }
+    }
+
+    /// Records how many completions the reap after [`Self::on_enter`] produced.
+    #[inline]
+    pub(crate) fn on_reaped(&mut self, reaped: usize) {
+        if self.enabled {
             self.hist
                 .completions_per_enter
                 .saturating_record(reaped as u64);

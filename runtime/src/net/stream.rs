@@ -73,7 +73,7 @@ impl TcpStream {
             }
             return Poll::Ready(Ok(cqueue::buffer_select(c.flags).map(|bid| {
                 let ring = with_driver(|d| d.buf_ring.clone());
-                RecvBuf::new(ring, bid, c.result as usize)
+                RecvBuf::new(ring, bid, c.result as usize, c.reaped_us)
             })));
         }
     }

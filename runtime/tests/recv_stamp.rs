@@ -1,0 +1,67 @@
+//! Receive stamps: a chunk that arrives while its reader is busy elsewhere keeps the loop
+//! clock of the reap that delivered it (`RecvBuf::reaped_at_us`), not the time it is read.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::time::Duration;
+
+use coreline_runtime::metrics::loop_clock_us;
+use coreline_runtime::net::TcpListener;
+use coreline_runtime::{time, Runtime};
+
+/// Accepts one connection; its first chunk arms the multishot receive, then the client
+/// sends a second one while the reader sleeps 60 ms. Returns (read time − stamp of the
+/// second chunk, the stamp) in µs.
+fn late_read(metrics: bool) -> (u64, u64) {
+    Runtime::builder()
+        .metrics(metrics)
+        .build()
+        .unwrap()
+        .block_on(|| async {
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let mut listener = TcpListener::bind(addr).unwrap();
+            let addr = listener.local_addr();
+            let client = std::thread::spawn(move || {
+                let mut s = StdTcpStream::connect(addr).unwrap();
+                let mut ack = [0u8; 1];
+                s.write_all(b"a").unwrap();
+                s.read_exact(&mut ack).unwrap();
+                s.write_all(b"b").unwrap();
+                s.read_exact(&mut ack).unwrap();
+            });
+            let mut stream = listener.accept().await.unwrap();
+            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
+            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            res.unwrap();
+            // "b" arrives now; its completion is reaped while this task sleeps.
+            time::sleep(Duration::from_millis(60)).await;
+            let second = stream.recv().await.unwrap().unwrap();
+            assert_eq!(&*second, b"b");
+            let read_at = loop_clock_us();
+            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            res.unwrap();
+            client.join().unwrap();
+            (
+                read_at.saturating_sub(second.reaped_at_us()),
+                second.reaped_at_us(),
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_chunk_read_late_keeps_the_stamp_of_its_reap() {
+    let _w = common::watchdog(Duration::from_secs(30), "recv_stamp");
+    let (late, stamp) = late_read(true);
+    assert!(stamp > 0);
+    // ~60 ms; a stamp taken at the read would give ~0.
+    assert!(late >= 40_000, "read {late} µs after its reap");
+}
+
+#[test]
+fn no_stamp_with_metrics_off() {
+    let _w = common::watchdog(Duration::from_secs(30), "recv_stamp_off");
+    assert_eq!(late_read(false).1, 0);
+}
