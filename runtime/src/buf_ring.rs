@@ -202,6 +202,8 @@ impl BufRing {
 pub struct RecvBuf {
     ring: Rc<BufRing>,
     bid: u16,
+    /// Where the data starts in the buffer (past the recvmsg header with timestamps on).
+    offset: u16,
     len: usize,
     reaped_us: u64,
 }
@@ -212,9 +214,17 @@ impl RecvBuf {
         RecvBuf {
             ring,
             bid,
+            offset: 0,
             len,
             reaped_us,
         }
+    }
+
+    /// Keeps only `len` bytes from `offset` (a recvmsg's payload, after its header).
+    pub(crate) fn narrow(&mut self, offset: usize, len: usize) {
+        assert!(offset + len <= self.len, "narrowed past the received bytes");
+        self.offset += u16::try_from(offset).expect("recvmsg header fits in u16");
+        self.len = len;
     }
 
     /// When the core reaped the completion that delivered these bytes, in
@@ -240,9 +250,13 @@ impl Deref for RecvBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: the kernel wrote `len` bytes into buffer `bid` and handed it to us; it
-        // is not republished to the kernel until this RecvBuf is dropped.
-        unsafe { std::slice::from_raw_parts(self.ring.buffer_ptr(self.bid), self.len) }
+        // SAFETY: the kernel wrote `offset + len` bytes into buffer `bid` and handed it to
+        // us (narrow only shrinks the range); it is not republished to the kernel until
+        // this RecvBuf is dropped.
+        unsafe {
+            let start = self.ring.buffer_ptr(self.bid).add(usize::from(self.offset));
+            std::slice::from_raw_parts(start, self.len)
+        }
     }
 }
 

@@ -47,6 +47,7 @@ where
         builder.buf_count,
         builder.buf_size,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
+        builder.metrics && builder.rx_timestamps,
     )
     .map_err(CoreFailure::Error)?;
     let core = Rc::new(Core {
@@ -58,7 +59,7 @@ where
         cpu,
         handle,
         stopping: std::cell::Cell::new(false),
-        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics)),
+        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics, builder.rx_timestamps)),
     });
     context::enter(core.clone());
     let id = context::CoreId { index, cpu };

@@ -13,6 +13,8 @@
 //! - service time: first byte arrived → send completion of the response's last byte;
 //! - accept-queue depth of every listener, every [`SAMPLE_PERIOD`] from `TCP_INFO`, read by
 //!   a thread of its own (a busy core cannot sample its own queue);
+//! - with [`Builder::rx_timestamps`](crate::Builder::rx_timestamps) (off by default):
+//!   kernel receive timestamp → reap of the receive's completion (`rx_wait`);
 //! - counters: requests, connections accepted and open; the kernel's listen counters as
 //!   deltas since the start; the runtime's loop histograms and ring occupancy.
 //!

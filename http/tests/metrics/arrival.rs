@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::common::Client;
+use super::common::{one, Client};
 use super::{handler, one_core};
-use crate::common::metrics::start_observed;
+use crate::common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
+
+const GET_FAST: &[u8] = b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n";
 
 const SLOW_MS: u64 = 60;
 const GAP: Duration = Duration::from_millis(20);
@@ -89,4 +91,41 @@ fn brief(h: &hdrhistogram::Histogram<u64>) -> String {
         h.value_at_quantile(0.5),
         h.max()
     )
+}
+
+/// With `rx_timestamps`: a request that arrives while another connection's handler blocks
+/// the core for 60 ms waited that long between the kernel's receive and the reap, and
+/// `/metrics` and `/debug/latency` show it as `rx_wait`. Without, no `rx_wait` samples.
+#[test]
+fn kernel_receive_timestamps_show_a_blocked_core_as_rx_wait() {
+    for on in [true, false] {
+        let builder = one_core().rx_timestamps(on);
+        let (server, admin) = start_observed(builder, || handler);
+        let (mut a, mut b) = (Client::connect(server.addr), Client::connect(server.addr));
+        // (b's connection is accepted and its receive armed before the block.)
+        assert_eq!(b.send(GET_FAST).response(false).status, 200);
+        a.send(b"GET /block/60 HTTP/1.1\r\nHost: x\r\n\r\n");
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(b.send(GET_FAST).response(false).status, 200);
+        assert_eq!(a.response(false).status, 200);
+        let m = parse_prometheus(&fetch_metrics(admin.addr));
+        let count = sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"all\"}");
+        let max = sample(&m, "coreline_rx_kernel_to_reap_seconds_max{core=\"all\"}");
+        if !on {
+            assert_eq!(count, 0.0);
+            continue;
+        }
+        assert!(count >= 3.0, "{count} stamped chunks");
+        // b's request came in ~20 ms into the 60 ms block: reaped ~40 ms later.
+        assert!((0.025..2.0).contains(&max), "rx wait max {max} s");
+        let (r, _) = one(
+            admin.addr,
+            b"GET /debug/latency HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        let table = r.body_str();
+        assert!(
+            table.lines().any(|l| l.starts_with("rx_wait")),
+            "no rx_wait row:\n{table}"
+        );
+    }
 }

@@ -23,7 +23,8 @@ use http::{Request, Response, StatusCode};
 use common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
 use common::{one, Client};
 
-/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/big` answers 200 KiB (sent
+/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/block/N` blocks the core for
+/// N ms; `/big` answers 200 KiB (sent
 /// after the head, not through the batch buffer); `/stream` a streamed body; anything
 /// else answers at once.
 pub(crate) async fn handler(req: Request<Body>) -> Response<Body> {
@@ -31,6 +32,9 @@ pub(crate) async fn handler(req: Request<Body>) -> Response<Body> {
     recycle(req);
     if let Some(ms) = path.strip_prefix("/sleep/").and_then(|n| n.parse().ok()) {
         time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(ms) = path.strip_prefix("/block/").and_then(|n| n.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
     }
     match path.as_str() {
         "/big" => response(StatusCode::OK, Body::from(vec![b'x'; 200 * 1024])),

@@ -96,6 +96,7 @@ fn run(serve: args::Serve) -> ExitCode {
         .cores(serve.cpus)
         .backlog(serve.backlog)
         .metrics(serve.metrics.admin.is_some())
+        .rx_timestamps(serve.metrics.rx_timestamps)
         .reuse_port(serve.reuse_port);
     if let Some(n) = serve.max_connections {
         builder = builder.limits(coreline_http::Limits {
