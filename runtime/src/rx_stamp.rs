@@ -2,8 +2,9 @@
 //! how long received bytes waited between the kernel's receive and the core's reap of
 //! their completion.
 //!
-//! Sockets get `SO_TIMESTAMPING` with `SOF_TIMESTAMPING_RX_SOFTWARE |
-//! SOF_TIMESTAMPING_SOFTWARE` when their receive is first armed, and receive with a
+//! Listeners get `SO_TIMESTAMPING` with `SOF_TIMESTAMPING_RX_SOFTWARE |
+//! SOF_TIMESTAMPING_SOFTWARE` when bound (accepted sockets inherit it; other streams get it
+//! when their receive is first armed), and streams receive with a
 //! multishot `IORING_OP_RECVMSG` on the same provided buffers instead of a multishot
 //! recv. Each buffer then starts with an `io_uring_recvmsg_out` header and a control area
 //! holding the `SCM_TIMESTAMPING` message (a `CLOCK_REALTIME` stamp); the payload follows.
@@ -76,8 +77,9 @@ pub(crate) fn enable(fd: RawFd) -> io::Result<()> {
     crate::sys::set_int_opt(fd, libc::SOL_SOCKET, SO_TIMESTAMPING, flags)
 }
 
-/// What a recvmsg buffer of `filled` bytes holds: the payload length and, if the kernel
-/// stamped it, the delay from its receive to the reap at loop clock `reaped_us`, in µs.
+/// What a buffer filled by the multishot recvmsg (`buf`: the bytes the CQE reported)
+/// holds: the payload length and, if the kernel stamped it, the delay from its receive to
+/// the reap at loop clock `reaped_us`, in µs.
 pub(crate) fn parse(buf: &[u8], reaped_us: u64) -> (usize, Option<u64>) {
     let payload = buf.len().saturating_sub(PAYLOAD_OFFSET);
     let u32_at = |at: usize| {
@@ -129,4 +131,47 @@ pub(crate) fn payload(mut buf: RecvBuf) -> Option<RecvBuf> {
     }
     buf.narrow(PAYLOAD_OFFSET, len);
     Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A buffer as the kernel lays it out: header, one SCM_TIMESTAMPING cmsg, payload.
+    fn filled(controllen: u32, sec: i64, nsec: i64, payload: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [0u32, controllen, payload.len() as u32, 0] {
+            b.extend_from_slice(&v.to_ne_bytes());
+        }
+        b.extend_from_slice(&(CONTROL_LEN as u64).to_ne_bytes());
+        b.extend_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
+        b.extend_from_slice(&SO_TIMESTAMPING.to_ne_bytes());
+        b.extend_from_slice(&sec.to_ne_bytes());
+        b.extend_from_slice(&nsec.to_ne_bytes());
+        b.resize(PAYLOAD_OFFSET, 0);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    #[test]
+    fn payload_and_delay_from_a_filled_buffer() {
+        // Loop clock 0 = 1000 s after the epoch; reaped at loop clock 2 s.
+        REALTIME_ORIGIN_NS.with(|c| c.set(1_000_000_000_000));
+        let reaped_us = 2_000_000;
+        // Stamped at 1001.5 s: 0.5 s before the reap.
+        let buf = filled(CONTROL_LEN as u32, 1001, 500_000_000, b"GET /");
+        assert_eq!(parse(&buf, reaped_us), (5, Some(500_000)));
+        // No control message: the payload, no sample.
+        assert_eq!(parse(&filled(0, 1001, 0, b"xy"), reaped_us), (2, None));
+        // A stamp after the reap (the realtime clock stepped back): no sample.
+        assert_eq!(
+            parse(&filled(CONTROL_LEN as u32, 1003, 0, b"z"), reaped_us),
+            (1, None)
+        );
+        // EOF: header and control area only.
+        assert_eq!(
+            parse(&filled(CONTROL_LEN as u32, 1001, 0, b""), reaped_us).0,
+            0
+        );
+    }
 }

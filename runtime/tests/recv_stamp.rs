@@ -68,7 +68,7 @@ fn no_stamp_with_metrics_off() {
 
 /// With `rx_timestamps`: data still arrives intact through the recvmsg path (100 KiB and
 /// the EOF), and a chunk that arrived while the core was blocked 40 ms records that wait
-/// from its kernel receive timestamp to its reap.
+/// from its kernel receive timestamp to its reap (once the kernel stamps at all).
 #[test]
 fn kernel_receive_timestamps_record_the_wait_before_the_reap() {
     let _w = common::watchdog(Duration::from_secs(30), "rx_timestamps");
@@ -83,17 +83,34 @@ fn kernel_receive_timestamps_record_the_wait_before_the_reap() {
             let client = std::thread::spawn(move || {
                 let mut s = StdTcpStream::connect(addr).unwrap();
                 let mut ack = [0u8; 1];
-                s.write_all(b"a").unwrap();
-                s.read_exact(&mut ack).unwrap();
+                // "a" until the server says its chunks carry stamps ("g").
+                for _ in 0..200 {
+                    s.write_all(b"a").unwrap();
+                    s.read_exact(&mut ack).unwrap();
+                    if &ack == b"g" {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                assert_eq!(&ack, b"g", "no chunk was ever stamped");
                 s.write_all(b"b").unwrap();
                 s.read_exact(&mut ack).unwrap();
                 let data: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
                 s.write_all(&data).unwrap();
             });
             let mut stream = listener.accept().await.unwrap();
-            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
-            let (res, _) = stream.send_all(b"k".to_vec()).await;
-            res.unwrap();
+            // The kernel turns its timestamping on asynchronously (a static key flipped
+            // from a work queue), so the first packets may come unstamped: wait for one.
+            let stamped = || local_snapshot().histograms.rx_kernel_to_reap_us.len();
+            loop {
+                assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
+                let reply = if stamped() > 0 { b"g" } else { b"k" };
+                let (res, _) = stream.send_all(reply.to_vec()).await;
+                res.unwrap();
+                if stamped() > 0 {
+                    break;
+                }
+            }
             // "b" arrives while the core is blocked: the kernel stamps it at once, the
             // completion is reaped after the block.
             std::thread::sleep(Duration::from_millis(40));
