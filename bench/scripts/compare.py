@@ -13,6 +13,8 @@ Every server is pinned to CPU 0 and wrk (-t1) to CPU 1, on loopback only, path /
     ceiling   target/release/examples/ceiling 127.0.0.1:PORT 0   (no HTTP parsing at all)
     coreline-metrics  coreline as above plus --metrics 127.0.0.1:PORT+1000 (latency metrics on;
               not in the default list: `--servers coreline,coreline-metrics` measures their cost)
+    coreline-rxts  coreline-metrics plus --metrics-rx-timestamps (kernel receive timestamps;
+              `--servers coreline,coreline-metrics,coreline-rxts` measures what they add)
 
 Scenarios: plainN = keep-alive with N connections (plain64, plain1024); pipelinedD = D
 requests per write (wrk with ../shared/reference/pipeline.lua for D = 16) on 64 connections;
@@ -26,7 +28,7 @@ req/s before these servers do), the server's and the client core's busy share, e
 Medians over repeats, ratios against coreline (or, without it, against nginx), and which side
 was the limit go to stdout, bench/results/NAME.md and NAME.json (NAME = --out, "http").
 
-    python3 bench/scripts/compare.py [--servers coreline,nginx,hyper,ceiling[,coreline-metrics]]
+    python3 bench/scripts/compare.py [--servers coreline,nginx,hyper,ceiling[,coreline-metrics][,coreline-rxts]]
         [--scenarios plain64,plain1024,pipelined16] [--duration 10] [--repeats 3]
         [--pipeline-connections 64] [--port-base 18080] [--quiet-wait 30] [--retries 2] [--out http]
 
@@ -44,7 +46,7 @@ SHARED = ROOT.parent / "shared" / "reference"
 RESULTS = ROOT / "bench" / "results"
 CLK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU, CLIENT_CPU = "0", "1"
-ALL_SERVERS = ("coreline", "nginx", "hyper", "ceiling", "coreline-metrics")
+ALL_SERVERS = ("coreline", "nginx", "hyper", "ceiling", "coreline-metrics", "coreline-rxts")
 DEFAULT_SERVERS = "coreline,nginx,hyper,ceiling"
 DEFAULT_SCENARIOS = "plain64,plain1024,pipelined16"
 PATH = "/plaintext"
@@ -62,6 +64,8 @@ BUILDS = {
                  ROOT / "target/release/coreline"),
     "coreline-metrics": (["cargo", "build", "--release", "-p", "coreline-http", "--bin", "coreline"],
                          ROOT / "target/release/coreline"),
+    "coreline-rxts": (["cargo", "build", "--release", "-p", "coreline-http", "--bin", "coreline"],
+                      ROOT / "target/release/coreline"),
     "hyper": (["cargo", "build", "--release", "-p", "coreline-bench", "--bin", "hyper-peer"],
               ROOT / "target/release/hyper-peer"),
     "ceiling": (["cargo", "build", "--release", "-p", "coreline-runtime", "--example", "ceiling"],
@@ -241,11 +245,13 @@ def start_server(name, port, tmp, nofile):
             (prefix / d).mkdir(parents=True, exist_ok=True)
         (prefix / "nginx.conf").write_text(nginx_conf(prefix, port, nofile))
         cmd = ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
-    elif name in ("coreline", "coreline-metrics"):
+    elif name in ("coreline", "coreline-metrics", "coreline-rxts"):
         cmd = [str(BUILDS["coreline"][1]), "serve", "--cpus", SERVER_CPU, "--listen", f"127.0.0.1:{port}",
                "--root", str(tmp / "nginx" / "www")]          # nginx's root too
-        if name == "coreline-metrics":                  # admin listener (and its hlog) out of the way
+        if name != "coreline":                          # admin listener (and its hlog) out of the way
             cmd += ["--metrics", f"127.0.0.1:{port + 1000}", "--metrics-hlog", str(tmp)]
+        if name == "coreline-rxts":
+            cmd += ["--metrics-rx-timestamps"]
     else:
         cmd = [str(BUILDS[name][1]), f"127.0.0.1:{port}", SERVER_CPU]
     log = tmp / f"{name}.log"
@@ -354,7 +360,11 @@ def limit(m):
 
 def ratio_pairs(names):
     if "coreline" in names:
-        return [("coreline", o) for o in ("nginx", "hyper", "ceiling", "coreline-metrics") if o in names]
+        pairs = [("coreline", o) for o in ("nginx", "hyper", "ceiling", "coreline-metrics", "coreline-rxts")
+                 if o in names]
+        if "coreline-metrics" in names and "coreline-rxts" in names:
+            pairs.append(("coreline-metrics", "coreline-rxts"))
+        return pairs
     return [(n, "nginx") for n in names if n != "nginx"] if "nginx" in names else []
 
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Userspace instructions of the HTTP server with latency metrics on versus off, counted by
+# Userspace instructions of the HTTP server with latency metrics on versus off (or on with
+# kernel receive timestamps: rx), counted by
 # callgrind (repeatable on a busy machine, unlike req/s): `http/examples/metrics_cost`
 # serves /plaintext on CPU 0 under valgrind while h2load (pipelined) or ab -k (keep-alive)
 # sends a fixed number of requests from CPU 1; the totals are dumped with
 # callgrind_control and the process is killed.
 #
-# usage: bench/scripts/metrics_cost.sh on|off pipe|ka N
+# usage: bench/scripts/metrics_cost.sh on|off|rx pipe|ka N
 # Needs valgrind, h2load, ab, curl. Build first:
 #   cargo build --release -p coreline-http --example metrics_cost
 set -euo pipefail

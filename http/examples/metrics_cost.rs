@@ -1,5 +1,6 @@
 //! `/plaintext` (as the `coreline` binary answers it) with the latency metrics on or off,
-//! on one core, for instruction counts under callgrind:
+//! or on with kernel receive timestamps (`rx`), on one core, for instruction counts under
+//! callgrind:
 //!
 //! ```sh
 //! valgrind --tool=callgrind target/release/examples/metrics_cost 127.0.0.1:8080 on
@@ -18,11 +19,13 @@ use http::{HeaderValue, Request, StatusCode};
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
-    let on = match args.next().as_deref() {
-        Some("on") => true,
-        Some("off") | None => false,
-        Some(other) => {
-            eprintln!("metrics_cost: second argument must be on or off, not '{other}'");
+    let mode = args.next().unwrap_or_else(|| "off".into());
+    let (on, rx) = match mode.as_str() {
+        "on" => (true, false),
+        "off" => (false, false),
+        "rx" => (true, true),
+        other => {
+            eprintln!("metrics_cost: second argument must be on, off or rx, not '{other}'");
             std::process::exit(2);
         }
     };
@@ -33,6 +36,7 @@ fn main() -> std::io::Result<()> {
         .listen(addr)
         .cores(Cores::List(vec![0]))
         .metrics(on)
+        .rx_timestamps(rx)
         .build(|| {
             |req: Request<Body>| {
                 recycle(req);
@@ -42,9 +46,6 @@ fn main() -> std::io::Result<()> {
                 async move { res }
             }
         })?;
-    eprintln!(
-        "metrics_cost: http://{addr}/plaintext, metrics {}",
-        if on { "on" } else { "off" }
-    );
+    eprintln!("metrics_cost: http://{addr}/plaintext, metrics {mode}");
     server.run()
 }

@@ -1,6 +1,7 @@
 //! `coreline serve --metrics ADDR`: `/metrics` and `/debug/latency` fetched with curl,
 //! `/metrics` parsed by `prometheus_client`, `coreline stats --count 2` against it,
-//! interval logs on SIGUSR1 and at shutdown, and the one-line errors.
+//! interval logs on SIGUSR1 and at shutdown, `--metrics-rx-timestamps`, and the one-line
+//! errors.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -99,6 +100,11 @@ fn metrics_endpoints_stats_and_interval_logs() {
     assert!(sample(&m, "coreline_ring_buffers{core=\"0\"}") > 0.0);
     assert!(m.contains_key("coreline_listen_overflows_total{}"));
     assert!(sample(&m, "coreline_completions_per_enter_count{core=\"0\"}") > 0.0);
+    // Receive timestamps are off unless asked for.
+    assert_eq!(
+        sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"all\"}"),
+        0.0
+    );
     let table = curl(&format!("http://{admin}/debug/latency"));
     assert!(table.lines().any(|l| l.starts_with("service")), "{table}");
 
@@ -157,6 +163,7 @@ fn stats_and_flags_fail_with_one_line() {
         (&["stats", "http://127.0.0.1:1/metrics"], "without a path"),
         (&["serve", "--metrics", "nope"], "--metrics"),
         (&["serve", "--metrics-hlog", "/tmp"], "needs --metrics"),
+        (&["serve", "--metrics-rx-timestamps"], "needs --metrics"),
         (
             &[
                 "serve",
@@ -179,4 +186,36 @@ fn stats_and_flags_fail_with_one_line() {
     kill(Pid::from_raw(s.child.id() as i32), Signal::SIGUSR1).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(curl(&s.url("/plaintext")), "Hello, World!");
+}
+
+/// `--metrics-rx-timestamps`: every request's receive is stamped by the kernel, so each
+/// one adds an `rx_wait` sample, and the responses are intact (payload after the header).
+#[test]
+fn rx_timestamps_flag_records_rx_wait() {
+    let admin = free_port();
+    let admin_s = admin.to_string();
+    let s = Served::start(
+        &["--metrics", &admin_s, "--metrics-rx-timestamps"],
+        Stdio::null,
+    );
+    assert!(eventually(Duration::from_secs(10), || TcpStream::connect(
+        admin
+    )
+    .is_ok()));
+    let count = || {
+        let m = parse_prometheus(&curl(&format!("http://{admin}/metrics")));
+        sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"all\"}")
+    };
+    // The kernel turns its stamping on asynchronously: wait until packets carry stamps.
+    assert!(eventually(Duration::from_secs(10), || {
+        assert_eq!(curl(&s.url("/plaintext")), "Hello, World!");
+        count() > 0.0
+    }));
+    let before = count();
+    for _ in 0..5 {
+        assert_eq!(curl(&s.url("/plaintext")), "Hello, World!");
+    }
+    // (Each /metrics fetch is a stamped request too.)
+    let added = count() - before;
+    assert!(added >= 5.0, "{added} stamped receives for 5 requests");
 }

@@ -202,13 +202,37 @@ impl BufRing {
 pub struct RecvBuf {
     ring: Rc<BufRing>,
     bid: u16,
+    /// Where the data starts in the buffer (past the recvmsg header with timestamps on).
+    offset: u16,
     len: usize,
+    reaped_us: u64,
 }
 
 impl RecvBuf {
-    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize) -> Self {
+    pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize, reaped_us: u64) -> Self {
         debug_assert!(len <= ring.buf_size as usize);
-        RecvBuf { ring, bid, len }
+        RecvBuf {
+            ring,
+            bid,
+            offset: 0,
+            len,
+            reaped_us,
+        }
+    }
+
+    /// Keeps only `len` bytes from `offset` (a recvmsg's payload, after its header).
+    pub(crate) fn narrow(&mut self, offset: usize, len: usize) {
+        assert!(offset + len <= self.len, "narrowed past the received bytes");
+        self.offset += u16::try_from(offset).expect("recvmsg header fits in u16");
+        self.len = len;
+    }
+
+    /// When the core reaped the completion that delivered these bytes, in
+    /// [`loop_clock_us`](crate::metrics::loop_clock_us) units: the arrival time as the
+    /// core first saw it, even when the chunk is read later (it queues while its
+    /// connection's task is busy). 0 when metrics are off.
+    pub fn reaped_at_us(&self) -> u64 {
+        self.reaped_us
     }
 
     /// Number of received bytes.
@@ -226,9 +250,13 @@ impl Deref for RecvBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: the kernel wrote `len` bytes into buffer `bid` and handed it to us; it
-        // is not republished to the kernel until this RecvBuf is dropped.
-        unsafe { std::slice::from_raw_parts(self.ring.buffer_ptr(self.bid), self.len) }
+        // SAFETY: the kernel wrote `offset + len` bytes into buffer `bid` and handed it to
+        // us (narrow only shrinks the range); it is not republished to the kernel until
+        // this RecvBuf is dropped.
+        unsafe {
+            let start = self.ring.buffer_ptr(self.bid).add(usize::from(self.offset));
+            std::slice::from_raw_parts(start, self.len)
+        }
     }
 }
 
@@ -243,6 +271,7 @@ impl std::fmt::Debug for RecvBuf {
         f.debug_struct("RecvBuf")
             .field("bid", &self.bid)
             .field("len", &self.len)
+            .field("reaped_us", &self.reaped_us)
             .finish()
     }
 }

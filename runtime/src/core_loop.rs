@@ -47,6 +47,7 @@ where
         builder.buf_count,
         builder.buf_size,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
+        builder.metrics && builder.rx_timestamps,
     )
     .map_err(CoreFailure::Error)?;
     let core = Rc::new(Core {
@@ -58,7 +59,7 @@ where
         cpu,
         handle,
         stopping: std::cell::Cell::new(false),
-        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics)),
+        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics, builder.rx_timestamps)),
     });
     context::enter(core.clone());
     let id = context::CoreId { index, cpu };
@@ -117,8 +118,10 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
                     format!("io_uring_enter failed: {e}"),
                 )))
             })?;
+            // The clock first: the reap stamps each completion with it.
+            core.metrics.borrow_mut().on_enter(wait);
             let reaped = driver.reap();
-            core.metrics.borrow_mut().on_enter(wait, reaped);
+            core.metrics.borrow_mut().on_reaped(reaped);
         }
         let woken = std::mem::take(&mut core.driver.borrow_mut().woken);
         if woken {

@@ -42,6 +42,7 @@ mod op;
 pub mod ops;
 mod remote;
 mod runtime;
+mod rx_stamp;
 mod sys;
 pub mod time;
 

@@ -21,6 +21,7 @@ pub struct Builder {
     pub(crate) buf_count: u16,
     pub(crate) buf_size: u32,
     pub(crate) metrics: bool,
+    pub(crate) rx_timestamps: bool,
     name: String,
 }
 
@@ -38,6 +39,7 @@ impl Default for Builder {
             buf_count: 1024,
             buf_size: 4096,
             metrics: true,
+            rx_timestamps: false,
             name: "coreline".into(),
         }
     }
@@ -78,6 +80,18 @@ impl Builder {
         self
     }
 
+    /// Kernel receive timestamps (default off): sockets receive with a multishot recvmsg
+    /// that brings each chunk's `SO_TIMESTAMPING` software stamp, and each core records
+    /// how long received data waited between the kernel's receive and the reap of its
+    /// completion ([`LoopHistograms::rx_kernel_to_reap_us`](crate::metrics::LoopHistograms)).
+    /// Needs [`metrics`](Self::metrics) on (without them it does nothing). Costs a
+    /// `setsockopt` per connection, a realtime clock read per loop iteration, 80 bytes of
+    /// each receive buffer, and the kernel's timestamping of every received packet.
+    pub fn rx_timestamps(mut self, on: bool) -> Self {
+        self.rx_timestamps = on;
+        self
+    }
+
     /// Thread name prefix (default `coreline`); threads are named `PREFIX-INDEX`.
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -91,6 +105,14 @@ impl Builder {
             return Err(Error::Cores(format!(
                 "recv buffer count must be a power of two, got {}",
                 self.buf_count
+            )));
+        }
+        if self.rx_timestamps && self.buf_size as usize <= crate::rx_stamp::PAYLOAD_OFFSET {
+            return Err(Error::Cores(format!(
+                "recv buffers of {} bytes leave no room for data next to receive timestamps \
+                 (use more than {} bytes)",
+                self.buf_size,
+                crate::rx_stamp::PAYLOAD_OFFSET
             )));
         }
         Ok(Runtime {

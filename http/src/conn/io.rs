@@ -128,12 +128,13 @@ impl ConnIo {
         }
     }
 
-    /// Polls for received data, appending it to `inbuf`; `stop_on_drain` makes graceful
-    /// shutdown end the wait.
+    /// Polls for received data, appending it to `inbuf` (and stamping its arrival for the
+    /// metrics); `stop_on_drain` makes graceful shutdown end the wait.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, stop_on_drain: bool) -> Poll<Recv> {
         let polled = match self.transport.try_borrow_mut().as_deref_mut() {
             Ok(Transport::Plain(stream)) => match stream.poll_recv(cx) {
                 Poll::Ready(Ok(Some(buf))) => {
+                    crate::metrics::received(self, buf.reaped_at_us(), || self.inbuf_is_empty());
                     self.append(&buf);
                     Poll::Ready(Ok(true))
                 }

@@ -239,7 +239,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             io.set_deadline_at(deadline);
         }
         match io.recv(idle && !draining).await {
-            Recv::Data => metrics::received(io),
+            Recv::Data => {}     // (stamped by the read itself, see metrics/conn.rs)
             Recv::Draining => {} // draining began: wait again, with its short deadline
             Recv::Eof | Recv::Failed(_) => return End::Close,
             Recv::TimedOut if idle => return End::Close,

@@ -81,7 +81,11 @@ impl ConnIo {
         if lent_buffer {
             *inbuf = pool::take_inbuf();
         }
+        let was_empty = inbuf.is_empty();
         let polled = tls.poll_recv_into(cx, &mut inbuf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            crate::metrics::received(self, tls.received_at_us(), || was_empty);
+        }
         if lent_buffer && inbuf.is_empty() {
             pool::put_inbuf(std::mem::take(&mut *inbuf));
         }

@@ -2,19 +2,28 @@
 //! runtime's per-iteration [`loop_clock_us`] (no system call per request), and the hooks
 //! the loop calls. Every hook returns at once when metrics are off.
 //!
-//! Times are the loop clock truncated to 32 bits (wrapping; durations up to 71 minutes).
+//! Times are the loop clock truncated to 32 bits (wrapping; durations up to 35 minutes).
 //! - accept: when the connection was set up (the accept's reap);
-//! - received: when the latest bytes were reaped;
+//! - received: when the latest bytes *arrived*: the loop clock at the reap of the receive
+//!   completion that carried them ([`RecvBuf::reaped_at_us`]), not when the connection
+//!   read them. Chunks that arrive while a handler runs queue in the runtime, each with
+//!   its own stamp, so a request pipelined in a later packet counts its wait from its
+//!   arrival, not from after the slow handler in front of it. (Over TLS, the stamp of
+//!   the latest chunk fed to the decryptor.)
 //! - a request's *first byte*: when the oldest unconsumed input byte was received. After
-//!   a request is taken, the input left over counts from the latest receipt (exact when a
-//!   pipelined batch arrives in one read, the usual case);
-//! - *queue wait*: handler start − latest receipt before the request was taken;
+//!   a request is taken, the input left over counts from the latest receipt. That is
+//!   exact here because the loop reads a chunk only when no complete request is left, so
+//!   the leftover begins in the latest chunk;
+//! - *queue wait*: handler start − receipt of the chunk that completed the request;
 //! - *service*: send completion of the flush carrying the response − first byte. The
 //!   responses of a batch share one flush, so one flush records the batch's first request
-//!   and, with one `record_n`, the rest (which all began with the same receipt).
+//!   and, with one `record_n`, the rest (counted from the latest first byte among them:
+//!   the same one when the batch arrived in one chunk, the usual case).
 //!
-//! Bytes a handler reads as its request body do not move the receipt stamp, so a request
-//! pipelined behind a body counts its wait from the last read of the connection loop.
+//! Every read of the connection stamps, the handler's body reads included, so a request
+//! pipelined behind a body counts from the chunk it arrived in.
+//!
+//! [`RecvBuf::reaped_at_us`]: coreline_runtime::RecvBuf::reaped_at_us
 
 use std::cell::Cell;
 
@@ -44,9 +53,15 @@ fn now() -> u32 {
     loop_clock_us() as u32
 }
 
+/// `now − then`; 0 if `then` is later (never expected; a huge value would be worse).
 #[inline]
 fn since(then: u32, now: u32) -> u64 {
-    u64::from(now.wrapping_sub(then))
+    let d = now.wrapping_sub(then);
+    if d > i32::MAX as u32 {
+        0
+    } else {
+        u64::from(d)
+    }
 }
 
 /// A connection was accepted: counts it and stamps the time.
@@ -58,17 +73,22 @@ pub(crate) fn accepted(io: &ConnIo) {
     }
 }
 
-/// Bytes arrived (call before appending them to the input).
+/// Bytes that arrived at loop clock `at` ([`RecvBuf::reaped_at_us`]) were appended to the
+/// input; `was_empty` says whether the input held nothing before them (evaluated only
+/// when metrics are on).
+///
+/// [`RecvBuf::reaped_at_us`]: coreline_runtime::RecvBuf::reaped_at_us
 #[inline]
-pub(crate) fn received(io: &ConnIo) {
+pub(crate) fn received(io: &ConnIo, at: u64, was_empty: impl FnOnce() -> bool) {
     let Some(m) = io.core.metrics.as_deref() else {
         return;
     };
-    let (s, t) = (&io.stamps, now());
+    // 0: no stamp (cannot happen while metrics are on); fall back to the loop's clock.
+    let (s, t) = (&io.stamps, if at == 0 { now() } else { at as u32 });
     if !s.seen.replace(true) {
         m.first_byte(since(s.recv.get(), t));
     }
-    if io.inbuf_is_empty() {
+    if was_empty() {
         s.first.set(t);
     }
     s.recv.set(t);

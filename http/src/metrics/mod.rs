@@ -10,15 +10,19 @@
 //! - accept → first request byte, per connection;
 //! - queue wait: a complete request's wait for its handler (behind earlier pipelined
 //!   requests on its connection);
-//! - service time: first byte read → send completion of the response's last byte;
+//! - service time: first byte arrived → send completion of the response's last byte;
 //! - accept-queue depth of every listener, every [`SAMPLE_PERIOD`] from `TCP_INFO`, read by
 //!   a thread of its own (a busy core cannot sample its own queue);
+//! - with [`Builder::rx_timestamps`](crate::Builder::rx_timestamps) (off by default):
+//!   kernel receive timestamp → reap of the receive's completion (`rx_wait`);
 //! - counters: requests, connections accepted and open; the kernel's listen counters as
 //!   deltas since the start; the runtime's loop histograms and ring occupancy.
 //!
 //! Timestamps come from the runtime's [`loop_clock_us`](coreline_runtime::metrics::loop_clock_us):
 //! one clock read per loop iteration, taken when completions are reaped, so no request
-//! pays for a system call. Its resolution is one loop iteration: work within one iteration
+//! pays for a system call. Received bytes carry the stamp of the reap that delivered them
+//! ([`RecvBuf::reaped_at_us`](coreline_runtime::RecvBuf::reaped_at_us)), so bytes that
+//! queue while a handler runs count from their arrival, not from when they are read. Its resolution is one loop iteration: work within one iteration
 //! (a pipelined batch answered without waiting) reads as 0 µs of queueing.
 //!
 //! Exported as Prometheus text ([`prometheus_text`]), a per-core percentile table

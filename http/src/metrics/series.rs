@@ -16,7 +16,7 @@ pub(crate) struct Spec {
     pub(crate) help: &'static str,
 }
 
-pub(crate) const SPECS: [Spec; 6] = [
+pub(crate) const SPECS: [Spec; 7] = [
     Spec {
         short: "first_byte",
         prom: "coreline_http_accept_to_first_byte_seconds",
@@ -33,7 +33,7 @@ pub(crate) const SPECS: [Spec; 6] = [
         short: "service",
         prom: "coreline_http_service_seconds",
         micros: true,
-        help: "Time from a request's first byte read to the send completion of its response.",
+        help: "Time from the arrival of a request's first byte to the send completion of its response.",
     },
     Spec {
         short: "accept_queue",
@@ -52,6 +52,12 @@ pub(crate) const SPECS: [Spec; 6] = [
         prom: "coreline_completions_per_enter",
         micros: false,
         help: "Completions reaped per io_uring_enter.",
+    },
+    Spec {
+        short: "rx_wait",
+        prom: "coreline_rx_kernel_to_reap_seconds",
+        micros: true,
+        help: "Time from the kernel's receive timestamp of received data to the reap of its completion (only with receive timestamps on).",
     },
 ];
 
@@ -74,7 +80,8 @@ pub(crate) fn series(snap: &MetricsSnapshot) -> Vec<Series> {
                 2 => h.service_us.clone(),
                 3 => h.accept_queue_depth.clone(),
                 4 => r.loop_lag_us.clone(),
-                _ => r.completions_per_enter.clone(),
+                5 => r.completions_per_enter.clone(),
+                _ => r.rx_kernel_to_reap_us.clone(),
             };
         for c in &snap.cores {
             out.push(Series {

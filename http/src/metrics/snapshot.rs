@@ -20,11 +20,13 @@ pub struct HttpHistograms {
     /// per connection that sent anything).
     pub accept_to_first_byte_us: Histogram<u64>,
     /// How long a complete request waited before its handler started, in µs: from when
-    /// its last bytes were received to the handler's start. Behind a slow pipelined
-    /// request on the same connection this is that request's time.
+    /// its last bytes arrived (the reap of their receive, even if the connection read
+    /// them later) to the handler's start. Behind a slow pipelined request on the same
+    /// connection this is that request's time.
     pub queue_wait_us: Histogram<u64>,
-    /// Service time in µs: from a request's first byte read to the send completion of its
-    /// response's last byte (handed to the kernel; not acknowledged by the client).
+    /// Service time in µs: from the arrival of a request's first byte to the send
+    /// completion of its response's last byte (handed to the kernel; not acknowledged by
+    /// the client).
     pub service_us: Histogram<u64>,
     /// Depth of the core's accept queue(s), sampled every
     /// [`SAMPLE_PERIOD`](super::SAMPLE_PERIOD) from `TCP_INFO` (one sample per listener

@@ -137,4 +137,6 @@ pub(crate) struct Config {
     pub(crate) timeouts: Timeouts,
     /// Whether the HTTP and runtime metrics are recorded.
     pub(crate) metrics: bool,
+    /// Whether the runtime records kernel receive timestamps (with `metrics` only).
+    pub(crate) rx_timestamps: bool,
 }

@@ -30,6 +30,7 @@ pub struct Builder {
     limits: Limits,
     timeouts: Timeouts,
     metrics: bool,
+    rx_timestamps: bool,
     reuse_port: bool,
     nodelay: bool,
     fastopen: Option<u32>,
@@ -45,6 +46,7 @@ impl Default for Builder {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             metrics: false,
+            rx_timestamps: false,
             reuse_port: false,
             nodelay: true,
             fastopen: None,
@@ -140,6 +142,15 @@ impl Builder {
         self
     }
 
+    /// With [`metrics`](Self::metrics) on, also records how long received data waited
+    /// between the kernel's receive timestamp (`SO_TIMESTAMPING`, software) and the reap
+    /// of its completion: the `rx_wait` histogram (default off; without metrics, nothing).
+    /// See [`coreline_runtime::Builder::rx_timestamps`] for what it costs.
+    pub fn rx_timestamps(mut self, on: bool) -> Self {
+        self.rx_timestamps = on;
+        self
+    }
+
     /// Checks that every address can be listened on (and resolves port 0), and returns
     /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
     /// thread to build that core's handler, so the handler need not be `Send`.
@@ -202,6 +213,7 @@ impl Builder {
                 limits: self.limits,
                 timeouts: self.timeouts,
                 metrics: self.metrics,
+                rx_timestamps: self.rx_timestamps,
             },
             factory,
             handle: ServerHandle::default(),

@@ -79,6 +79,7 @@ where
         .cores(cores)
         .thread_name("coreline-http")
         .metrics(config.metrics)
+        .rx_timestamps(config.metrics && config.rx_timestamps)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
     let metrics = match config.metrics {

@@ -62,6 +62,8 @@ impl Driver {
     /// Drains the completion queue, routing each CQE to its slot. Returns how many.
     pub(crate) fn reap(&mut self) -> usize {
         let mut count = 0;
+        // Set just before this reap (CoreMetrics::on_enter): one thread-local read.
+        let reaped_us = crate::metrics::loop_clock_us();
         loop {
             // Copy a batch out so that dispatch can push SQEs (cancels, the wake-up read).
             let mut batch: [(u64, i32, u32); 64] = [(0, 0, 0); 64];
@@ -71,7 +73,14 @@ impl Driver {
                 n += 1;
             }
             for &(user_data, result, flags) in &batch[..n] {
-                self.dispatch(user_data, Completion { result, flags });
+                self.dispatch(
+                    user_data,
+                    Completion {
+                        result,
+                        flags,
+                        reaped_us,
+                    },
+                );
             }
             count += n;
             if n < 64 {

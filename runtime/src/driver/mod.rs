@@ -37,6 +37,8 @@ pub(crate) struct Driver {
     wake_armed: bool,
     /// Set when the wake-up read completed; the core loop drains its remote queue.
     pub(crate) woken: bool,
+    /// With receive timestamps on: the msghdr every multishot recvmsg points at.
+    pub(crate) rx_msg: Option<crate::rx_stamp::MsgTemplate>,
 }
 
 impl Driver {
@@ -47,6 +49,7 @@ impl Driver {
         buf_count: u16,
         buf_size: u32,
         wake_fd: RawFd,
+        rx_timestamps: bool,
     ) -> Result<Self, crate::Error> {
         let (ring, info) = ring::setup(entries, flags)?;
         let buf_ring = BufRing::register(&ring, buf_count, buf_size, BUF_GROUP).map_err(|e| {
@@ -68,6 +71,7 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             woken: false,
+            rx_msg: rx_timestamps.then(crate::rx_stamp::MsgTemplate::new),
         };
         driver.arm_wake_read();
         Ok(driver)

@@ -50,11 +50,14 @@ pub(crate) enum OpKind {
     SelectsBuffer,
 }
 
-/// One completion: result and flags, copied out of the CQ ring.
+/// One completion: result and flags, copied out of the CQ ring, and when it was reaped.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Completion {
     pub(crate) result: i32,
     pub(crate) flags: u32,
+    /// [`loop_clock_us`](crate::metrics::loop_clock_us) at the reap (0 with metrics off):
+    /// a multishot receive's chunk may be read long after, this says when it arrived.
+    pub(crate) reaped_us: u64,
 }
 
 impl Completion {

@@ -11,7 +11,11 @@
 //!   due while the core slept idle is not late). A task that blocks the core shows up here
 //!   as lag. An idle core takes no samples (the tick never wakes it);
 //! - [`loop_clock_us`]: the time of the last reap, one clock read per loop iteration, for
-//!   layers above (the HTTP server) that timestamp requests without a system call each.
+//!   layers above (the HTTP server) that timestamp requests without a system call each;
+//! - with [`Builder::rx_timestamps`](crate::Builder::rx_timestamps) (off by default): the
+//!   wait of received data from the kernel's software receive timestamp to the reap of
+//!   its completion (`rx_kernel_to_reap_us`), i.e. how long packets sat while the core
+//!   was busy before it entered the ring.
 
 mod netstat;
 mod per_core;

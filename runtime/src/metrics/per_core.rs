@@ -26,6 +26,7 @@ impl LoopHistograms {
         LoopHistograms {
             completions_per_enter: hist(MAX_COMPLETIONS),
             loop_lag_us: hist(MAX_LAG_US),
+            rx_kernel_to_reap_us: hist(MAX_LAG_US),
         }
     }
 
@@ -34,6 +35,7 @@ impl LoopHistograms {
         // Same bounds on every core: add cannot fail; saturate rather than panic anyway.
         let _ = self.completions_per_enter.add(&other.completions_per_enter);
         let _ = self.loop_lag_us.add(&other.loop_lag_us);
+        let _ = self.rx_kernel_to_reap_us.add(&other.rx_kernel_to_reap_us);
     }
 }
 
@@ -49,8 +51,9 @@ thread_local! {
 }
 
 /// A cheap clock for per-request timestamps: microseconds since this core started, read
-/// once per loop iteration right after `io_uring_enter` returned, i.e. when the
-/// completions being handled now were reaped. One thread-local read, no system call;
+/// once per loop iteration right after `io_uring_enter` returned, just before the
+/// completions being handled now were reaped (each multishot receive chunk keeps the
+/// value of its own reap: [`RecvBuf::reaped_at_us`](crate::RecvBuf::reaped_at_us)). One thread-local read, no system call;
 /// its resolution is one loop iteration (work done within one iteration reads the same
 /// value). 0 when [`Builder::metrics`](crate::Builder::metrics) is off and outside a
 /// runtime thread. Values of different cores are not comparable.
@@ -62,6 +65,8 @@ pub fn loop_clock_us() -> u64 {
 /// One core's metrics state. Lives in the core, behind its thread-local; never shared.
 pub(crate) struct CoreMetrics {
     enabled: bool,
+    /// Receive timestamps on (and `enabled`): also read the realtime clock per iteration.
+    rx_timestamps: bool,
     pub(crate) hist: LoopHistograms,
     next_tick: Instant,
     /// When the last enter that could block returned.
@@ -72,10 +77,11 @@ pub(crate) struct CoreMetrics {
 
 impl CoreMetrics {
     /// Called on the core's thread (resets the loop clock a former core may have left).
-    pub(crate) fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool, rx_timestamps: bool) -> Self {
         LOOP_CLOCK_US.with(|c| c.set(0));
         CoreMetrics {
             enabled,
+            rx_timestamps: enabled && rx_timestamps,
             hist: LoopHistograms::new(),
             next_tick: Instant::now() + TICK,
             woke_at: Instant::now(),
@@ -109,10 +115,11 @@ impl CoreMetrics {
         }
     }
 
-    /// Records the completions one `io_uring_enter` + reap produced; `waited` says whether
-    /// that enter could block (then the wake-up time is noted, see [`Self::on_loop`]).
+    /// Called right after `io_uring_enter` returned, before its completions are reaped:
+    /// sets [`loop_clock_us`] (so the reap can stamp each completion with it) and, if that
+    /// enter could block (`waited`), notes the wake-up time (see [`Self::on_loop`]).
     #[inline]
-    pub(crate) fn on_enter(&mut self, waited: bool, reaped: usize) {
+    pub(crate) fn on_enter(&mut self, waited: bool) {
         if self.enabled {
             let now = Instant::now();
             if waited {
@@ -121,6 +128,22 @@ impl CoreMetrics {
             let us = now.duration_since(self.started).as_micros() as u64;
             // Never 0 while on: 0 means "no clock" to readers.
             LOOP_CLOCK_US.with(|c| c.set(us.max(1)));
+            if self.rx_timestamps {
+                crate::rx_stamp::note_realtime(us.max(1));
+            }
+        }
+    }
+
+    /// Records one chunk's wait from its kernel receive timestamp to its reap.
+    #[inline]
+    pub(crate) fn record_rx_delay(&mut self, us: u64) {
+        self.hist.rx_kernel_to_reap_us.saturating_record(us);
+    }
+
+    /// Records how many completions the reap after [`Self::on_enter`] produced.
+    #[inline]
+    pub(crate) fn on_reaped(&mut self, reaped: usize) {
+        if self.enabled {
             self.hist
                 .completions_per_enter
                 .saturating_record(reaped as u64);

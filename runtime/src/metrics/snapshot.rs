@@ -13,6 +13,10 @@ pub struct LoopHistograms {
     /// How late the core loop noticed its periodic [`TICK`](super::TICK), in microseconds
     /// (one sample per tick).
     pub loop_lag_us: Histogram<u64>,
+    /// With [`Builder::rx_timestamps`](crate::Builder::rx_timestamps): how long received
+    /// data waited from the kernel's receive timestamp to the reap of its completion, in
+    /// microseconds (one sample per stamped chunk; empty when off).
+    pub rx_kernel_to_reap_us: Histogram<u64>,
 }
 
 /// A copy of one core's metrics.

@@ -13,7 +13,7 @@ use super::TcpStream;
 use crate::driver::slot::OpKind;
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::MultiOp;
-use crate::sys;
+use crate::{rx_stamp, sys};
 
 /// How a listening socket is set up.
 #[derive(Debug, Clone)]
@@ -80,6 +80,8 @@ pub struct TcpListener {
     local_addr: SocketAddr,
     /// Set by [`drain`](TcpListener::drain): the accept is cancelled and never re-armed.
     draining: bool,
+    /// Receive timestamps are on for this socket, so for every accepted one (inherited).
+    stamped: bool,
 }
 
 /// Warns once per process when the kernel will silently shorten the accept queue.
@@ -137,11 +139,15 @@ impl TcpListener {
         warn_if_clamped(backlog);
         sys::listen(raw, backlog as i32)?;
         let local_addr = sys::socket_addr(raw, false)?;
+        // On the listener, so that the kernel stamps a connection's packets from its
+        // first one (and accepted sockets need no setsockopt of their own).
+        let stamped = rx_stamp::on_this_core() && rx_stamp::enable(raw).is_ok();
         Ok(TcpListener {
             fd: SharedFd::new(fd),
             accept: MultiOp::idle(OpKind::YieldsFd),
             local_addr,
             draining: false,
+            stamped,
         })
     }
 
@@ -207,7 +213,10 @@ impl TcpListener {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => continue, // ended: re-arm
                 Poll::Ready(Some(c)) if c.result >= 0 => {
-                    return Poll::Ready(Ok(TcpStream::from_fd(sys::own_fd(c.result))));
+                    return Poll::Ready(Ok(TcpStream::accepted(
+                        sys::own_fd(c.result),
+                        self.stamped,
+                    )));
                 }
                 Poll::Ready(Some(c)) => {
                     return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
@@ -240,7 +249,10 @@ impl TcpListener {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(c)) if c.result >= 0 => {
-                    return Poll::Ready(Some(TcpStream::from_fd(sys::own_fd(c.result))));
+                    return Poll::Ready(Some(TcpStream::accepted(
+                        sys::own_fd(c.result),
+                        self.stamped,
+                    )));
                 }
                 Poll::Ready(Some(_)) => {} // ECANCELED, or an accept that failed
             }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
-use io_uring::{cqueue, opcode, types};
+use io_uring::cqueue;
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::buf_ring::RecvBuf;
@@ -15,12 +15,14 @@ use crate::context::with_driver;
 use crate::driver::slot::OpKind;
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::MultiOp;
-use crate::{ops, sys};
+use crate::{ops, rx_stamp, sys};
 
 /// A TCP connection on the current core.
 pub struct TcpStream {
     fd: SharedFd,
     recv: MultiOp<SharedFd>,
+    /// Whether receives bring kernel timestamps (see `rx_stamp`); decided when first armed.
+    stamped: Option<bool>,
 }
 
 impl TcpStream {
@@ -28,7 +30,16 @@ impl TcpStream {
         TcpStream {
             fd: SharedFd::new(fd),
             recv: MultiOp::idle(OpKind::SelectsBuffer),
+            stamped: None,
         }
+    }
+
+    /// An accepted socket; `stamped`: receive timestamps are on for it already (inherited
+    /// from the listener).
+    pub(crate) fn accepted(fd: OwnedFd, stamped: bool) -> Self {
+        let mut stream = Self::from_fd(fd);
+        stream.stamped = stamped.then_some(true);
+        stream
     }
 
     /// Connects to `addr` (with `TCP_NODELAY` on).
@@ -74,7 +85,7 @@ impl TcpStream {
                     ring.wait_for_buffer(cx.waker());
                     return Poll::Pending;
                 }
-                let sqe = opcode::RecvMulti::new(types::Fd(self.fd.raw()), ring.group()).build();
+                let sqe = rx_stamp::recv_sqe(self.fd.raw(), ring.group(), &mut self.stamped);
                 self.recv.arm(sqe, self.fd.clone());
             }
             let c = match self.recv.poll_next(cx) {
@@ -90,10 +101,16 @@ impl TcpStream {
                 }
                 return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
             }
-            return Poll::Ready(Ok(cqueue::buffer_select(c.flags).map(|bid| {
-                let ring = with_driver(|d| d.buf_ring.clone());
-                RecvBuf::new(ring, bid, c.result as usize)
-            })));
+            let Some(bid) = cqueue::buffer_select(c.flags) else {
+                return Poll::Ready(Ok(None));
+            };
+            let ring = with_driver(|d| d.buf_ring.clone());
+            let buf = RecvBuf::new(ring, bid, c.result as usize, c.reaped_us);
+            return Poll::Ready(Ok(if self.stamped == Some(true) {
+                rx_stamp::payload(buf)
+            } else {
+                Some(buf)
+            }));
         }
     }
 

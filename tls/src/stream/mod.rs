@@ -40,6 +40,8 @@ pub struct TlsStream {
     /// The unfed tail of the last received chunk: rustls may stop taking bytes mid-chunk
     /// (e.g. when the handshake ends and application data follows in the same segment).
     pending: Option<(RecvBuf, usize)>,
+    /// [`RecvBuf::reaped_at_us`] of the latest chunk received (0 before any).
+    received_at_us: u64,
     /// The owned output buffer. `None` only while a send is in flight, or forever after a
     /// send future was dropped mid-flight (part of a record may have left: the stream
     /// cannot continue, and later sends fail with `BrokenPipe`).
@@ -59,6 +61,7 @@ impl TlsStream {
             tcp,
             conn,
             pending: None,
+            received_at_us: 0,
             out: Some(Vec::new()),
             plain: Vec::new(),
         };
@@ -66,7 +69,10 @@ impl TlsStream {
             if s.pending.is_none() {
                 s.flush().await?;
                 match s.tcp.recv().await? {
-                    Some(chunk) => s.pending = Some((chunk, 0)),
+                    Some(chunk) => {
+                        s.received_at_us = chunk.reaped_at_us();
+                        s.pending = Some((chunk, 0));
+                    }
                     None => {
                         return Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,
@@ -125,7 +131,10 @@ impl TlsStream {
                 }
             }
             match ready!(self.tcp.poll_recv(cx))? {
-                Some(chunk) => self.pending = Some((chunk, 0)),
+                Some(chunk) => {
+                    self.received_at_us = chunk.reaped_at_us();
+                    self.pending = Some((chunk, 0));
+                }
                 // Tell rustls the transport ended: the next drain reports Closed if
                 // close_notify came first, else UnexpectedEof.
                 None => {
@@ -133,6 +142,13 @@ impl TlsStream {
                 }
             }
         }
+    }
+
+    /// When the latest received chunk arrived, as [`RecvBuf::reaped_at_us`] (0 before any
+    /// or with metrics off): the arrival of the plaintext just returned by
+    /// [`poll_recv_into`](Self::poll_recv_into) unless rustls held it from an earlier chunk.
+    pub fn received_at_us(&self) -> u64 {
+        self.received_at_us
     }
 
     /// Sends whatever rustls has queued and not sent yet: an alert after a failed

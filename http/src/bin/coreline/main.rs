@@ -117,6 +117,7 @@ fn run(serve: args::Serve) -> ExitCode {
         .cores(serve.cpus)
         .backlog(serve.backlog)
         .metrics(serve.metrics.admin.is_some())
+        .rx_timestamps(serve.metrics.rx_timestamps)
         .reuse_port(serve.reuse_port)
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen);

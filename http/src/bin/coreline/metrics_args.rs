@@ -11,6 +11,8 @@ pub struct MetricsFlags {
     pub admin: Option<SocketAddr>,
     /// `--metrics-hlog DIR`: where interval logs go (default: the current directory).
     pub hlog_dir: Option<PathBuf>,
+    /// `--metrics-rx-timestamps`: also record kernel receive → reap (`rx_wait`).
+    pub rx_timestamps: bool,
 }
 
 /// Handles `flag` if it is a metrics flag: `None` if it is not one, else the outcome.
@@ -20,6 +22,10 @@ pub fn parse_flag(
     flag: &str,
     value: impl FnOnce() -> Option<String>,
 ) -> Option<Result<(), String>> {
+    if flag == "--metrics-rx-timestamps" {
+        flags.rx_timestamps = true;
+        return Some(Ok(()));
+    }
     if flag != "--metrics" && flag != "--metrics-hlog" {
         return None;
     }
@@ -42,6 +48,9 @@ pub fn parse_flag(
 pub fn check(flags: &MetricsFlags) -> Result<(), String> {
     if flags.hlog_dir.is_some() && flags.admin.is_none() {
         return Err("--metrics-hlog needs --metrics ADDR".into());
+    }
+    if flags.rx_timestamps && flags.admin.is_none() {
+        return Err("--metrics-rx-timestamps needs --metrics ADDR".into());
     }
     Ok(())
 }
@@ -147,7 +156,19 @@ mod tests {
         let only_hlog = MetricsFlags {
             admin: None,
             hlog_dir: Some("/tmp".into()),
+            rx_timestamps: false,
         };
         assert!(check(&only_hlog).is_err());
+        let mut rx = MetricsFlags::default();
+        assert!(parse_flag(&mut rx, "--metrics-rx-timestamps", || None)
+            .unwrap()
+            .is_ok());
+        assert!(rx.rx_timestamps);
+        assert_eq!(
+            check(&rx).unwrap_err(),
+            "--metrics-rx-timestamps needs --metrics ADDR"
+        );
+        rx.admin = Some("127.0.0.1:9".parse().unwrap());
+        assert!(check(&rx).is_ok());
     }
 }

@@ -17,7 +17,8 @@ use crate::metrics_args::{self, Stats};
 pub const USAGE: &str = "\
 usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
-                      [--metrics ADDR [--metrics-hlog DIR]] [--reuse-port] [--max-connections N]
+                      [--metrics ADDR [--metrics-hlog DIR] [--metrics-rx-timestamps]]
+                      [--reuse-port] [--max-connections N]
                       [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
        coreline gen-cert DIR
        coreline stats URL [--count N]
@@ -28,6 +29,8 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              --metrics: record latency histograms and serve /metrics (Prometheus) and
              /debug/latency on an admin listener at ADDR; SIGUSR1 and shutdown write
              HdrHistogram interval logs to --metrics-hlog DIR (default: the current one).
+             --metrics-rx-timestamps: also record kernel receive timestamp → reap
+             (SO_TIMESTAMPING through a multishot recvmsg; off by default, costs CPU).
              --reuse-port: listen even where another coreline listens (SO_REUSEPORT), for
              a zero-downtime restart: start the new one with it, then SIGTERM the old one.
              --max-connections: connections per core (default 16384, 0 = unlimited); one
@@ -106,7 +109,7 @@ impl Flag {
 }
 
 /// The flags that take no value.
-const SWITCHES: &[&str] = &["--help", "-h", "--reuse-port"];
+const SWITCHES: &[&str] = &["--help", "-h", "--reuse-port", "--metrics-rx-timestamps"];
 
 /// Splits the arguments into flags. Every flag takes a value (`--flag=VALUE`, or the
 /// next argument) except the [`SWITCHES`].

@@ -1,7 +1,10 @@
 //! HTTP latency metrics through the library: service time of a slow handler, queue wait
 //! behind a slow pipelined request, accept → first byte, metrics off; `/metrics` checked
 //! with Python's `prometheus_client` parser, and the table and interval-log exports.
+//! `arrival.rs`: requests stamped when they arrive, not when the connection reads them.
 
+mod arrival;
+#[path = "../common/mod.rs"]
 mod common;
 
 /// The shared test helpers' switch: plain HTTP here.
@@ -20,14 +23,18 @@ use http::{Request, Response, StatusCode};
 use common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
 use common::{one, Client};
 
-/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/big` answers 200 KiB (sent
+/// `/sleep/N` sleeps N ms (a timer: the core stays free); `/block/N` blocks the core for
+/// N ms; `/big` answers 200 KiB (sent
 /// after the head, not through the batch buffer); `/stream` a streamed body; anything
 /// else answers at once.
-async fn handler(req: Request<Body>) -> Response<Body> {
+pub(crate) async fn handler(req: Request<Body>) -> Response<Body> {
     let path = req.uri().path().to_string();
     recycle(req);
     if let Some(ms) = path.strip_prefix("/sleep/").and_then(|n| n.parse().ok()) {
         time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(ms) = path.strip_prefix("/block/").and_then(|n| n.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
     }
     match path.as_str() {
         "/big" => response(StatusCode::OK, Body::from(vec![b'x'; 200 * 1024])),
@@ -42,7 +49,7 @@ async fn handler(req: Request<Body>) -> Response<Body> {
     }
 }
 
-fn one_core() -> coreline_http::Builder {
+pub(crate) fn one_core() -> coreline_http::Builder {
     Server::builder().cores(Cores::Count(1))
 }
 
@@ -147,9 +154,7 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
 fn pipelined_requests_behind_a_slow_one_show_its_time_as_queue_wait() {
     let (server, admin) = start_observed(one_core(), || handler);
     let mut c = Client::connect(server.addr);
-    // One write, so all four arrive in one receive. (Requests that arrive in later
-    // receives while the handler runs are stamped when the connection reads them, i.e.
-    // after it: their wait behind the slow one is not seen. See metrics/conn.rs.)
+    // One write, so all four arrive in one receive (arrival.rs sends them in two).
     let mut batch = b"GET /sleep/50 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     for _ in 0..3 {
         batch.extend_from_slice(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");

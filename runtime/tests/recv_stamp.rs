@@ -1,0 +1,137 @@
+//! Receive stamps: a chunk that arrives while its reader is busy elsewhere keeps the loop
+//! clock of the reap that delivered it (`RecvBuf::reaped_at_us`), not the time it is read.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::time::Duration;
+
+use coreline_runtime::metrics::{local_snapshot, loop_clock_us};
+use coreline_runtime::net::TcpListener;
+use coreline_runtime::{time, Runtime};
+
+/// Accepts one connection; its first chunk arms the multishot receive, then the client
+/// sends a second one while the reader sleeps 60 ms. Returns (read time − stamp of the
+/// second chunk, the stamp) in µs.
+fn late_read(metrics: bool) -> (u64, u64) {
+    Runtime::builder()
+        .metrics(metrics)
+        .build()
+        .unwrap()
+        .block_on(|| async {
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let mut listener = TcpListener::bind(addr).unwrap();
+            let addr = listener.local_addr();
+            let client = std::thread::spawn(move || {
+                let mut s = StdTcpStream::connect(addr).unwrap();
+                let mut ack = [0u8; 1];
+                s.write_all(b"a").unwrap();
+                s.read_exact(&mut ack).unwrap();
+                s.write_all(b"b").unwrap();
+                s.read_exact(&mut ack).unwrap();
+            });
+            let mut stream = listener.accept().await.unwrap();
+            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
+            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            res.unwrap();
+            // "b" arrives now; its completion is reaped while this task sleeps.
+            time::sleep(Duration::from_millis(60)).await;
+            let second = stream.recv().await.unwrap().unwrap();
+            assert_eq!(&*second, b"b");
+            let read_at = loop_clock_us();
+            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            res.unwrap();
+            client.join().unwrap();
+            (
+                read_at.saturating_sub(second.reaped_at_us()),
+                second.reaped_at_us(),
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_chunk_read_late_keeps_the_stamp_of_its_reap() {
+    let _w = common::watchdog(Duration::from_secs(30), "recv_stamp");
+    let (late, stamp) = late_read(true);
+    assert!(stamp > 0);
+    // ~60 ms; a stamp taken at the read would give ~0.
+    assert!(late >= 40_000, "read {late} µs after its reap");
+}
+
+#[test]
+fn no_stamp_with_metrics_off() {
+    let _w = common::watchdog(Duration::from_secs(30), "recv_stamp_off");
+    assert_eq!(late_read(false).1, 0);
+}
+
+/// With `rx_timestamps`: data still arrives intact through the recvmsg path (100 KiB and
+/// the EOF), and a chunk that arrived while the core was blocked 40 ms records that wait
+/// from its kernel receive timestamp to its reap (once the kernel stamps at all).
+#[test]
+fn kernel_receive_timestamps_record_the_wait_before_the_reap() {
+    let _w = common::watchdog(Duration::from_secs(30), "rx_timestamps");
+    let (total, delays) = Runtime::builder()
+        .rx_timestamps(true)
+        .build()
+        .unwrap()
+        .block_on(|| async {
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let mut listener = TcpListener::bind(addr).unwrap();
+            let addr = listener.local_addr();
+            let client = std::thread::spawn(move || {
+                let mut s = StdTcpStream::connect(addr).unwrap();
+                let mut ack = [0u8; 1];
+                // "a" until the server says its chunks carry stamps ("g").
+                for _ in 0..200 {
+                    s.write_all(b"a").unwrap();
+                    s.read_exact(&mut ack).unwrap();
+                    if &ack == b"g" {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                assert_eq!(&ack, b"g", "no chunk was ever stamped");
+                s.write_all(b"b").unwrap();
+                s.read_exact(&mut ack).unwrap();
+                let data: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
+                s.write_all(&data).unwrap();
+            });
+            let mut stream = listener.accept().await.unwrap();
+            // The kernel turns its timestamping on asynchronously (a static key flipped
+            // from a work queue), so the first packets may come unstamped: wait for one.
+            let stamped = || local_snapshot().histograms.rx_kernel_to_reap_us.len();
+            loop {
+                assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
+                let reply = if stamped() > 0 { b"g" } else { b"k" };
+                let (res, _) = stream.send_all(reply.to_vec()).await;
+                res.unwrap();
+                if stamped() > 0 {
+                    break;
+                }
+            }
+            // "b" arrives while the core is blocked: the kernel stamps it at once, the
+            // completion is reaped after the block.
+            std::thread::sleep(Duration::from_millis(40));
+            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"b");
+            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            res.unwrap();
+            let mut total = 0usize;
+            while let Some(chunk) = stream.recv().await.unwrap() {
+                for (i, &b) in chunk.iter().enumerate() {
+                    assert_eq!(b, ((total + i) % 251) as u8, "byte {}", total + i);
+                }
+                total += chunk.len();
+            }
+            client.join().unwrap();
+            let delays = local_snapshot().histograms.rx_kernel_to_reap_us;
+            (total, delays)
+        })
+        .unwrap();
+    assert_eq!(total, 100 * 1024);
+    assert!(delays.len() >= 3, "{} stamped chunks", delays.len());
+    assert!(delays.max() >= 30_000, "longest wait {} µs", delays.max());
+    // Not garbage from mixing clocks: the block was 40 ms.
+    assert!(delays.max() < 2_000_000, "longest wait {} µs", delays.max());
+}
