@@ -179,40 +179,6 @@ REPO=$(cd "$KT/.." && pwd)
 BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/release
 built() {
   if command -v cargo >/dev/null; then
-    echo "# building coreline and coreline-load (release)"
-    cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
-      -p coreline-bench --bin coreline-load
-  else # e.g. under sudo without cargo on PATH: use what is built
-    echo "# cargo not found: using $BIN_DIR/coreline and coreline-load"
-    [[ -x $BIN_DIR/coreline && -x $BIN_DIR/coreline-load ]]
-  fi
-}
-if built; then
-  ok "coreline and coreline-load built"
-  for exp in listen_backlog abort_on_overflow syn_flood; do
-    set +e
-    KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
-    pid=$!
-    wait "$pid"; rc=$?
-    set -e
-    grep -vE '^(ok|FAIL) - ' "$TMP/$exp.out" | sed 's/^/# /'
-    while IFS= read -r line; do
-      case $line in
-        "ok - "*) ok "${line#ok - }" ;;
-        "FAIL - "*) bad "${line#FAIL - }" ;;
-      esac
-    done <"$TMP/$exp.out"
-    check "$exp --quick exits 0" test "$rc" -eq 0
-    check "$exp deleted its namespaces" bash -c "! ip netns list | grep -q '^kt-exp-$pid-'"
-  done
-else
-  bad "coreline and coreline-load built (cargo build --release -p coreline-http --bin coreline -p coreline-bench --bin coreline-load)"
-fi
-
-# --- experiments 4-6 (quick mode): socket options and ephemeral ports -------------
-# Same protocol as the block above; experiment 4 also needs the small_writes example.
-built_4_6() {
-  if command -v cargo >/dev/null; then
     echo "# building coreline, coreline-load and the small_writes example (release)"
     cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p coreline-http --bin coreline \
       --example small_writes -p coreline-bench --bin coreline-load
@@ -221,9 +187,10 @@ built_4_6() {
     [[ -x $BIN_DIR/coreline && -x $BIN_DIR/coreline-load && -x $BIN_DIR/examples/small_writes ]]
   fi
 }
-if built_4_6; then
+# Experiments 1-3 (accept and SYN queues), then 4-6 (socket options, ephemeral ports).
+if built; then
   ok "coreline, coreline-load and small_writes built"
-  for exp in nodelay fastopen port_range; do
+  for exp in listen_backlog abort_on_overflow syn_flood nodelay fastopen port_range; do
     set +e
     KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
     pid=$!
