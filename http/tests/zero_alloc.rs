@@ -51,7 +51,14 @@ fn plaintext_allocates_nothing_per_request_with_metrics_on() {
     check(true);
 }
 
+/// The allocator's counters are process-wide: one measurement at a time, whatever
+/// `--test-threads` says.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn check(metrics: bool) {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let timeouts = Timeouts {
         // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
         header_read: Duration::from_secs(60),
