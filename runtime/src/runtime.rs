@@ -85,8 +85,9 @@ impl Builder {
     /// how long received data waited between the kernel's receive and the reap of its
     /// completion ([`LoopHistograms::rx_kernel_to_reap_us`](crate::metrics::LoopHistograms)).
     /// Needs [`metrics`](Self::metrics) on (without them it does nothing). Costs a
-    /// `setsockopt` per connection, a realtime clock read per loop iteration, 80 bytes of
-    /// each receive buffer, and the kernel's timestamping of every received packet.
+    /// `setsockopt` per listener (accepted sockets inherit it; connected ones pay their
+    /// own), a realtime clock read per loop iteration, 80 bytes of each receive buffer,
+    /// and the kernel's timestamping of every received packet.
     pub fn rx_timestamps(mut self, on: bool) -> Self {
         self.rx_timestamps = on;
         self

@@ -26,14 +26,13 @@ pub struct Builder {
     addrs: Vec<SocketAddr>,
     tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
-    backlog: u32,
+    /// Backlog, `TCP_NODELAY` and `TCP_FASTOPEN` of every listener (the runtime's defaults).
+    listen: ListenOptions,
     limits: Limits,
     timeouts: Timeouts,
     metrics: bool,
     rx_timestamps: bool,
     reuse_port: bool,
-    nodelay: bool,
-    fastopen: Option<u32>,
 }
 
 impl Default for Builder {
@@ -42,14 +41,12 @@ impl Default for Builder {
             addrs: Vec::new(),
             tls: Vec::new(),
             cores: Cores::All,
-            backlog: 4096,
+            listen: ListenOptions::default(),
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             metrics: false,
             rx_timestamps: false,
             reuse_port: false,
-            nodelay: true,
-            fastopen: None,
         }
     }
 }
@@ -95,7 +92,7 @@ impl Builder {
     /// Accept-queue length of each listener (default 4096; the kernel caps it at
     /// `net.core.somaxconn`, with a warning).
     pub fn backlog(mut self, backlog: u32) -> Self {
-        self.backlog = backlog;
+        self.listen.backlog = backlog;
         self
     }
 
@@ -106,7 +103,7 @@ impl Builder {
     /// per chunk) for about 40 ms. Responses that leave in one send are not affected. Set on
     /// each listener, from which the kernel copies it to every accepted socket.
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
-        self.nodelay = on;
+        self.listen.nodelay = on;
         self
     }
 
@@ -116,7 +113,7 @@ impl Builder {
     /// earlier. Needs the server bit of `net.ipv4.tcp_fastopen` (value 2 or 3); the counters
     /// `TcpExtTCPFastOpenPassive` and `…PassiveFail` show it working or failing.
     pub fn tcp_fastopen(mut self, queue: Option<u32>) -> Self {
-        self.fastopen = queue;
+        self.listen.fastopen = queue;
         self
     }
 
@@ -203,12 +200,7 @@ impl Builder {
             addrs,
             tls,
             cores: coreline_runtime::Cores::List(cpus),
-            listen: ListenOptions {
-                backlog: self.backlog,
-                nodelay: self.nodelay,
-                fastopen: self.fastopen,
-                ..ListenOptions::default()
-            },
+            listen: self.listen,
             config: config::Config {
                 limits: self.limits,
                 timeouts: self.timeouts,
