@@ -7,31 +7,54 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::time::Duration;
 
+use std::future::Future;
+
 use coreline_runtime::metrics::{local_snapshot, loop_clock_us};
-use coreline_runtime::net::TcpListener;
-use coreline_runtime::{time, Runtime};
+use coreline_runtime::net::{TcpListener, TcpStream};
+use coreline_runtime::{time, Builder, Runtime};
+
+/// Runs `server` on one core of a runtime built by `builder`, with the connection that
+/// `client` (on a thread of its own, given a blocking socket) makes to it.
+fn one_connection<T, Fut>(
+    builder: Builder,
+    client: impl FnOnce(StdTcpStream) + Send + 'static,
+    server: impl FnOnce(TcpStream) -> Fut + Send + 'static,
+) -> T
+where
+    Fut: Future<Output = T> + 'static,
+    T: Send,
+{
+    builder
+        .build()
+        .unwrap()
+        .block_on(|| async move {
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let mut listener = TcpListener::bind(addr).unwrap();
+            let addr = listener.local_addr();
+            let client = std::thread::spawn(move || client(StdTcpStream::connect(addr).unwrap()));
+            let stream = listener.accept().await.unwrap();
+            let out = server(stream).await;
+            client.join().unwrap();
+            out
+        })
+        .unwrap()
+}
 
 /// Accepts one connection; its first chunk arms the multishot receive, then the client
 /// sends a second one while the reader sleeps 60 ms. Returns (read time − stamp of the
 /// second chunk, the stamp) in µs.
 fn late_read(metrics: bool) -> (u64, u64) {
-    Runtime::builder()
-        .metrics(metrics)
-        .build()
-        .unwrap()
-        .block_on(|| async {
-            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-            let mut listener = TcpListener::bind(addr).unwrap();
-            let addr = listener.local_addr();
-            let client = std::thread::spawn(move || {
-                let mut s = StdTcpStream::connect(addr).unwrap();
-                let mut ack = [0u8; 1];
-                s.write_all(b"a").unwrap();
-                s.read_exact(&mut ack).unwrap();
-                s.write_all(b"b").unwrap();
-                s.read_exact(&mut ack).unwrap();
-            });
-            let mut stream = listener.accept().await.unwrap();
+    let client = |mut s: StdTcpStream| {
+        let mut ack = [0u8; 1];
+        s.write_all(b"a").unwrap();
+        s.read_exact(&mut ack).unwrap();
+        s.write_all(b"b").unwrap();
+        s.read_exact(&mut ack).unwrap();
+    };
+    one_connection(
+        Runtime::builder().metrics(metrics),
+        client,
+        |mut stream| async move {
             assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
             let (res, _) = stream.send_all(b"k".to_vec()).await;
             res.unwrap();
@@ -42,13 +65,12 @@ fn late_read(metrics: bool) -> (u64, u64) {
             let read_at = loop_clock_us();
             let (res, _) = stream.send_all(b"k".to_vec()).await;
             res.unwrap();
-            client.join().unwrap();
             (
                 read_at.saturating_sub(second.reaped_at_us()),
                 second.reaped_at_us(),
             )
-        })
-        .unwrap()
+        },
+    )
 }
 
 #[test]
@@ -72,63 +94,52 @@ fn no_stamp_with_metrics_off() {
 #[test]
 fn kernel_receive_timestamps_record_the_wait_before_the_reap() {
     let _w = common::watchdog(Duration::from_secs(30), "rx_timestamps");
-    let (total, delays) = Runtime::builder()
-        .rx_timestamps(true)
-        .build()
-        .unwrap()
-        .block_on(|| async {
-            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-            let mut listener = TcpListener::bind(addr).unwrap();
-            let addr = listener.local_addr();
-            let client = std::thread::spawn(move || {
-                let mut s = StdTcpStream::connect(addr).unwrap();
-                let mut ack = [0u8; 1];
-                // "a" until the server says its chunks carry stamps ("g").
-                for _ in 0..200 {
-                    s.write_all(b"a").unwrap();
-                    s.read_exact(&mut ack).unwrap();
-                    if &ack == b"g" {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                assert_eq!(&ack, b"g", "no chunk was ever stamped");
-                s.write_all(b"b").unwrap();
-                s.read_exact(&mut ack).unwrap();
-                let data: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
-                s.write_all(&data).unwrap();
-            });
-            let mut stream = listener.accept().await.unwrap();
-            // The kernel turns its timestamping on asynchronously (a static key flipped
-            // from a work queue), so the first packets may come unstamped: wait for one.
-            let stamped = || local_snapshot().histograms.rx_kernel_to_reap_us.len();
-            loop {
-                assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
-                let reply = if stamped() > 0 { b"g" } else { b"k" };
-                let (res, _) = stream.send_all(reply.to_vec()).await;
-                res.unwrap();
-                if stamped() > 0 {
-                    break;
-                }
+    let client = |mut s: StdTcpStream| {
+        let mut ack = [0u8; 1];
+        // "a" until the server says its chunks carry stamps ("g").
+        for _ in 0..200 {
+            s.write_all(b"a").unwrap();
+            s.read_exact(&mut ack).unwrap();
+            if &ack == b"g" {
+                break;
             }
-            // "b" arrives while the core is blocked: the kernel stamps it at once, the
-            // completion is reaped after the block.
-            std::thread::sleep(Duration::from_millis(40));
-            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"b");
-            let (res, _) = stream.send_all(b"k".to_vec()).await;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(&ack, b"g", "no chunk was ever stamped");
+        s.write_all(b"b").unwrap();
+        s.read_exact(&mut ack).unwrap();
+        let data: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
+        s.write_all(&data).unwrap();
+    };
+    let builder = Runtime::builder().rx_timestamps(true);
+    let (total, delays) = one_connection(builder, client, |mut stream| async move {
+        // The kernel turns its timestamping on asynchronously (a static key flipped
+        // from a work queue), so the first packets may come unstamped: wait for one.
+        let stamped = || local_snapshot().histograms.rx_kernel_to_reap_us.len();
+        loop {
+            assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"a");
+            let reply = if stamped() > 0 { b"g" } else { b"k" };
+            let (res, _) = stream.send_all(reply.to_vec()).await;
             res.unwrap();
-            let mut total = 0usize;
-            while let Some(chunk) = stream.recv().await.unwrap() {
-                for (i, &b) in chunk.iter().enumerate() {
-                    assert_eq!(b, ((total + i) % 251) as u8, "byte {}", total + i);
-                }
-                total += chunk.len();
+            if stamped() > 0 {
+                break;
             }
-            client.join().unwrap();
-            let delays = local_snapshot().histograms.rx_kernel_to_reap_us;
-            (total, delays)
-        })
-        .unwrap();
+        }
+        // "b" arrives while the core is blocked: the kernel stamps it at once, the
+        // completion is reaped after the block.
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(&*stream.recv().await.unwrap().unwrap(), b"b");
+        let (res, _) = stream.send_all(b"k".to_vec()).await;
+        res.unwrap();
+        let mut total = 0usize;
+        while let Some(chunk) = stream.recv().await.unwrap() {
+            for (i, &b) in chunk.iter().enumerate() {
+                assert_eq!(b, ((total + i) % 251) as u8, "byte {}", total + i);
+            }
+            total += chunk.len();
+        }
+        (total, local_snapshot().histograms.rx_kernel_to_reap_us)
+    });
     assert_eq!(total, 100 * 1024);
     assert!(delays.len() >= 3, "{} stamped chunks", delays.len());
     assert!(delays.max() >= 30_000, "longest wait {} µs", delays.max());
