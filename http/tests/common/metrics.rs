@@ -40,6 +40,14 @@ where
     (observed, super::run_on_thread(admin))
 }
 
+/// The server's metrics now (its cores answer within 5 s, or the test fails).
+pub fn snapshot(server: &Running) -> coreline_http::metrics::MetricsSnapshot {
+    server
+        .handle
+        .metrics_snapshot_blocking(Duration::from_secs(5))
+        .expect("the cores answer with their metrics")
+}
+
 /// The admin server's `/metrics` body (asserting a 200 and the exposition content type).
 pub fn fetch_metrics(admin: SocketAddr) -> String {
     let (r, _) = one(admin, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");

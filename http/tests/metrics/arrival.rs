@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::common::{one, Client};
 use super::{handler, one_core};
-use crate::common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
+use crate::common::metrics::{fetch_metrics, parse_prometheus, sample, snapshot, start_observed};
 
 const GET_FAST: &[u8] = b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -29,10 +29,7 @@ fn requests_arriving_in_a_later_packet_count_their_wait_from_arrival() {
     for _ in 0..4 {
         assert_eq!(c.response(false).status, 200);
     }
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let http = snap.merged_http();
     let (wait, service) = (&http.queue_wait_us, &http.service_us);
     assert_eq!(wait.len(), 4);
@@ -72,10 +69,7 @@ fn service_of_a_keep_alive_request_excludes_the_idle_time_before_it() {
         assert_eq!(r.status, 200);
         std::thread::sleep(Duration::from_millis(50));
     }
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let service = &snap.merged_http().service_us;
     assert_eq!(service.len(), 5);
     // An instant handler: far below the 50 ms idle gaps, even on a loaded machine.

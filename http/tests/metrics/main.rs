@@ -20,7 +20,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use http::{Request, Response, StatusCode};
 
-use common::metrics::{fetch_metrics, parse_prometheus, sample, start_observed};
+use common::metrics::{fetch_metrics, parse_prometheus, sample, snapshot, start_observed};
 use common::{one, Client};
 
 /// `/sleep/N` sleeps N ms (a timer: the core stays free); `/block/N` blocks the core for
@@ -101,10 +101,7 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
 
     // The same numbers in the table, in `coreline stats`' reading of the text, and in
     // an interval log read back with the HdrHistogram reader.
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let (r, _) = one(
         admin.addr,
         b"GET /debug/latency HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -163,10 +160,7 @@ fn pipelined_requests_behind_a_slow_one_show_its_time_as_queue_wait() {
     for _ in 0..4 {
         assert_eq!(c.response(false).status, 200);
     }
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let http = snap.merged_http();
     let wait = &http.queue_wait_us;
     assert_eq!(wait.len(), 4);
@@ -204,10 +198,7 @@ fn every_response_path_counts_one_service_sample() {
     for _ in 0..3 {
         assert_eq!(c.response(false).status, 200);
     }
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let core = &snap.cores[0];
     assert_eq!(core.requests, 9);
     assert_eq!(core.http.queue_wait_us.len(), 9);
@@ -226,10 +217,7 @@ fn accept_to_first_byte_counts_a_silent_client() {
             .status,
         200
     );
-    let snap = server
-        .handle
-        .metrics_snapshot_blocking(Duration::from_secs(5))
-        .unwrap();
+    let snap = snapshot(&server);
     let first = &snap.cores[0].http.accept_to_first_byte_us;
     assert_eq!(first.len(), 1);
     assert!(
