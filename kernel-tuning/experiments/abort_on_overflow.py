@@ -10,8 +10,9 @@ is late) or answers with a reset (1: the client gets ECONNRESET).
 Only handshakes still in flight when the queue fills are affected: a SYN that arrives
 while the queue is full is dropped either way. On loopback the handshake completes
 inside connect(), so there are few of those; the "link" rows put client and server in
-two namespaces joined by a veth whose client egress is shaped to 30 Mbit/s (tbf; there
-is no netem here), so a burst of SYNs queues for milliseconds, as on a real network.
+two namespaces joined by a veth whose client egress is shaped to 30 Mbit/s (tbf, which
+needs no sch_netem module), so a burst of SYNs queues for milliseconds, as on a real
+network.
 Server resets are Tcp OutRsts of the server's namespace.
 
     sudo python3 kernel-tuning/experiments/abort_on_overflow.py          # full, writes results/

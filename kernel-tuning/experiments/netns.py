@@ -148,7 +148,7 @@ def netns_pair(tag, subnet):
 
 
 def shape(ns, dev, rate):
-    """Rate-limits dev's egress with tbf (no netem here): a burst queues for a while, like
-    packets on a slower path. rate as tc takes it, e.g. '30mbit'."""
+    """Rate-limits dev's egress with tbf (it needs no sch_netem module): a burst queues
+    for a while, like packets on a slower path. rate as tc takes it, e.g. '30mbit'."""
     ns.exec(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate,
              "burst", "1600", "latency", "2s"])

@@ -43,14 +43,12 @@
 //! plus a session-ID cache per core (why, in [`resumption`]).
 //!
 //! # Crypto provider: aws-lc-rs
-//! aws-lc-rs is the faster provider (assembly AES-GCM, P-256 and X25519; what the issue's
-//! "faster than nginx with OpenSSL" needs), and it builds on a fresh machine of this kind
-//! with nothing but the C compiler that is already there: aws-lc-sys compiles AWS-LC
-//! through the `cc` crate with pregenerated bindings and pregenerated assembly (`.S`, run
-//! through gcc), so no cmake, clang/bindgen or nasm is needed on Linux x86_64 (checked
-//! here: none of the three is installed). The price is about 50 s of extra compile time on
-//! a cold build. Were it to stop building, ring is the fallback: change [`provider`] and
-//! the `rustls`/`rcgen` features in `Cargo.toml`.
+//! aws-lc-rs is the faster provider (assembly AES-GCM, P-256 and X25519, which TLS at
+//! OpenSSL's speed needs), and it builds with nothing but a C compiler: aws-lc-sys compiles
+//! AWS-LC through the `cc` crate with pregenerated bindings and pregenerated assembly (`.S`,
+//! run through gcc), so no cmake, clang/bindgen or nasm is needed on Linux x86_64. The price
+//! is about 50 s of extra compile time on a cold build. Were it to stop building, ring is the
+//! fallback: change [`provider`] and the `rustls`/`rcgen` features in `Cargo.toml`.
 //!
 //! # Copies
 //! Receive: the ring's provided buffer is handed to rustls by slice (rustls copies it into
@@ -62,12 +60,14 @@
 //! `Vec`, saving that second copy and rustls' per-record allocation on send (receive would
 //! cost the same: a `RecvBuf` is read-only, so records must be copied somewhere writable to
 //! decrypt in place). It drives the protocol as an explicit state machine, roughly twice
-//! this code; not done until a profile shows the send path.
+//! this code, which would pay only if a profile showed the send path.
 //!
 //! # kTLS
-//! Not implemented: this kernel has no `tls` ULP, so it could not be tested. It would go
-//! after the handshake (rustls' `dangerous_into_kernel_connection`, then `TCP_ULP` "tls"
-//! with `TLS_TX`/`TLS_RX`), falling back to this userspace path when `setsockopt` refuses.
+//! Not used: every record is sealed and opened by rustls in userspace. kTLS needs the
+//! kernel's `tls` module (the `tls` TCP ULP; without it `setsockopt(TCP_ULP)` fails). It
+//! would go after the handshake (rustls' `dangerous_into_kernel_connection`, then `TCP_ULP`
+//! "tls" with `TLS_TX`/`TLS_RX`), falling back to this userspace path when `setsockopt`
+//! refuses.
 
 mod acceptor;
 mod certs;
