@@ -1,17 +1,21 @@
-//! The io_uring operations, each a future that owns its buffers.
+//! The io_uring operations, each a future that owns its buffers; and, in [`direct`],
+//! the few system calls made without the ring (plain functions, never futures).
 //!
 //! Higher-level types ([`TcpStream`](crate::net::TcpStream), [`File`](crate::fs::File)) wrap
 //! most of them; the ones here are also usable directly on any [`SharedFd`].
 
-mod fs;
+pub mod direct;
 mod misc;
 mod net;
+mod open;
+mod rw;
+mod stat;
 
-pub use fs::{
-    close, is_cached, open_at, open_at2, read_at, statx, statx_fd, statx_fd_now, write_at, Statx,
-};
-pub use misc::{pipe, splice, splice_now, timeout_op, writable};
-pub use net::{connect, recv, send, send_more, send_now, send_vectored, send_zc, shutdown};
+pub use misc::{splice, timeout_op, writable};
+pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};
+pub use open::{close, open_at, open_at2};
+pub use rw::{read_at, write_at};
+pub use stat::{statx, statx_fd, Statx};
 
 use std::io;
 
