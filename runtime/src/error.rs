@@ -89,7 +89,8 @@ pub(crate) fn explain_setup_failure(err: io::Error, entries: u32) -> Error {
         .unwrap_or(0);
     let message = match err.raw_os_error() {
         Some(libc::ENOSYS) => {
-            "this kernel has no io_uring (needs Linux 6.0 or newer built with CONFIG_IO_URING)"
+            "the kernel does not provide io_uring (needs Linux 6.0 or newer built with \
+             CONFIG_IO_URING)"
                 .to_string()
         }
         Some(libc::EPERM) if disabled > 0 => format!(
