@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cqe_result;
+use super::convert::cqe_result;
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::{Op, OpData};

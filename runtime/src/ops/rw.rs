@@ -4,7 +4,7 @@ use std::io;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cqe_result, finish_read, spare_capacity, sqe_len};
+use super::convert::{cqe_result, finish_read, spare_capacity, sqe_len};
 use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::SharedFd;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cqe_result;
+use super::convert::cqe_result;
 use super::open::c_path;
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::SharedFd;
