@@ -3,10 +3,14 @@
 
 /// A buffer the kernel may read from: a stable pointer to `bytes_init()` initialized bytes.
 ///
+/// `Unpin` because the operation futures that own a buffer are `Unpin` and move it in
+/// and out of their state while polled; `'static` because an abandoned operation keeps
+/// its buffer until the kernel's final completion, past any borrow.
+///
 /// # Safety
 /// `stable_ptr()` must stay valid for `bytes_init()` bytes, and must not move, for as long
 /// as the value lives, even if the value itself is moved (heap or static storage).
-pub unsafe trait IoBuf: 'static {
+pub unsafe trait IoBuf: Unpin + 'static {
     /// Pointer to the first byte.
     fn stable_ptr(&self) -> *const u8;
     /// Number of initialized bytes to send.

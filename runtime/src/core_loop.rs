@@ -8,14 +8,31 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::context::{self, Core};
-use crate::driver::Driver;
+use crate::driver::{Driver, RingFlags};
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::join::{panic_message, spawn_on_executor, JoinError};
 use crate::metrics::CoreMetrics;
 use crate::remote::{Handle, RemoteMsg};
-use crate::runtime::Builder;
-use crate::sys;
+use crate::{rx_stamp, sys};
+
+/// What each core's thread is set up with: the per-core part of the
+/// [`Builder`](crate::Builder)'s settings, already checked by `Builder::build`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoreSettings {
+    /// Submission queue entries of the core's ring.
+    pub(crate) ring_entries: u32,
+    /// The optional ring setup flags to try.
+    pub(crate) flags: RingFlags,
+    /// Provided receive buffers in the core's buffer ring (a power of two).
+    pub(crate) buf_count: u16,
+    /// Size of each provided receive buffer, in bytes.
+    pub(crate) buf_size: u32,
+    /// Whether the core loop records its metrics.
+    pub(crate) metrics: bool,
+    /// Whether receives bring kernel timestamps (effective only with `metrics`).
+    pub(crate) rx_timestamps: bool,
+}
 
 /// Why a core's thread ended without an output.
 pub(crate) enum CoreFailure {
@@ -27,7 +44,7 @@ pub(crate) enum CoreFailure {
 
 /// Body of one core's thread: pin, set up the ring, run the entry task to completion.
 pub(crate) fn run_core<F, Fut>(
-    builder: &Builder,
+    settings: &CoreSettings,
     index: usize,
     cpu: usize,
     handle: Handle,
@@ -37,17 +54,17 @@ where
     F: Fn(context::CoreId) -> Fut,
     Fut: Future + 'static,
 {
-    sys::pin_current_thread(cpu).map_err(|e| {
-        CoreFailure::Error(Error::Cores(format!("pinning to CPU {cpu} failed: {e}")))
-    })?;
+    sys::pin_current_thread(cpu)
+        .map_err(|source| CoreFailure::Error(Error::Pin { cpu, source }))?;
     let remote = handle.remotes[index].clone();
+    let rx_msg = (settings.metrics && settings.rx_timestamps).then(rx_stamp::msg_template);
     let driver = Driver::new(
-        builder.ring_entries,
-        builder.flags,
-        builder.buf_count,
-        builder.buf_size,
+        settings.ring_entries,
+        settings.flags,
+        settings.buf_count,
+        settings.buf_size,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
-        builder.metrics && builder.rx_timestamps,
+        rx_msg,
     )
     .map_err(CoreFailure::Error)?;
     let core = Rc::new(Core {
@@ -59,7 +76,10 @@ where
         cpu,
         handle,
         stopping: std::cell::Cell::new(false),
-        metrics: std::cell::RefCell::new(CoreMetrics::new(builder.metrics, builder.rx_timestamps)),
+        metrics: std::cell::RefCell::new(CoreMetrics::new(
+            settings.metrics,
+            settings.rx_timestamps,
+        )),
     });
     context::enter(core.clone());
     let id = context::CoreId { index, cpu };

@@ -17,7 +17,17 @@ pub enum Error {
     Unsupported(String),
     /// The core selection is invalid (unknown CPU, empty list, ...).
     Cores(String),
-    /// A core failed to start (thread spawn, pinning, listener setup...).
+    /// Another [`Builder`](crate::Builder) setting is invalid (e.g. a receive buffer count
+    /// that is not a power of two); the message names the setting and the valid range.
+    Config(String),
+    /// A core's thread could not be pinned to its CPU.
+    Pin {
+        /// The CPU the thread was to run on.
+        cpu: usize,
+        /// The error `sched_setaffinity` gave.
+        source: io::Error,
+    },
+    /// A core failed to start (thread spawn, listener setup...).
     Io(io::Error),
     /// A per-core entry future (or the runtime on that core) panicked.
     CorePanicked {
@@ -36,6 +46,8 @@ impl fmt::Display for Error {
             Error::RingSetup { message, .. } => write!(f, "io_uring setup failed: {message}"),
             Error::Unsupported(what) => write!(f, "kernel lacks a needed io_uring feature: {what}"),
             Error::Cores(what) => write!(f, "invalid core selection: {what}"),
+            Error::Config(what) => write!(f, "invalid runtime setting: {what}"),
+            Error::Pin { cpu, source } => write!(f, "pinning a core to CPU {cpu} failed: {source}"),
             Error::Io(e) => write!(f, "runtime start failed: {e}"),
             Error::CorePanicked { core, cpu, message } => {
                 write!(f, "core {core} (cpu {cpu}) panicked: {message}")
@@ -47,7 +59,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::RingSetup { source, .. } => Some(source),
+            Error::RingSetup { source, .. } | Error::Pin { source, .. } => Some(source),
             Error::Io(e) => Some(e),
             _ => None,
         }
@@ -77,7 +89,8 @@ pub(crate) fn explain_setup_failure(err: io::Error, entries: u32) -> Error {
         .unwrap_or(0);
     let message = match err.raw_os_error() {
         Some(libc::ENOSYS) => {
-            "this kernel has no io_uring (needs Linux 6.0 or newer built with CONFIG_IO_URING)"
+            "the kernel does not provide io_uring (needs Linux 6.0 or newer built with \
+             CONFIG_IO_URING)"
                 .to_string()
         }
         Some(libc::EPERM) if disabled > 0 => format!(

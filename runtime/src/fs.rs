@@ -34,16 +34,12 @@ impl File {
     }
 
     /// Reads at `offset` into the spare capacity of `buf`.
-    pub async fn read_at<B: IoBufMut + Unpin>(
-        &self,
-        buf: B,
-        offset: u64,
-    ) -> (io::Result<usize>, B) {
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> (io::Result<usize>, B) {
         ops::read_at(&self.fd, buf, offset).await
     }
 
     /// Writes `buf` at `offset`; may be partial.
-    pub async fn write_at<B: IoBuf + Unpin>(&self, buf: B, offset: u64) -> (io::Result<usize>, B) {
+    pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> (io::Result<usize>, B) {
         ops::write_at(&self.fd, buf, offset).await
     }
 

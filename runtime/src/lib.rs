@@ -1,11 +1,12 @@
 //! coreline-runtime: a thread-per-core io_uring runtime for Linux.
 //!
 //! One pinned thread per core, each with its own io_uring (SINGLE_ISSUER + DEFER_TASKRUN
-//! when the kernel has them) and a local executor for `!Send` futures. I/O goes only
-//! through the ring: multishot accept, multishot recv from a per-core provided-buffer ring
+//! when the kernel has them) and a local executor for `!Send` futures. I/O goes through
+//! the ring: multishot accept, multishot recv from a per-core provided-buffer ring
 //! (idle connections hold no buffer), owned-buffer sends, SEND_ZC, splice, file ops.
 //! Every operation is cancel-safe: dropping its future at any point never lets the kernel
-//! write freed memory and never leaks an fd or a buffer.
+//! write freed memory and never leaks an fd or a buffer. The few non-blocking system
+//! calls that cost less than a ring round trip sit apart, in [`ops::direct`].
 //!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};

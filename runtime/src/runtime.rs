@@ -4,24 +4,19 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::context;
-use crate::core_loop::{run_core, CoreFailure};
+use crate::core_loop::{run_core, CoreFailure, CoreSettings};
 use crate::cores::Cores;
 use crate::driver::RingFlags;
 use crate::error::Error;
 use crate::join::panic_message;
 use crate::remote::{Handle, Remote};
-use crate::sys;
+use crate::{rx_stamp, sys};
 
 /// Configures a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct Builder {
     cores: Cores,
-    pub(crate) ring_entries: u32,
-    pub(crate) flags: RingFlags,
-    pub(crate) buf_count: u16,
-    pub(crate) buf_size: u32,
-    pub(crate) metrics: bool,
-    pub(crate) rx_timestamps: bool,
+    core: CoreSettings,
     name: String,
 }
 
@@ -29,17 +24,19 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             cores: Cores::All,
-            ring_entries: 1024,
-            flags: RingFlags {
-                single_issuer: true,
-                defer_taskrun: true,
-                coop_taskrun: true,
-                taskrun_flag: true,
+            core: CoreSettings {
+                ring_entries: 1024,
+                flags: RingFlags {
+                    single_issuer: true,
+                    defer_taskrun: true,
+                    coop_taskrun: true,
+                    taskrun_flag: true,
+                },
+                buf_count: 1024,
+                buf_size: 4096,
+                metrics: true,
+                rx_timestamps: false,
             },
-            buf_count: 1024,
-            buf_size: 4096,
-            metrics: true,
-            rx_timestamps: false,
             name: "coreline".into(),
         }
     }
@@ -54,29 +51,29 @@ impl Builder {
 
     /// Submission queue entries per ring (default 1024; the completion queue is 4×).
     pub fn ring_entries(mut self, entries: u32) -> Self {
-        self.ring_entries = entries;
+        self.core.ring_entries = entries;
         self
     }
 
     /// The optional setup flags to try (default: all). The kernel may still refuse some;
     /// [`ring_info`](crate::ring_info) shows what each ring got.
     pub fn ring_flags(mut self, flags: RingFlags) -> Self {
-        self.flags = flags;
+        self.core.flags = flags;
         self
     }
 
     /// Provided receive buffers per core: `count` (a power of two) of `size` bytes each
     /// (default 1024 × 4 KiB). Memory is touched only as buffers are used.
     pub fn recv_buffers(mut self, count: u16, size: u32) -> Self {
-        self.buf_count = count;
-        self.buf_size = size;
+        self.core.buf_count = count;
+        self.core.buf_size = size;
         self
     }
 
     /// Whether each core records its loop metrics (default on; see [`crate::metrics`]).
     /// Off, the core loop records nothing (and reads no extra clock after blocking enters).
     pub fn metrics(mut self, on: bool) -> Self {
-        self.metrics = on;
+        self.core.metrics = on;
         self
     }
 
@@ -89,7 +86,7 @@ impl Builder {
     /// own), a realtime clock read per loop iteration, 80 bytes of each receive buffer,
     /// and the kernel's timestamping of every received packet.
     pub fn rx_timestamps(mut self, on: bool) -> Self {
-        self.rx_timestamps = on;
+        self.core.rx_timestamps = on;
         self
     }
 
@@ -102,18 +99,19 @@ impl Builder {
     /// Resolves the core list and checks the settings; no thread starts yet.
     pub fn build(self) -> Result<Runtime, Error> {
         let cpus = self.cores.resolve()?;
-        if !self.buf_count.is_power_of_two() {
-            return Err(Error::Cores(format!(
+        let core = &self.core;
+        if !core.buf_count.is_power_of_two() {
+            return Err(Error::Config(format!(
                 "recv buffer count must be a power of two, got {}",
-                self.buf_count
+                core.buf_count
             )));
         }
-        if self.rx_timestamps && self.buf_size as usize <= crate::rx_stamp::PAYLOAD_OFFSET {
-            return Err(Error::Cores(format!(
+        if core.rx_timestamps && core.buf_size as usize <= rx_stamp::PAYLOAD_OFFSET {
+            return Err(Error::Config(format!(
                 "recv buffers of {} bytes leave no room for data next to receive timestamps \
                  (use more than {} bytes)",
-                self.buf_size,
-                crate::rx_stamp::PAYLOAD_OFFSET
+                core.buf_size,
+                rx_stamp::PAYLOAD_OFFSET
             )));
         }
         Ok(Runtime {
@@ -170,11 +168,11 @@ impl Runtime {
                 .enumerate()
                 .map(|(index, &cpu)| {
                     let handle = handle.clone();
-                    let builder = &self.builder;
+                    let settings = &self.builder.core;
                     std::thread::Builder::new()
-                        .name(format!("{}-{index}", builder.name))
+                        .name(format!("{}-{index}", self.builder.name))
                         .spawn_scoped(scope, move || {
-                            let out = run_core(builder, index, cpu, handle.clone(), entry);
+                            let out = run_core(settings, index, cpu, handle.clone(), entry);
                             // Nothing reads this core's inbox any more: drop queued and
                             // future messages (else spawn_on to it would hang forever).
                             handle.remotes[index].close();

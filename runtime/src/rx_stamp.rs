@@ -11,15 +11,14 @@
 //! The delay is that stamp against the realtime clock at the reap (derived from the loop
 //! clock: the loop reads the realtime clock too, once per iteration, only when this is on).
 
-use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
-use std::time::SystemTime;
 
 use io_uring::{opcode, squeue, types};
 
 use crate::buf_ring::RecvBuf;
 use crate::context::{with_core, with_driver};
+use crate::driver::MsgTemplate;
 
 /// `SO_TIMESTAMPING` (= `SCM_TIMESTAMPING`, the "old" one with native 64-bit `timespec`s
 /// on 64-bit targets; the libc crate does not export it for Linux).
@@ -31,39 +30,14 @@ const CMSG_HEADER_LEN: usize = 16;
 /// `struct scm_timestamping`: three timespecs (software, deprecated, hardware).
 const SCM_TIMESTAMPING_LEN: usize = 48;
 /// Control area reserved in each buffer: `CMSG_SPACE(sizeof(struct scm_timestamping))`.
-pub(crate) const CONTROL_LEN: usize = CMSG_HEADER_LEN + SCM_TIMESTAMPING_LEN;
+const CONTROL_LEN: usize = CMSG_HEADER_LEN + SCM_TIMESTAMPING_LEN;
 /// Where the payload starts in a buffer filled by the multishot recvmsg.
 pub(crate) const PAYLOAD_OFFSET: usize = HEADER_LEN + CONTROL_LEN;
 
-thread_local! {
-    /// Realtime (ns since the epoch) at loop clock 0 of this core; 0 while unknown.
-    static REALTIME_ORIGIN_NS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Called by the core loop with the loop clock it just read, when receive timestamps are on.
-pub(crate) fn note_realtime(loop_us: u64) {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    REALTIME_ORIGIN_NS.with(|c| c.set(now.saturating_sub(loop_us * 1000)));
-}
-
-/// The msghdr template every multishot recvmsg of a core points at: no name, no iovec
-/// (the provided buffer is the payload), [`CONTROL_LEN`] bytes of control data.
-pub(crate) struct MsgTemplate(Box<libc::msghdr>);
-
-impl MsgTemplate {
-    pub(crate) fn new() -> Self {
-        // SAFETY: msghdr is plain old data; all-zero is a valid empty header.
-        let mut msg: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
-        msg.msg_controllen = CONTROL_LEN as _;
-        MsgTemplate(msg)
-    }
-
-    /// Stable for the driver's life (boxed): the kernel reads it when each receive is armed.
-    pub(crate) fn as_ptr(&self) -> *const libc::msghdr {
-        &*self.0
-    }
+/// The msghdr template of a core whose receives bring timestamps: room for one
+/// `SCM_TIMESTAMPING` control message ([`CONTROL_LEN`] bytes).
+pub(crate) fn msg_template() -> MsgTemplate {
+    MsgTemplate::new(CONTROL_LEN)
 }
 
 /// Whether receive timestamps are on for the calling core (false outside a runtime).
@@ -79,8 +53,9 @@ pub(crate) fn enable(fd: RawFd) -> io::Result<()> {
 
 /// What a buffer filled by the multishot recvmsg (`buf`: the bytes the CQE reported)
 /// holds: the payload length and, if the kernel stamped it, the delay from its receive to
-/// the reap at loop clock `reaped_us`, in µs.
-pub(crate) fn parse(buf: &[u8], reaped_us: u64) -> (usize, Option<u64>) {
+/// the reap at loop clock `reaped_us`, in µs. `origin_ns` is the realtime at loop clock 0
+/// (0 while unknown: no delay).
+pub(crate) fn parse(buf: &[u8], reaped_us: u64, origin_ns: u64) -> (usize, Option<u64>) {
     let payload = buf.len().saturating_sub(PAYLOAD_OFFSET);
     let u32_at = |at: usize| {
         buf.get(at..at + 4)
@@ -97,12 +72,11 @@ pub(crate) fn parse(buf: &[u8], reaped_us: u64) -> (usize, Option<u64>) {
         return (payload, None);
     }
     let (sec, nsec) = (i64_at(CMSG_HEADER_LEN), i64_at(CMSG_HEADER_LEN + 8));
-    let origin = REALTIME_ORIGIN_NS.with(Cell::get);
-    if sec <= 0 || origin == 0 {
+    if sec <= 0 || origin_ns == 0 {
         return (payload, None);
     }
     let kernel_ns = (sec as u64).saturating_mul(1_000_000_000) + nsec as u64;
-    let reaped_ns = origin + reaped_us * 1000;
+    let reaped_ns = origin_ns + reaped_us * 1000;
     // A stamp after the reap means the realtime clock stepped: no sample.
     let delay = reaped_ns.checked_sub(kernel_ns).map(|d| d / 1000);
     (payload, delay)
@@ -122,10 +96,15 @@ pub(crate) fn recv_sqe(fd: RawFd, group: u16, stamped: &mut Option<bool>) -> squ
 
 /// A recvmsg buffer's payload (`None`: empty, the peer's EOF); records its receive delay.
 pub(crate) fn payload(mut buf: RecvBuf) -> Option<RecvBuf> {
-    let (len, delay) = parse(&buf, buf.reaped_at_us());
-    if let Some(us) = delay {
-        with_core(|c| c.metrics.borrow_mut().record_rx_delay(us));
-    }
+    let reaped_us = buf.reaped_at_us();
+    let len = with_core(|c| {
+        let mut metrics = c.metrics.borrow_mut();
+        let (len, delay) = parse(&buf, reaped_us, metrics.realtime_origin_ns());
+        if let Some(us) = delay {
+            metrics.record_rx_delay(us);
+        }
+        len
+    });
     if len == 0 {
         return None;
     }
@@ -156,21 +135,28 @@ mod tests {
     #[test]
     fn payload_and_delay_from_a_filled_buffer() {
         // Loop clock 0 = 1000 s after the epoch; reaped at loop clock 2 s.
-        REALTIME_ORIGIN_NS.with(|c| c.set(1_000_000_000_000));
+        let origin = 1_000_000_000_000;
         let reaped_us = 2_000_000;
         // Stamped at 1001.5 s: 0.5 s before the reap.
         let buf = filled(CONTROL_LEN as u32, 1001, 500_000_000, b"GET /");
-        assert_eq!(parse(&buf, reaped_us), (5, Some(500_000)));
+        assert_eq!(parse(&buf, reaped_us, origin), (5, Some(500_000)));
         // No control message: the payload, no sample.
-        assert_eq!(parse(&filled(0, 1001, 0, b"xy"), reaped_us), (2, None));
+        assert_eq!(
+            parse(&filled(0, 1001, 0, b"xy"), reaped_us, origin),
+            (2, None)
+        );
         // A stamp after the reap (the realtime clock stepped back): no sample.
         assert_eq!(
-            parse(&filled(CONTROL_LEN as u32, 1003, 0, b"z"), reaped_us),
+            parse(
+                &filled(CONTROL_LEN as u32, 1003, 0, b"z"),
+                reaped_us,
+                origin
+            ),
             (1, None)
         );
         // EOF: header and control area only.
         assert_eq!(
-            parse(&filled(CONTROL_LEN as u32, 1001, 0, b""), reaped_us).0,
+            parse(&filled(CONTROL_LEN as u32, 1001, 0, b""), reaped_us, origin).0,
             0
         );
     }

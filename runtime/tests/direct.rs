@@ -36,7 +36,7 @@ fn fill(fd: &SharedFd) -> usize {
     let chunk = vec![7u8; 256 * 1024];
     let mut total = 0;
     loop {
-        match ops::send_now(fd, &chunk, false) {
+        match ops::direct::send_now(fd, &chunk, false) {
             Ok(n) => total += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
             Err(e) => panic!("send_now: {e}"),
@@ -64,13 +64,21 @@ fn statx_fd_now_sees_size_changes_and_unlink() {
     one_core()
         .block_on(move || async move {
             let file = fs::File::open(&path).await.unwrap();
-            let st = ops::statx_fd_now(file.as_shared_fd()).unwrap();
+            let st = ops::direct::statx_fd_now(file.as_shared_fd()).unwrap();
             assert_eq!((st.size, st.nlink), (5, 1));
             assert!(st.is_file());
             std::fs::write(&path, b"123").unwrap();
-            assert_eq!(ops::statx_fd_now(file.as_shared_fd()).unwrap().size, 3);
+            assert_eq!(
+                ops::direct::statx_fd_now(file.as_shared_fd()).unwrap().size,
+                3
+            );
             std::fs::remove_file(&path).unwrap();
-            assert_eq!(ops::statx_fd_now(file.as_shared_fd()).unwrap().nlink, 0);
+            assert_eq!(
+                ops::direct::statx_fd_now(file.as_shared_fd())
+                    .unwrap()
+                    .nlink,
+                0
+            );
         })
         .unwrap();
 }
@@ -87,12 +95,12 @@ fn is_cached_tells_resident_from_evicted_pages() {
             let path = at;
             let file = fs::File::open(&path).await.unwrap();
             let fd = file.as_shared_fd();
-            assert!(ops::is_cached(fd, 0, 1 << 20), "just written");
+            assert!(ops::direct::is_cached(fd, 0, 1 << 20), "just written");
             assert!(
-                ops::is_cached(fd, 4095, 2),
+                ops::direct::is_cached(fd, 4095, 2),
                 "a range across a page boundary"
             );
-            assert!(ops::is_cached(fd, 0, 0), "an empty range");
+            assert!(ops::direct::is_cached(fd, 0, 0), "an empty range");
             nix::fcntl::posix_fadvise(
                 std_file.as_raw_fd(),
                 0,
@@ -103,11 +111,11 @@ fn is_cached_tells_resident_from_evicted_pages() {
             // tmpfs pages cannot be dropped (they are the file): only disk files evict.
             let fs = nix::sys::statfs::fstatfs(&std_file).unwrap();
             if fs.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
-                assert!(!ops::is_cached(fd, 0, 1 << 20), "evicted");
+                assert!(!ops::direct::is_cached(fd, 0, 1 << 20), "evicted");
             }
             let (res, _) = file.read_at(Vec::with_capacity(4096), 0).await;
             res.unwrap();
-            assert!(ops::is_cached(fd, 0, 4096), "read back");
+            assert!(ops::direct::is_cached(fd, 0, 4096), "read back");
         })
         .unwrap();
     let _ = std::fs::remove_file(&path);
@@ -125,16 +133,16 @@ fn splice_now_moves_file_bytes_and_never_waits() {
             let (server, mut client) = pair().await;
             let sock = server.as_shared_fd();
             let file = fs::File::open(&path).await.unwrap();
-            let (r, w) = ops::pipe().unwrap();
+            let (r, w) = ops::direct::pipe().unwrap();
             // An empty pipe does not wait.
-            let empty = ops::splice_now(&r, None, sock, 100, false).unwrap_err();
+            let empty = ops::direct::splice_now(&r, None, sock, 100, false).unwrap_err();
             assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);
             // File → pipe → socket, from an offset.
-            let n = ops::splice_now(&file, Some(1000), &w, 50_000, false).unwrap();
+            let n = ops::direct::splice_now(&file, Some(1000), &w, 50_000, false).unwrap();
             assert!(n > 0 && n <= 50_000);
             let mut sent = 0;
             while sent < n {
-                sent += ops::splice_now(&r, None, sock, (n - sent) as u32, false).unwrap();
+                sent += ops::direct::splice_now(&r, None, sock, (n - sent) as u32, false).unwrap();
             }
             let mut got = vec![0u8; n];
             client.read_exact(&mut got).unwrap();
@@ -142,8 +150,8 @@ fn splice_now_moves_file_bytes_and_never_waits() {
 
             // A full socket buffer: WouldBlock, then `writable` once the peer reads.
             let filled = fill(sock);
-            let n = ops::splice_now(&file, Some(0), &w, 4096, false).unwrap();
-            let full = ops::splice_now(&r, None, sock, n as u32, false).unwrap_err();
+            let n = ops::direct::splice_now(&file, Some(0), &w, 4096, false).unwrap();
+            let full = ops::direct::splice_now(&r, None, sock, n as u32, false).unwrap_err();
             assert_eq!(full.kind(), io::ErrorKind::WouldBlock);
             let reader = std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(50));
@@ -155,7 +163,7 @@ fn splice_now_moves_file_bytes_and_never_waits() {
             waited.expect("writable in time").unwrap();
             let mut sent = 0;
             while sent < n {
-                match ops::splice_now(&r, None, sock, (n - sent) as u32, true) {
+                match ops::direct::splice_now(&r, None, sock, (n - sent) as u32, true) {
                     Ok(k) => sent += k,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         ops::writable(sock).await.unwrap();
@@ -179,10 +187,10 @@ fn send_now_and_send_more() {
         .block_on(|| async {
             let (server, mut client) = pair().await;
             let sock = server.as_shared_fd();
-            assert_eq!(ops::send_now(sock, b"head ", true).unwrap(), 5);
+            assert_eq!(ops::direct::send_now(sock, b"head ", true).unwrap(), 5);
             let (res, _) = ops::send_more(sock, b"more ".to_vec()).await;
             assert_eq!(res.unwrap(), 5);
-            assert_eq!(ops::send_now(sock, b"body", false).unwrap(), 4);
+            assert_eq!(ops::direct::send_now(sock, b"body", false).unwrap(), 4);
             let mut got = [0u8; 14];
             client.read_exact(&mut got).unwrap();
             assert_eq!(&got, b"head more body");

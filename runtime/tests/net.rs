@@ -237,6 +237,7 @@ fn core_selection_errors_say_what_is_wrong() {
         .recv_buffers(1000, 4096)
         .build()
         .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(err.to_string().contains("power of two"), "{err}");
 }
 

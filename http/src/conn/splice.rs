@@ -58,7 +58,7 @@ impl Pipe {
         if let Some(p) = PIPES.with(|p| p.borrow_mut().pop()) {
             return Ok(p);
         }
-        let (r, w) = ops::pipe()?;
+        let (r, w) = ops::direct::pipe()?;
         use nix::fcntl::{fcntl, FcntlArg};
         let _ = fcntl(w.raw(), FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
         let cap = fcntl(w.raw(), FcntlArg::F_GETPIPE_SZ).unwrap_or(64 * 1024);
@@ -116,8 +116,8 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
 /// spliced by a direct system call; otherwise through the ring, whose io-wq thread
 /// waits for the disk instead of the core.
 async fn fill(file: &File, offset: u64, pipe: &Pipe, want: u32) -> io::Result<usize> {
-    if ops::is_cached(file.as_shared_fd(), offset, u64::from(want)) {
-        match ops::splice_now(file, Some(offset), &pipe.w, want, false) {
+    if ops::direct::is_cached(file.as_shared_fd(), offset, u64::from(want)) {
+        match ops::direct::splice_now(file, Some(offset), &pipe.w, want, false) {
             // Pages evicted since the check would make the call wait, not fail: only a
             // full pipe says WouldBlock, and the pipe is empty here. Take the ring anyway.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -133,7 +133,7 @@ async fn fill(file: &File, offset: u64, pipe: &Pipe, want: u32) -> io::Result<us
 /// timeout. The pipe is drained completely before it is refilled or given back.
 async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
     while queued > 0 {
-        match ops::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
+        match ops::direct::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(sent) => queued -= sent.min(queued),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -156,7 +156,7 @@ async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
             return Ok(());
         }
         // Directly first (the splices that follow are direct too): no ring round trip.
-        match ops::send_now(io.fd(), &buf, true) {
+        match ops::direct::send_now(io.fd(), &buf, true) {
             Ok(n) if n >= buf.len() => {
                 buf.clear();
                 *io.out.borrow_mut() = buf;

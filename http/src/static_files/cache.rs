@@ -100,7 +100,7 @@ pub(crate) fn lookup(root: usize, rel: &Path) -> Option<Opened> {
         let entry = files.get_mut(key)?;
         let fresh = clock::now_ms().saturating_sub(entry.opened_ms) < VALID_MS;
         let stat = if fresh {
-            ops::statx_fd_now(entry.file.as_shared_fd())
+            ops::direct::statx_fd_now(entry.file.as_shared_fd())
                 .ok()
                 .filter(|s| s.nlink > 0 && s.is_file())
         } else {

@@ -10,7 +10,7 @@
 //!
 //! Each core keeps the files it opened in a small cache (`cache`: what a hit skips, and
 //! how a changed, replaced or deleted file is noticed). `statx` on an open fd is a direct
-//! call (`ops::statx_fd_now`): the ring's STATX always takes an io-wq thread hand-off.
+//! call (`ops::direct::statx_fd_now`): the ring's STATX always takes an io-wq thread hand-off.
 
 mod cache;
 mod cond;
@@ -176,7 +176,7 @@ impl StaticFiles {
 }
 
 fn stat_now(file: &File) -> Result<ops::Statx, StatusCode> {
-    ops::statx_fd_now(file.as_shared_fd()).map_err(status_for)
+    ops::direct::statx_fd_now(file.as_shared_fd()).map_err(status_for)
 }
 
 impl StaticFiles {

@@ -2,6 +2,7 @@
 //! iteration, and completion dispatch to operation slots.
 
 mod completion;
+mod recv_msg;
 pub(crate) mod ring;
 mod shutdown;
 pub(crate) mod slot;
@@ -17,6 +18,7 @@ use slab::Slab;
 
 use crate::buf_ring::BufRing;
 use crate::sys;
+pub(crate) use recv_msg::MsgTemplate;
 pub use ring::{RingFlags, RingInfo};
 use slot::{Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, WAKE_USER_DATA};
 
@@ -38,18 +40,19 @@ pub(crate) struct Driver {
     /// Set when the wake-up read completed; the core loop drains its remote queue.
     pub(crate) woken: bool,
     /// With receive timestamps on: the msghdr every multishot recvmsg points at.
-    pub(crate) rx_msg: Option<crate::rx_stamp::MsgTemplate>,
+    pub(crate) rx_msg: Option<MsgTemplate>,
 }
 
 impl Driver {
-    /// Sets up the ring, the provided-buffer ring and the wake-up read.
+    /// Sets up the ring, the provided-buffer ring and the wake-up read. `rx_msg`, when
+    /// given, is the msghdr the core's multishot recvmsg operations will point at.
     pub(crate) fn new(
         entries: u32,
         flags: RingFlags,
         buf_count: u16,
         buf_size: u32,
         wake_fd: RawFd,
-        rx_timestamps: bool,
+        rx_msg: Option<MsgTemplate>,
     ) -> Result<Self, crate::Error> {
         let (ring, info) = ring::setup(entries, flags)?;
         let buf_ring = BufRing::register(&ring, buf_count, buf_size, BUF_GROUP).map_err(|e| {
@@ -71,7 +74,7 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             woken: false,
-            rx_msg: rx_timestamps.then(crate::rx_stamp::MsgTemplate::new),
+            rx_msg,
         };
         driver.arm_wake_read();
         Ok(driver)

@@ -23,5 +23,5 @@ mod snapshot;
 
 pub use netstat::ListenCounters;
 pub(crate) use per_core::CoreMetrics;
-pub use per_core::{loop_clock_us, TICK};
-pub use snapshot::{local_snapshot, CoreMetricsSnapshot, LoopHistograms, MetricsSnapshot};
+pub use per_core::{loop_clock_us, LoopHistograms, TICK};
+pub use snapshot::{local_snapshot, CoreMetricsSnapshot, MetricsSnapshot};

@@ -1,11 +1,9 @@
 //! The metrics one core owns and its loop writes on every iteration.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
-
-use super::LoopHistograms;
 
 /// Period of the core loop's own lag-measuring tick.
 pub const TICK: Duration = Duration::from_millis(10);
@@ -16,6 +14,20 @@ const MAX_COMPLETIONS: u64 = 1 << 20;
 const MAX_LAG_US: u64 = 60_000_000;
 /// Significant digits: 1 % precision keeps each histogram at a few KiB.
 const SIGFIG: u8 = 2;
+
+/// The histograms the core loop records.
+#[derive(Debug, Clone)]
+pub struct LoopHistograms {
+    /// Completions reaped per `io_uring_enter` (one sample per core-loop iteration).
+    pub completions_per_enter: Histogram<u64>,
+    /// How late the core loop noticed its periodic [`TICK`], in microseconds
+    /// (one sample per tick).
+    pub loop_lag_us: Histogram<u64>,
+    /// With [`Builder::rx_timestamps`](crate::Builder::rx_timestamps): how long received
+    /// data waited from the kernel's receive timestamp to the reap of its completion, in
+    /// microseconds (one sample per stamped chunk; empty when off).
+    pub rx_kernel_to_reap_us: Histogram<u64>,
+}
 
 impl LoopHistograms {
     /// Empty histograms with the bounds every core uses (so that they can be added).
@@ -73,6 +85,9 @@ pub(crate) struct CoreMetrics {
     woke_at: Instant,
     /// Origin of [`loop_clock_us`] on this core.
     started: Instant,
+    /// With receive timestamps: realtime (ns since the epoch) at loop clock 0, taken at
+    /// the last enter; 0 while unknown.
+    realtime_origin_ns: u64,
 }
 
 impl CoreMetrics {
@@ -86,6 +101,7 @@ impl CoreMetrics {
             next_tick: Instant::now() + TICK,
             woke_at: Instant::now(),
             started: Instant::now(),
+            realtime_origin_ns: 0,
         }
     }
 
@@ -129,9 +145,15 @@ impl CoreMetrics {
             // Never 0 while on: 0 means "no clock" to readers.
             LOOP_CLOCK_US.with(|c| c.set(us.max(1)));
             if self.rx_timestamps {
-                crate::rx_stamp::note_realtime(us.max(1));
+                self.realtime_origin_ns = realtime_at_loop_zero_ns(us.max(1));
             }
         }
+    }
+
+    /// Realtime (ns since the epoch) at loop clock 0, for receive timestamps (0: unknown).
+    #[inline]
+    pub(crate) fn realtime_origin_ns(&self) -> u64 {
+        self.realtime_origin_ns
     }
 
     /// Records one chunk's wait from its kernel receive timestamp to its reap.
@@ -149,4 +171,13 @@ impl CoreMetrics {
                 .saturating_record(reaped as u64);
         }
     }
+}
+
+/// Realtime (ns since the epoch) at loop clock 0, given that the loop clock reads `loop_us`
+/// now: what turns a kernel receive timestamp (realtime) into loop clock terms.
+fn realtime_at_loop_zero_ns(loop_us: u64) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    now.saturating_sub(loop_us * 1000)
 }

@@ -1,23 +1,8 @@
 //! Reading the metrics: a copy of each core's histograms, fetched on that core, merged here.
 
-use hdrhistogram::Histogram;
-
+use super::LoopHistograms;
 use crate::context::{with_core, CoreId};
 use crate::remote::Handle;
-
-/// The histograms the core loop records.
-#[derive(Debug, Clone)]
-pub struct LoopHistograms {
-    /// Completions reaped per `io_uring_enter` (one sample per core-loop iteration).
-    pub completions_per_enter: Histogram<u64>,
-    /// How late the core loop noticed its periodic [`TICK`](super::TICK), in microseconds
-    /// (one sample per tick).
-    pub loop_lag_us: Histogram<u64>,
-    /// With [`Builder::rx_timestamps`](crate::Builder::rx_timestamps): how long received
-    /// data waited from the kernel's receive timestamp to the reap of its completion, in
-    /// microseconds (one sample per stamped chunk; empty when off).
-    pub rx_kernel_to_reap_us: Histogram<u64>,
-}
 
 /// A copy of one core's metrics.
 #[derive(Debug, Clone)]

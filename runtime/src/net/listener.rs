@@ -203,7 +203,7 @@ impl TcpListener {
         loop {
             if !self.accept.is_armed() {
                 // O_NONBLOCK: the ring ignores it (it waits by polling), and a direct
-                // system call on the stream (e.g. `ops::splice_now`) can never block the core.
+                // system call on the stream (e.g. `ops::direct::splice_now`) can never block the core.
                 let sqe = opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
                     .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
                     .build();

@@ -116,17 +116,17 @@ impl TcpStream {
 
     /// Receives into the spare capacity of an owned buffer with a single-shot recv (no
     /// provided buffer). `Ok(0)` is EOF. Do not mix with [`recv`](Self::recv) on one stream.
-    pub async fn read<B: IoBufMut + Unpin>(&self, buf: B) -> (io::Result<usize>, B) {
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::recv(&self.fd, buf).await
     }
 
     /// One `send` of `buf`; may send fewer bytes than it holds.
-    pub async fn send<B: IoBuf + Unpin>(&self, buf: B) -> (io::Result<usize>, B) {
+    pub async fn send<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::send(&self.fd, buf).await
     }
 
     /// Sends all of `buf`, continuing after partial sends.
-    pub async fn send_all<B: IoBuf + Unpin>(&self, buf: B) -> (io::Result<()>, B) {
+    pub async fn send_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
         let total = buf.bytes_init();
         let (mut r, mut buf) = ops::send(&self.fd, buf).await;
         let mut sent = 0;
@@ -146,15 +146,12 @@ impl TcpStream {
     }
 
     /// Sends several buffers (e.g. head and body) in one `sendmsg` SQE. May be partial.
-    pub async fn send_vectored<B: IoBuf + Unpin>(
-        &self,
-        bufs: Vec<B>,
-    ) -> (io::Result<usize>, Vec<B>) {
+    pub async fn send_vectored<B: IoBuf>(&self, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
         ops::send_vectored(&self.fd, bufs).await
     }
 
     /// Sends with `IORING_OP_SEND_ZC`; resolves after the kernel's buffer notification.
-    pub async fn send_zc<B: IoBuf + Unpin>(&self, buf: B) -> (io::Result<usize>, B) {
+    pub async fn send_zc<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::send_zc(&self.fd, buf).await
     }
 

@@ -1,15 +1,14 @@
-//! Kernel timeouts, splice and pipes.
+//! Kernel timeouts, splice, and waiting for a socket to become writable.
 
 use std::io;
 use std::time::Duration;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cqe_result;
+use super::convert::cqe_result;
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::{Op, OpData};
-use crate::sys;
 
 struct TimeoutOp {
     ts: Box<types::Timespec>,
@@ -85,45 +84,8 @@ pub async fn splice(
     .await
 }
 
-fn offset(o: Option<u64>) -> i64 {
+pub(super) fn offset(o: Option<u64>) -> i64 {
     o.map_or(-1, |v| v as i64)
-}
-
-/// `splice(2)` as a direct system call (not through the ring), with
-/// `SPLICE_F_NONBLOCK`: a pipe that is full (or empty) gives `WouldBlock` instead of
-/// waiting. Whether the file side can wait is up to the caller: a socket only fails
-/// fast if it is `O_NONBLOCK`; a regular file may wait for its pages to be read.
-pub fn splice_now(
-    fd_in: &impl AsSharedFd,
-    off_in: Option<u64>,
-    fd_out: &impl AsSharedFd,
-    len: u32,
-    more: bool,
-) -> io::Result<usize> {
-    let mut off = offset(off_in);
-    let off_ptr: *mut i64 = if off_in.is_some() {
-        &mut off
-    } else {
-        std::ptr::null_mut()
-    };
-    let flags =
-        libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK | if more { libc::SPLICE_F_MORE } else { 0 };
-    // SAFETY: both fds are open for the call (borrowed SharedFds); `off_ptr` is null or
-    // points at a local that outlives the call; no output offset (a pipe or socket).
-    let n = unsafe {
-        libc::splice(
-            fd_in.as_shared_fd().raw(),
-            off_ptr,
-            fd_out.as_shared_fd().raw(),
-            std::ptr::null_mut(),
-            len as usize,
-            flags,
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
 }
 
 struct PollOut {
@@ -145,10 +107,4 @@ impl OpData for PollOut {
 /// direct system call on a non-blocking socket said `WouldBlock`.
 pub async fn writable(fd: &SharedFd) -> io::Result<()> {
     Op::new(PollOut { fd: fd.clone() }).await
-}
-
-/// A new pipe: (read end, write end).
-pub fn pipe() -> io::Result<(SharedFd, SharedFd)> {
-    let (r, w) = sys::pipe()?;
-    Ok((SharedFd::new(r), SharedFd::new(w)))
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cqe_result, finish_read, spare_capacity, sqe_len};
+use super::convert::{cqe_result, finish_read, spare_capacity, sqe_len};
 use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::slot::{Completion, OpKind};
 use crate::fd::SharedFd;
@@ -43,7 +43,7 @@ struct Recv<B> {
     buf: B,
 }
 
-impl<B: IoBufMut + Unpin> OpData for Recv<B> {
+impl<B: IoBufMut> OpData for Recv<B> {
     type Output = (io::Result<usize>, B);
     const KIND: OpKind = OpKind::Plain;
     fn sqe(&mut self) -> squeue::Entry {
@@ -56,7 +56,7 @@ impl<B: IoBufMut + Unpin> OpData for Recv<B> {
 }
 
 /// Receives into the spare capacity of `buf` (after its initialized bytes). `Ok(0)` is EOF.
-pub async fn recv<B: IoBufMut + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+pub async fn recv<B: IoBufMut>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
     Op::new(Recv {
         fd: fd.clone(),
         buf,
@@ -72,7 +72,7 @@ struct Send<B> {
     more: bool,
 }
 
-impl<B: IoBuf + Unpin> OpData for Send<B> {
+impl<B: IoBuf> OpData for Send<B> {
     type Output = (io::Result<usize>, B);
     const KIND: OpKind = OpKind::Plain;
     fn sqe(&mut self) -> squeue::Entry {
@@ -94,7 +94,7 @@ impl<B: IoBuf + Unpin> OpData for Send<B> {
 }
 
 /// Sends `buf` (one `send`, which may be partial); returns bytes sent and the buffer.
-pub async fn send<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+pub async fn send<B: IoBuf>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
     Op::new(Send {
         fd: fd.clone(),
         buf,
@@ -107,7 +107,7 @@ pub async fn send<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>
 /// Like [`send`], with `MSG_MORE`: the kernel holds a partial segment back because more
 /// data follows (e.g. a response head before a spliced body), as `TCP_CORK` would for
 /// one call. The next send or splice without it pushes everything out.
-pub async fn send_more<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+pub async fn send_more<B: IoBuf>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
     Op::new(Send {
         fd: fd.clone(),
         buf,
@@ -120,7 +120,7 @@ pub async fn send_more<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<u
 /// Sends `buf` with `IORING_OP_SEND_ZC`: the kernel transmits straight from the buffer.
 /// Resolves only after the kernel's notification that it no longer needs the buffer, so
 /// the returned buffer is safe to reuse. Worth it only for large sends (tens of KiB).
-pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
+pub async fn send_zc<B: IoBuf>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
     Op::new(Send {
         fd: fd.clone(),
         buf,
@@ -128,20 +128,6 @@ pub async fn send_zc<B: IoBuf + Unpin>(fd: &SharedFd, buf: B) -> (io::Result<usi
         more: false,
     })
     .await
-}
-
-/// `send(2)` as a direct system call (not through the ring) with `MSG_DONTWAIT`: sends
-/// what fits in the socket buffer now and returns the count, or `WouldBlock` if nothing
-/// fits. `more` adds `MSG_MORE` (more data follows: hold back a partial segment).
-/// Useful when a direct system call follows anyway, saving the ring round trip.
-pub fn send_now(fd: &SharedFd, buf: &[u8], more: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT | if more { libc::MSG_MORE } else { 0 };
-    // SAFETY: `buf` is a valid readable slice for the call; `fd` is open (borrowed).
-    let n = unsafe { libc::send(fd.raw(), buf.as_ptr().cast(), buf.len(), flags) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
 }
 
 struct SendVectored<B> {
@@ -152,7 +138,7 @@ struct SendVectored<B> {
     msg: Box<libc::msghdr>,
 }
 
-impl<B: IoBuf + Unpin> OpData for SendVectored<B> {
+impl<B: IoBuf> OpData for SendVectored<B> {
     type Output = (io::Result<usize>, Vec<B>);
     const KIND: OpKind = OpKind::Plain;
     fn sqe(&mut self) -> squeue::Entry {
@@ -169,10 +155,7 @@ impl<B: IoBuf + Unpin> OpData for SendVectored<B> {
 
 /// Sends several buffers (e.g. a response head and body) with one `sendmsg` SQE.
 /// Returns the bytes sent (possibly fewer than all) and the buffers.
-pub async fn send_vectored<B: IoBuf + Unpin>(
-    fd: &SharedFd,
-    bufs: Vec<B>,
-) -> (io::Result<usize>, Vec<B>) {
+pub async fn send_vectored<B: IoBuf>(fd: &SharedFd, bufs: Vec<B>) -> (io::Result<usize>, Vec<B>) {
     let iovecs: Box<[libc::iovec]> = bufs
         .iter()
         .map(|b| libc::iovec {

@@ -72,7 +72,7 @@ pub(crate) fn drain_pipe(reader: &mut File) -> usize {
 
 /// A pipe as (read end, write end).
 pub(crate) fn pipe_pair() -> (SharedFd, SharedFd) {
-    ops::pipe().expect("pipe")
+    ops::direct::pipe().expect("pipe")
 }
 
 /// A fresh, unshared pipe end as a plain blocking `File` for the test's own I/O.

@@ -100,7 +100,7 @@ fn sleep_10ms_wakes_between_10_and_15ms() {
             "a 10 ms sleep woke early: {t:?}"
         );
     }
-    // The issue asks for wakes between 10 and 15 ms. Every wake must be on time; the upper
+    // A 10 ms sleep should wake 10 to 15 ms later. No wake may be early; the upper
     // bound is asserted on the median, with a looser cap on the maximum, because a loaded
     // CI box may deschedule the core's thread now and then (the runtime cannot prevent
     // that; a timer that is systematically late shows up in the median).
