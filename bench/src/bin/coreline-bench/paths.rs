@@ -49,7 +49,7 @@ pub const CORELINE: Binary = Binary {
 /// The hyper peer.
 pub const HYPER_PEER: Binary = Binary {
     file: "hyper-peer",
-    cargo: &["-p", "coreline-bench", "--bin", "hyper-peer"],
+    cargo: &["-p", "coreline-hyper-peer", "--bin", "hyper-peer"],
 };
 /// The runtime's canned-response ceiling.
 pub const CEILING: Binary = Binary {

@@ -168,23 +168,26 @@ pub fn ratios_in_order<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::LoadResult;
     use crate::measure::Measured;
+    use coreline_bench::{LatencyUs, LoadSummary};
 
     fn run(rps: f64, cpu_s: f64, server_pct: f64, client_pct: f64) -> Run {
-        let mut load = LoadResult {
+        let load = LoadSummary {
             requests: rps as u64,
             bytes: rps as u64 * 65536,
             requests_per_sec: rps,
             bytes_per_sec: rps * 65536.0,
-            ..LoadResult::default()
+            latency_us: LatencyUs {
+                mean: 100.0,
+                p50: 100.0,
+                p90: 100.0,
+                p99: 100.0,
+                p99_9: 100.0,
+                p99_99: 100.0,
+                max: 100.0,
+            },
+            ..LoadSummary::default()
         };
-        for k in crate::load::LATENCY_KEYS {
-            load.latency_us.insert(k.into(), 100.0);
-        }
-        for k in crate::load::ERROR_KINDS {
-            load.errors.insert(k.into(), 0);
-        }
         let m = Measured {
             load,
             wall_s: 1.0,

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::{ERROR_KINDS, LATENCY_KEYS};
+use coreline_bench::{ErrorCounts, LatencyUs};
+
 use crate::measure::limit;
 use crate::session::Run;
 
@@ -64,18 +65,14 @@ impl Summary {
             ..Summary::default()
         };
         s.limit = limit(s.server_core_pct, s.client_core_pct);
-        for k in LATENCY_KEYS {
-            s.latency_us.insert(
-                k.into(),
-                med(&|r| r.m.load.latency_us.get(k).copied().unwrap_or(f64::NAN)),
-            );
+        for (i, (key, _)) in LatencyUs::default().by_key().into_iter().enumerate() {
+            s.latency_us
+                .insert(key.into(), med(&|r| r.m.load.latency_us.by_key()[i].1));
         }
-        for k in ERROR_KINDS {
+        for (i, (kind, _)) in ErrorCounts::default().by_kind().into_iter().enumerate() {
             s.errors.insert(
-                k.into(),
-                runs.iter()
-                    .map(|r| r.m.load.errors.get(k).copied().unwrap_or(0))
-                    .sum(),
+                kind.into(),
+                runs.iter().map(|r| r.m.load.errors.by_kind()[i].1).sum(),
             );
         }
         s
