@@ -14,9 +14,9 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/reference/nginx.conf`, beside the workspace.
+/// `bench/nginx/nginx.conf`: the reference nginx config the comparisons use.
 pub fn default_nginx_conf() -> PathBuf {
-    workspace().join("../shared/reference/nginx.conf")
+    workspace().join("bench/nginx/nginx.conf")
 }
 
 /// `bench/results/` of the workspace.

@@ -61,7 +61,7 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
     let bars: Vec<Bar> = ratios_in_order(a, &ratios)
         .map(|((s, peer), r)| Bar {
             group: s.to_string(),
-            series: format!("coreline/{}", peer.name()),
+            series: format!("{}/{}", base_name(a), peer.name()),
             value: r.headline_value(),
         })
         .collect();
@@ -70,7 +70,10 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
         save(
             &chart,
             &bar_chart(
-                "coreline ÷ peer, headline ratio per scenario (> 1: coreline better)",
+                &format!(
+                    "{0} ÷ peer, headline ratio per scenario (> 1: {0} better)",
+                    base_name(a)
+                ),
                 &bars,
             ),
         )?;
@@ -122,14 +125,24 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
 /// Ratios by (scenario, peer).
 pub type Ratios = BTreeMap<(String, Kind), Ratio>;
 
-/// coreline ÷ nginx and coreline ÷ hyper (and ÷ ceiling) per scenario, in scenario order.
+/// The server the ratios divide: the first one in report order (coreline when it runs).
+pub fn base_name(a: &CompareArgs) -> &'static str {
+    a.servers.first().map_or("coreline", |k| k.name())
+}
+
+/// The other servers, each a peer of the ratios.
+fn peers(a: &CompareArgs) -> &[Kind] {
+    a.servers.get(1..).unwrap_or(&[])
+}
+
+/// The base server ÷ each peer per scenario (coreline ÷ nginx, coreline ÷ hyper, ...).
 fn ratios(a: &CompareArgs, sum: &BTreeMap<(String, Kind), Summary>) -> Ratios {
     let mut out = Ratios::new();
     for s in &a.scenarios {
-        let Some(c) = sum.get(&(s.name.to_string(), Kind::Coreline)) else {
+        let Some(c) = a.servers.first().and_then(|b| sum.get(&(s.name.to_string(), *b))) else {
             continue;
         };
-        for peer in [Kind::Nginx, Kind::Hyper, Kind::Ceiling] {
+        for &peer in peers(a) {
             if let Some(p) = sum.get(&(s.name.to_string(), peer)) {
                 out.insert((s.name.to_string(), peer), Ratio::of(c, p));
             }
@@ -155,9 +168,7 @@ pub fn ratios_in_order<'a>(
     ratios: &'a Ratios,
 ) -> impl Iterator<Item = ((&'a str, Kind), &'a Ratio)> + 'a {
     a.scenarios.iter().flat_map(move |s| {
-        [Kind::Nginx, Kind::Hyper, Kind::Ceiling]
-            .into_iter()
-            .filter_map(move |k| {
+        peers(a).iter().filter_map(move |&k| {
                 ratios
                     .get(&(s.name.to_string(), k))
                     .map(|r| ((s.name, k), r))

@@ -84,14 +84,14 @@ impl Summary {
     }
 }
 
-/// coreline ÷ a peer in one scenario.
+/// The base server (coreline, or the first one selected) ÷ a peer in one scenario.
 #[derive(Debug, Clone)]
 pub struct Ratio {
-    /// req/s ratio (> 1: coreline served more).
+    /// req/s ratio (> 1: the base served more).
     pub rps: f64,
-    /// Requests per server CPU-second ratio (> 1: coreline cheaper per request).
+    /// Requests per server CPU-second ratio (> 1: the base cheaper per request).
     pub req_per_cpu_s: f64,
-    /// p99 latency ratio (< 1: coreline faster).
+    /// p99 latency ratio (< 1: the base faster).
     pub p99: f64,
     /// Which of the two is the headline: `req per CPU-s` unless both servers were the limit
     /// (then `req/s`).
@@ -99,7 +99,7 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    /// coreline's summary `a` against the peer's `b`.
+    /// The base's summary `a` against the peer's `b`.
     pub fn of(a: &Summary, b: &Summary) -> Ratio {
         let server_bound =
             |s: &Summary| matches!(s.limit, "server" | "both") && s.client_core_pct < 95.0;
