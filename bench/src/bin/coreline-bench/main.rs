@@ -13,6 +13,7 @@
 
 mod args;
 mod compare;
+mod disturbed;
 mod fail;
 mod host;
 mod kinds;
