@@ -5,7 +5,12 @@ use crate::measure::{limit, Measured, OTHER_PCT};
 use crate::procstat::QUIET_PCT;
 
 /// Why a run cannot be trusted on a shared machine, or `None`.
-pub fn disturbed(m: &Measured, busy_before: f64, waited: bool, closed_loop: bool) -> Option<String> {
+pub fn disturbed(
+    m: &Measured,
+    busy_before: f64,
+    waited: bool,
+    closed_loop: bool,
+) -> Option<String> {
     if waited && busy_before >= QUIET_PCT {
         return Some(format!("CPUs {busy_before:.0} % busy just before it"));
     }

@@ -130,7 +130,10 @@ mod tests {
             Kind::CorelineRxts.coreline_flags(20000, tmp).join(" "),
             "--metrics 127.0.0.1:21000 --metrics-hlog /t --metrics-rx-timestamps"
         );
-        assert_eq!(Kind::CorelineSendZc.env(), Some(("CORELINE_FILE_BODY", "send-zc")));
+        assert_eq!(
+            Kind::CorelineSendZc.env(),
+            Some(("CORELINE_FILE_BODY", "send-zc"))
+        );
         assert!(Kind::Nginx.binary().is_none() && !Kind::Hyper.is_coreline());
     }
 }

@@ -216,7 +216,11 @@ mod tests {
         let r = parse(LoadTool::CorelineLoad, "", &work).unwrap();
         assert_eq!((r.requests, r.bytes, r.errors.total()), (10, 1000, 3));
         assert_eq!(r.latency_us.p99_9, 10.0);
-        fs::write(work.join("load.json"), text.replace(r#""schema_version":1"#, r#""schema_version":0"#)).unwrap();
+        fs::write(
+            work.join("load.json"),
+            text.replace(r#""schema_version":1"#, r#""schema_version":0"#),
+        )
+        .unwrap();
         assert!(parse(LoadTool::CorelineLoad, "", &work).is_err());
         fs::remove_dir_all(&work).unwrap();
     }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::fail::{run, Fail};
-use coreline_bench::LoadSummary;
 use crate::procstat::{processes_cpu_s, rss_kib, CpuTimes};
+use coreline_bench::LoadSummary;
 
 /// A core at or above this busy share (%) is "the limit" of a closed-loop run.
 pub const SATURATED_PCT: f64 = 95.0;

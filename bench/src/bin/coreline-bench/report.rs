@@ -139,7 +139,11 @@ fn peers(a: &CompareArgs) -> &[Kind] {
 fn ratios(a: &CompareArgs, sum: &BTreeMap<(String, Kind), Summary>) -> Ratios {
     let mut out = Ratios::new();
     for s in &a.scenarios {
-        let Some(c) = a.servers.first().and_then(|b| sum.get(&(s.name.to_string(), *b))) else {
+        let Some(c) = a
+            .servers
+            .first()
+            .and_then(|b| sum.get(&(s.name.to_string(), *b)))
+        else {
             continue;
         };
         for &peer in peers(a) {
@@ -169,10 +173,10 @@ pub fn ratios_in_order<'a>(
 ) -> impl Iterator<Item = ((&'a str, Kind), &'a Ratio)> + 'a {
     a.scenarios.iter().flat_map(move |s| {
         peers(a).iter().filter_map(move |&k| {
-                ratios
-                    .get(&(s.name.to_string(), k))
-                    .map(|r| ((s.name, k), r))
-            })
+            ratios
+                .get(&(s.name.to_string(), k))
+                .map(|r| ((s.name, k), r))
+        })
     })
 }
 

@@ -186,7 +186,11 @@ pub fn parse(list: &str) -> Result<Vec<Scenario>, Fail> {
         .map_or(every.len(), |i| i + 1);
     let mut extra = Vec::new();
     for name in &names {
-        if every.iter().chain(&extra).any(|s: &Scenario| s.name == *name) {
+        if every
+            .iter()
+            .chain(&extra)
+            .any(|s: &Scenario| s.name == *name)
+        {
             continue;
         }
         match file_scenario(name) {

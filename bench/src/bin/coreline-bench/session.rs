@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::args::{CompareArgs, LoadTool};
+use crate::disturbed::disturbed;
 use crate::fail::{note, run, Fail};
 use crate::load::{self, LoadSpec};
-use crate::disturbed::disturbed;
 use crate::measure::{measure, Measured};
 use crate::procstat::wait_quiet;
 use crate::scenarios::Scenario;

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use coreline_bench::{ErrorCounts, LatencyUs, LoadReport, LoadSummary, LOAD_REPORT_SCHEMA_VERSION};
+use hdrhistogram::Histogram;
 
 use crate::args::Config;
 use crate::stats::{ErrorKind, Stats};
