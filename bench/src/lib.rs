@@ -1,3 +1,9 @@
-//! coreline-bench: load generator, peer servers and the comparison harness.
-//!
-//! Empty for now: the issue "The load generator and the comparison harness" fills it.
+//! coreline-bench: the `coreline-load` load generator and the `coreline-bench` comparison
+//! harness (binaries in `src/bin/`), and the one type they share: the result document
+//! `coreline-load --json` writes and `coreline-bench compare` reads ([`LoadReport`]).
+
+mod load_report;
+
+pub use load_report::{
+    ErrorCounts, LatencyUs, LoadReport, LoadSummary, LOAD_REPORT_SCHEMA_VERSION,
+};

@@ -3,8 +3,9 @@
 //! every scenario for one second, the report written into a temp dir (never bench/results).
 //!
 //! Needs nginx (`apt-get install -y nginx-light`, ci/test.sh installs it), 2 CPUs, and the
-//! `coreline` binary in the same target dir (built by `cargo test --workspace --release`, or
-//! `cargo build --release -p coreline-http --bin coreline`). About 40 s.
+//! `coreline` and `hyper-peer` binaries in the same target dir (built by `cargo test
+//! --workspace --release`, or `cargo build --release -p coreline-http --bin coreline` and
+//! `cargo build --release -p coreline-hyper-peer`). About 40 s.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -77,9 +78,11 @@ fn quick(out_name: &str, extra: &[&str]) -> (String, Value, PathBuf) {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_coreline-bench"));
     let bin_dir = exe.parent().unwrap().to_path_buf();
     assert!(
-        bin_dir.join("coreline").is_file() && bin_dir.join("coreline-load").is_file(),
+        ["coreline", "coreline-load", "hyper-peer"]
+            .iter()
+            .all(|b| bin_dir.join(b).is_file()),
         "build the binaries first: cargo build --release -p coreline-http --bin coreline && \
-         cargo build --release -p coreline-bench"
+         cargo build --release -p coreline-hyper-peer && cargo build --release -p coreline-bench"
     );
     let results =
         std::env::temp_dir().join(format!("coreline-bench-{out_name}-{}", std::process::id()));

@@ -59,7 +59,7 @@ pub struct CompareArgs {
     pub bin_dir: Option<PathBuf>,
     /// Do not run `cargo build` for the binaries; use what is in `bin_dir`.
     pub no_build: bool,
-    /// The nginx config to derive from (default `../shared/reference/nginx.conf`).
+    /// The nginx config to derive from (default `bench/nginx/nginx.conf`).
     pub nginx_conf: Option<PathBuf>,
     /// Every scenario briefly: 1 s, 1 repeat, no quiet wait, no warm-up, ≤ 128 connections.
     pub quick: bool,
@@ -70,8 +70,12 @@ pub const COMPARE_USAGE: &str = "\
 usage: coreline-bench compare [OPTIONS]
 
   --servers LIST      coreline,nginx,hyper[,ceiling]            (default coreline,nginx,hyper)
+                      coreline variants: coreline-metrics, coreline-rxts (latency
+                      metrics on), coreline-splice, coreline-read, coreline-send-zc
+                      (one file-body method at every size)
   --scenarios LIST    plain64,plain1024,pipelined16,close,file64k,file1m,tls,
                       tls-handshake,tls-resume,open50,open90    (default: all)
+                      and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB
   --duration SECS     seconds per run                           (default 10)
   --repeats N         interleaved repeats, medians reported     (default 3)
   --server-cpus LIST  CPUs of the servers                       (default 0)
@@ -84,7 +88,7 @@ usage: coreline-bench compare [OPTIONS]
   --results-dir DIR   where the report goes                     (default bench/results)
   --bin-dir DIR       coreline, hyper-peer, coreline-load       (default: beside this binary)
   --no-build          do not cargo-build the binaries first
-  --nginx-conf FILE   reference nginx config       (default ../shared/reference/nginx.conf)
+  --nginx-conf FILE   reference nginx config            (default bench/nginx/nginx.conf)
   --quick             every scenario briefly: 1 s, 1 repeat, no waits, <= 128 connections
 ";
 
@@ -219,9 +223,8 @@ fn parse_servers(value: &str) -> Result<Vec<Kind>, Fail> {
             .into_iter()
             .find(|k| k.name() == name)
             .ok_or_else(|| {
-                usage(format!(
-                    "unknown server '{name}' (coreline, nginx, hyper, ceiling)"
-                ))
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                usage(format!("unknown server '{name}' ({})", known.join(", ")))
             })?;
         wanted.push(kind);
     }

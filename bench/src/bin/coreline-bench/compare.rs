@@ -12,7 +12,7 @@ use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use crate::args::{CompareArgs, LoadTool};
 use crate::fail::{note, run, setup, Fail};
 use crate::host::{utc_now, versions, TempDir};
-use crate::paths::{self, Binary};
+use crate::paths;
 use crate::report::{self, Context};
 use crate::scenarios::Target;
 use crate::servers::{Kind, Server, Setup};
@@ -39,13 +39,7 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
     let bin_dir = a.bin_dir.clone().unwrap_or_else(paths::default_bin_dir);
     let mut bins: BTreeMap<Kind, PathBuf> = BTreeMap::new();
     for k in &a.servers {
-        let b: Option<Binary> = match k {
-            Kind::Coreline => Some(paths::CORELINE),
-            Kind::Hyper => Some(paths::HYPER_PEER),
-            Kind::Ceiling => Some(paths::CEILING),
-            Kind::Nginx => None,
-        };
-        if let Some(b) = b {
+        if let Some(b) = k.binary() {
             bins.insert(*k, b.ensure(&bin_dir, a.no_build)?);
         }
     }

@@ -1,13 +1,12 @@
 //! The load of one run, as a command line for `coreline-load` or `wrk`, and the result read
-//! back into one shape: coreline-load's `--json` keys; wrk is made to print the same keys by
-//! a generated Lua `done()` (closed loop only, and its latencies are not corrected for
-//! coordinated omission).
+//! back into one shape, [`LoadSummary`]: coreline-load's `--json` document holds one; wrk is made
+//! to print one by a generated Lua `done()` (closed loop only, and its latencies are not
+//! corrected for coordinated omission).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use coreline_bench::{LoadReport, LoadSummary};
 
 use crate::args::LoadTool;
 use crate::fail::{run, Fail};
@@ -32,35 +31,6 @@ pub struct LoadSpec {
     /// Client CPUs.
     pub cpus: Vec<usize>,
 }
-
-/// What a load tool reported.
-#[derive(Debug, Clone, Default)]
-pub struct LoadResult {
-    /// Responses received.
-    pub requests: u64,
-    /// Response bytes received.
-    pub bytes: u64,
-    /// Requests per second.
-    pub requests_per_sec: f64,
-    /// Bytes per second.
-    pub bytes_per_sec: f64,
-    /// Errors by kind: connect, read, write, timeout, status, parse.
-    pub errors: BTreeMap<String, u64>,
-    /// Latency in µs: mean, p50, p90, p99, p99.9, p99.99, max.
-    pub latency_us: BTreeMap<String, f64>,
-}
-
-impl LoadResult {
-    /// All errors of every kind.
-    pub fn error_total(&self) -> u64 {
-        self.errors.values().sum()
-    }
-}
-
-/// The latency keys, in report order.
-pub const LATENCY_KEYS: [&str; 7] = ["mean", "p50", "p90", "p99", "p99.9", "p99.99", "max"];
-/// The error kinds of coreline-load's JSON.
-pub const ERROR_KINDS: [&str; 6] = ["connect", "read", "write", "timeout", "status", "parse"];
 
 fn cpu_list(cpus: &[usize]) -> String {
     let v: Vec<String> = cpus.iter().map(usize::to_string).collect();
@@ -141,63 +111,33 @@ pub fn prepare(tool: LoadTool, spec: &LoadSpec, work: &Path) -> Result<(), Fail>
     Ok(())
 }
 
-/// Reads the result of a finished run: coreline-load's JSON file, or wrk's report line.
-pub fn parse(tool: LoadTool, stdout: &str, work: &Path) -> Result<LoadResult, Fail> {
-    let json: Value = match tool {
+/// Reads the result of a finished run: coreline-load's `--json` file (a [`LoadReport`] of this
+/// tree's schema version), or the report line wrk's generated script printed.
+pub fn parse(tool: LoadTool, stdout: &str, work: &Path) -> Result<LoadSummary, Fail> {
+    match tool {
         LoadTool::CorelineLoad => {
             let file = work.join("load.json");
             let text = fs::read_to_string(&file)
                 .map_err(|e| run(format!("coreline-load wrote no {}: {e}", file.display())))?;
-            serde_json::from_str(&text).map_err(|e| run(format!("{}: {e}", file.display())))?
+            LoadReport::from_json(&text)
+                .map(|r| r.summary)
+                .map_err(|e| run(format!("{}: {e}", file.display())))
         }
         LoadTool::Wrk => {
             let line = stdout
                 .lines()
                 .find_map(|l| l.strip_prefix(REPORT_TAG))
                 .ok_or_else(|| run(format!("wrk printed no report: {}", stdout.trim())))?;
-            serde_json::from_str(line).map_err(|e| run(format!("wrk report: {e}")))?
+            serde_json::from_str(line).map_err(|e| run(format!("wrk report: {e}: {line}")))
         }
-    };
-    from_json(&json).ok_or_else(|| {
-        run(format!(
-            "{} result lacks the expected keys: {json}",
-            tool.name()
-        ))
-    })
-}
-
-/// The result from a JSON object with coreline-load's `--json` keys.
-pub fn from_json(v: &Value) -> Option<LoadResult> {
-    let num = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64);
-    let mut r = LoadResult {
-        requests: v.get("requests")?.as_u64()?,
-        bytes: v.get("bytes")?.as_u64()?,
-        requests_per_sec: num(v, "requests_per_sec")?,
-        bytes_per_sec: num(v, "bytes_per_sec")?,
-        ..LoadResult::default()
-    };
-    let errors = v.get("errors")?;
-    for k in ERROR_KINDS {
-        r.errors.insert(k.into(), errors.get(k)?.as_u64()?);
     }
-    let lat = v.get("latency_us")?;
-    for k in LATENCY_KEYS {
-        // null: a percentile the tool could not give (wrk's percentile() returns 0 for high
-        // percentiles of some pipelined runs; the script reports that as null).
-        let x = match lat.get(k)? {
-            Value::Null => f64::NAN,
-            x => x.as_f64()?,
-        };
-        r.latency_us.insert(k.into(), x);
-    }
-    Some(r)
 }
 
 /// Marks wrk's report line among its own output.
 const REPORT_TAG: &str = "CORELINE_BENCH_REPORT ";
 
-/// A wrk script: `depth` requests per write (as ../shared/reference/pipeline.lua does for
-/// 16), and a `done()` that prints coreline-load's JSON keys (wrk reports µs).
+/// A wrk script: `depth` requests per write (as bench/wrk/pipeline.lua does for 16), and a
+/// `done()` that prints a [`LoadSummary`] (wrk reports µs).
 fn wrk_script(depth: usize) -> String {
     let mut s = String::new();
     if depth > 1 {
@@ -261,21 +201,41 @@ mod tests {
     }
 
     #[test]
-    fn contract_json_is_read_and_incomplete_json_refused() {
-        let text = r#"{"url":"http://x/","connections":2,"duration_s":1.0,"rate":null,"pipeline":1,
-            "close":false,"tls":false,"cpus":[1],"requests":10,
+    fn coreline_load_json_is_read_and_another_schema_refused() {
+        let work = std::env::temp_dir().join(format!("coreline-bench-load-{}", std::process::id()));
+        fs::create_dir_all(&work).unwrap();
+        let text = r#"{"schema_version":1,"url":"http://x/","connections":2,"duration_s":1.0,
+            "rate":null,"pipeline":1,"close":false,"tls":false,"cpus":[1],"requests":10,
             "errors":{"connect":0,"read":1,"write":0,"timeout":0,"status":2,"parse":0},
             "bytes":1000,"requests_per_sec":10.0,"bytes_per_sec":1000.0,
-            "latency_us":{"mean":5.0,"p50":4,"p90":6,"p99":9,"p99.9":10,"p99.99":11,"max":12}}"#;
-        let v: Value = serde_json::from_str(text).unwrap();
-        let r = from_json(&v).unwrap();
-        assert_eq!((r.requests, r.bytes, r.error_total()), (10, 1000, 3));
-        assert_eq!(r.latency_us["p99.9"], 10.0);
-        let mut v2 = v.clone();
-        v2["latency_us"].as_object_mut().unwrap().remove("p99.9");
-        assert!(from_json(&v2).is_none());
-        v2["latency_us"]["p99.9"] = Value::Null;
-        assert!(from_json(&v2).unwrap().latency_us["p99.9"].is_nan());
+            "latency_us":{"mean":5.0,"p50":4,"p90":6,"p99":9,"p99.9":10,"p99.99":11,"max":12},
+            "latency_over_ms":{"200":0,"1000":0,"3000":0},"first_errors":{},"error_causes":{},
+            "requests_due":null,"interrupted":false,"tls_resume":true,"method":"GET",
+            "fastopen":false}"#;
+        fs::write(work.join("load.json"), text).unwrap();
+        let r = parse(LoadTool::CorelineLoad, "", &work).unwrap();
+        assert_eq!((r.requests, r.bytes, r.errors.total()), (10, 1000, 3));
+        assert_eq!(r.latency_us.p99_9, 10.0);
+        fs::write(
+            work.join("load.json"),
+            text.replace(r#""schema_version":1"#, r#""schema_version":0"#),
+        )
+        .unwrap();
+        assert!(parse(LoadTool::CorelineLoad, "", &work).is_err());
+        fs::remove_dir_all(&work).unwrap();
+    }
+
+    #[test]
+    fn wrk_report_line_is_read_with_null_percentiles() {
+        let out = format!(
+            "Running 1s test\n{REPORT_TAG}{{\"requests\":5,\"bytes\":50,\"requests_per_sec\":5.0,\
+             \"bytes_per_sec\":50.0,\"errors\":{{\"connect\":0,\"read\":0,\"write\":0,\
+             \"timeout\":0,\"status\":0,\"parse\":0}},\"latency_us\":{{\"mean\":1.0,\
+             \"p50\":1,\"p90\":1,\"p99\":null,\"p99.9\":null,\"p99.99\":null,\"max\":2.0}}}}\n"
+        );
+        let r = parse(LoadTool::Wrk, &out, Path::new("/nonexistent")).unwrap();
+        assert_eq!(r.requests, 5);
+        assert!(r.latency_us.p99.is_nan());
     }
 
     #[test]

@@ -6,15 +6,17 @@
 //! coreline-bench micro [ARGS...]        cargo bench -p coreline-http [ARGS...]
 //! ```
 //!
-//! `compare` starts coreline, nginx (config derived from `../shared/reference/nginx.conf`)
+//! `compare` starts coreline, nginx (config derived from `bench/nginx/nginx.conf`)
 //! and the hyper peer pinned to the server CPUs, drives each scenario with `coreline-load`
 //! (or `wrk`) pinned to the client CPUs, interleaved and repeated, and writes Markdown, JSON
 //! and an SVG chart to `bench/results/`.
 
 mod args;
 mod compare;
+mod disturbed;
 mod fail;
 mod host;
+mod kinds;
 mod load;
 mod measure;
 mod nginx;

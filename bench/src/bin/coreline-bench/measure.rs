@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::fail::{run, Fail};
-use crate::load::LoadResult;
 use crate::procstat::{processes_cpu_s, rss_kib, CpuTimes};
+use coreline_bench::LoadSummary;
 
 /// A core at or above this busy share (%) is "the limit" of a closed-loop run.
 pub const SATURATED_PCT: f64 = 95.0;
@@ -22,7 +22,7 @@ pub const OTHER_PCT: f64 = 15.0;
 #[derive(Debug, Clone, Default)]
 pub struct Measured {
     /// What the load tool reported.
-    pub load: LoadResult,
+    pub load: LoadSummary,
     /// Wall seconds of the load process.
     pub wall_s: f64,
     /// Server CPU-seconds over the run (all measured processes).
@@ -161,7 +161,7 @@ pub fn measure(
         other_pct: other.max(0.0),
         rss_kib: rss,
         rss_peak_kib: peak,
-        load: LoadResult::default(),
+        load: LoadSummary::default(),
     };
     Ok((stdout, m))
 }

@@ -1,4 +1,4 @@
-//! The nginx peer's config, written from the reference (`../shared/reference/nginx.conf`):
+//! The nginx peer's config, written from the reference (`bench/nginx/nginx.conf`):
 //! its plain and TLS servers moved to our ports, root and certificate, one worker per server
 //! CPU pinned with `worker_cpu_affinity`, and the file descriptors and temp paths a run needs.
 

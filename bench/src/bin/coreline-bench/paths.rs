@@ -14,9 +14,9 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/reference/nginx.conf`, beside the workspace.
+/// `bench/nginx/nginx.conf`: the reference nginx config the comparisons use.
 pub fn default_nginx_conf() -> PathBuf {
-    workspace().join("../shared/reference/nginx.conf")
+    workspace().join("bench/nginx/nginx.conf")
 }
 
 /// `bench/results/` of the workspace.
@@ -49,7 +49,7 @@ pub const CORELINE: Binary = Binary {
 /// The hyper peer.
 pub const HYPER_PEER: Binary = Binary {
     file: "hyper-peer",
-    cargo: &["-p", "coreline-bench", "--bin", "hyper-peer"],
+    cargo: &["-p", "coreline-hyper-peer", "--bin", "hyper-peer"],
 };
 /// The runtime's canned-response ceiling.
 pub const CEILING: Binary = Binary {

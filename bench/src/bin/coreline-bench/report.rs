@@ -61,7 +61,7 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
     let bars: Vec<Bar> = ratios_in_order(a, &ratios)
         .map(|((s, peer), r)| Bar {
             group: s.to_string(),
-            series: format!("coreline/{}", peer.name()),
+            series: format!("{}/{}", base_name(a), peer.name()),
             value: r.headline_value(),
         })
         .collect();
@@ -70,7 +70,10 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
         save(
             &chart,
             &bar_chart(
-                "coreline ÷ peer, headline ratio per scenario (> 1: coreline better)",
+                &format!(
+                    "{0} ÷ peer, headline ratio per scenario (> 1: {0} better)",
+                    base_name(a)
+                ),
                 &bars,
             ),
         )?;
@@ -122,14 +125,28 @@ pub fn write(dir: &Path, a: &CompareArgs, cx: &Context, o: &Outcome) -> Result<W
 /// Ratios by (scenario, peer).
 pub type Ratios = BTreeMap<(String, Kind), Ratio>;
 
-/// coreline ÷ nginx and coreline ÷ hyper (and ÷ ceiling) per scenario, in scenario order.
+/// The server the ratios divide: the first one in report order (coreline when it runs).
+pub fn base_name(a: &CompareArgs) -> &'static str {
+    a.servers.first().map_or("coreline", |k| k.name())
+}
+
+/// The other servers, each a peer of the ratios.
+fn peers(a: &CompareArgs) -> &[Kind] {
+    a.servers.get(1..).unwrap_or(&[])
+}
+
+/// The base server ÷ each peer per scenario (coreline ÷ nginx, coreline ÷ hyper, ...).
 fn ratios(a: &CompareArgs, sum: &BTreeMap<(String, Kind), Summary>) -> Ratios {
     let mut out = Ratios::new();
     for s in &a.scenarios {
-        let Some(c) = sum.get(&(s.name.to_string(), Kind::Coreline)) else {
+        let Some(c) = a
+            .servers
+            .first()
+            .and_then(|b| sum.get(&(s.name.to_string(), *b)))
+        else {
             continue;
         };
-        for peer in [Kind::Nginx, Kind::Hyper, Kind::Ceiling] {
+        for &peer in peers(a) {
             if let Some(p) = sum.get(&(s.name.to_string(), peer)) {
                 out.insert((s.name.to_string(), peer), Ratio::of(c, p));
             }
@@ -155,36 +172,37 @@ pub fn ratios_in_order<'a>(
     ratios: &'a Ratios,
 ) -> impl Iterator<Item = ((&'a str, Kind), &'a Ratio)> + 'a {
     a.scenarios.iter().flat_map(move |s| {
-        [Kind::Nginx, Kind::Hyper, Kind::Ceiling]
-            .into_iter()
-            .filter_map(move |k| {
-                ratios
-                    .get(&(s.name.to_string(), k))
-                    .map(|r| ((s.name, k), r))
-            })
+        peers(a).iter().filter_map(move |&k| {
+            ratios
+                .get(&(s.name.to_string(), k))
+                .map(|r| ((s.name, k), r))
+        })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::LoadResult;
     use crate::measure::Measured;
+    use coreline_bench::{LatencyUs, LoadSummary};
 
     fn run(rps: f64, cpu_s: f64, server_pct: f64, client_pct: f64) -> Run {
-        let mut load = LoadResult {
+        let load = LoadSummary {
             requests: rps as u64,
             bytes: rps as u64 * 65536,
             requests_per_sec: rps,
             bytes_per_sec: rps * 65536.0,
-            ..LoadResult::default()
+            latency_us: LatencyUs {
+                mean: 100.0,
+                p50: 100.0,
+                p90: 100.0,
+                p99: 100.0,
+                p99_9: 100.0,
+                p99_99: 100.0,
+                max: 100.0,
+            },
+            ..LoadSummary::default()
         };
-        for k in crate::load::LATENCY_KEYS {
-            load.latency_us.insert(k.into(), 100.0);
-        }
-        for k in crate::load::ERROR_KINDS {
-            load.errors.insert(k.into(), 0);
-        }
         let m = Measured {
             load,
             wall_s: 1.0,

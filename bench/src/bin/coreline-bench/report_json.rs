@@ -51,7 +51,7 @@ pub fn to_json(
             .collect::<serde_json::Map<_, _>>(),
         "skipped": o.skipped.iter().map(|((s, k), w)| (key(s, *k), json!(w))).collect::<serde_json::Map<_, _>>(),
         "median": sum.iter().map(|((s, k), x)| (key(s, *k), summary_json(x))).collect::<serde_json::Map<_, _>>(),
-        "ratios": ratios.iter().map(|((s, k), r)| (format!("{s}/coreline/{}", k.name()), json!({"rps": r.rps, "req_per_cpu_s": r.req_per_cpu_s,
+        "ratios": ratios.iter().map(|((s, k), r)| (format!("{s}/{}/{}", crate::report::base_name(a), k.name()), json!({"rps": r.rps, "req_per_cpu_s": r.req_per_cpu_s,
             "p99": r.p99, "headline": r.headline, "headline_value": r.headline_value()}))).collect::<serde_json::Map<_, _>>(),
         "runs": o.runs.iter().map(|((s, k), v)| (key(s, *k), Value::Array(v.iter().map(run_json).collect()))).collect::<serde_json::Map<_, _>>(),
     })

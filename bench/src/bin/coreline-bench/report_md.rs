@@ -149,11 +149,12 @@ pub fn markdown(
         }
     }
     if !ratios.is_empty() {
-        m += "\n| scenario | ratio | req/s | req per server CPU-s | p99 (< 1: coreline faster) | headline |\n|---|---|---:|---:|---:|---|\n";
+        let base = crate::report::base_name(a);
+        let _ = write!(m, "\n| scenario | ratio | req/s | req per server CPU-s | p99 (< 1: {base} faster) | headline |\n|---|---|---:|---:|---:|---|\n");
         for ((s, peer), r) in crate::report::ratios_in_order(a, ratios) {
             let _ = writeln!(
                 m,
-                "| {s} | coreline/{} | {:.2}× | {:.2}× | {:.2}× | **{:.2}×** ({}) |",
+                "| {s} | {base}/{} | {:.2}× | {:.2}× | {:.2}× | **{:.2}×** ({}) |",
                 peer.name(),
                 r.rps,
                 r.req_per_cpu_s,

@@ -1,5 +1,5 @@
-//! The fixed scenarios of issue 6: what each one sends, and which servers and load tools can
-//! run it.
+//! The scenarios: the eleven named ones, plus a static file of any size (`fileN`, `fileNk`,
+//! `fileNm`); what each one sends, and which servers and load tools can run it.
 
 use crate::args::LoadTool;
 use crate::fail::{usage, Fail};
@@ -17,7 +17,7 @@ pub enum Target {
 /// One scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
-    /// Its fixed name (`plain64`, `tls-resume`, ...).
+    /// Its name (`plain64`, `tls-resume`, `file4k`, ...).
     pub name: &'static str,
     /// Concurrent connections.
     pub connections: usize,
@@ -84,7 +84,8 @@ impl Scenario {
     /// Why `server` cannot run this scenario, if it cannot.
     pub fn unsupported_by(&self, server: Kind) -> Option<&'static str> {
         match server {
-            Kind::Coreline | Kind::Nginx => None,
+            Kind::Nginx => None,
+            k if k.is_coreline() => None,
             Kind::Hyper if self.tls => Some("hyper-peer serves plain HTTP only"),
             Kind::Hyper if matches!(self.target, Target::File(_)) => {
                 Some("hyper-peer serves no files")
@@ -93,7 +94,7 @@ impl Scenario {
             Kind::Ceiling if self.tls || self.close || self.target != Target::Plaintext => {
                 Some("the ceiling answers keep-alive heads only (no TLS, close or files)")
             }
-            Kind::Ceiling => None,
+            _ => None,
         }
     }
 
@@ -152,21 +153,58 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-/// The scenarios named in a comma list, in the canonical run order.
+/// A file scenario of any size: `file256` (bytes), `file4k` (KiB), `file1m` (MiB); 64
+/// keep-alive connections, like `file64k`.
+fn file_scenario(name: &str) -> Option<Scenario> {
+    let size = name.strip_prefix("file")?;
+    let (digits, unit) = match size.as_bytes().last()? {
+        b'k' => (&size[..size.len() - 1], 1 << 10),
+        b'm' => (&size[..size.len() - 1], 1 << 20),
+        _ => (size, 1),
+    };
+    let n: u64 = digits.parse().ok().filter(|n| *n >= 1)?;
+    // Names live as long as the process: a handful, parsed once from the command line.
+    let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+    Some(Scenario {
+        target: Target::File(n.checked_mul(unit)?),
+        ..Scenario::closed(name, 64)
+    })
+}
+
+/// The scenarios named in a comma list, in the canonical run order (files of other sizes than
+/// the named ones right after `file1m`, in the order given).
 pub fn parse(list: &str) -> Result<Vec<Scenario>, Fail> {
-    let every = all();
+    let mut every = all();
     let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    if let Some(bad) = names.iter().find(|n| !every.iter().any(|s| s.name == **n)) {
-        let known: Vec<&str> = every.iter().map(|s| s.name).collect();
-        return Err(usage(format!(
-            "unknown scenario '{bad}' (known: {})",
-            known.join(", ")
-        )));
+    let after_files = every
+        .iter()
+        .position(|s| s.name == "file1m")
+        .map_or(every.len(), |i| i + 1);
+    let mut extra = Vec::new();
+    for name in &names {
+        if every
+            .iter()
+            .chain(&extra)
+            .any(|s: &Scenario| s.name == *name)
+        {
+            continue;
+        }
+        match file_scenario(name) {
+            Some(s) => extra.push(s),
+            None => {
+                let known: Vec<&str> = every.iter().map(|s| s.name).collect();
+                return Err(usage(format!(
+                    "unknown scenario '{name}' (known: {}; and fileN, fileNk, fileNm for a file of N bytes, KiB, MiB)",
+                    known.join(", ")
+                )));
+            }
+        }
     }
+    every.splice(after_files..after_files, extra);
     if names.is_empty() {
         return Err(usage("--scenarios is empty"));
     }
@@ -189,6 +227,12 @@ mod tests {
         );
         assert!(parse("plain65").is_err());
         assert!(parse(",").is_err());
+        assert!(parse("file0").is_err() && parse("filek").is_err());
+        let files = parse("open50,file4k,file256,file64k").unwrap();
+        assert_eq!(
+            files.iter().map(|s| s.path()).collect::<Vec<_>>(),
+            ["/f65536.bin", "/f4096.bin", "/f256.bin", "/plaintext"]
+        );
     }
 
     #[test]

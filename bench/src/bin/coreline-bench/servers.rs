@@ -13,35 +13,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::fail::{run, setup, Fail};
+pub use crate::kinds::Kind;
 use crate::nginx::{derive_config, NginxSetup};
-
-/// A server the comparison knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// `coreline serve`.
-    Coreline,
-    /// nginx with the reference config.
-    Nginx,
-    /// `hyper-peer` (bench/src/bin/hyper-peer.rs).
-    Hyper,
-    /// The runtime's `ceiling` example: canned responses, no HTTP.
-    Ceiling,
-}
-
-impl Kind {
-    /// Every server, in report order.
-    pub const ALL: [Kind; 4] = [Kind::Coreline, Kind::Nginx, Kind::Hyper, Kind::Ceiling];
-
-    /// Its name on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Coreline => "coreline",
-            Kind::Nginx => "nginx",
-            Kind::Hyper => "hyper",
-            Kind::Ceiling => "ceiling",
-        }
-    }
-}
 
 /// What every server of a run shares.
 #[derive(Debug)]
@@ -100,24 +73,25 @@ impl Server {
         port: u16,
         s: &Setup<'_>,
     ) -> Result<Server, Fail> {
-        for p in [port, port + 1] {
+        for p in [port, port + 1].into_iter().chain(kind.admin_port(port)) {
             if accepts(p) {
                 return Err(setup(format!(
                     "port {p} is already in use (try --port-base)"
                 )));
             }
         }
-        let tls = s.want_tls && matches!(kind, Kind::Coreline | Kind::Nginx);
+        let tls = s.want_tls && (kind.is_coreline() || kind == Kind::Nginx);
         let attempt = launch(kind, binary, port, tls, s);
         let (mut server, note) = match attempt {
             Ok(server) => (server, None),
             // A coreline without the --tls-* flags still runs every plain scenario.
-            Err(Fail::Run(why)) if kind == Kind::Coreline && tls => {
+            Err(Fail::Run(why)) if kind.is_coreline() && tls => {
                 let server = launch(kind, binary, port, false, s)?;
                 (
                     server,
                     Some(format!(
-                        "coreline could not start with TLS ({why}); TLS scenarios skipped"
+                        "{} could not start with TLS ({why}); TLS scenarios skipped",
+                        kind.name()
                     )),
                 )
             }
@@ -169,7 +143,7 @@ fn launch(
     let cpus = s.cpu_list();
     let cert = s.cert_dir();
     let mut cmd: Vec<String> = match kind {
-        Kind::Coreline => {
+        k if k.is_coreline() => {
             let mut c = vec![
                 bin(),
                 "serve".into(),
@@ -179,6 +153,7 @@ fn launch(
                 cpus.clone(),
             ];
             c.extend(["--root".into(), s.www().display().to_string()]);
+            c.extend(k.coreline_flags(port, s.tmp));
             if tls {
                 c.extend(["--tls-listen".into(), addr(port + 1)]);
                 c.extend([
@@ -192,7 +167,6 @@ fn launch(
             }
             c
         }
-        Kind::Hyper | Kind::Ceiling => vec![bin(), addr(port), cpus.clone()],
         Kind::Nginx => {
             let prefix = s.tmp.join("nginx");
             for d in ["logs", "tmp"] {
@@ -221,12 +195,17 @@ fn launch(
                 file.display().to_string(),
             ]
         }
+        _ => vec![bin(), addr(port), cpus.clone()],
     };
     cmd.splice(0..0, ["taskset".to_string(), "-c".into(), cpus]);
     let log = s.tmp.join(format!("{}.log", kind.name()));
     let err = File::create(&log).map_err(|e| run(format!("{}: {e}", log.display())))?;
     // taskset execs the server: the child's pid is the server's (nginx: its master).
-    let child = Command::new(&cmd[0])
+    let mut command = Command::new(&cmd[0]);
+    if let Some((key, value)) = kind.env() {
+        command.env(key, value);
+    }
+    let child = command
         .args(&cmd[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

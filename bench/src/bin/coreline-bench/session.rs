@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::args::{CompareArgs, LoadTool};
+use crate::disturbed::disturbed;
 use crate::fail::{note, run, Fail};
 use crate::load::{self, LoadSpec};
-use crate::measure::{limit, measure, Measured, OTHER_PCT};
-use crate::procstat::{wait_quiet, QUIET_PCT};
+use crate::measure::{measure, Measured};
+use crate::procstat::wait_quiet;
 use crate::scenarios::Scenario;
 use crate::servers::{Kind, Server};
 
@@ -220,8 +221,8 @@ impl Session<'_> {
             if why.is_none() || last {
                 note(format!(
                     "rep {rep} {:13} {:8} {:>11.0} req/s {:>8.3} CPU-us/req  p99 {:>8.0} us  server {:.0}%  client {:.0}%  errors {}",
-                    s.name, kind.name(), m.load.requests_per_sec, m.cpu_us_per_req(), m.load.latency_us["p99"],
-                    m.server_core_pct, m.client_core_pct, m.load.error_total()
+                    s.name, kind.name(), m.load.requests_per_sec, m.cpu_us_per_req(), m.load.latency_us.p99,
+                    m.server_core_pct, m.client_core_pct, m.load.errors.total()
                 ));
                 let plot = plot.filter(|p| p.is_file());
                 return Ok(Run {
@@ -296,65 +297,5 @@ impl Session<'_> {
         let mut v = self.args.server_cpus.clone();
         v.extend(&self.args.client_cpus);
         v
-    }
-}
-
-/// Why a run cannot be trusted on a shared machine, or `None`.
-fn disturbed(m: &Measured, busy_before: f64, waited: bool, closed_loop: bool) -> Option<String> {
-    if waited && busy_before >= QUIET_PCT {
-        return Some(format!("CPUs {busy_before:.0} % busy just before it"));
-    }
-    if m.other_pct >= OTHER_PCT {
-        return Some(format!(
-            "{:.0} % of a pinned CPU went to other processes",
-            m.other_pct
-        ));
-    }
-    // A quiet closed-loop run saturates one side; this VM reports no steal time, so load from
-    // outside it shows only this way.
-    if closed_loop && limit(m.server_core_pct, m.client_core_pct) == "neither" {
-        return Some(format!(
-            "neither side saturated (server {:.0} %, client {:.0} %): load from outside, or a server that stalls",
-            m.server_core_pct, m.client_core_pct
-        ));
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn disturbed_runs_are_recognised() {
-        let m = Measured {
-            server_core_pct: 99.0,
-            client_core_pct: 60.0,
-            ..Measured::default()
-        };
-        assert!(disturbed(&m, 1.0, true, true).is_none());
-        assert!(disturbed(&m, 50.0, true, true)
-            .unwrap()
-            .contains("busy just before"));
-        assert!(disturbed(&m, 50.0, false, true).is_none());
-        let idle = Measured {
-            server_core_pct: 40.0,
-            client_core_pct: 40.0,
-            ..Measured::default()
-        };
-        assert!(disturbed(&idle, 0.0, true, true)
-            .unwrap()
-            .contains("neither"));
-        assert!(
-            disturbed(&idle, 0.0, true, false).is_none(),
-            "open loop need not saturate"
-        );
-        let noisy = Measured {
-            other_pct: 30.0,
-            ..m
-        };
-        assert!(disturbed(&noisy, 0.0, true, true)
-            .unwrap()
-            .contains("other processes"));
     }
 }

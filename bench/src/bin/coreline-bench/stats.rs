@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::{ERROR_KINDS, LATENCY_KEYS};
+use coreline_bench::{ErrorCounts, LatencyUs};
+
 use crate::measure::limit;
 use crate::session::Run;
 
@@ -64,18 +65,14 @@ impl Summary {
             ..Summary::default()
         };
         s.limit = limit(s.server_core_pct, s.client_core_pct);
-        for k in LATENCY_KEYS {
-            s.latency_us.insert(
-                k.into(),
-                med(&|r| r.m.load.latency_us.get(k).copied().unwrap_or(f64::NAN)),
-            );
+        for (i, (key, _)) in LatencyUs::default().by_key().into_iter().enumerate() {
+            s.latency_us
+                .insert(key.into(), med(&|r| r.m.load.latency_us.by_key()[i].1));
         }
-        for k in ERROR_KINDS {
+        for (i, (kind, _)) in ErrorCounts::default().by_kind().into_iter().enumerate() {
             s.errors.insert(
-                k.into(),
-                runs.iter()
-                    .map(|r| r.m.load.errors.get(k).copied().unwrap_or(0))
-                    .sum(),
+                kind.into(),
+                runs.iter().map(|r| r.m.load.errors.by_kind()[i].1).sum(),
             );
         }
         s
@@ -87,14 +84,14 @@ impl Summary {
     }
 }
 
-/// coreline ÷ a peer in one scenario.
+/// The base server (coreline, or the first one selected) ÷ a peer in one scenario.
 #[derive(Debug, Clone)]
 pub struct Ratio {
-    /// req/s ratio (> 1: coreline served more).
+    /// req/s ratio (> 1: the base served more).
     pub rps: f64,
-    /// Requests per server CPU-second ratio (> 1: coreline cheaper per request).
+    /// Requests per server CPU-second ratio (> 1: the base cheaper per request).
     pub req_per_cpu_s: f64,
-    /// p99 latency ratio (< 1: coreline faster).
+    /// p99 latency ratio (< 1: the base faster).
     pub p99: f64,
     /// Which of the two is the headline: `req per CPU-s` unless both servers were the limit
     /// (then `req/s`).
@@ -102,7 +99,7 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    /// coreline's summary `a` against the peer's `b`.
+    /// The base's summary `a` against the peer's `b`.
     pub fn of(a: &Summary, b: &Summary) -> Ratio {
         let server_bound =
             |s: &Summary| matches!(s.limit, "server" | "both") && s.client_core_pct < 95.0;

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use coreline_bench::{ErrorCounts, LatencyUs, LoadReport, LoadSummary, LOAD_REPORT_SCHEMA_VERSION};
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
 
 use crate::args::Config;
 use crate::stats::{ErrorKind, Stats};
@@ -48,59 +48,64 @@ impl Report<'_> {
         n as f64 / self.duration.as_secs_f64().max(1e-9)
     }
 
-    /// The `--json` document (the keys the comparison harness reads).
-    pub fn json(&self) -> Value {
+    /// The `--json` document.
+    pub fn json(&self) -> LoadReport {
         let s = self.stats;
-        let mut errors = serde_json::Map::new();
-        for kind in ErrorKind::ALL {
-            errors.insert(kind.name().into(), json!(s.errors.count(kind)));
+        let count = |k| s.errors.count(k);
+        let q = |q: f64| s.latency.value_at_quantile(q) as f64;
+        let by_kind = |k: &ErrorKind| k.name().to_string();
+        LoadReport {
+            schema_version: LOAD_REPORT_SCHEMA_VERSION,
+            url: self.cfg.target.url.clone(),
+            connections: self.cfg.connections,
+            duration_s: self.duration.as_secs_f64(),
+            rate: self.cfg.rate,
+            pipeline: self.cfg.pipeline,
+            close: self.cfg.close,
+            tls: self.cfg.target.tls,
+            cpus: self.cpus.to_vec(),
+            summary: LoadSummary {
+                requests: s.requests,
+                errors: ErrorCounts {
+                    connect: count(ErrorKind::Connect),
+                    read: count(ErrorKind::Read),
+                    write: count(ErrorKind::Write),
+                    timeout: count(ErrorKind::Timeout),
+                    status: count(ErrorKind::Status),
+                    parse: count(ErrorKind::Parse),
+                },
+                bytes: s.bytes,
+                requests_per_sec: self.per_sec(s.requests),
+                bytes_per_sec: self.per_sec(s.bytes),
+                latency_us: LatencyUs {
+                    mean: s.latency.mean(),
+                    p50: q(0.50),
+                    p90: q(0.90),
+                    p99: q(0.99),
+                    p99_9: q(0.999),
+                    p99_99: q(0.9999),
+                    max: s.latency.max() as f64,
+                },
+            },
+            latency_over_ms: TAIL_MS
+                .iter()
+                .map(|t| (*t, count_at_least(&s.latency, t * 1000)))
+                .collect(),
+            first_errors: ErrorKind::ALL
+                .iter()
+                .filter_map(|k| Some((by_kind(k), s.errors.first[*k as usize].clone()?)))
+                .collect(),
+            error_causes: ErrorKind::ALL
+                .iter()
+                .filter(|k| !s.errors.causes[**k as usize].is_empty())
+                .map(|k| (by_kind(k), s.errors.causes[*k as usize].clone()))
+                .collect(),
+            requests_due: self.due,
+            interrupted: self.interrupted,
+            tls_resume: self.cfg.tls_resume,
+            method: self.cfg.method.clone(),
+            fastopen: self.cfg.fastopen,
         }
-        let mut latency = serde_json::Map::new();
-        latency.insert("mean".into(), json!(s.latency.mean()));
-        for (label, q) in PERCENTILES {
-            latency.insert(label.into(), json!(s.latency.value_at_quantile(q) as f64));
-        }
-        latency.insert("max".into(), json!(s.latency.max() as f64));
-        let mut over = serde_json::Map::new();
-        for t in TAIL_MS {
-            over.insert(t.to_string(), json!(count_at_least(&s.latency, t * 1000)));
-        }
-        let first_errors: serde_json::Map<String, Value> = ErrorKind::ALL
-            .iter()
-            .filter_map(|k| {
-                let why = s.errors.first[*k as usize].as_ref()?;
-                Some((k.name().to_string(), json!(why)))
-            })
-            .collect();
-        let causes: serde_json::Map<String, Value> = ErrorKind::ALL
-            .iter()
-            .filter(|k| !s.errors.causes[**k as usize].is_empty())
-            .map(|k| (k.name().to_string(), json!(s.errors.causes[*k as usize])))
-            .collect();
-        json!({
-            "url": self.cfg.target.url,
-            "connections": self.cfg.connections,
-            "duration_s": self.duration.as_secs_f64(),
-            "rate": self.cfg.rate,
-            "pipeline": self.cfg.pipeline,
-            "close": self.cfg.close,
-            "tls": self.cfg.target.tls,
-            "cpus": self.cpus,
-            "requests": s.requests,
-            "errors": errors,
-            "bytes": s.bytes,
-            "requests_per_sec": self.per_sec(s.requests),
-            "bytes_per_sec": self.per_sec(s.bytes),
-            "latency_us": latency,
-            "latency_over_ms": over,
-            "first_errors": first_errors,
-            "error_causes": causes,
-            "fastopen": self.cfg.fastopen,
-            "requests_due": self.due,
-            "interrupted": self.interrupted,
-            "tls_resume": self.cfg.tls_resume,
-            "method": self.cfg.method,
-        })
     }
 
     /// The human summary for stdout.

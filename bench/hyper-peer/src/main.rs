@@ -1,7 +1,7 @@
 //! `hyper-peer`: the thread-per-core hyper server coreline is measured against.
 //!
 //! ```text
-//! cargo build --release -p coreline-bench --bin hyper-peer
+//! cargo build --release -p coreline-hyper-peer
 //! target/release/hyper-peer ADDR [CPUS]      e.g. hyper-peer 127.0.0.1:8080 0
 //! ```
 //!

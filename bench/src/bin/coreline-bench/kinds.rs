@@ -1,0 +1,139 @@
+//! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
+//! turns on latency metrics or forces one file-body method), nginx, the hyper peer and the
+//! runtime's ceiling; their names, binaries and what each variant adds to `coreline serve`.
+
+use std::path::Path;
+
+use crate::paths::{self, Binary};
+
+/// A server the comparison knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `coreline serve`.
+    Coreline,
+    /// `coreline serve --metrics ADDR`: latency histograms on (their cost against `coreline`).
+    CorelineMetrics,
+    /// `coreline-metrics` plus `--metrics-rx-timestamps` (kernel receive timestamps).
+    CorelineRxts,
+    /// `coreline serve` with `CORELINE_FILE_BODY=splice`: file → pipe → socket at every size.
+    CorelineSplice,
+    /// `CORELINE_FILE_BODY=read`: read into the output buffer, then send, at every size.
+    CorelineRead,
+    /// `CORELINE_FILE_BODY=send-zc`: read, then `IORING_OP_SEND_ZC`, at every size.
+    CorelineSendZc,
+    /// nginx with the reference config.
+    Nginx,
+    /// `hyper-peer` (bench/hyper-peer).
+    Hyper,
+    /// The runtime's `ceiling` example: canned responses, no HTTP.
+    Ceiling,
+}
+
+impl Kind {
+    /// Every server, in report order (the first one selected is the base of the ratios).
+    pub const ALL: [Kind; 9] = [
+        Kind::Coreline,
+        Kind::CorelineMetrics,
+        Kind::CorelineRxts,
+        Kind::CorelineSplice,
+        Kind::CorelineRead,
+        Kind::CorelineSendZc,
+        Kind::Nginx,
+        Kind::Hyper,
+        Kind::Ceiling,
+    ];
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Coreline => "coreline",
+            Kind::CorelineMetrics => "coreline-metrics",
+            Kind::CorelineRxts => "coreline-rxts",
+            Kind::CorelineSplice => "coreline-splice",
+            Kind::CorelineRead => "coreline-read",
+            Kind::CorelineSendZc => "coreline-send-zc",
+            Kind::Nginx => "nginx",
+            Kind::Hyper => "hyper",
+            Kind::Ceiling => "ceiling",
+        }
+    }
+
+    /// Whether it is the `coreline` binary (any variant): same flags, TLS and files.
+    pub fn is_coreline(self) -> bool {
+        matches!(
+            self,
+            Kind::Coreline
+                | Kind::CorelineMetrics
+                | Kind::CorelineRxts
+                | Kind::CorelineSplice
+                | Kind::CorelineRead
+                | Kind::CorelineSendZc
+        )
+    }
+
+    /// The binary it runs (`None`: nginx, found on `PATH`).
+    pub fn binary(self) -> Option<Binary> {
+        match self {
+            Kind::Nginx => None,
+            Kind::Hyper => Some(paths::HYPER_PEER),
+            Kind::Ceiling => Some(paths::CEILING),
+            _ => Some(paths::CORELINE),
+        }
+    }
+
+    /// The admin (metrics) port of a variant with metrics on, for plain port `port`: out of
+    /// the way of the servers' plain/TLS port pairs.
+    pub fn admin_port(self, port: u16) -> Option<u16> {
+        matches!(self, Kind::CorelineMetrics | Kind::CorelineRxts).then_some(port + 1000)
+    }
+
+    /// What a coreline variant adds to `coreline serve`'s arguments; `tmp` takes the
+    /// metrics' interval logs.
+    pub fn coreline_flags(self, port: u16, tmp: &Path) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some(admin) = self.admin_port(port) {
+            flags.extend([
+                "--metrics".to_string(),
+                format!("127.0.0.1:{admin}"),
+                "--metrics-hlog".into(),
+                tmp.display().to_string(),
+            ]);
+        }
+        if self == Kind::CorelineRxts {
+            flags.push("--metrics-rx-timestamps".into());
+        }
+        flags
+    }
+
+    /// The environment a variant sets: the file-body method it forces.
+    pub fn env(self) -> Option<(&'static str, &'static str)> {
+        let method = match self {
+            Kind::CorelineSplice => "splice",
+            Kind::CorelineRead => "read",
+            Kind::CorelineSendZc => "send-zc",
+            _ => return None,
+        };
+        Some(("CORELINE_FILE_BODY", method))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_are_coreline_with_their_own_flags_or_environment() {
+        let tmp = Path::new("/t");
+        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 6);
+        assert!(Kind::Coreline.coreline_flags(20000, tmp).is_empty());
+        assert_eq!(
+            Kind::CorelineRxts.coreline_flags(20000, tmp).join(" "),
+            "--metrics 127.0.0.1:21000 --metrics-hlog /t --metrics-rx-timestamps"
+        );
+        assert_eq!(
+            Kind::CorelineSendZc.env(),
+            Some(("CORELINE_FILE_BODY", "send-zc"))
+        );
+        assert!(Kind::Nginx.binary().is_none() && !Kind::Hyper.is_coreline());
+    }
+}

@@ -1,0 +1,84 @@
+//! Tests of the command-line parsing.
+
+use super::*;
+
+fn p(args: &[&str]) -> Result<Command, String> {
+    parse(args.iter().map(|s| s.to_string()))
+}
+
+fn cfg(args: &[&str]) -> Config {
+    match p(args) {
+        Ok(Command::Run(c)) => *c,
+        other => panic!("{args:?} gave {other:?}"),
+    }
+}
+
+#[test]
+fn flags_and_defaults() {
+    let c = cfg(&["-c", "64", "-d", "3", "http://127.0.0.1:8080/plaintext"]);
+    assert_eq!(
+        (c.connections, c.duration.as_secs(), c.pipeline),
+        (64, 3, 1)
+    );
+    assert!(c.rate.is_none() && !c.close && c.tls_resume && c.cpus.is_none());
+    assert!(!c.fastopen);
+    assert!(cfg(&["-c", "1", "-d", "1", "--close", "--fastopen", "http://a/"]).fastopen);
+    assert_eq!(c.timeout, Duration::from_secs(10));
+    let c = cfg(&[
+        "--connections=4",
+        "-d",
+        "500ms",
+        "-R",
+        "2000",
+        "--pipeline",
+        "16",
+        "--cpus",
+        "0-1,3",
+        "-H",
+        "X-A: b",
+        "-m",
+        "POST",
+        "--body",
+        "hi",
+        "https://localhost/x",
+        "--no-tls-resume",
+    ]);
+    assert_eq!(c.duration, Duration::from_millis(500));
+    assert_eq!(c.rate, Some(2000.0));
+    assert_eq!(c.cpus, Some(vec![0, 1, 3]));
+    assert_eq!(c.headers, vec![("X-A".into(), "b".into())]);
+    assert!(c.target.tls && !c.tls_resume);
+    assert!(matches!(p(&["--help"]), Ok(Command::Help)));
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let e = |args: &[&str]| p(args).unwrap_err();
+    assert!(e(&["-d", "1", "http://a/"]).contains("-c"));
+    assert!(e(&["-c", "1", "http://a/"]).contains("-d"));
+    assert!(e(&["-c", "1", "-d", "1"]).contains("URL"));
+    assert!(e(&["-c", "0", "-d", "1", "http://a/"]).contains("positive"));
+    assert!(e(&["-c", "1", "-d", "x", "http://a/"]).contains("duration"));
+    assert!(e(&["-c", "1", "-d", "1", "--cpus", "1-0", "http://a/"]).contains("CPU list"));
+    assert!(e(&["-c", "1", "-d", "1", "--cpus", "0,1", "http://a/"]).contains("fewer"));
+    assert!(e(&["-c", "1", "-d", "1", "-H", "bad", "http://a/"]).contains("header"));
+    assert!(e(&["-c", "1", "-d", "1", "--pipeline", "999", "http://a/"]).contains("256"));
+    assert!(e(&[
+        "-c",
+        "1",
+        "-d",
+        "1",
+        "--close",
+        "--pipeline",
+        "2",
+        "http://a/"
+    ])
+    .contains("exclude"));
+    assert!(e(&["-c", "1", "-d", "1", "--frob", "http://a/"]).contains("--frob"));
+    assert!(e(&["-c", "1", "-d", "1", "ftp://a/"]).contains("http"));
+    assert!(e(&["-c", "1", "-d", "1", "http://a/", "http://b/"]).contains("more than one"));
+    assert!(e(&["-c", "1", "-d", "1", "--cacert", "x", "http://a/"]).contains("https"));
+    assert!(e(&["-c", "1", "-d", "1", "-R", "0", "http://a/"]).contains("rate"));
+    assert!(e(&["-c", "1", "-d", "1", "-R", "1e-300", "http://a/"]).contains("rate"));
+    assert!(e(&["-c", "9999999", "-d", "1", "http://a/"]).contains("more than"));
+}
