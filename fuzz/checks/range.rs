@@ -142,7 +142,9 @@ fn conditionals(v: &Validators, mtime: u32, other: &[u8]) {
         "If-Modified-Since {other:?}"
     );
     // An If-None-Match that is not visible ASCII is unreadable, hence ignored.
-    let readable = other.iter().all(|b| (b' '..=b'~').contains(b) || *b == b'\t');
+    let readable = other
+        .iter()
+        .all(|b| (b' '..=b'~').contains(b) || *b == b'\t');
     if let Some(mut both) = header(IF_NONE_MATCH, other).filter(|_| readable) {
         let inm = v.not_modified(&both);
         both.insert(IF_MODIFIED_SINCE, v.last_modified().clone());
