@@ -8,8 +8,8 @@ use http::{HeaderMap, HeaderValue};
 
 /// What identifies one version of a file, with its header values ready to send (the
 /// open-file cache keeps them, so a hit formats nothing).
-#[derive(Clone)]
-pub(crate) struct Validators {
+#[derive(Clone, Debug)]
+pub struct Validators {
     /// Strong ETag: size and mtime to the nanosecond, quoted.
     pub(crate) etag: HeaderValue,
     /// Last-Modified (an IMF-fixdate).
@@ -21,7 +21,8 @@ pub(crate) struct Validators {
 }
 
 impl Validators {
-    pub(crate) fn new(size: u64, mtime_sec: i64, mtime_nsec: u32) -> Self {
+    /// The validators of a file of `size` bytes last modified at `mtime_sec.mtime_nsec`.
+    pub fn new(size: u64, mtime_sec: i64, mtime_nsec: u32) -> Self {
         let mtime = mtime_sec.max(0) as u64;
         let etag = format!("\"{size:x}-{mtime_sec:x}.{mtime_nsec:x}\"");
         let date = crate::date::format_imf_fixdate(mtime);
@@ -39,13 +40,23 @@ impl Validators {
         self.version == (size, mtime_sec, mtime_nsec)
     }
 
+    /// The ETag value sent with the file.
+    pub fn etag(&self) -> &HeaderValue {
+        &self.etag
+    }
+
+    /// The Last-Modified value sent with the file.
+    pub fn last_modified(&self) -> &HeaderValue {
+        &self.last_modified
+    }
+
     fn etag_str(&self) -> &str {
         self.etag.to_str().unwrap_or("")
     }
 
     /// Whether a GET/HEAD with these headers gets 304 Not Modified (§13.1.2, §13.1.3):
     /// If-None-Match decides when present (weak comparison); else If-Modified-Since.
-    pub(crate) fn not_modified(&self, h: &HeaderMap) -> bool {
+    pub fn not_modified(&self, h: &HeaderMap) -> bool {
         if let Some(inm) = h.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
             let ours = opaque(self.etag_str());
             return inm
@@ -86,11 +97,16 @@ fn parse_date(s: &str) -> Option<u64> {
 
 /// What the Range header asks of a file of `size` bytes.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Ranged {
+pub enum Ranged {
     /// No (usable) range: send the whole file with 200.
     Whole,
     /// One satisfiable range: 206 with these `start` and `len`.
-    Part { start: u64, len: u64 },
+    Part {
+        /// First byte.
+        start: u64,
+        /// Bytes from `start` (at least one).
+        len: u64,
+    },
     /// 416 with `Content-Range: bytes */size`.
     Unsatisfiable,
 }
@@ -98,7 +114,7 @@ pub(crate) enum Ranged {
 /// Evaluates Range (and If-Range). Only a single `bytes=` range is honoured; several
 /// ranges get the whole file with 200 (allowed by §14.2, and cheaper than
 /// multipart/byteranges for everyone); a malformed header is ignored likewise.
-pub(crate) fn range(h: &HeaderMap, size: u64, v: &Validators) -> Ranged {
+pub fn range(h: &HeaderMap, size: u64, v: &Validators) -> Ranged {
     let Some(spec) = h.get(RANGE).and_then(|r| r.to_str().ok()) else {
         return Ranged::Whole;
     };

@@ -26,11 +26,12 @@ use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
+pub use cond::{range, Ranged, Validators};
 pub use mime::content_type;
+pub use path::decode_path;
 
 use crate::{recycle, response, Body};
 use cache::Opened;
-use cond::{Ranged, Validators};
 
 /// Serves the files under one directory (see the module docs for what is refused).
 #[derive(Debug, Clone)]

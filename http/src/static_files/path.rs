@@ -10,7 +10,7 @@ use http::StatusCode;
 /// Percent-decodes the URI path into a relative path. Refused with 400: a segment that is
 /// `.` or `..` (also encoded), one that decodes to `/`, `\` or NUL, and bad escapes. Only
 /// one level of decoding is done, so `%252e` is the literal name `%2e`.
-pub(crate) fn decode_path(path: &str) -> Result<PathBuf, StatusCode> {
+pub fn decode_path(path: &str) -> Result<PathBuf, StatusCode> {
     let mut out = PathBuf::new();
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         let bytes = percent_decode(segment.as_bytes()).ok_or(StatusCode::BAD_REQUEST)?;
