@@ -183,6 +183,26 @@ pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
     raw.to_std()
 }
 
+/// Sets or clears `O_NONBLOCK` on `fd`.
+pub(crate) fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl F_GETFL/F_SETFL take no pointers.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// A new close-on-exec fd for the same open file as `fd`.
+pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes no pointers; the new fd is ours alone.
+    let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    Ok(own_fd(new))
+}
+
 /// Closes a raw fd the caller owns and will not use again (e.g. an accepted socket nobody
 /// will ever see because its accept future was dropped).
 pub(crate) fn close_raw(fd: RawFd) {

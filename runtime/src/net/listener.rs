@@ -138,6 +138,12 @@ impl TcpListener {
         let backlog = options.backlog.min(i32::MAX as u32);
         warn_if_clamped(backlog);
         sys::listen(raw, backlog as i32)?;
+        Self::listening(fd)
+    }
+
+    /// Wraps a socket that is already bound and listening.
+    pub(super) fn listening(fd: std::os::fd::OwnedFd) -> io::Result<Self> {
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let local_addr = sys::socket_addr(raw, false)?;
         // On the listener, so that the kernel stamps a connection's packets from its
         // first one (and accepted sockets need no setsockopt of their own).
@@ -149,6 +155,13 @@ impl TcpListener {
             draining: false,
             stamped,
         })
+    }
+
+    /// Ends the multishot accept and gives back the socket's fd (see `adopt`).
+    pub(super) fn into_shared_fd(self) -> SharedFd {
+        let TcpListener { fd, accept, .. } = self;
+        drop(accept); // cancels it; an abandoned op keeps its own clone of `fd`
+        fd
     }
 
     /// The bound address (with the real port if 0 was asked for).
@@ -194,6 +207,15 @@ impl TcpListener {
     /// are closed when the listener is dropped).
     pub async fn accept(&mut self) -> io::Result<TcpStream> {
         poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Like [`accept`](Self::accept), with the peer's address (one `getpeername` after the
+    /// accept). A connection the peer reset before that call is an error like any failed
+    /// accept (`ENOTCONN`); call `accept` again.
+    pub async fn accept_with_addr(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        let stream = self.accept().await?;
+        let peer = stream.peer_addr()?;
+        Ok((stream, peer))
     }
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {

@@ -1,5 +1,8 @@
-//! TCP: per-core listeners with multishot accept, streams with multishot receive.
+//! TCP: per-core listeners with multishot accept, streams with multishot receive; both
+//! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
+//! (`IntoRawFd`, `Into<OwnedFd>`).
 
+mod adopt;
 mod listener;
 mod stream;
 

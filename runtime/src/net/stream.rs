@@ -42,6 +42,13 @@ impl TcpStream {
         stream
     }
 
+    /// Ends the multishot receive and gives back the socket's fd (see `adopt`).
+    pub(super) fn into_shared_fd(self) -> SharedFd {
+        let TcpStream { fd, recv, .. } = self;
+        drop(recv); // cancels it; an abandoned op keeps its own clone of `fd`
+        fd
+    }
+
     /// Connects to `addr` (with `TCP_NODELAY` on).
     pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::from_fd(sys::tcp_socket(&addr)?);
