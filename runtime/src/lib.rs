@@ -45,6 +45,7 @@ mod remote;
 mod runtime;
 mod rx_stamp;
 mod sys;
+pub mod sync;
 pub mod time;
 
 pub use buf_ring::{BufRingStats, RecvBuf};
