@@ -26,6 +26,7 @@
 //! # Ok::<(), coreline_runtime::Error>(())
 //! ```
 
+mod blocking;
 pub mod buf;
 mod buf_ring;
 mod context;
@@ -48,6 +49,7 @@ mod sys;
 pub mod sync;
 pub mod time;
 
+pub use blocking::{spawn_blocking, BlockingJoinHandle};
 pub use buf_ring::{BufRingStats, RecvBuf};
 pub use context::{
     buf_ring_stats, core_stats, current_core, handle, ring_info, spawn_local, CoreId, CoreStats,
