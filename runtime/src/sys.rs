@@ -61,6 +61,15 @@ impl RawAddr {
         }
     }
 
+    /// Room for any address, for the kernel to fill.
+    pub(crate) fn empty() -> Self {
+        RawAddr {
+            // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
+            storage: unsafe { mem::zeroed() },
+            len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        }
+    }
+
     pub(crate) fn to_std(self) -> io::Result<SocketAddr> {
         match self.storage.ss_family as libc::c_int {
             libc::AF_INET => {
@@ -158,6 +167,14 @@ pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
     check(unsafe { libc::bind(fd, raw.as_ptr(), raw.len) }).map(drop)
 }
 
+/// `connect(2)` as a direct call: for a datagram socket it only records the default peer,
+/// so it never waits.
+pub(crate) fn connect_now(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
+    let raw = RawAddr::from_std(addr);
+    // SAFETY: raw holds a valid sockaddr of length raw.len for the duration of the call.
+    check(unsafe { libc::connect(fd, raw.as_ptr(), raw.len) }).map(drop)
+}
+
 pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
     // SAFETY: listen() takes no pointers.
     check(unsafe { libc::listen(fd, backlog) }).map(drop)
@@ -165,11 +182,7 @@ pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
 
 /// `getsockname` (`peer == false`) or `getpeername` (`peer == true`).
 pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
-    let mut raw = RawAddr {
-        // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
-        storage: unsafe { mem::zeroed() },
-        len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-    };
+    let mut raw = RawAddr::empty();
     let ptr = &mut raw.storage as *mut _ as *mut libc::sockaddr;
     // SAFETY: ptr/len describe a live sockaddr_storage the kernel may fill.
     let ret = unsafe {
