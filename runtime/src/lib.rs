@@ -45,8 +45,8 @@ pub mod ops;
 mod remote;
 mod runtime;
 mod rx_stamp;
-mod sys;
 pub mod sync;
+mod sys;
 pub mod time;
 
 pub use blocking::{spawn_blocking, BlockingJoinHandle};

@@ -61,6 +61,30 @@ impl RawAddr {
         }
     }
 
+    /// A Unix socket path as a `sockaddr_un`. `InvalidInput` if it is too long or holds
+    /// a NUL byte.
+    pub(crate) fn unix(path: &std::path::Path) -> io::Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+        let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+        if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a Unix socket path must be shorter than 108 bytes, without NUL",
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let mut raw = RawAddr::empty();
+        // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_un.
+        unsafe { (&mut raw.storage as *mut _ as *mut libc::sockaddr_un).write(sun) };
+        raw.len = (mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+        Ok(raw)
+    }
+
     /// Room for any address, for the kernel to fill.
     pub(crate) fn empty() -> Self {
         RawAddr {
@@ -95,6 +119,14 @@ impl RawAddr {
     pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
         &self.storage as *const _ as *const libc::sockaddr
     }
+}
+
+/// Creates a non-inheritable Unix stream socket.
+pub(crate) fn unix_stream_socket() -> io::Result<OwnedFd> {
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    // SAFETY: socket() takes no pointers; the fd it returns is ours alone.
+    let fd = check(unsafe { libc::socket(libc::AF_UNIX, kind, 0) })?;
+    Ok(own_fd(fd))
 }
 
 /// Creates a non-inheritable TCP socket for `addr`'s family.

@@ -96,9 +96,8 @@ fn adopted_streams_are_non_blocking_and_carry_data_both_ways() {
     one_core()
         .block_on(move || async move {
             let via_std = TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap());
-            let via_fd = TcpStream::from(OwnedFd::from(
-                std::net::TcpStream::connect(addr).unwrap(),
-            ));
+            let via_fd =
+                TcpStream::from(OwnedFd::from(std::net::TcpStream::connect(addr).unwrap()));
             for stream in [via_std.unwrap(), via_fd] {
                 let mut stream = stream;
                 assert!(is_nonblocking(stream.as_raw_fd()));

@@ -70,7 +70,10 @@ fn a_hundred_blocking_sleeps_finish_on_a_bounded_pool_while_the_core_runs() {
     assert_eq!(most, BOUND, "the pool grows to its bound under load");
     assert!(threads.lock().unwrap().len() <= BOUND);
     let rounds = JOBS.div_ceil(BOUND) as u32;
-    assert!(elapsed >= SLEEP * rounds, "{elapsed:?}: jobs beyond the bound must queue");
+    assert!(
+        elapsed >= SLEEP * rounds,
+        "{elapsed:?}: jobs beyond the bound must queue"
+    );
     assert!(
         ticks >= 40,
         "the core ran its timer task only {ticks} times in {elapsed:?}: it was blocked"

@@ -31,8 +31,16 @@ fn mpsc_and_oneshot_carry_values_between_two_cores_and_a_thread() {
         .build()
         .unwrap()
         .run(|core| {
-            let mine0 = if core.index == 0 { core0.lock().unwrap().take() } else { None };
-            let mine1 = if core.index == 1 { core1.lock().unwrap().take() } else { None };
+            let mine0 = if core.index == 0 {
+                core0.lock().unwrap().take()
+            } else {
+                None
+            };
+            let mine1 = if core.index == 1 {
+                core1.lock().unwrap().take()
+            } else {
+                None
+            };
             async move {
                 if let Some((mut tx, answer)) = mine0 {
                     for i in 0..PER_SENDER {
@@ -47,7 +55,10 @@ fn mpsc_and_oneshot_carry_values_between_two_cores_and_a_thread() {
                 let mut next = [0u32; 3];
                 let mut sum = 0u64;
                 while let Some((sender, i)) = rx.recv().await {
-                    assert_eq!(i, next[sender as usize], "values of one sender stay in order");
+                    assert_eq!(
+                        i, next[sender as usize],
+                        "values of one sender stay in order"
+                    );
                     next[sender as usize] += 1;
                     sum += u64::from(i);
                 }

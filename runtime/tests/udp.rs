@@ -13,14 +13,16 @@ fn one_core() -> Runtime {
 /// A std socket that echoes `n` datagrams back to their senders, upper-cased.
 fn std_echo(n: usize) -> (SocketAddr, std::thread::JoinHandle<Vec<SocketAddr>>) {
     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    peer.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let addr = peer.local_addr().unwrap();
     let thread = std::thread::spawn(move || {
         let mut senders = Vec::new();
         let mut buf = [0u8; 2048];
         for _ in 0..n {
             let (len, from) = peer.recv_from(&mut buf).unwrap();
-            peer.send_to(&buf[..len].to_ascii_uppercase(), from).unwrap();
+            peer.send_to(&buf[..len].to_ascii_uppercase(), from)
+                .unwrap();
             senders.push(from);
         }
         senders

@@ -222,27 +222,33 @@ impl TcpListener {
         if self.draining {
             return Poll::Ready(Err(io::Error::other("the listener is draining")));
         }
-        loop {
-            if !self.accept.is_armed() {
-                // O_NONBLOCK: the ring ignores it (it waits by polling), and a direct
-                // system call on the stream (e.g. `ops::direct::splice_now`) can never block the core.
-                let sqe = opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
-                    .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-                    .build();
-                self.accept.arm(sqe, self.fd.clone());
-            }
-            match self.accept.poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => continue, // ended: re-arm
-                Poll::Ready(Some(c)) if c.result >= 0 => {
-                    return Poll::Ready(Ok(TcpStream::accepted(
-                        sys::own_fd(c.result),
-                        self.stamped,
-                    )));
-                }
-                Poll::Ready(Some(c)) => {
-                    return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
-                }
+        poll_accept_fd(&mut self.accept, &self.fd, cx)
+            .map_ok(|fd| TcpStream::accepted(fd, self.stamped))
+    }
+}
+
+/// The next connection of a multishot accept on listening socket `fd`, arming it first
+/// if needed; shared by every listener type.
+pub(super) fn poll_accept_fd(
+    accept: &mut MultiOp<SharedFd>,
+    fd: &SharedFd,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<std::os::fd::OwnedFd>> {
+    loop {
+        if !accept.is_armed() {
+            // O_NONBLOCK: the ring ignores it (it waits by polling), and a direct system
+            // call on the stream (e.g. `ops::direct::splice_now`) can never block the core.
+            let sqe = opcode::AcceptMulti::new(types::Fd(fd.raw()))
+                .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+                .build();
+            accept.arm(sqe, fd.clone());
+        }
+        match accept.poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => continue, // ended: re-arm
+            Poll::Ready(Some(c)) if c.result >= 0 => return Poll::Ready(Ok(sys::own_fd(c.result))),
+            Poll::Ready(Some(c)) => {
+                return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
             }
         }
     }

@@ -1,12 +1,18 @@
-//! TCP and UDP. TCP: per-core listeners with multishot accept, streams with multishot receive; both
+//! TCP, UDP and Unix stream sockets.
+//!
+//! TCP: per-core listeners with multishot accept, streams with multishot receive; both
 //! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
-//! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers.
+//! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers. Unix
+//! streams: the same I/O as TCP streams.
 
 mod adopt;
+mod conn;
 mod listener;
 mod stream;
 mod udp;
+mod unix;
 
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};

@@ -104,10 +104,7 @@ impl<B: IoBufMut> OpData for RecvFrom<B> {
 
 /// Receives one datagram into the spare capacity of `buf` (`recvmsg`), with its sender's
 /// address. A datagram longer than the spare capacity is truncated.
-pub async fn recv_from<B: IoBufMut>(
-    fd: &SharedFd,
-    buf: B,
-) -> (io::Result<(usize, SocketAddr)>, B) {
+pub async fn recv_from<B: IoBufMut>(fd: &SharedFd, buf: B) -> (io::Result<(usize, SocketAddr)>, B) {
     Op::new(RecvFrom {
         fd: fd.clone(),
         buf,
