@@ -8,6 +8,16 @@
 //! write freed memory and never leaks an fd or a buffer. The few non-blocking system
 //! calls that cost less than a ring round trip sit apart, in [`ops::direct`].
 //!
+//! Beyond the cores:
+//! - [`net`]: TCP listeners and streams (which also adopt std or raw sockets with
+//!   `from_std` / `From<OwnedFd>` and hand them back with `IntoRawFd`), [`net::UdpSocket`],
+//!   and [`net::UnixStream`] / [`net::UnixListener`] for local upstreams.
+//! - [`spawn_blocking`]: blocking closures on a bounded thread pool shared by the cores
+//!   ([`Builder::blocking_threads`]); the result wakes the awaiting core through its inbox.
+//! - [`sync`]: `oneshot` and bounded `mpsc` channels between cores and plain threads.
+//! - Feature `bytes`: `bytes::Bytes` and `bytes::BytesMut` are owned buffers
+//!   ([`buf::IoBuf`]), sent without a copy.
+//!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};
 //!

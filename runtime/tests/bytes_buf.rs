@@ -16,10 +16,8 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-#[test]
-fn a_one_mib_bytes_is_sent_intact_and_given_back_unchanged() {
-    let expected = pattern(1 << 20);
-    let data = Bytes::from(expected.clone());
+/// A blocking std peer that reads one connection to its end.
+fn std_reader() -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
     let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = peer.local_addr().unwrap();
     let reader = std::thread::spawn(move || {
@@ -28,6 +26,14 @@ fn a_one_mib_bytes_is_sent_intact_and_given_back_unchanged() {
         s.read_to_end(&mut got).unwrap();
         got
     });
+    (addr, reader)
+}
+
+#[test]
+fn a_one_mib_bytes_is_sent_intact_and_given_back_unchanged() {
+    let expected = pattern(1 << 20);
+    let data = Bytes::from(expected.clone());
+    let (addr, reader) = std_reader();
     let ptr = data.as_ptr();
     let back = one_core()
         .block_on(move || async move {
@@ -45,14 +51,7 @@ fn a_one_mib_bytes_is_sent_intact_and_given_back_unchanged() {
 
 #[test]
 fn a_static_bytes_and_a_bytes_mut_can_be_sent() {
-    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = peer.local_addr().unwrap();
-    let reader = std::thread::spawn(move || {
-        let (mut s, _) = peer.accept().unwrap();
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).unwrap();
-        got
-    });
+    let (addr, reader) = std_reader();
     one_core()
         .block_on(move || async move {
             let stream = TcpStream::connect(addr).await.unwrap();
