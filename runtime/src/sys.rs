@@ -207,6 +207,12 @@ pub(crate) fn connect_now(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
     check(unsafe { libc::connect(fd, raw.as_ptr(), raw.len) }).map(drop)
 }
 
+/// `shutdown(fd, SHUT_WR)`: sends FIN after the queued data; never waits.
+pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
+    // SAFETY: shutdown() takes no pointers.
+    check(unsafe { libc::shutdown(fd, libc::SHUT_WR) }).map(drop)
+}
+
 pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
     // SAFETY: listen() takes no pointers.
     check(unsafe { libc::listen(fd, backlog) }).map(drop)

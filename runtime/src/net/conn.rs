@@ -78,26 +78,31 @@ impl Conn {
     }
 
     pub(super) async fn send_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let (mut r, mut buf) = ops::send(&self.fd, buf).await;
-        let mut sent = 0;
-        loop {
-            match r {
-                Err(e) => return (Err(e), buf),
-                Ok(0) if total > 0 => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => sent += n,
-            }
-            if sent >= total {
-                return (Ok(()), buf);
-            }
-            let rest = Tail { buf, from: sent };
-            let (r2, rest) = ops::send(&self.fd, rest).await;
-            (r, buf) = (r2, rest.buf);
-        }
+        send_all(&self.fd, buf).await
     }
 
     pub(super) async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::recv(&self.fd, buf).await
+    }
+}
+
+/// Sends all of `buf` on `fd`, continuing after partial sends.
+pub(super) async fn send_all<B: IoBuf>(fd: &SharedFd, buf: B) -> (io::Result<()>, B) {
+    let total = buf.bytes_init();
+    let (mut r, mut buf) = ops::send(fd, buf).await;
+    let mut sent = 0;
+    loop {
+        match r {
+            Err(e) => return (Err(e), buf),
+            Ok(0) if total > 0 => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => sent += n,
+        }
+        if sent >= total {
+            return (Ok(()), buf);
+        }
+        let rest = Tail { buf, from: sent };
+        let (r2, rest) = ops::send(fd, rest).await;
+        (r, buf) = (r2, rest.buf);
     }
 }
 
