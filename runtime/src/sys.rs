@@ -208,6 +208,7 @@ pub(crate) fn connect_now(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
 }
 
 /// `shutdown(fd, SHUT_WR)`: sends FIN after the queued data; never waits.
+#[cfg(feature = "futures-io")]
 pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
     // SAFETY: shutdown() takes no pointers.
     check(unsafe { libc::shutdown(fd, libc::SHUT_WR) }).map(drop)
