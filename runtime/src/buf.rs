@@ -1,5 +1,9 @@
 //! Owned buffers: operations take them by value and give them back with the result, so
 //! the kernel never writes into memory the caller could free or move meanwhile.
+//!
+//! Implemented for `Vec<u8>`, `Box<[u8]>`, `String`, `Rc<[u8]>` and static slices; with
+//! the `bytes` feature also for `bytes::Bytes` (send) and `bytes::BytesMut` (send and
+//! receive), so a `Bytes` body goes to the kernel without a copy.
 
 /// A buffer the kernel may read from: a stable pointer to `bytes_init()` initialized bytes.
 ///
@@ -119,5 +123,50 @@ unsafe impl IoBuf for std::rc::Rc<[u8]> {
     }
     fn bytes_init(&self) -> usize {
         self.len()
+    }
+}
+
+// SAFETY: a `Bytes` is an immutable view of heap or static memory that the value keeps
+// alive (by refcount, or forever for `Bytes::from_static`); moving the `Bytes` moves only
+// its handle, never the bytes it points at, and nothing can write them while it lives.
+#[cfg(feature = "bytes")]
+unsafe impl IoBuf for bytes::Bytes {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: a `BytesMut` always keeps its storage on the heap (it has no inline form), so
+// moving the value does not move the bytes; the storage is only reallocated by methods
+// that take `&mut self` (reserve, extend), which no one can call while an op owns it.
+#[cfg(feature = "bytes")]
+unsafe impl IoBuf for bytes::BytesMut {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: `capacity()` bytes from `as_mut_ptr()` are heap memory only this `BytesMut` may
+// write (handles split from one allocation own disjoint ranges of it), stable as above.
+#[cfg(feature = "bytes")]
+unsafe impl IoBufMut for bytes::BytesMut {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+    unsafe fn set_init(&mut self, len: usize) {
+        if len > self.len() {
+            // SAFETY: the caller guarantees the first `len` bytes were written, and len is
+            // at most the capacity the kernel was given.
+            unsafe { self.set_len(len) };
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! on the wrong file. Every op therefore holds a clone of the `SharedFd`; the fd closes
 //! when the last clone (the owner's or an abandoned op's) goes.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 /// A reference-counted owned fd, shared by its owner and the ops that use it.
@@ -23,6 +23,15 @@ impl SharedFd {
         self.0.as_raw_fd()
     }
 
+    /// The `OwnedFd` if no op holds it any more, else a duplicate of it (the original
+    /// closes when the last op lets go).
+    pub(crate) fn into_owned(self) -> std::io::Result<OwnedFd> {
+        match self.try_unwrap() {
+            Ok(fd) => Ok(fd),
+            Err(shared) => crate::sys::dup(shared.raw()),
+        }
+    }
+
     /// Gives back the `OwnedFd` if no op holds it any more.
     pub fn try_unwrap(self) -> Result<OwnedFd, SharedFd> {
         Rc::try_unwrap(self.0).map_err(SharedFd)
@@ -32,6 +41,12 @@ impl SharedFd {
 impl AsRawFd for SharedFd {
     fn as_raw_fd(&self) -> RawFd {
         self.raw()
+    }
+}
+
+impl AsFd for SharedFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 

@@ -8,6 +8,16 @@
 //! write freed memory and never leaks an fd or a buffer. The few non-blocking system
 //! calls that cost less than a ring round trip sit apart, in [`ops::direct`].
 //!
+//! Beyond the cores:
+//! - [`net`]: TCP listeners and streams (which also adopt std or raw sockets with
+//!   `from_std` / `From<OwnedFd>` and hand them back with `IntoRawFd`), [`net::UdpSocket`],
+//!   and [`net::UnixStream`] / [`net::UnixListener`] for local upstreams.
+//! - [`spawn_blocking`]: blocking closures on a bounded thread pool shared by the cores
+//!   ([`Builder::blocking_threads`]); the result wakes the awaiting core through its inbox.
+//! - [`sync`]: `oneshot` and bounded `mpsc` channels between cores and plain threads.
+//! - Feature `bytes`: `bytes::Bytes` and `bytes::BytesMut` are owned buffers
+//!   ([`buf::IoBuf`]), sent without a copy.
+//!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};
 //!
@@ -26,6 +36,7 @@
 //! # Ok::<(), coreline_runtime::Error>(())
 //! ```
 
+mod blocking;
 pub mod buf;
 mod buf_ring;
 mod context;
@@ -44,9 +55,11 @@ pub mod ops;
 mod remote;
 mod runtime;
 mod rx_stamp;
+pub mod sync;
 mod sys;
 pub mod time;
 
+pub use blocking::{spawn_blocking, BlockingJoinHandle};
 pub use buf_ring::{BufRingStats, RecvBuf};
 pub use context::{
     buf_ring_stats, core_stats, current_core, handle, ring_info, spawn_local, CoreId, CoreStats,

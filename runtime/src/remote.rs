@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use crate::blocking::{BlockingJoinHandle, BlockingPool};
 use crate::executor::TaskRef;
 use crate::sys;
 
@@ -85,6 +86,7 @@ impl Remote {
 pub struct Handle {
     pub(crate) remotes: Arc<[Arc<Remote>]>,
     pub(crate) cpus: Arc<[usize]>,
+    pub(crate) blocking: Arc<BlockingPool>,
 }
 
 impl Handle {
@@ -123,6 +125,22 @@ impl Handle {
         });
         self.remotes[index].push(RemoteMsg::Run(job));
         RemoteJoinHandle(shared)
+    }
+
+    /// Runs `f` on the runtime's blocking thread pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking). Callable from any thread.
+    pub fn spawn_blocking<F, T>(&self, f: F) -> BlockingJoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::blocking::spawn_on(&self.blocking, f)
+    }
+
+    /// Threads of the blocking pool alive now (busy or idle), at most the
+    /// [`Builder::blocking_threads`](crate::Builder::blocking_threads) bound.
+    pub fn blocking_threads(&self) -> usize {
+        self.blocking.threads()
     }
 
     pub(crate) fn stop_all(&self) {

@@ -2,6 +2,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::blocking::{BlockingPool, PoolSettings};
 
 use crate::context;
 use crate::core_loop::{run_core, CoreFailure, CoreSettings};
@@ -18,6 +21,8 @@ pub struct Builder {
     cores: Cores,
     core: CoreSettings,
     name: String,
+    blocking_threads: usize,
+    blocking_keep_alive: Duration,
 }
 
 impl Default for Builder {
@@ -38,6 +43,8 @@ impl Default for Builder {
                 rx_timestamps: false,
             },
             name: "coreline".into(),
+            blocking_threads: 16,
+            blocking_keep_alive: Duration::from_secs(10),
         }
     }
 }
@@ -93,6 +100,21 @@ impl Builder {
     /// Thread name prefix (default `coreline`); threads are named `PREFIX-INDEX`.
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Most threads the [`spawn_blocking`](crate::spawn_blocking) pool runs at once
+    /// (default 16; at least 1). Threads start only when a job finds none idle; jobs
+    /// beyond the bound wait in a queue.
+    pub fn blocking_threads(mut self, max: usize) -> Self {
+        self.blocking_threads = max.max(1);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for another job before it exits
+    /// (default 10 s).
+    pub fn blocking_keep_alive(mut self, idle: Duration) -> Self {
+        self.blocking_keep_alive = idle;
         self
     }
 
@@ -159,6 +181,11 @@ impl Runtime {
         let handle = Handle {
             remotes: remotes.into(),
             cpus: self.cpus.clone().into(),
+            blocking: Arc::new(BlockingPool::new(PoolSettings {
+                max_threads: self.builder.blocking_threads,
+                keep_alive: self.builder.blocking_keep_alive,
+                name: self.builder.name.clone(),
+            })),
         };
         let entry = &entry;
         let results: Vec<Result<Fut::Output, CoreFailure>> = std::thread::scope(|scope| {

@@ -61,6 +61,39 @@ impl RawAddr {
         }
     }
 
+    /// A Unix socket path as a `sockaddr_un`. `InvalidInput` if it is too long or holds
+    /// a NUL byte.
+    pub(crate) fn unix(path: &std::path::Path) -> io::Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+        let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+        if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a Unix socket path must be shorter than 108 bytes, without NUL",
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let mut raw = RawAddr::empty();
+        // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_un.
+        unsafe { (&mut raw.storage as *mut _ as *mut libc::sockaddr_un).write(sun) };
+        raw.len = (mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+        Ok(raw)
+    }
+
+    /// Room for any address, for the kernel to fill.
+    pub(crate) fn empty() -> Self {
+        RawAddr {
+            // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
+            storage: unsafe { mem::zeroed() },
+            len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        }
+    }
+
     pub(crate) fn to_std(self) -> io::Result<SocketAddr> {
         match self.storage.ss_family as libc::c_int {
             libc::AF_INET => {
@@ -86,6 +119,14 @@ impl RawAddr {
     pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
         &self.storage as *const _ as *const libc::sockaddr
     }
+}
+
+/// Creates a non-inheritable Unix stream socket.
+pub(crate) fn unix_stream_socket() -> io::Result<OwnedFd> {
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    // SAFETY: socket() takes no pointers; the fd it returns is ours alone.
+    let fd = check(unsafe { libc::socket(libc::AF_UNIX, kind, 0) })?;
+    Ok(own_fd(fd))
 }
 
 /// Creates a non-inheritable TCP socket for `addr`'s family.
@@ -158,6 +199,21 @@ pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
     check(unsafe { libc::bind(fd, raw.as_ptr(), raw.len) }).map(drop)
 }
 
+/// `connect(2)` as a direct call: for a datagram socket it only records the default peer,
+/// so it never waits.
+pub(crate) fn connect_now(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
+    let raw = RawAddr::from_std(addr);
+    // SAFETY: raw holds a valid sockaddr of length raw.len for the duration of the call.
+    check(unsafe { libc::connect(fd, raw.as_ptr(), raw.len) }).map(drop)
+}
+
+/// `shutdown(fd, SHUT_WR)`: sends FIN after the queued data; never waits.
+#[cfg(feature = "futures-io")]
+pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
+    // SAFETY: shutdown() takes no pointers.
+    check(unsafe { libc::shutdown(fd, libc::SHUT_WR) }).map(drop)
+}
+
 pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
     // SAFETY: listen() takes no pointers.
     check(unsafe { libc::listen(fd, backlog) }).map(drop)
@@ -165,11 +221,7 @@ pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
 
 /// `getsockname` (`peer == false`) or `getpeername` (`peer == true`).
 pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
-    let mut raw = RawAddr {
-        // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
-        storage: unsafe { mem::zeroed() },
-        len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-    };
+    let mut raw = RawAddr::empty();
     let ptr = &mut raw.storage as *mut _ as *mut libc::sockaddr;
     // SAFETY: ptr/len describe a live sockaddr_storage the kernel may fill.
     let ret = unsafe {
@@ -181,6 +233,26 @@ pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
     };
     check(ret)?;
     raw.to_std()
+}
+
+/// Sets or clears `O_NONBLOCK` on `fd`.
+pub(crate) fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl F_GETFL/F_SETFL take no pointers.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// A new close-on-exec fd for the same open file as `fd`.
+pub(crate) fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes no pointers; the new fd is ours alone.
+    let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    Ok(own_fd(new))
 }
 
 /// Closes a raw fd the caller owns and will not use again (e.g. an accepted socket nobody

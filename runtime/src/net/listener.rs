@@ -138,6 +138,12 @@ impl TcpListener {
         let backlog = options.backlog.min(i32::MAX as u32);
         warn_if_clamped(backlog);
         sys::listen(raw, backlog as i32)?;
+        Self::listening(fd)
+    }
+
+    /// Wraps a socket that is already bound and listening.
+    pub(super) fn listening(fd: std::os::fd::OwnedFd) -> io::Result<Self> {
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let local_addr = sys::socket_addr(raw, false)?;
         // On the listener, so that the kernel stamps a connection's packets from its
         // first one (and accepted sockets need no setsockopt of their own).
@@ -149,6 +155,13 @@ impl TcpListener {
             draining: false,
             stamped,
         })
+    }
+
+    /// Ends the multishot accept and gives back the socket's fd (see `adopt`).
+    pub(super) fn into_shared_fd(self) -> SharedFd {
+        let TcpListener { fd, accept, .. } = self;
+        drop(accept); // cancels it; an abandoned op keeps its own clone of `fd`
+        fd
     }
 
     /// The bound address (with the real port if 0 was asked for).
@@ -196,31 +209,46 @@ impl TcpListener {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
+    /// Like [`accept`](Self::accept), with the peer's address (one `getpeername` after the
+    /// accept). A connection the peer reset before that call is an error like any failed
+    /// accept (`ENOTCONN`); call `accept` again.
+    pub async fn accept_with_addr(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        let stream = self.accept().await?;
+        let peer = stream.peer_addr()?;
+        Ok((stream, peer))
+    }
+
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {
         if self.draining {
             return Poll::Ready(Err(io::Error::other("the listener is draining")));
         }
-        loop {
-            if !self.accept.is_armed() {
-                // O_NONBLOCK: the ring ignores it (it waits by polling), and a direct
-                // system call on the stream (e.g. `ops::direct::splice_now`) can never block the core.
-                let sqe = opcode::AcceptMulti::new(types::Fd(self.fd.raw()))
-                    .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-                    .build();
-                self.accept.arm(sqe, self.fd.clone());
-            }
-            match self.accept.poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => continue, // ended: re-arm
-                Poll::Ready(Some(c)) if c.result >= 0 => {
-                    return Poll::Ready(Ok(TcpStream::accepted(
-                        sys::own_fd(c.result),
-                        self.stamped,
-                    )));
-                }
-                Poll::Ready(Some(c)) => {
-                    return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
-                }
+        poll_accept_fd(&mut self.accept, &self.fd, cx)
+            .map_ok(|fd| TcpStream::accepted(fd, self.stamped))
+    }
+}
+
+/// The next connection of a multishot accept on listening socket `fd`, arming it first
+/// if needed; shared by every listener type.
+pub(super) fn poll_accept_fd(
+    accept: &mut MultiOp<SharedFd>,
+    fd: &SharedFd,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<std::os::fd::OwnedFd>> {
+    loop {
+        if !accept.is_armed() {
+            // O_NONBLOCK: the ring ignores it (it waits by polling), and a direct system
+            // call on the stream (e.g. `ops::direct::splice_now`) can never block the core.
+            let sqe = opcode::AcceptMulti::new(types::Fd(fd.raw()))
+                .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+                .build();
+            accept.arm(sqe, fd.clone());
+        }
+        match accept.poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => continue, // ended: re-arm
+            Poll::Ready(Some(c)) if c.result >= 0 => return Poll::Ready(Ok(sys::own_fd(c.result))),
+            Poll::Ready(Some(c)) => {
+                return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
             }
         }
     }

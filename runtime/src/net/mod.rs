@@ -1,7 +1,23 @@
-//! TCP: per-core listeners with multishot accept, streams with multishot receive.
+//! TCP, UDP and Unix stream sockets.
+//!
+//! TCP: per-core listeners with multishot accept, streams with multishot receive; both
+//! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
+//! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers. Unix
+//! streams: the same I/O as TCP streams. With the `futures-io` feature, [`Compat`] gives
+//! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits.
 
+mod adopt;
+#[cfg(feature = "futures-io")]
+mod compat;
+mod conn;
 mod listener;
 mod stream;
+mod udp;
+mod unix;
 
+#[cfg(feature = "futures-io")]
+pub use compat::Compat;
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};

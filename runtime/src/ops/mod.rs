@@ -7,12 +7,15 @@
 mod convert;
 pub mod direct;
 mod misc;
+mod msg;
 mod net;
 mod open;
 mod rw;
 mod stat;
 
 pub use misc::{splice, timeout_op, writable};
+pub use msg::{recv_from, send_to};
+pub(crate) use net::connect_raw;
 pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};
 pub use open::{close, open_at, open_at2};
 pub use rw::{read_at, write_at};

@@ -31,9 +31,14 @@ impl OpData for Connect {
 
 /// Connects socket `fd` to `addr`.
 pub async fn connect(fd: &SharedFd, addr: SocketAddr) -> io::Result<()> {
+    connect_raw(fd, RawAddr::from_std(&addr)).await
+}
+
+/// Connects socket `fd` to an address in the kernel's layout (any family).
+pub(crate) async fn connect_raw(fd: &SharedFd, addr: RawAddr) -> io::Result<()> {
     Op::new(Connect {
         fd: fd.clone(),
-        addr: Box::new(RawAddr::from_std(&addr)),
+        addr: Box::new(addr),
     })
     .await
 }
