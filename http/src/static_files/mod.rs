@@ -4,9 +4,12 @@
 //! Every path is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` relative
 //! to the root's fd, so the kernel refuses `..`, absolute paths and symlinks (at any
 //! depth) that would leave the root, with no check-then-use race and no blocking call on
-//! the core. Files are opened `O_NONBLOCK` (a FIFO cannot block the open) and checked with
-//! `statx` on the open fd before anything is read: only regular files are served; a
-//! directory serves its `index.html` (opened beneath the directory's fd), else 404.
+//! the core. A path is first opened `O_PATH` (nothing is opened for reading) and checked
+//! with `statx` on that fd: only a regular file is then opened for reading, through
+//! `/proc/self/fd/N` of the `O_PATH` fd, so the inode checked is the inode read (its type
+//! cannot change) and a FIFO or device is never opened (opening a FIFO would release a
+//! writer blocked in its own open). A directory serves its `index.html` (looked up
+//! beneath the directory's fd the same way), else 404.
 //!
 //! Each core keeps the files it opened in a small cache (`cache`: what a hit skips, and
 //! how a changed, replaced or deleted file is noticed). `statx` on an open fd is a direct
@@ -22,7 +25,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use coreline_runtime::fs::File;
-use coreline_runtime::{ops, AsSharedFd, SharedFd};
+use coreline_runtime::{ops, SharedFd};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
@@ -153,19 +156,19 @@ impl StaticFiles {
         } else {
             relative
         };
-        let mut file = File::from(self.open_beneath(&root, &root, rel, rel).await?);
-        let mut stat = stat_now(&file)?;
+        let mut found = SharedFd::new(self.open_beneath(&root, &root, rel, rel).await?);
+        let mut stat = stat_now(&found)?;
         let mut name = relative.to_path_buf();
         if stat.is_dir() {
-            let dir = file.as_shared_fd().clone();
             name.push("index.html");
             let index = Path::new("index.html");
-            file = File::from(self.open_beneath(&root, &dir, index, &name).await?);
-            stat = stat_now(&file)?;
+            found = SharedFd::new(self.open_beneath(&root, &found, index, &name).await?);
+            stat = stat_now(&found)?;
         }
         if !stat.is_file() {
-            return Err(StatusCode::NOT_FOUND); // FIFO, device, socket: never read
+            return Err(StatusCode::NOT_FOUND); // FIFO, device, socket: never opened
         }
+        let file = File::from(reopen_for_reading(&found).await.map_err(status_for)?);
         Ok(Opened {
             file,
             stat,
@@ -175,16 +178,30 @@ impl StaticFiles {
     }
 }
 
-fn stat_now(file: &File) -> Result<ops::Statx, StatusCode> {
-    ops::statx_fd_now(file.as_shared_fd()).map_err(status_for)
+/// Opens the file an `O_PATH` fd names for reading, through its `/proc/self/fd/N`
+/// link: the same inode, with the access check an open by name makes. The path is
+/// absolute, so `openat2` ignores the directory fd; passing `path_fd` there keeps it
+/// open until the kernel is done (also if this future is dropped), so `N` cannot
+/// name another file meanwhile.
+async fn reopen_for_reading(path_fd: &SharedFd) -> io::Result<OwnedFd> {
+    let link = format!("/proc/self/fd/{}", path_fd.raw());
+    let mut opened = ops::open_at2(path_fd, &link, read_flags(), 0).await;
+    if matches!(&opened, Err(e) if out_of_fds(e)) {
+        cache::clear(); // the cached files give their fds back
+        opened = ops::open_at2(path_fd, &link, read_flags(), 0).await;
+    }
+    opened
+}
+
+fn stat_now(fd: &SharedFd) -> Result<ops::Statx, StatusCode> {
+    ops::statx_fd_now(fd).map_err(status_for)
 }
 
 impl StaticFiles {
-    /// Opens `rel` beneath `dir`. The kernel refuses any absolute symlink with `EXDEV`,
-    /// even one pointing inside the root. For those (rare) the path from the root
-    /// (`from_root`) is followed without restriction, through the ring and as `O_PATH`
-    /// (nothing is opened for reading: a FIFO cannot block), the kernel is asked where
-    /// that landed (`/proc/self/fd/N`: the dentry is pinned by the fd, so no disk I/O
+    /// Opens `rel` beneath `dir` as `O_PATH` (see the module docs). The kernel refuses
+    /// any absolute symlink with `EXDEV`, even one pointing inside the root. For those
+    /// (rare) the path from the root (`from_root`) is followed without restriction,
+    /// through the ring and also as `O_PATH`, the kernel is asked where that landed (`/proc/self/fd/N`: the dentry is pinned by the fd, so no disk I/O
     /// and no blocking `realpath` walk on the core), and only if that is inside the root
     /// is it opened beneath the root again, so `RESOLVE_BENEATH` still has the last word
     /// (a symlink swapped in between is refused then).
@@ -195,10 +212,10 @@ impl StaticFiles {
         rel: &Path,
         from_root: &Path,
     ) -> Result<OwnedFd, StatusCode> {
-        let mut first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+        let mut first = ops::open_at2(dir, rel, PATH_ONLY, RESOLVE).await;
         if matches!(&first, Err(e) if out_of_fds(e)) {
             cache::clear(); // the cached files give their fds back
-            first = ops::open_at2(dir, rel, libc_flags(), RESOLVE).await;
+            first = ops::open_at2(dir, rel, PATH_ONLY, RESOLVE).await;
         }
         match first {
             Err(e) if e.raw_os_error() == Some(nix::libc::EXDEV) => {
@@ -207,7 +224,7 @@ impl StaticFiles {
                 } else {
                     from_root
                 };
-                let landed = ops::open_at2(root, from_root, nix::libc::O_PATH, 0)
+                let landed = ops::open_at2(root, from_root, PATH_ONLY, 0)
                     .await
                     .map_err(status_for)?;
                 let real = std::fs::read_link(format!("/proc/self/fd/{}", landed.as_raw_fd()))
@@ -221,7 +238,7 @@ impl StaticFiles {
                 } else {
                     inside
                 };
-                ops::open_at2(root, inside, libc_flags(), RESOLVE)
+                ops::open_at2(root, inside, PATH_ONLY, RESOLVE)
                     .await
                     .map_err(status_for)
             }
@@ -237,8 +254,11 @@ fn out_of_fds(e: &io::Error) -> bool {
     )
 }
 
-/// `O_RDONLY | O_NONBLOCK | O_NOCTTY`: a FIFO cannot block the open.
-fn libc_flags() -> i32 {
+/// Looks a path up without opening it for reading (no FIFO or device is opened).
+const PATH_ONLY: i32 = nix::libc::O_PATH;
+
+/// `O_RDONLY | O_NONBLOCK | O_NOCTTY`, for a file known to be regular.
+fn read_flags() -> i32 {
     use nix::fcntl::OFlag;
     (OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits()
 }
