@@ -46,7 +46,7 @@ pub(crate) use self::collect::{block_on, gather, local_core_snapshot, RunMetrics
 pub(crate) use self::conn::{accepted, flushed, received, started, ConnStamps};
 pub(crate) use self::core::CoreHttpMetrics;
 pub use self::hlog::write_interval_log;
-pub use self::parse::rows_from_prometheus;
+pub use self::parse::{printable, rows_from_prometheus};
 pub use self::prometheus::prometheus_text;
 pub(crate) use self::sampler::ProbeGuard;
 pub use self::sampler::SAMPLE_PERIOD;
