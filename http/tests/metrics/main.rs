@@ -2,8 +2,10 @@
 //! behind a slow pipelined request, accept → first byte, metrics off; `/metrics` checked
 //! with Python's `prometheus_client` parser, and the table and interval-log exports.
 //! `arrival.rs`: requests stamped when they arrive, not when the connection reads them.
+//! `scrape.rs`: concurrent scrapes share one gather.
 
 mod arrival;
+mod scrape;
 #[path = "../common/mod.rs"]
 mod common;
 
