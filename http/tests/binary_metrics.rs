@@ -280,7 +280,10 @@ fn stats_reads_a_bounded_response_and_prints_no_terminal_escapes() {
     let out = run(&["stats", &format!("http://{hostile}"), "--count", "1"]);
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
-    assert!(!printed.contains('\x1b') && !printed.contains('\x07'), "{printed:?}");
+    assert!(
+        !printed.contains('\x1b') && !printed.contains('\x07'),
+        "{printed:?}"
+    );
     assert!(printed.contains("\\u{1b}[2J"), "{printed}");
 
     let bad_status = fake_admin(b"HTTP/1.1 500 \x1b[2Jboom\r\n\r\n".to_vec(), None);
@@ -295,5 +298,8 @@ fn stats_reads_a_bounded_response_and_prints_no_terminal_escapes() {
     let out = run(&["stats", &format!("http://{bad_line}"), "--count", "1"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(!err.contains('\x1b') && err.contains("malformed"), "{err:?}");
+    assert!(
+        !err.contains('\x1b') && err.contains("malformed"),
+        "{err:?}"
+    );
 }

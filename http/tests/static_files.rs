@@ -323,9 +323,16 @@ fn dotfiles_are_not_served_except_well_known() {
         "/.well-known/.hidden",
     ] {
         let out = curl(&["--path-as-is", "-w", "\n%{http_code}", &s.url(path)]);
-        assert!(out.ends_with("\n404") && !out.contains(SECRET), "{path}: {out}");
+        assert!(
+            out.ends_with("\n404") && !out.contains(SECRET),
+            "{path}: {out}"
+        );
     }
-    let token = curl(&["-w", " %{http_code}", &s.url("/.well-known/acme-challenge/token")]);
+    let token = curl(&[
+        "-w",
+        " %{http_code}",
+        &s.url("/.well-known/acme-challenge/token"),
+    ]);
     assert_eq!(token, "proof 200");
 }
 

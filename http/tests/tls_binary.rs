@@ -76,7 +76,11 @@ fn epoch_of(openssl_date: &str) -> i64 {
 
 /// The certificate's validity as (notBefore, notAfter) in seconds since the epoch.
 fn validity(cert: &Path) -> (i64, i64) {
-    let out = run("openssl", &["x509", "-noout", "-dates", "-in", s(cert)], LIMIT);
+    let out = run(
+        "openssl",
+        &["x509", "-noout", "-dates", "-in", s(cert)],
+        LIMIT,
+    );
     assert!(out.success, "{}", out.stderr);
     let field = |name: &str| {
         let line = out.stdout.lines().find_map(|l| l.strip_prefix(name));
@@ -105,18 +109,25 @@ fn gen_cert_is_valid_from_now_for_the_days_asked() {
     assert!((from - now).abs() < 120, "notBefore {from}, now {now}");
     assert_eq!(until - from, 90 * 86_400);
     let week = dir.path("week");
-    assert!(coreline(&["gen-cert", s(&week), "--days", "7"]).status.success());
+    assert!(coreline(&["gen-cert", s(&week), "--days", "7"])
+        .status
+        .success());
     let (from, until) = validity(&week.join("cert.pem"));
     assert_eq!(until - from, 7 * 86_400);
     let most = dir.path("most");
-    assert!(coreline(&["gen-cert", "--days=398", s(&most)]).status.success());
+    assert!(coreline(&["gen-cert", "--days=398", s(&most)])
+        .status
+        .success());
     let (from, until) = validity(&most.join("cert.pem"));
     assert_eq!(until - from, 398 * 86_400);
     for bad in ["0", "399", "-5", "ninety", "100000000000"] {
         let out = coreline(&["gen-cert", s(&dir.path("bad")), "--days", bad]);
         one_line_exit_2(&out, "--days");
     }
-    assert!(!dir.path("bad").exists(), "nothing written for a bad --days");
+    assert!(
+        !dir.path("bad").exists(),
+        "nothing written for a bad --days"
+    );
 }
 
 #[test]
@@ -147,7 +158,9 @@ fn gen_cert_never_follows_a_symlink_and_overwrites_only_with_force() {
     let before = std::fs::read(certs.join("cert.pem")).unwrap();
     one_line_exit_2(&coreline(&["gen-cert", s(&certs)]), "already exists");
     assert_eq!(std::fs::read(certs.join("cert.pem")).unwrap(), before);
-    assert!(coreline(&["gen-cert", s(&certs), "--force"]).status.success());
+    assert!(coreline(&["gen-cert", s(&certs), "--force"])
+        .status
+        .success());
     assert_ne!(std::fs::read(certs.join("cert.pem")).unwrap(), before);
     // A dangling link counts as existing too, and is never created through.
     let dangling = dir.path("dangling");
@@ -155,7 +168,9 @@ fn gen_cert_never_follows_a_symlink_and_overwrites_only_with_force() {
     let nowhere = dir.path("created-through-the-link");
     std::os::unix::fs::symlink(&nowhere, dangling.join("cert.pem")).unwrap();
     one_line_exit_2(&coreline(&["gen-cert", s(&dangling)]), "already exists");
-    assert!(coreline(&["gen-cert", "--force", s(&dangling)]).status.success());
+    assert!(coreline(&["gen-cert", "--force", s(&dangling)])
+        .status
+        .success());
     assert!(!nowhere.exists());
 }
 

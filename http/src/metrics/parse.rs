@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn what_is_printed_has_no_control_characters() {
-        let text = "coreline_http_service_seconds_count{core=\"\x1b[2J\x1b]0;owned\x07\u{202e}\"} 1\n";
+        let text =
+            "coreline_http_service_seconds_count{core=\"\x1b[2J\x1b]0;owned\x07\u{202e}\"} 1\n";
         let rows = rows_from_prometheus(text).unwrap();
         assert_eq!(rows[0].core, "\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{202e}");
         let bad = format!("x\x1b[31m{} tail", "y".repeat(500));

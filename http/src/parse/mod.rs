@@ -27,11 +27,11 @@ mod target;
 pub use chunked::{ChunkLimits, ChunkedDecoder, Decoded};
 pub use error::HeadError;
 pub use fields::{HeaderFields, HeaderFieldsIter};
-pub use target::use_target_host;
 pub use head::{
     parse_head, Expect, Framing, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS,
     MAX_LEADING_EMPTY_LINES,
 };
+pub use target::use_target_host;
 
 #[cfg(test)]
 mod tests_chunked;

@@ -42,9 +42,9 @@ pub(super) fn check<'b>(method: &str, target: &'b str) -> Result<TargetForm<'b>,
         b"*" if method == Method::OPTIONS.as_str() => Ok(TargetForm::Asterisk),
         _ => match absolute_authority(bytes) {
             Some(authority) => Ok(TargetForm::Absolute { authority }),
-            None if is_host_port(bytes) => {
-                Err(HeadError::bad_request("authority-form target without CONNECT"))
-            }
+            None if is_host_port(bytes) => Err(HeadError::bad_request(
+                "authority-form target without CONNECT",
+            )),
             None => Err(HeadError::bad_request("request target of no known form")),
         },
     }

@@ -113,7 +113,15 @@ fn the_authority_form_is_for_connect_only() {
         let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
         with_head(request.as_bytes(), |head| assert_eq!(head.target, target));
     }
-    for target in ["/", "*", "http://example.com/", "example.com", "example.com:", ":443", "a:b"] {
+    for target in [
+        "/",
+        "*",
+        "http://example.com/",
+        "example.com",
+        "example.com:",
+        ":443",
+        "a:b",
+    ] {
         let request = format!("CONNECT {target} HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(status(request.as_bytes()), BAD, "{request}");
     }
@@ -133,7 +141,10 @@ fn use_target_host_replaces_host_only_for_absolute_form() {
         assert_eq!(hosts.len(), 1, "{target}");
         hosts[0].to_str().unwrap().to_owned()
     };
-    assert_eq!(with(http::Method::GET, "http://a.example:81/x"), "a.example:81");
+    assert_eq!(
+        with(http::Method::GET, "http://a.example:81/x"),
+        "a.example:81"
+    );
     assert_eq!(with(http::Method::GET, "/x"), "b.example");
     assert_eq!(with(http::Method::OPTIONS, "*"), "b.example");
     assert_eq!(with(http::Method::CONNECT, "a.example:443"), "b.example");

@@ -5,9 +5,9 @@
 //! `scrape.rs`: concurrent scrapes share one gather.
 
 mod arrival;
-mod scrape;
 #[path = "../common/mod.rs"]
 mod common;
+mod scrape;
 
 /// The shared test helpers' switch: plain HTTP here.
 pub const OVER_TLS: bool = false;

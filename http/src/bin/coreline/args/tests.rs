@@ -86,7 +86,10 @@ fn gen_cert() {
             force,
         })
     };
-    assert_eq!(p(&["gen-cert", "/tmp/d"]).unwrap(), made("/tmp/d", 90, false));
+    assert_eq!(
+        p(&["gen-cert", "/tmp/d"]).unwrap(),
+        made("/tmp/d", 90, false)
+    );
     assert_eq!(
         p(&["gen-cert", "--force", "/tmp/d", "--days", "7"]).unwrap(),
         made("/tmp/d", 7, true)
