@@ -2,8 +2,9 @@
 //! Shared by the `static_path` fuzz target and `http/tests/fuzz_regressions.rs`.
 //!
 //! Besides "never panics": the decision agrees with a second, independent decoder (a
-//! path is refused exactly when a segment has a bad escape or decodes to `.`, `..`, or
-//! holds `/`, `\` or NUL); an accepted path has one plain component per non-empty
+//! path is refused with 400 exactly when a segment has a bad escape or decodes to `.`,
+//! `..`, or holds `/`, `\` or NUL; otherwise with 404 exactly when a segment other than a
+//! first `.well-known` begins with `.`); an accepted path has one plain component per non-empty
 //! segment, never more bytes than its input, stays beneath any root it is joined to, and
 //! percent-encoding it again decodes to the same path.
 
@@ -21,7 +22,8 @@ pub fn check(data: &[u8]) {
     let expected = reference(&text);
     match (&decoded, &expected) {
         (Err(status), None) => assert_eq!(*status, StatusCode::BAD_REQUEST),
-        (Ok(path), Some(names)) => {
+        (Err(status), Some(names)) if hidden(names) => assert_eq!(*status, StatusCode::NOT_FOUND),
+        (Ok(path), Some(names)) if !hidden(names) => {
             let components: Vec<&OsStr> = path.iter().collect();
             let names: Vec<&OsStr> = names.iter().map(|n| OsStr::from_bytes(n)).collect();
             assert_eq!(components, names, "components of {text:?}");
@@ -65,6 +67,15 @@ fn accepted_properties(text: &str, path: &Path) {
         Ok(path),
         "re-encoded {encoded:?}"
     );
+}
+
+/// Whether decoded names include a dotfile that is not served (any name beginning with `.`
+/// except a first `.well-known`).
+fn hidden(names: &[Vec<u8>]) -> bool {
+    names
+        .iter()
+        .enumerate()
+        .any(|(i, n)| n.starts_with(b".") && !(i == 0 && n == b".well-known"))
 }
 
 /// An independent decoder: the names a path should decode to, `None` if refused.

@@ -305,6 +305,38 @@ fn traversal_attempts_are_refused() {
 }
 
 #[test]
+fn dotfiles_are_not_served_except_well_known() {
+    let s = serve("dotfiles");
+    std::fs::create_dir_all(s.root.join(".git")).unwrap();
+    std::fs::create_dir_all(s.root.join(".well-known/acme-challenge")).unwrap();
+    std::fs::write(s.root.join(".git/config"), SECRET).unwrap();
+    std::fs::write(s.root.join(".env"), SECRET).unwrap();
+    std::fs::write(s.root.join("dir/.htpasswd"), SECRET).unwrap();
+    std::fs::write(s.root.join(".well-known/.hidden"), SECRET).unwrap();
+    std::fs::write(s.root.join(".well-known/acme-challenge/token"), "proof").unwrap();
+    for path in [
+        "/.git/config",
+        "/.git/",
+        "/.env",
+        "/%2eenv",
+        "/dir/.htpasswd",
+        "/.well-known/.hidden",
+    ] {
+        let out = curl(&["--path-as-is", "-w", "\n%{http_code}", &s.url(path)]);
+        assert!(
+            out.ends_with("\n404") && !out.contains(SECRET),
+            "{path}: {out}"
+        );
+    }
+    let token = curl(&[
+        "-w",
+        " %{http_code}",
+        &s.url("/.well-known/acme-challenge/token"),
+    ]);
+    assert_eq!(token, "proof 200");
+}
+
+#[test]
 fn fifo_does_not_hang_a_worker() {
     let s = serve("fifo");
     let (out, took) = raw(
@@ -314,6 +346,43 @@ fn fifo_does_not_hang_a_worker() {
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(curl(&["-w", "%{http_code}", "-o", "/dev/null", &s.url("/f1.bin")]) == "200");
+}
+
+/// A request for a FIFO must not open it for reading: that would release a writer
+/// blocked in `open(O_WRONLY)` (and let it write into whatever reads the FIFO next).
+#[test]
+fn a_fifo_writer_stays_blocked_while_the_fifo_is_requested() {
+    let s = serve("fifo-writer");
+    let fifo = s.root.join("fifo");
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let opened = std::fs::OpenOptions::new().write(true).open(&writer_path);
+        let _ = opened_tx.send(opened.is_ok());
+    });
+    std::thread::sleep(Duration::from_millis(100)); // the writer is in open(2) by now
+    for path in ["/fifo", "/fifo"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let (out, _) = raw(s.served.addr, request.as_bytes());
+        assert!(
+            out.starts_with("HTTP/1.1 404") || out.starts_with("HTTP/1.1 400"),
+            "{out}"
+        );
+    }
+    let released = opened_rx.recv_timeout(Duration::from_millis(300));
+    // Release the writer (a reader of our own) before asserting, so the thread ends.
+    let reader = nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
+    writer.join().unwrap();
+    let _ = nix::unistd::close(reader);
+    assert!(
+        released.is_err(),
+        "the server opened the FIFO: its writer's open returned"
+    );
 }
 
 #[test]

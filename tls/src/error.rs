@@ -71,6 +71,11 @@ pub enum ConfigError {
         /// What the OS said.
         source: io::Error,
     },
+    /// A file that is not to be replaced already exists (or is a symlink).
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// Generating a self-signed certificate failed.
     Generate {
         /// Why.
@@ -118,6 +123,9 @@ impl fmt::Display for ConfigError {
             ConfigError::NoDefaultCert => f.write_str("no default certificate configured"),
             ConfigError::Write { path, source } => {
                 write!(f, "{}: cannot write: {source}", path.display())
+            }
+            ConfigError::Exists { path } => {
+                write!(f, "{}: already exists, not replaced", path.display())
             }
             ConfigError::Generate { reason } => {
                 write!(f, "cannot generate a self-signed certificate: {reason}")

@@ -82,7 +82,10 @@ pub use acceptor::{TlsAcceptor, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use certs::{load_certified_key, load_certs, load_key};
 pub use config::TlsAcceptorBuilder;
 pub use error::ConfigError;
-pub use gen::{generate_self_signed, DEFAULT_NAMES};
+pub use gen::{
+    generate_self_signed, generate_self_signed_with, GenOptions, DEFAULT_NAMES, DEFAULT_VALID_DAYS,
+    MAX_VALID_DAYS,
+};
 pub use sni::SniResolver;
 pub use stream::TlsStream;
 

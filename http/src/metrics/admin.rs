@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
+use super::scrape::SnapshotCache;
 use super::{latency_table, prometheus_text};
 use crate::{recycle, response, Body, Handler, ServerHandle};
 
@@ -18,15 +20,39 @@ use crate::{recycle, response, Body, Handler, ServerHandle};
 ///
 /// Other paths get 404, other methods 405; 503 while the observed server has no metrics
 /// (not started yet, or built without [`Builder::metrics`](crate::Builder::metrics)).
-#[derive(Debug, Clone)]
+///
+/// Scrapes are served from one gather at a time: concurrent ones share the gather in
+/// progress, and for a second after it its snapshot answers without asking the observed
+/// cores again, so clients cannot load those cores by scraping. Clones share this cache:
+/// make one handler and clone it in each core's factory.
+#[derive(Clone)]
 pub struct MetricsAdmin {
     observed: ServerHandle,
+    cache: Arc<SnapshotCache>,
+}
+
+impl std::fmt::Debug for MetricsAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsAdmin")
+            .field("observed", &self.observed)
+            .field("gathers", &self.gathers())
+            .finish()
+    }
 }
 
 impl MetricsAdmin {
     /// An admin handler for the server behind `observed`.
     pub fn new(observed: ServerHandle) -> Self {
-        MetricsAdmin { observed }
+        MetricsAdmin {
+            observed,
+            cache: Arc::default(),
+        }
+    }
+
+    /// How many snapshots this handler and its clones have gathered from the observed
+    /// cores (each scrape served from a shared or cached snapshot adds nothing).
+    pub fn gathers(&self) -> u64 {
+        self.cache.gathers()
     }
 }
 
@@ -37,7 +63,7 @@ impl Handler for MetricsAdmin {
     type Future = Pin<Box<dyn Future<Output = Response<Body>>>>;
 
     fn call(&self, req: Request<Body>) -> Self::Future {
-        let observed = self.observed.clone();
+        let (observed, cache) = (self.observed.clone(), self.cache.clone());
         let get = req.method() == Method::GET || req.method() == Method::HEAD;
         let path = req.uri().path().to_string();
         recycle(req);
@@ -54,7 +80,7 @@ impl Handler for MetricsAdmin {
                 "/debug/latency" => latency_table,
                 _ => return text(StatusCode::NOT_FOUND, "not found\n"),
             };
-            let Some(snap) = observed.metrics_snapshot().await else {
+            let Some(snap) = cache.snapshot(&observed).await else {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "no metrics (yet)\n");
             };
             let mut res = response(StatusCode::OK, Body::from(render(&snap)));

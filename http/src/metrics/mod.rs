@@ -27,7 +27,8 @@
 //!
 //! Exported as Prometheus text ([`prometheus_text`]), a per-core percentile table
 //! ([`latency_table`]), HdrHistogram interval logs ([`write_interval_log`]), all served by
-//! [`MetricsAdmin`], the handler of an admin listener.
+//! [`MetricsAdmin`], the handler of an admin listener (which gathers one snapshot at a
+//! time and reuses it for a second, however many clients scrape).
 
 mod admin;
 mod collect;
@@ -37,6 +38,7 @@ mod hlog;
 mod parse;
 mod prometheus;
 mod sampler;
+mod scrape;
 mod series;
 mod snapshot;
 mod table;
@@ -46,7 +48,7 @@ pub(crate) use self::collect::{block_on, gather, local_core_snapshot, RunMetrics
 pub(crate) use self::conn::{accepted, flushed, received, started, ConnStamps};
 pub(crate) use self::core::CoreHttpMetrics;
 pub use self::hlog::write_interval_log;
-pub use self::parse::rows_from_prometheus;
+pub use self::parse::{printable, rows_from_prometheus};
 pub use self::prometheus::prometheus_text;
 pub(crate) use self::sampler::ProbeGuard;
 pub use self::sampler::SAMPLE_PERIOD;

@@ -8,6 +8,7 @@ use httparse::{Header, Status};
 
 use super::fields::HeaderFields;
 use super::request_line::{self, LineScan, RequestLine};
+use super::target::{self, TargetForm};
 use super::{semantics, HeadError};
 
 /// The most header fields a request may carry; one more is a 431.
@@ -79,7 +80,9 @@ pub struct RequestHead<'h, 'b> {
     pub keep_alive: bool,
     /// Whether the client waits for `100 Continue`.
     pub expect: Expect,
-    /// The Host field value (required exactly once for HTTP/1.1, at most once for 1.0).
+    /// The request's host: the authority of an absolute-form target (RFC 9112 §3.2.2), else
+    /// the Host field value (required exactly once for HTTP/1.1, at most once for 1.0, and
+    /// checked even when the target's authority replaces it).
     pub host: Option<&'b [u8]>,
     /// All header fields in order, names as sent (compare case-insensitively).
     pub headers: HeaderFields<'h, 'b>,
@@ -199,7 +202,7 @@ fn finish<'h, 'b>(
     if head_len > limits.max_head {
         return Err(head_too_large());
     }
-    request_line::check_target(line.method, line.target)?;
+    let form = target::check(line.method, line.target)?;
     check_line_endings(buf, head_len, fields)?;
     let method = Method::from_bytes(line.method.as_bytes())
         .map_err(|_| HeadError::bad_request("invalid method token"))?;
@@ -212,7 +215,10 @@ fn finish<'h, 'b>(
         framing: meaning.framing,
         keep_alive: meaning.keep_alive,
         expect: meaning.expect,
-        host: meaning.host,
+        host: match form {
+            TargetForm::Absolute { authority } => Some(authority),
+            _ => meaning.host,
+        },
         headers,
     })
 }

@@ -5,7 +5,9 @@
 //! - Lines end in CRLF, in the head and in chunked framing; a bare LF or bare CR is a 400.
 //! - Up to [`MAX_LEADING_EMPTY_LINES`] empty lines before the request line are skipped.
 //! - The request target must be visible ASCII and start with `/` (origin-form), be `*` (only
-//!   for OPTIONS), or start with a scheme or host followed by `:` (absolute or authority form).
+//!   for OPTIONS), be `scheme://authority...` (absolute-form, with a non-empty authority and
+//!   no userinfo), or, for CONNECT and only there, `host:port` (authority-form); a CONNECT
+//!   with any other form is a 400 too.
 //! - `HTTP/1.x` with x > 1 is 1.1; `HTTP/d.d` with a major other than 1 is a 505; any other
 //!   version text (no version, `HTTP/1.10`, `HTTP/2`) is a 400.
 //! - Transfer-Encoding: the final coding must be `chunked` (else 400) and appear once (else
@@ -20,6 +22,7 @@ mod fields;
 mod head;
 mod request_line;
 mod semantics;
+mod target;
 
 pub use chunked::{ChunkLimits, ChunkedDecoder, Decoded};
 pub use error::HeadError;
@@ -28,6 +31,7 @@ pub use head::{
     parse_head, Expect, Framing, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS,
     MAX_LEADING_EMPTY_LINES,
 };
+pub use target::use_target_host;
 
 #[cfg(test)]
 mod tests_chunked;

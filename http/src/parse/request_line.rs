@@ -48,31 +48,6 @@ pub(super) fn scan(buf: &[u8], max_target: usize) -> Result<LineScan<'_>, HeadEr
     })
 }
 
-/// Checks the target's form (RFC 9112 §3.2): origin-form (`/path`), asterisk-form (`*`, only
-/// for OPTIONS), or absolute-/authority-form (`scheme:...`, `host:port`). Visible ASCII only.
-pub(super) fn check_target(method: &str, target: &str) -> Result<(), HeadError> {
-    if !target.is_ascii() {
-        return Err(invalid_target());
-    }
-    let bytes = target.as_bytes();
-    let well_formed = match bytes {
-        [b'/', ..] => true,
-        b"*" => method == "OPTIONS",
-        [first, ..] if first.is_ascii_alphabetic() => {
-            let name_end = bytes
-                .iter()
-                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
-            name_end.is_some_and(|end| bytes[end] == b':')
-        }
-        _ => false,
-    };
-    if well_formed {
-        Ok(())
-    } else {
-        Err(HeadError::bad_request("request target of no known form"))
-    }
-}
-
 /// The 414 error.
 pub(super) fn target_too_long() -> HeadError {
     HeadError::new(StatusCode::URI_TOO_LONG, "request target too long")

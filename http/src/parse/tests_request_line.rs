@@ -68,6 +68,89 @@ fn absolute_and_asterisk_forms_are_accepted() {
 }
 
 #[test]
+fn the_absolute_form_authority_replaces_host() {
+    with_head(
+        b"GET http://a.example:8080/x?y HTTP/1.1\r\nHost: b.example\r\n\r\n",
+        |head| assert_eq!(head.host, Some(&b"a.example:8080"[..])),
+    );
+    with_head(b"GET https://a.example HTTP/1.0\r\n\r\n", |head| {
+        assert_eq!(head.host, Some(&b"a.example"[..]))
+    });
+    with_head(b"GET /x HTTP/1.1\r\nHost: b.example\r\n\r\n", |head| {
+        assert_eq!(head.host, Some(&b"b.example"[..]))
+    });
+    // The Host field is still required (RFC 9112 §3.2), and checked.
+    for request in [
+        &b"GET http://a.example/ HTTP/1.1\r\n\r\n"[..],
+        b"GET http://a.example/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET http://a.example/ HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    ] {
+        assert_eq!(status(request), BAD, "{:?}", show(request));
+    }
+}
+
+#[test]
+fn absolute_forms_without_a_usable_authority_are_400() {
+    for request in [
+        &b"GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"GET http://user@a.example/x HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET http:/x HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET mailto:a HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET 1http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET http://a\"b/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    ] {
+        assert_eq!(status(request), BAD, "{:?}", show(request));
+    }
+}
+
+#[test]
+fn the_authority_form_is_for_connect_only() {
+    for method in ["GET", "POST", "OPTIONS", "PUT"] {
+        let request = format!("{method} example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assert_eq!(status(request.as_bytes()), BAD, "{request}");
+    }
+    for target in ["[::1]:443", "10.0.0.1:80", "example.com:443"] {
+        let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+        with_head(request.as_bytes(), |head| assert_eq!(head.target, target));
+    }
+    for target in [
+        "/",
+        "*",
+        "http://example.com/",
+        "example.com",
+        "example.com:",
+        ":443",
+        "a:b",
+    ] {
+        let request = format!("CONNECT {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(status(request.as_bytes()), BAD, "{request}");
+    }
+}
+
+#[test]
+fn use_target_host_replaces_host_only_for_absolute_form() {
+    let with = |method: http::Method, target: &str| {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(target)
+            .header("host", "b.example")
+            .body(())
+            .unwrap();
+        use_target_host(&mut request);
+        let hosts: Vec<_> = request.headers().get_all("host").iter().cloned().collect();
+        assert_eq!(hosts.len(), 1, "{target}");
+        hosts[0].to_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        with(http::Method::GET, "http://a.example:81/x"),
+        "a.example:81"
+    );
+    assert_eq!(with(http::Method::GET, "/x"), "b.example");
+    assert_eq!(with(http::Method::OPTIONS, "*"), "b.example");
+    assert_eq!(with(http::Method::CONNECT, "a.example:443"), "b.example");
+}
+
+#[test]
 fn targets_over_the_limit_are_414_even_before_they_end() {
     let limits = HeadLimits::default();
     let at_limit = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(8191));

@@ -4,9 +4,12 @@
 //! Every path is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` relative
 //! to the root's fd, so the kernel refuses `..`, absolute paths and symlinks (at any
 //! depth) that would leave the root, with no check-then-use race and no blocking call on
-//! the core. Files are opened `O_NONBLOCK` (a FIFO cannot block the open) and checked with
-//! `statx` on the open fd before anything is read: only regular files are served; a
-//! directory serves its `index.html` (opened beneath the directory's fd), else 404.
+//! the core. A path is first opened `O_PATH` (nothing is opened for reading) and checked
+//! with `statx` on that fd: only a regular file is then opened for reading, through
+//! `/proc/self/fd/N` of the `O_PATH` fd, so the inode checked is the inode read (its type
+//! cannot change) and a FIFO or device is never opened (opening a FIFO would release a
+//! writer blocked in its own open). A directory serves its `index.html` (looked up
+//! beneath the directory's fd the same way), else 404.
 //!
 //! Each core keeps the files it opened in a small cache (`cache`: what a hit skips, and
 //! how a changed, replaced or deleted file is noticed). `statx` on an open fd is a direct
@@ -15,14 +18,11 @@
 mod cache;
 mod cond;
 mod mime;
+mod open;
 mod path;
 
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use coreline_runtime::fs::File;
-use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use http::header::{ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
@@ -32,6 +32,10 @@ pub use path::decode_path;
 
 use crate::{recycle, response, Body};
 use cache::Opened;
+<<<<<<< HEAD
+=======
+use cond::Ranged;
+>>>>>>> s4-small
 
 /// Serves the files under one directory (see the module docs for what is refused).
 #[derive(Debug, Clone)]
@@ -45,13 +49,6 @@ pub struct StaticFiles {
 
 /// Ids for [`StaticFiles`] instances.
 static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-const RESOLVE: u64 = libc_resolve();
-
-const fn libc_resolve() -> u64 {
-    // RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS (linux/openat2.h).
-    0x08 | 0x02
-}
 
 impl StaticFiles {
     /// Checks that `root` is a readable directory and remembers its canonical path.
@@ -144,6 +141,7 @@ impl StaticFiles {
         cache::insert(self.id, relative, &opened, self.cache_max);
         Ok(opened)
     }
+<<<<<<< HEAD
 
     /// Opens a regular file beneath the root (or a directory's `index.html`). Metadata
     /// comes from `statx_fd_now` (the ring's STATX would cost an io-wq hand-off).
@@ -267,6 +265,8 @@ fn status_for(e: io::Error) -> StatusCode {
         io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         _ => StatusCode::NOT_FOUND,
     }
+=======
+>>>>>>> s4-small
 }
 
 fn value(s: String) -> HeaderValue {

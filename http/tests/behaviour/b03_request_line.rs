@@ -44,6 +44,21 @@ fn absolute_form_is_accepted() {
 }
 
 #[test]
+fn authority_form_is_only_for_connect() {
+    for line in [
+        "GET example.com:80 HTTP/1.1",
+        "POST example.com:80 HTTP/1.1",
+        "OPTIONS example.com:443 HTTP/1.1",
+        "CONNECT / HTTP/1.1",
+        "CONNECT http://example.com/ HTTP/1.1",
+        "GET http:///plaintext HTTP/1.1",
+        "GET http://user@example.com/plaintext HTTP/1.1",
+    ] {
+        refused(addr(), format!("{line}\r\nHost: x\r\n\r\n").as_bytes(), 400);
+    }
+}
+
+#[test]
 fn leading_empty_lines_are_skipped() {
     let (r, _) = one(
         addr(),

@@ -2,10 +2,12 @@
 //! behind a slow pipelined request, accept → first byte, metrics off; `/metrics` checked
 //! with Python's `prometheus_client` parser, and the table and interval-log exports.
 //! `arrival.rs`: requests stamped when they arrive, not when the connection reads them.
+//! `scrape.rs`: concurrent scrapes share one gather.
 
 mod arrival;
 #[path = "../common/mod.rs"]
 mod common;
+mod scrape;
 
 /// The shared test helpers' switch: plain HTTP here.
 pub const OVER_TLS: bool = false;

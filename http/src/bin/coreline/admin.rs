@@ -35,7 +35,10 @@ impl Admin {
             .listen(addr)
             .cores(Cores::List(vec![cpu]))
             .backlog(64)
-            .build(move || MetricsAdmin::new(observed.clone()))
+            .build({
+                let admin = MetricsAdmin::new(observed);
+                move || admin.clone()
+            })
             .map_err(|e| format!("--metrics: {e}"))?;
         let handle = server.handle();
         let addr = server.local_addrs()[0];

@@ -1,6 +1,7 @@
 //! `coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR] [--tls-listen
 //! ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]`: the coreline HTTP
-//! and HTTPS server; `coreline gen-cert DIR`: a self-signed certificate for local use.
+//! and HTTPS server; `coreline gen-cert DIR [--days N] [--force]`: a self-signed
+//! certificate for local use.
 //! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
 //! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(args::Command::Serve(serve)) => run(*serve),
-        Ok(args::Command::GenCert(dir)) => gen_cert(&dir),
+        Ok(args::Command::GenCert(gen)) => gen_cert(&gen),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -50,12 +51,20 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn gen_cert(dir: &std::path::Path) -> ExitCode {
-    match coreline_tls::generate_self_signed(dir, &[]) {
+fn gen_cert(gen: &args::GenCert) -> ExitCode {
+    let options = coreline_tls::GenOptions {
+        days: gen.days,
+        overwrite: gen.force,
+    };
+    match coreline_tls::generate_self_signed_with(&gen.dir, &[], options) {
         Ok((cert, key)) => {
             let _ = writeln!(std::io::stdout(), "{}\n{}", cert.display(), key.display());
             ExitCode::SUCCESS
         }
+        Err(coreline_tls::ConfigError::Exists { path }) => fail(&format!(
+            "{}: already exists (--force replaces it)",
+            path.display()
+        )),
         Err(e) => fail(&e.to_string()),
     }
 }

@@ -13,6 +13,8 @@ pub struct MetricsFlags {
     pub hlog_dir: Option<PathBuf>,
     /// `--metrics-rx-timestamps`: also record kernel receive → reap (`rx_wait`).
     pub rx_timestamps: bool,
+    /// `--metrics-public`: allow `--metrics` on an address other than loopback.
+    pub public: bool,
 }
 
 /// Handles `flag` if it is a metrics flag: `None` if it is not one, else the outcome.
@@ -24,6 +26,10 @@ pub fn parse_flag(
 ) -> Option<Result<(), String>> {
     if flag == "--metrics-rx-timestamps" {
         flags.rx_timestamps = true;
+        return Some(Ok(()));
+    }
+    if flag == "--metrics-public" {
+        flags.public = true;
         return Some(Ok(()));
     }
     if flag != "--metrics" && flag != "--metrics-hlog" {
@@ -52,7 +58,18 @@ pub fn check(flags: &MetricsFlags) -> Result<(), String> {
     if flags.rx_timestamps && flags.admin.is_none() {
         return Err("--metrics-rx-timestamps needs --metrics ADDR".into());
     }
-    Ok(())
+    if flags.public && flags.admin.is_none() {
+        return Err("--metrics-public needs --metrics ADDR".into());
+    }
+    // The admin listener has no authentication: what it shows (traffic, latencies, loads)
+    // is for the operator, so exposing it beyond the host must be asked for explicitly.
+    match flags.admin {
+        Some(addr) if !addr.ip().is_loopback() && !flags.public => Err(format!(
+            "--metrics {addr} is not a loopback address and the admin listener has no \
+             authentication; add --metrics-public to serve it there anyway"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// What `coreline stats` was asked to do.
@@ -154,9 +171,8 @@ mod tests {
             .unwrap()
             .is_err());
         let only_hlog = MetricsFlags {
-            admin: None,
             hlog_dir: Some("/tmp".into()),
-            rx_timestamps: false,
+            ..MetricsFlags::default()
         };
         assert!(check(&only_hlog).is_err());
         let mut rx = MetricsFlags::default();
@@ -170,5 +186,30 @@ mod tests {
         );
         rx.admin = Some("127.0.0.1:9".parse().unwrap());
         assert!(check(&rx).is_ok());
+    }
+
+    #[test]
+    fn metrics_beyond_loopback_needs_metrics_public() {
+        let on = |addr: &str, public| MetricsFlags {
+            admin: Some(addr.parse().unwrap()),
+            public,
+            ..MetricsFlags::default()
+        };
+        for loopback in ["127.0.0.1:9", "127.3.4.5:9", "[::1]:9"] {
+            assert!(check(&on(loopback, false)).is_ok(), "{loopback}");
+        }
+        for public in ["0.0.0.0:9", "192.0.2.1:9", "[::]:9", "[2001:db8::1]:9"] {
+            let e = check(&on(public, false)).unwrap_err();
+            assert!(e.contains("--metrics-public") && !e.contains('\n'), "{e}");
+            assert!(check(&on(public, true)).is_ok(), "{public}");
+        }
+        let mut alone = MetricsFlags::default();
+        assert!(parse_flag(&mut alone, "--metrics-public", || None)
+            .unwrap()
+            .is_ok());
+        assert_eq!(
+            check(&alone).unwrap_err(),
+            "--metrics-public needs --metrics ADDR"
+        );
     }
 }

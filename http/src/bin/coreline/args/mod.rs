@@ -17,10 +17,11 @@ use crate::metrics_args::{self, Stats};
 pub const USAGE: &str = "\
 usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
-                      [--metrics ADDR [--metrics-hlog DIR] [--metrics-rx-timestamps]]
+                      [--metrics ADDR [--metrics-hlog DIR] [--metrics-rx-timestamps]
+                       [--metrics-public]]
                       [--reuse-port] [--max-connections N]
                       [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
-       coreline gen-cert DIR
+       coreline gen-cert DIR [--days N] [--force]
        coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
              with the same routes. --tls-listen without --listen serves HTTPS only.
@@ -31,6 +32,8 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              HdrHistogram interval logs to --metrics-hlog DIR (default: the current one).
              --metrics-rx-timestamps: also record kernel receive timestamp → reap
              (SO_TIMESTAMPING through a multishot recvmsg; off by default, costs CPU).
+             --metrics-public: allow --metrics on an address other than loopback (the
+             admin listener has no authentication; without it such an address is refused).
              --reuse-port: listen even where another coreline listens (SO_REUSEPORT), for
              a zero-downtime restart: start the new one with it, then SIGTERM the old one.
              --max-connections: connections per core (default 16384, 0 = unlimited); one
@@ -40,9 +43,12 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              --tcp-fastopen: accept requests in the SYN (TCP Fast Open) with QLEN pending
              (default off; needs net.ipv4.tcp_fastopen 2 or 3).
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
-             and ::1 (creates DIR)
+             and ::1 (creates DIR), valid from now for --days N (default 90, at most 398).
+             Existing files (or symlinks) are refused unless --force, which replaces them;
+             a symlink is never followed.
   stats      poll a server's admin listener (URL = http://ADDR) and print its percentile
-             table every second (--count N: N times, then exit)";
+             table every second (--count N: N times, then exit); reads at most 4 MiB per
+             poll and prints control characters escaped";
 
 /// The one-line form of the usage, for error messages.
 pub const USAGE_SHORT: &str = "see coreline --help";
@@ -52,8 +58,8 @@ pub const USAGE_SHORT: &str = "see coreline --help";
 pub enum Command {
     /// Run the server.
     Serve(Box<Serve>),
-    /// Write a self-signed certificate and key into this directory.
-    GenCert(PathBuf),
+    /// Write a self-signed certificate and key.
+    GenCert(GenCert),
     /// Poll an admin listener.
     Stats(Stats),
     /// Print the usage.
@@ -83,14 +89,50 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     serve::parse(Flags(args))
 }
 
-fn gen_cert(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    match (args.next(), args.next()) {
-        (Some(h), _) if h == "--help" || h == "-h" => Ok(Command::Help),
-        (Some(dir), None) if !dir.starts_with('-') => Ok(Command::GenCert(PathBuf::from(dir))),
-        (None, _) => Err("gen-cert needs a directory".into()),
-        (Some(a), None) => Err(format!("gen-cert: unknown argument '{a}'")),
-        (Some(_), Some(extra)) => Err(format!("gen-cert: unexpected argument '{extra}'")),
+/// What `gen-cert` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenCert {
+    /// Where `cert.pem` and `key.pem` go.
+    pub dir: PathBuf,
+    /// `--days N`: validity from now (default 90, at most 398).
+    pub days: u32,
+    /// `--force`: replace existing files (a symlink is replaced, never followed).
+    pub force: bool,
+}
+
+fn gen_cert(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut dir = None;
+    let mut days = coreline_tls::DEFAULT_VALID_DAYS;
+    let mut force = false;
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg, None),
+        };
+        match name.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--force" => force = true,
+            "--days" => {
+                let value = inline
+                    .or_else(|| args.next())
+                    .ok_or("--days needs a value")?;
+                days = value
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=coreline_tls::MAX_VALID_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        let max = coreline_tls::MAX_VALID_DAYS;
+                        format!("--days '{value}' is not a number of days from 1 to {max}")
+                    })?;
+            }
+            a if a.starts_with('-') => return Err(format!("gen-cert: unknown argument '{a}'")),
+            _ if dir.is_some() => return Err(format!("gen-cert: unexpected argument '{name}'")),
+            _ => dir = Some(PathBuf::from(name)),
+        }
     }
+    let dir = dir.ok_or("gen-cert needs a directory")?;
+    Ok(Command::GenCert(GenCert { dir, days, force }))
 }
 
 /// One flag of a command line, with its value if it has one.
@@ -109,7 +151,13 @@ impl Flag {
 }
 
 /// The flags that take no value.
-const SWITCHES: &[&str] = &["--help", "-h", "--reuse-port", "--metrics-rx-timestamps"];
+const SWITCHES: &[&str] = &[
+    "--help",
+    "-h",
+    "--reuse-port",
+    "--metrics-rx-timestamps",
+    "--metrics-public",
+];
 
 /// Splits the arguments into flags. Every flag takes a value (`--flag=VALUE`, or the
 /// next argument) except the [`SWITCHES`].

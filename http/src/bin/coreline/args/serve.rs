@@ -115,7 +115,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),
             "--tls-key" => key = Some(PathBuf::from(flag.value()?)),
             "--tls-sni" => sni.push(sni_entry(&flag.value()?)?),
-            "--metrics" | "--metrics-hlog" | "--metrics-rx-timestamps" => {
+            "--metrics" | "--metrics-hlog" | "--metrics-rx-timestamps" | "--metrics-public" => {
                 let name = flag.name.clone();
                 if let Some(done) =
                     metrics_args::parse_flag(&mut serve.metrics, &name, || flag.value().ok())

@@ -79,14 +79,39 @@ fn tls_flags() {
 
 #[test]
 fn gen_cert() {
+    let made = |dir: &str, days, force| {
+        Command::GenCert(GenCert {
+            dir: PathBuf::from(dir),
+            days,
+            force,
+        })
+    };
     assert_eq!(
         p(&["gen-cert", "/tmp/d"]).unwrap(),
-        Command::GenCert(PathBuf::from("/tmp/d"))
+        made("/tmp/d", 90, false)
+    );
+    assert_eq!(
+        p(&["gen-cert", "--force", "/tmp/d", "--days", "7"]).unwrap(),
+        made("/tmp/d", 7, true)
+    );
+    assert_eq!(
+        p(&["gen-cert", "/tmp/d", "--days=398"]).unwrap(),
+        made("/tmp/d", 398, false)
     );
     assert_eq!(p(&["gen-cert", "--help"]).unwrap(), Command::Help);
-    assert!(p(&["gen-cert"]).is_err());
-    assert!(p(&["gen-cert", "a", "b"]).is_err());
-    assert!(p(&["gen-cert", "--nope"]).is_err());
+    for bad in [
+        &["gen-cert"][..],
+        &["gen-cert", "a", "b"],
+        &["gen-cert", "--nope"],
+        &["gen-cert", "a", "--days"],
+        &["gen-cert", "a", "--days", "0"],
+        &["gen-cert", "a", "--days", "399"],
+        &["gen-cert", "a", "--days", "-1"],
+        &["gen-cert", "a", "--days=x"],
+    ] {
+        let e = p(bad).unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
+    }
 }
 
 #[test]
