@@ -1,4 +1,5 @@
-//! What a connection runs over: plain TCP or TLS, and the TLS half of [`ConnIo`].
+//! What a connection runs over, plain TCP or TLS, and the receive and the TLS sends of
+//! [`ConnIo`] by transport.
 //!
 //! The plain path is the one the rest of `conn` was written for: multishot receive
 //! chunks copied into `inbuf`, sends of the output buffer straight to the socket fd,
@@ -18,9 +19,8 @@
 //! `RefCell` is never borrowed across an await): a request body read from another task
 //! meanwhile gets an error, as on the plain path.
 
-use std::future::poll_fn;
+use std::cell::RefCell;
 use std::io;
-use std::pin::pin;
 use std::task::{Context, Poll};
 
 use coreline_runtime::net::TcpStream;
@@ -28,6 +28,7 @@ use coreline_runtime::{AsSharedFd, SharedFd};
 use coreline_tls::TlsStream;
 
 use super::io::ConnIo;
+use super::stamps;
 use crate::pool;
 
 /// Sends over TLS are cut into pieces of at most this size, each bounded by the write
@@ -35,31 +36,48 @@ use crate::pool;
 /// each piece with one socket send.
 const TLS_SEND_PIECE: usize = 256 * 1024;
 
-/// The byte stream under one HTTP connection.
+/// The byte stream under one HTTP connection; the variant is fixed for the connection's
+/// life. The streams sit in `RefCell`s that are borrowed only inside a poll, never across
+/// an await.
 pub(crate) enum Transport {
     /// Plain TCP.
-    Plain(TcpStream),
+    Plain(RefCell<TcpStream>),
     /// TLS, handshake done (boxed: rustls' connection state is large, and the plain
-    /// variant should not pay for it).
-    Tls(Box<TlsStream>),
-    /// The TLS stream is lent to a send in flight, or was lost with a cancelled one.
-    Lent,
+    /// variant should not pay for it). `None` while the stream is lent to a send in
+    /// flight, or after it was lost with a cancelled one.
+    Tls(RefCell<Option<Box<TlsStream>>>),
 }
 
 impl Transport {
+    /// A plain TCP connection.
+    pub(crate) fn plain(stream: TcpStream) -> Self {
+        Transport::Plain(RefCell::new(stream))
+    }
+
+    /// A TLS connection whose handshake is done.
+    pub(crate) fn tls(stream: TlsStream) -> Self {
+        Transport::Tls(RefCell::new(Some(Box::new(stream))))
+    }
+
     /// The socket, for sends, splices and shutdown on the plain path.
     pub(crate) fn shared_fd(&self) -> SharedFd {
         match self {
-            Transport::Plain(s) => s.as_shared_fd().clone(),
-            Transport::Tls(t) => t.tcp().as_shared_fd().clone(),
-            Transport::Lent => unreachable!("a new transport is never lent"),
+            Transport::Plain(s) => s.borrow().as_shared_fd().clone(),
+            Transport::Tls(t) => match &*t.borrow() {
+                Some(tls) => tls.tcp().as_shared_fd().clone(),
+                None => unreachable!("a new transport is never lent"),
+            },
         }
     }
 
     /// Whether bytes must go through TLS.
     pub(crate) fn is_tls(&self) -> bool {
-        !matches!(self, Transport::Plain(_))
+        matches!(self, Transport::Tls(_))
     }
+}
+
+fn read_elsewhere() -> io::Error {
+    io::Error::other("connection is being read elsewhere")
 }
 
 fn lent() -> io::Error {
@@ -67,15 +85,48 @@ fn lent() -> io::Error {
 }
 
 impl ConnIo {
-    /// Polls the TLS stream for plaintext, appended straight to `inbuf` (taking a buffer
-    /// from the pool only while it has bytes, so an idle connection holds none).
-    /// `Ok(false)` is the peer's `close_notify`; a TCP EOF without it is an error
-    /// (`UnexpectedEof`): a truncation, never the end of a message.
-    pub(super) fn poll_tls_recv(
-        &self,
-        tls: &mut TlsStream,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<bool>> {
+    /// Polls the transport for received bytes, appended to `inbuf` (and stamped for the
+    /// metrics). `Ok(false)` is the peer's clean close: a TCP FIN, or over TLS
+    /// `close_notify` (a TCP EOF without it is an `UnexpectedEof` error: a truncation,
+    /// never the end of a message).
+    pub(super) fn poll_read(&self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        match &self.transport {
+            Transport::Plain(stream) => {
+                let Ok(mut stream) = stream.try_borrow_mut() else {
+                    return Poll::Ready(Err(read_elsewhere()));
+                };
+                match stream.poll_recv(cx) {
+                    Poll::Ready(Ok(Some(buf))) => {
+                        stamps::received(self, buf.reaped_at_us(), || self.inbuf_is_empty());
+                        self.append(&buf);
+                        Poll::Ready(Ok(true))
+                    }
+                    Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            Transport::Tls(slot) => match slot.try_borrow_mut().as_deref_mut() {
+                Ok(Some(tls)) => self.poll_tls_read(tls, cx),
+                Ok(None) | Err(_) => Poll::Ready(Err(read_elsewhere())),
+            },
+        }
+    }
+
+    /// Appends received bytes to the input buffer, taking one from the pool if idle.
+    fn append(&self, data: &[u8]) {
+        let mut inbuf = self.inbuf.borrow_mut();
+        if inbuf.capacity() == 0 {
+            *inbuf = pool::take_inbuf();
+        }
+        // Reclaims the buffer's storage in place once the requests sliced from it are gone.
+        inbuf.reserve(data.len());
+        inbuf.extend_from_slice(data);
+    }
+
+    /// Polls the TLS stream for plaintext, decrypted straight into `inbuf` (taking a
+    /// buffer from the pool only while it has bytes, so an idle connection holds none).
+    fn poll_tls_read(&self, tls: &mut TlsStream, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         let mut inbuf = self.inbuf.borrow_mut();
         let lent_buffer = inbuf.capacity() == 0;
         if lent_buffer {
@@ -84,7 +135,7 @@ impl ConnIo {
         let was_empty = inbuf.is_empty();
         let polled = tls.poll_recv_into(cx, &mut inbuf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            crate::metrics::received(self, tls.received_at_us(), || was_empty);
+            stamps::received(self, tls.received_at_us(), || was_empty);
         }
         if lent_buffer && inbuf.is_empty() {
             pool::put_inbuf(std::mem::take(&mut *inbuf));
@@ -92,24 +143,13 @@ impl ConnIo {
         polled.map(|r| r.map(|n| n > 0))
     }
 
-    /// Sends the output buffer `buf` over TLS and puts it back, emptied.
-    pub(super) async fn flush_tls(&self, mut buf: Vec<u8>) -> io::Result<()> {
-        let result = self.tls_send(&buf).await;
-        buf.clear();
-        *self.out.borrow_mut() = buf;
-        result
-    }
-
-    /// Encrypts and sends all of `data`, piece by piece, each bounded by the write timeout.
+    /// The TLS leg of [`send_all`](Self::send_all): encrypts and sends all of `data`,
+    /// piece by piece, each bounded by the write timeout.
     pub(super) async fn tls_send(&self, data: &[u8]) -> io::Result<()> {
         let mut tls = self.lend_tls()?;
         let mut result = Ok(());
         for piece in data.chunks(TLS_SEND_PIECE) {
-            self.set_deadline(self.core.config.timeouts.write);
-            let mut send = pin!(tls.send_all(piece));
-            result = poll_fn(|cx| self.poll_timed(send.as_mut(), cx))
-                .await
-                .and_then(|r| r);
+            result = self.timed(tls.send_all(piece)).await.and_then(|r| r);
             if result.is_err() {
                 break;
             }
@@ -122,31 +162,27 @@ impl ConnIo {
     /// protocol error), then half-closes the socket; bounded by the write timeout.
     pub(super) async fn tls_shutdown(&self) -> io::Result<()> {
         let mut tls = self.lend_tls()?;
-        self.set_deadline(self.core.config.timeouts.write);
-        let result = {
-            let mut close = pin!(tls.shutdown());
-            poll_fn(|cx| self.poll_timed(close.as_mut(), cx))
-                .await
-                .and_then(|r| r)
-        };
+        let result = self.timed(tls.shutdown()).await.and_then(|r| r);
         self.give_back_tls(tls);
         result
     }
 
+    /// Moves the TLS stream out for a send (no borrow is held across its awaits).
     fn lend_tls(&self) -> io::Result<Box<TlsStream>> {
-        let mut transport = self.transport.try_borrow_mut().map_err(|_| lent())?;
-        match std::mem::replace(&mut *transport, Transport::Lent) {
-            Transport::Tls(tls) => Ok(tls),
-            other => {
-                *transport = other;
-                Err(lent())
-            }
+        match &self.transport {
+            Transport::Tls(slot) => match slot.try_borrow_mut().map(|mut s| s.take()) {
+                Ok(Some(tls)) => Ok(tls),
+                Ok(None) | Err(_) => Err(lent()),
+            },
+            Transport::Plain(_) => Err(lent()),
         }
     }
 
     fn give_back_tls(&self, tls: Box<TlsStream>) {
-        if let Ok(mut transport) = self.transport.try_borrow_mut() {
-            *transport = Transport::Tls(tls);
+        if let Transport::Tls(slot) = &self.transport {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = Some(tls);
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ impl Default for HeadLimits {
 
 /// How the request body is delimited (RFC 9112 §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framing {
+pub enum RequestFraming {
     /// No body: neither Content-Length nor Transfer-Encoding was sent.
     None,
     /// A body of exactly this many bytes (possibly zero).
@@ -73,7 +73,7 @@ pub struct RequestHead<'h, 'b> {
     /// and the blank line. The body (or the next request) starts here.
     pub head_len: usize,
     /// How the body is delimited.
-    pub framing: Framing,
+    pub framing: RequestFraming,
     /// Whether the client asked to keep the connection open: HTTP/1.1 unless `Connection:
     /// close`; HTTP/1.0 only with `Connection: keep-alive` (and no `close`).
     pub keep_alive: bool,

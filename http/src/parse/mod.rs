@@ -25,7 +25,7 @@ pub use chunked::{ChunkLimits, ChunkedDecoder, Decoded};
 pub use error::HeadError;
 pub use fields::{HeaderFields, HeaderFieldsIter};
 pub use head::{
-    parse_head, Expect, Framing, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS,
+    parse_head, Expect, HeadLimits, HeaderSlots, RequestFraming, RequestHead, MAX_HEADERS,
     MAX_LEADING_EMPTY_LINES,
 };
 

@@ -5,12 +5,12 @@ use http::{StatusCode, Version};
 use httparse::Header;
 
 use super::charset::HOST;
-use super::head::{Expect, Framing};
+use super::head::{Expect, RequestFraming};
 use super::HeadError;
 
 /// The connection-relevant meaning of a head's fields.
 pub(super) struct Semantics<'b> {
-    pub(super) framing: Framing,
+    pub(super) framing: RequestFraming,
     pub(super) keep_alive: bool,
     pub(super) expect: Expect,
     pub(super) host: Option<&'b [u8]>,
@@ -100,9 +100,13 @@ pub(super) fn analyze<'b>(
 }
 
 /// Decides the body framing; every ambiguous combination is refused (request smuggling).
-fn framing(version: Version, length: Option<u64>, codings: &Codings) -> Result<Framing, HeadError> {
+fn framing(
+    version: Version,
+    length: Option<u64>,
+    codings: &Codings,
+) -> Result<RequestFraming, HeadError> {
     if !codings.present {
-        return Ok(length.map_or(Framing::None, Framing::Length));
+        return Ok(length.map_or(RequestFraming::None, RequestFraming::Length));
     }
     let reason = if length.is_some() {
         "both Content-Length and Transfer-Encoding"
@@ -118,7 +122,7 @@ fn framing(version: Version, length: Option<u64>, codings: &Codings) -> Result<F
             "unsupported transfer coding",
         ));
     } else {
-        return Ok(Framing::Chunked);
+        return Ok(RequestFraming::Chunked);
     };
     Err(HeadError::bad_request(reason))
 }

@@ -1,9 +1,8 @@
 //! [`Server`]: configure, bind, run on every core, shut down gracefully.
 
 mod accept;
-pub(crate) mod config;
-pub(crate) mod core;
 mod fd_limit;
+mod gather;
 mod handle;
 mod refuse;
 mod start;
@@ -15,9 +14,9 @@ use coreline_runtime::net::ListenOptions;
 use coreline_runtime::Cores;
 use coreline_tls::TlsAcceptor;
 
-pub use self::config::{Limits, Timeouts};
 pub use self::fd_limit::{raise_fd_limit, LOW_FD_LIMIT};
 pub use self::handle::ServerHandle;
+use crate::config::{Config, FileBodyMethod, Limits, Timeouts};
 use crate::Handler;
 
 /// Configures a [`Server`]. Start with [`Server::builder`].
@@ -32,7 +31,8 @@ pub struct Builder {
     timeouts: Timeouts,
     metrics: bool,
     rx_timestamps: bool,
-    reuse_port: bool,
+    share_ports: bool,
+    file_body: FileBodyMethod,
 }
 
 impl Default for Builder {
@@ -46,7 +46,8 @@ impl Default for Builder {
             timeouts: Timeouts::default(),
             metrics: false,
             rx_timestamps: false,
-            reuse_port: false,
+            share_ports: false,
+            file_body: FileBodyMethod::Auto,
         }
     }
 }
@@ -77,8 +78,10 @@ impl Builder {
     /// off, and an address in use is an error). The kernel then spreads new connections
     /// over both processes until the old one stops accepting; see the README's restart
     /// procedure (`net.ipv4.tcp_migrate_req`). Addresses with port 0 are always checked.
-    pub fn reuse_port(mut self, on: bool) -> Self {
-        self.reuse_port = on;
+    /// (The cores' listeners share each port among themselves with `SO_REUSEPORT` either
+    /// way; this decides only whether a port another process listens on is accepted.)
+    pub fn share_ports(mut self, on: bool) -> Self {
+        self.share_ports = on;
         self
     }
 
@@ -148,6 +151,14 @@ impl Builder {
         self
     }
 
+    /// How file bodies are sent on plain connections (default [`FileBodyMethod::Auto`]:
+    /// by size). The other methods use one way for every size, to measure them against
+    /// each other.
+    pub fn file_body_method(mut self, method: FileBodyMethod) -> Self {
+        self.file_body = method;
+        self
+    }
+
     /// Checks that every address can be listened on (and resolves port 0), and returns
     /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
     /// thread to build that core's handler, so the handler need not be `Send`.
@@ -168,8 +179,8 @@ impl Builder {
             .cpus()
             .to_vec();
         // Each address must be free (port 0 resolved), unless shared on purpose.
-        let reuse = self.reuse_port;
-        let check_free = |a: SocketAddr| match reuse && a.port() != 0 {
+        let shared = self.share_ports;
+        let check_free = |a: SocketAddr| match shared && a.port() != 0 {
             true => Ok(a),
             false => start::probe(a),
         };
@@ -201,9 +212,10 @@ impl Builder {
             tls,
             cores: coreline_runtime::Cores::List(cpus),
             listen: self.listen,
-            config: config::Config {
+            config: Config {
                 limits: self.limits,
                 timeouts: self.timeouts,
+                file_body: self.file_body,
                 metrics: self.metrics,
                 rx_timestamps: self.rx_timestamps,
             },
@@ -232,7 +244,7 @@ pub struct Server<F> {
     tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
     listen: ListenOptions,
-    config: config::Config,
+    config: Config,
     factory: F,
     handle: ServerHandle,
 }

@@ -29,7 +29,7 @@ use std::cell::Cell;
 
 use coreline_runtime::metrics::loop_clock_us;
 
-use crate::conn::ConnIo;
+use super::io::ConnIo;
 
 /// Per-connection timestamps (20 bytes in the shared connection state, not in the task).
 #[derive(Default)]
@@ -67,7 +67,7 @@ fn since(then: u32, now: u32) -> u64 {
 /// A connection was accepted: counts it and stamps the time.
 #[inline]
 pub(crate) fn accepted(io: &ConnIo) {
-    if let Some(m) = io.core.metrics.as_deref() {
+    if let Some(m) = io.registry.metrics.as_deref() {
         m.accepted();
         io.stamps.recv.set(now());
     }
@@ -80,7 +80,7 @@ pub(crate) fn accepted(io: &ConnIo) {
 /// [`RecvBuf::reaped_at_us`]: coreline_runtime::RecvBuf::reaped_at_us
 #[inline]
 pub(crate) fn received(io: &ConnIo, at: u64, was_empty: impl FnOnce() -> bool) {
-    let Some(m) = io.core.metrics.as_deref() else {
+    let Some(m) = io.registry.metrics.as_deref() else {
         return;
     };
     // 0: no stamp (cannot happen while metrics are on); fall back to the loop's clock.
@@ -97,7 +97,7 @@ pub(crate) fn received(io: &ConnIo, at: u64, was_empty: impl FnOnce() -> bool) {
 /// A request's handler is about to start.
 #[inline]
 pub(crate) fn started(io: &ConnIo) {
-    let Some(m) = io.core.metrics.as_deref() else {
+    let Some(m) = io.registry.metrics.as_deref() else {
         return;
     };
     let (s, t) = (&io.stamps, now());
@@ -116,7 +116,7 @@ pub(crate) fn started(io: &ConnIo) {
 /// Called by `ConnIo::flush` itself, so every path that flushes records its batch.
 #[inline]
 pub(crate) fn flushed(io: &ConnIo) {
-    let Some(m) = io.core.metrics.as_deref() else {
+    let Some(m) = io.registry.metrics.as_deref() else {
         return;
     };
     let s = &io.stamps;
