@@ -23,6 +23,7 @@ use super::stamps::ConnStamps;
 use super::transport::Transport;
 use crate::body::SourceId;
 use crate::clock;
+use crate::metrics::CoreHttpMetrics;
 use crate::pool;
 
 /// No deadline.
@@ -186,6 +187,37 @@ impl ConnIo {
     /// Whether the connection runs over TLS.
     pub(crate) fn is_tls(&self) -> bool {
         self.transport.is_tls()
+    }
+
+    /// The core's metrics recorder, if metrics are on.
+    fn metrics(&self) -> Option<&CoreHttpMetrics> {
+        self.registry.metrics.as_deref()
+    }
+
+    /// Metrics: the connection was just accepted.
+    #[inline]
+    pub(crate) fn stamp_accepted(&self) {
+        self.stamps.accepted(self.metrics());
+    }
+
+    /// Metrics: bytes that arrived at loop clock `at` are being appended to the input
+    /// (`was_empty`: it held nothing before them).
+    #[inline]
+    pub(crate) fn stamp_received(&self, at: u64, was_empty: impl FnOnce() -> bool) {
+        self.stamps.received(self.metrics(), at, was_empty);
+    }
+
+    /// Metrics: a request's handler is about to start.
+    #[inline]
+    pub(crate) fn stamp_started(&self) {
+        self.stamps.started(self.metrics());
+    }
+
+    /// Metrics: a send completed (the batch counts as served if the output is empty).
+    #[inline]
+    pub(crate) fn stamp_flushed(&self) {
+        self.stamps
+            .flushed(self.metrics(), || self.out.borrow().is_empty());
     }
 
     /// This connection as a request body's source, to tell its bodies from others.

@@ -99,7 +99,7 @@ fn serve_on<H: Handler>(
 ) -> impl Future<Output = ()> {
     let io = ConnIo::new(transport, registry.clone());
     io.key.set(registry.register(io.clone()));
-    stamps::accepted(&io);
+    io.stamp_accepted();
     let conn = Conn { io, handler };
     async move {
         let io = &conn.io;
@@ -154,7 +154,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 if !io.body_fully_buffered() && Box::pin(io.flush()).await.is_err() {
                     return End::Close;
                 }
-                stamps::started(io);
+                io.stamp_started();
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
@@ -185,7 +185,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 Ok(after) => Ok(after),
                 Err(later) => {
                     let next = later.await;
-                    stamps::flushed(io); // (if it sent everything)
+                    io.stamp_flushed(); // (if it sent everything)
                     next
                 }
             };

@@ -11,7 +11,6 @@ use coreline_runtime::buf::IoBuf;
 use coreline_runtime::{ops, SharedFd};
 
 use super::io::ConnIo;
-use super::stamps;
 
 /// A buffer that a send can continue after a partial send.
 pub(crate) trait SendBuf: IoBuf + Unpin + AsRef<[u8]> {
@@ -40,7 +39,7 @@ impl ConnIo {
             let buf = std::mem::take(&mut *self.out.borrow_mut());
             if buf.is_empty() {
                 *self.out.borrow_mut() = buf;
-                stamps::flushed(self);
+                self.stamp_flushed();
                 return Ok(());
             }
             let mut back = self.send_all(buf, ops::send).await?;

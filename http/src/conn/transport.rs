@@ -28,7 +28,6 @@ use coreline_runtime::{AsSharedFd, SharedFd};
 use coreline_tls::TlsStream;
 
 use super::io::ConnIo;
-use super::stamps;
 use crate::pool;
 
 /// Sends over TLS are cut into pieces of at most this size, each bounded by the write
@@ -97,7 +96,7 @@ impl ConnIo {
                 };
                 match stream.poll_recv(cx) {
                     Poll::Ready(Ok(Some(buf))) => {
-                        stamps::received(self, buf.reaped_at_us(), || self.inbuf_is_empty());
+                        self.stamp_received(buf.reaped_at_us(), || self.inbuf_is_empty());
                         self.append(&buf);
                         Poll::Ready(Ok(true))
                     }
@@ -135,7 +134,7 @@ impl ConnIo {
         let was_empty = inbuf.is_empty();
         let polled = tls.poll_recv_into(cx, &mut inbuf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            stamps::received(self, tls.received_at_us(), || was_empty);
+            self.stamp_received(tls.received_at_us(), || was_empty);
         }
         if lent_buffer && inbuf.is_empty() {
             pool::put_inbuf(std::mem::take(&mut *inbuf));

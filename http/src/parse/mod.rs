@@ -25,17 +25,9 @@ pub use chunked::{ChunkLimits, ChunkedDecoder, Decoded};
 pub use error::HeadError;
 pub use fields::{HeaderFields, HeaderFieldsIter};
 pub use head::{
-    parse_head, Expect, HeadLimits, HeaderSlots, RequestFraming, RequestHead, MAX_HEADERS,
-    MAX_LEADING_EMPTY_LINES,
+    parse_head, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS, MAX_LEADING_EMPTY_LINES,
 };
+pub use semantics::{Expect, RequestFraming};
 
 #[cfg(test)]
-mod tests_chunked;
-#[cfg(test)]
-mod tests_framing;
-#[cfg(test)]
-mod tests_head;
-#[cfg(test)]
-mod tests_request_line;
-#[cfg(test)]
-mod tests_split;
+mod tests;

@@ -5,8 +5,28 @@ use http::{StatusCode, Version};
 use httparse::Header;
 
 use super::charset::HOST;
-use super::head::{Expect, RequestFraming};
 use super::HeadError;
+
+/// How the request body is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body: neither Content-Length nor Transfer-Encoding was sent.
+    None,
+    /// A body of exactly this many bytes (possibly zero).
+    Length(u64),
+    /// A chunked body; decode it with [`ChunkedDecoder`](super::ChunkedDecoder).
+    Chunked,
+}
+
+/// What the client expects before it sends the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing: the body (if any) is on its way.
+    None,
+    /// `Expect: 100-continue` on an HTTP/1.1 request: send `100 Continue` before reading the
+    /// body. (RFC 9110 §10.1.1: ignored on HTTP/1.0 requests, which then report `None`.)
+    Continue,
+}
 
 /// The connection-relevant meaning of a head's fields.
 pub(super) struct Semantics<'b> {

@@ -2,8 +2,8 @@
 
 use http::StatusCode;
 
-use super::tests_head::{status, with_head};
-use super::*;
+use super::head::{status, with_head};
+use crate::parse::*;
 
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
 

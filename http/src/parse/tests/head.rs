@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode, Version};
 
-use super::*;
+use crate::parse::*;
 
 /// Parses a complete, valid head and hands it to `check`.
 pub(super) fn with_head<R>(bytes: &[u8], check: impl FnOnce(&RequestHead<'_, '_>) -> R) -> R {
