@@ -77,7 +77,7 @@ impl ConnIo {
         Ok(buf)
     }
 
-    /// Whether file bodies can be spliced to the socket (not through TLS: no kTLS here).
+    /// Whether file bodies can be spliced to the socket (not through TLS: kTLS is not used).
     pub(crate) fn can_splice(&self) -> bool {
         !self.is_tls()
     }

@@ -79,7 +79,7 @@ impl Pipe {
 /// Writes `len` bytes of `file` from `offset` behind whatever is queued (the head).
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
-    // Over TLS the bytes must pass through userspace to be encrypted (no kTLS here).
+    // Over TLS the bytes must pass through userspace to be encrypted (kTLS is not used).
     if !io.can_splice() {
         return read_and_send(io, file, offset, len, false).await;
     }

@@ -13,7 +13,7 @@
 //!   anyway), so the plain flush future, which lives in every connection's task, does
 //!   not grow;
 //! - close: `close_notify` before the FIN, and files are read and sent encrypted instead
-//!   of spliced (no kTLS here).
+//!   of spliced (kTLS is not used).
 //!
 //! While a TLS send is in flight the stream is moved out of the connection (the
 //! `RefCell` is never borrowed across an await): a request body read from another task
