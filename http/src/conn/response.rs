@@ -3,6 +3,7 @@
 //! Small bodies are copied behind the head, so a batch of pipelined responses leaves in
 //! one send when the batch is flushed. Large, file and streamed bodies flush as they go.
 
+use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::ops;
@@ -129,11 +130,11 @@ pub(crate) async fn write_body(
         Kind::Bytes(b) => {
             io.flush().await?;
             // No copy when `b` owns a Vec.
-            io.send_all(Vec::from(b), ops::send).await.map(drop)
+            io.send_all(&RefCell::new(Vec::from(b)), ops::send).await
         }
         Kind::Static(s) => {
             io.flush().await?;
-            io.send_all(s, ops::send).await.map(drop)
+            io.send_all(&RefCell::new(s), ops::send).await
         }
         Kind::File { file, offset, len } => super::splice::write_file(io, &file, offset, len).await,
         kind => write_stream(io, Body { kind }, framing).await,

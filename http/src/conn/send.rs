@@ -2,6 +2,7 @@
 //! output buffer's flush, large and static bodies, file chunks), for both transports;
 //! and the write timeout around it.
 
+use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::{pin, Pin};
@@ -13,15 +14,16 @@ use coreline_runtime::{ops, SharedFd};
 use super::io::ConnIo;
 
 /// A buffer that a send can continue after a partial send.
-pub(crate) trait SendBuf: IoBuf + Unpin + AsRef<[u8]> {
-    /// Drops the first `n` bytes, which were sent.
+pub(crate) trait SendBuf: IoBuf + Unpin + AsRef<[u8]> + Default {
+    /// Drops the first `n` bytes (at most all of them), which were sent.
     fn advance(&mut self, n: usize);
 }
 
 impl SendBuf for Vec<u8> {
     fn advance(&mut self, n: usize) {
-        // Partial sends (socket buffer full) are rare, so moving the tail is fine.
-        self.drain(..n);
+        // All sent: keep the storage. Partial sends (socket buffer full) are rare, so
+        // moving the tail is fine.
+        self.drain(..n.min(self.len()));
     }
 }
 
@@ -33,48 +35,61 @@ impl SendBuf for &'static [u8] {
 
 impl ConnIo {
     /// Sends everything in the output buffer (one `send` unless the socket is full), and
-    /// records the batch's responses as served once it is empty.
-    pub(crate) async fn flush(&self) -> io::Result<()> {
-        loop {
-            let buf = std::mem::take(&mut *self.out.borrow_mut());
-            if buf.is_empty() {
-                *self.out.borrow_mut() = buf;
-                self.stamp_flushed();
-                return Ok(());
-            }
-            let mut back = self.send_all(buf, ops::send).await?;
-            back.clear();
-            *self.out.borrow_mut() = back;
+    /// records the batch's responses as served.
+    ///
+    /// This future and [`send_all`](Self::send_all)'s are written as async blocks in plain
+    /// functions, and no local holds a buffer beside the send that owns it: they live in
+    /// every connection's task, and an async fn would store each argument twice.
+    pub(crate) fn flush(&self) -> impl Future<Output = io::Result<()>> + '_ {
+        async move {
+            self.send_all(&self.out, ops::send).await?;
+            self.stamp_flushed();
+            Ok(())
         }
     }
 
-    /// Sends all of `buf`, each send bounded by the write timeout, and gives the buffer
-    /// back (its contents unspecified: clear it to reuse it). On a plain socket each send
-    /// is `op` (`ops::send`, `ops::send_more` or `ops::send_zc`), repeated after a partial
-    /// send; over TLS the stream seals and sends the bytes (`op` does not apply). On
-    /// failure the buffer may be gone (a timed-out send's buffer stays with the
-    /// cancelled operation).
-    pub(crate) async fn send_all<'a, B, F, Fut>(&'a self, mut buf: B, op: F) -> io::Result<B>
+    /// Sends everything in the buffer in `slot` and leaves it there, empty (a `Vec` keeps
+    /// its storage), each send bounded by the write timeout. On a plain socket each send is
+    /// `op` (`ops::send`, `ops::send_more` or `ops::send_zc`), repeated after a partial
+    /// send; over TLS the stream seals and sends the bytes (`op` does not apply). The
+    /// buffer is out of the slot while a send owns it; on failure it may be gone (a
+    /// timed-out send's buffer stays with the cancelled operation).
+    pub(crate) fn send_all<'a, B, F, Fut>(
+        &'a self,
+        slot: &'a RefCell<B>,
+        op: F,
+    ) -> impl Future<Output = io::Result<()>> + 'a
     where
         B: SendBuf,
-        F: Fn(&'a SharedFd, B) -> Fut,
-        Fut: Future<Output = (io::Result<usize>, B)>,
+        F: Fn(&'a SharedFd, B) -> Fut + 'a,
+        Fut: Future<Output = (io::Result<usize>, B)> + 'a,
     {
-        if self.is_tls() {
-            // Boxed: keeps the TLS send out of every connection task's size.
-            Box::pin(self.tls_send(buf.as_ref())).await?;
-            return Ok(buf);
-        }
-        while !buf.as_ref().is_empty() {
-            let (res, back) = self.timed(op(&self.fd, buf)).await?;
-            buf = back;
-            match res? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n if n >= buf.as_ref().len() => break,
-                n => buf.advance(n),
+        async move {
+            if self.is_tls() {
+                let mut buf = std::mem::take(&mut *slot.borrow_mut());
+                // Boxed: keeps the TLS send out of every connection task's size.
+                let result = Box::pin(self.tls_send(buf.as_ref())).await;
+                buf.advance(usize::MAX);
+                *slot.borrow_mut() = buf;
+                return result;
             }
+            while !slot.borrow().as_ref().is_empty() {
+                self.set_deadline(self.registry.config.timeouts.write);
+                let (res, mut back) = {
+                    let mut send = pin!({
+                        let buf = std::mem::take(&mut *slot.borrow_mut());
+                        op(&self.fd, buf)
+                    });
+                    poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?
+                };
+                match res? {
+                    0 => return Err(io::ErrorKind::WriteZero.into()),
+                    n => back.advance(n),
+                }
+                *slot.borrow_mut() = back;
+            }
+            Ok(())
         }
-        Ok(buf)
     }
 
     /// Whether file bodies can be spliced to the socket (not through TLS: kTLS is not used).

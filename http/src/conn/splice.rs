@@ -145,20 +145,18 @@ async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
 /// Sends the queued head with `MSG_MORE`, so it leaves in the same segments as the first
 /// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
 async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
-    let mut buf = std::mem::take(&mut *io.out.borrow_mut());
     // Directly first (the splices that follow are direct too): no ring round trip.
-    if !buf.is_empty() {
-        match ops::send_now(io.fd(), &buf, true) {
-            Ok(n) => buf.advance(n.min(buf.len())),
+    let queued = !io.out.borrow().is_empty();
+    if queued {
+        let sent = ops::send_now(io.fd(), &io.out.borrow(), true);
+        match sent {
+            Ok(n) => io.out.borrow_mut().advance(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
     }
     // What did not fit waits for room in the socket through the ring.
-    let mut buf = io.send_all(buf, ops::send_more).await?;
-    buf.clear();
-    *io.out.borrow_mut() = buf;
-    Ok(())
+    io.send_all(&io.out, ops::send_more).await
 }
 
 /// Reads the file into the output buffer behind the head, sending each chunk (with
@@ -186,13 +184,12 @@ async fn read_and_send(
         }
         offset += n as u64;
         left -= n as u64;
-        let mut buf = if zero_copy {
-            io.send_all(buf, ops::send_zc).await?
-        } else {
-            io.send_all(buf, ops::send).await?
-        };
-        buf.clear();
         *io.out.borrow_mut() = buf;
+        if zero_copy {
+            io.send_all(&io.out, ops::send_zc).await?;
+        } else {
+            io.send_all(&io.out, ops::send).await?;
+        }
     }
     Ok(())
 }

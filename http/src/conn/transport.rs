@@ -15,11 +15,12 @@
 //! - close: `close_notify` before the FIN, and files are read and sent encrypted instead
 //!   of spliced (kTLS is not used).
 //!
-//! While a TLS send is in flight the stream is moved out of the connection (the
-//! `RefCell` is never borrowed across an await): a request body read from another task
-//! meanwhile gets an error, as on the plain path.
+//! Each stream sits in a `Cell` and is taken out while in use: for a poll, and over TLS
+//! for a whole send, so nothing is borrowed across an await. A request body read from
+//! another task while the TLS stream is out for a send gets an error, as does a read on
+//! either transport while another read is in progress.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io;
 use std::task::{Context, Poll};
 
@@ -36,36 +37,46 @@ use crate::pool;
 const TLS_SEND_PIECE: usize = 256 * 1024;
 
 /// The byte stream under one HTTP connection; the variant is fixed for the connection's
-/// life. The streams sit in `RefCell`s that are borrowed only inside a poll, never across
-/// an await.
+/// life. A stream is `None` while it is taken out for use (or after it was lost with a
+/// cancelled send).
 pub(crate) enum Transport {
     /// Plain TCP.
-    Plain(RefCell<TcpStream>),
+    Plain(Cell<Option<TcpStream>>),
     /// TLS, handshake done (boxed: rustls' connection state is large, and the plain
-    /// variant should not pay for it). `None` while the stream is lent to a send in
-    /// flight, or after it was lost with a cancelled one.
-    Tls(RefCell<Option<Box<TlsStream>>>),
+    /// variant should not pay for it).
+    Tls(Cell<Option<Box<TlsStream>>>),
 }
 
 impl Transport {
     /// A plain TCP connection.
     pub(crate) fn plain(stream: TcpStream) -> Self {
-        Transport::Plain(RefCell::new(stream))
+        Transport::Plain(Cell::new(Some(stream)))
     }
 
     /// A TLS connection whose handshake is done.
     pub(crate) fn tls(stream: TlsStream) -> Self {
-        Transport::Tls(RefCell::new(Some(Box::new(stream))))
+        Transport::Tls(Cell::new(Some(Box::new(stream))))
     }
 
     /// The socket, for sends, splices and shutdown on the plain path.
     pub(crate) fn shared_fd(&self) -> SharedFd {
+        let fd = |stream: Option<&TcpStream>| match stream {
+            Some(s) => s.as_shared_fd().clone(),
+            None => unreachable!("a new transport's stream is in place"),
+        };
         match self {
-            Transport::Plain(s) => s.borrow().as_shared_fd().clone(),
-            Transport::Tls(t) => match &*t.borrow() {
-                Some(tls) => tls.tcp().as_shared_fd().clone(),
-                None => unreachable!("a new transport is never lent"),
-            },
+            Transport::Plain(cell) => {
+                let stream = cell.take();
+                let shared = fd(stream.as_ref());
+                cell.set(stream);
+                shared
+            }
+            Transport::Tls(cell) => {
+                let stream = cell.take();
+                let shared = fd(stream.as_deref().map(TlsStream::tcp));
+                cell.set(stream);
+                shared
+            }
         }
     }
 
@@ -90,11 +101,11 @@ impl ConnIo {
     /// never the end of a message).
     pub(super) fn poll_read(&self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         match &self.transport {
-            Transport::Plain(stream) => {
-                let Ok(mut stream) = stream.try_borrow_mut() else {
+            Transport::Plain(cell) => {
+                let Some(mut stream) = cell.take() else {
                     return Poll::Ready(Err(read_elsewhere()));
                 };
-                match stream.poll_recv(cx) {
+                let polled = match stream.poll_recv(cx) {
                     Poll::Ready(Ok(Some(buf))) => {
                         self.stamp_received(buf.reaped_at_us(), || self.inbuf_is_empty());
                         self.append(&buf);
@@ -103,12 +114,18 @@ impl ConnIo {
                     Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                     Poll::Pending => Poll::Pending,
-                }
+                };
+                cell.set(Some(stream));
+                polled
             }
-            Transport::Tls(slot) => match slot.try_borrow_mut().as_deref_mut() {
-                Ok(Some(tls)) => self.poll_tls_read(tls, cx),
-                Ok(None) | Err(_) => Poll::Ready(Err(read_elsewhere())),
-            },
+            Transport::Tls(cell) => {
+                let Some(mut tls) = cell.take() else {
+                    return Poll::Ready(Err(read_elsewhere()));
+                };
+                let polled = self.poll_tls_read(&mut tls, cx);
+                cell.set(Some(tls));
+                polled
+            }
         }
     }
 
@@ -169,19 +186,14 @@ impl ConnIo {
     /// Moves the TLS stream out for a send (no borrow is held across its awaits).
     fn lend_tls(&self) -> io::Result<Box<TlsStream>> {
         match &self.transport {
-            Transport::Tls(slot) => match slot.try_borrow_mut().map(|mut s| s.take()) {
-                Ok(Some(tls)) => Ok(tls),
-                Ok(None) | Err(_) => Err(lent()),
-            },
+            Transport::Tls(cell) => cell.take().ok_or_else(lent),
             Transport::Plain(_) => Err(lent()),
         }
     }
 
     fn give_back_tls(&self, tls: Box<TlsStream>) {
-        if let Transport::Tls(slot) = &self.transport {
-            if let Ok(mut slot) = slot.try_borrow_mut() {
-                *slot = Some(tls);
-            }
+        if let Transport::Tls(cell) = &self.transport {
+            cell.set(Some(tls));
         }
     }
 }
