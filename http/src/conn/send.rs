@@ -40,6 +40,7 @@ impl ConnIo {
     /// This future and [`send_all`](Self::send_all)'s are written as async blocks in plain
     /// functions, and no local holds a buffer beside the send that owns it: they live in
     /// every connection's task, and an async fn would store each argument twice.
+    #[allow(clippy::manual_async_fn)] // see above
     pub(crate) fn flush(&self) -> impl Future<Output = io::Result<()>> + '_ {
         async move {
             self.send_all(&self.out, ops::send).await?;
@@ -54,6 +55,7 @@ impl ConnIo {
     /// send; over TLS the stream seals and sends the bytes (`op` does not apply). The
     /// buffer is out of the slot while a send owns it; on failure it may be gone (a
     /// timed-out send's buffer stays with the cancelled operation).
+    #[allow(clippy::manual_async_fn)] // see `flush`
     pub(crate) fn send_all<'a, B, F, Fut>(
         &'a self,
         slot: &'a RefCell<B>,
