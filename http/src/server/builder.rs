@@ -217,3 +217,10 @@ impl Builder {
         })
     }
 }
+
+impl Server<()> {
+    /// Starts configuring a server.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
