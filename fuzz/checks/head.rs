@@ -7,7 +7,7 @@
 //! whether it is fed whole, byte by byte, or in pieces cut where the input says.
 
 use coreline_http::parse::{
-    parse_head, ChunkLimits, ChunkedDecoder, Framing, HeadLimits, HeaderSlots,
+    parse_head, ChunkLimits, ChunkedDecoder, HeadLimits, HeaderSlots, RequestFraming,
 };
 
 /// What parsing a buffer gave, reduced to comparable values.
@@ -20,7 +20,7 @@ pub enum Outcome {
     /// A head of this many bytes with this framing.
     Head {
         len: usize,
-        framing: Framing,
+        framing: RequestFraming,
         keep_alive: bool,
     },
 }
@@ -54,7 +54,7 @@ pub fn check(data: &[u8]) {
                 "prefix of {cut}/{len} bytes of a valid head"
             );
         }
-        if framing == Framing::Chunked {
+        if framing == RequestFraming::Chunked {
             check_chunked(&data[len..]);
         }
     }

@@ -8,7 +8,7 @@ use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
 use coreline_http::date::{self, DateCache};
-use coreline_http::encode::{self, Framing, Persistence};
+use coreline_http::encode::{self, Persistence, ResponseFraming};
 
 const DATE: &[u8; date::DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
 
@@ -37,7 +37,7 @@ fn encoding(c: &mut Criterion) {
                 &mut out,
                 StatusCode::OK,
                 black_box(&plaintext),
-                Framing::Length(13),
+                ResponseFraming::Length(13),
                 Persistence::KeepAlive,
                 DATE,
             );
@@ -52,7 +52,7 @@ fn encoding(c: &mut Criterion) {
                 &mut out,
                 StatusCode::NOT_FOUND,
                 black_box(&several),
-                Framing::Length(1234),
+                ResponseFraming::Length(1234),
                 Persistence::Close,
                 DATE,
             );
@@ -75,7 +75,7 @@ fn encoding(c: &mut Criterion) {
                     &mut out,
                     StatusCode::OK,
                     &plaintext,
-                    Framing::Length(13),
+                    ResponseFraming::Length(13),
                     Persistence::KeepAlive,
                     DATE,
                 );

@@ -15,7 +15,7 @@ use crate::date::DATE_LEN;
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub enum ResponseFraming {
     /// No body and no framing field: 1xx, 204 and 304 responses.
     NoBody,
     /// `Content-Length: n` (also on HEAD responses, whose body is not sent).
@@ -67,7 +67,7 @@ pub fn response_head(
     out: &mut Vec<u8>,
     status: StatusCode,
     headers: &HeaderMap,
-    framing: Framing,
+    framing: ResponseFraming,
     persistence: Persistence,
     date: &[u8; DATE_LEN],
 ) {
@@ -85,15 +85,15 @@ pub fn response_head(
         out.extend_from_slice(b"\r\n");
     }
     match framing {
-        Framing::NoBody | Framing::UntilClose => {}
-        Framing::Length(n) => {
+        ResponseFraming::NoBody | ResponseFraming::UntilClose => {}
+        ResponseFraming::Length(n) => {
             out.extend_from_slice(b"Content-Length: ");
             decimal(out, n);
             out.extend_from_slice(b"\r\n");
         }
-        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        ResponseFraming::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
     }
-    let persistence = if framing == Framing::UntilClose {
+    let persistence = if framing == ResponseFraming::UntilClose {
         Persistence::Close
     } else {
         persistence
@@ -162,7 +162,7 @@ mod tests {
 
     const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
 
-    fn head(status: StatusCode, h: &HeaderMap, f: Framing, p: Persistence) -> String {
+    fn head(status: StatusCode, h: &HeaderMap, f: ResponseFraming, p: Persistence) -> String {
         let mut out = Vec::new();
         response_head(&mut out, status, h, f, p, DATE);
         String::from_utf8(out).unwrap()
@@ -176,7 +176,7 @@ mod tests {
             head(
                 StatusCode::OK,
                 &h,
-                Framing::Length(13),
+                ResponseFraming::Length(13),
                 Persistence::KeepAlive
             ),
             "HTTP/1.1 200 OK\r\nServer: coreline\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
@@ -201,7 +201,7 @@ mod tests {
         let s = head(
             StatusCode::NOT_FOUND,
             &h,
-            Framing::Chunked,
+            ResponseFraming::Chunked,
             Persistence::Close,
         );
         assert_eq!(
@@ -217,7 +217,7 @@ mod tests {
         let s = head(
             StatusCode::NO_CONTENT,
             &h,
-            Framing::NoBody,
+            ResponseFraming::NoBody,
             Persistence::KeepAliveEcho,
         );
         assert!(s.ends_with("GMT\r\nConnection: keep-alive\r\n\r\n"), "{s}");
@@ -225,14 +225,14 @@ mod tests {
         let s = head(
             StatusCode::OK,
             &h,
-            Framing::UntilClose,
+            ResponseFraming::UntilClose,
             Persistence::KeepAlive,
         );
         assert!(s.ends_with("GMT\r\nConnection: close\r\n\r\n"), "{s}");
         let s = head(
             StatusCode::from_u16(599).unwrap(),
             &h,
-            Framing::NoBody,
+            ResponseFraming::NoBody,
             Persistence::Close,
         );
         assert!(s.starts_with("HTTP/1.1 599 \r\n"), "{s}");

@@ -46,6 +46,7 @@
 
 mod body;
 mod clock;
+mod config;
 mod conn;
 pub mod date;
 pub mod encode;
@@ -57,6 +58,7 @@ mod server;
 pub mod static_files;
 
 pub use body::Body;
+pub use config::{FileBodyMethod, Limits, Timeouts};
 pub use handler::Handler;
 pub use pool::{recycle, response};
-pub use server::{raise_fd_limit, Builder, Limits, Server, ServerHandle, Timeouts, LOW_FD_LIMIT};
+pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};

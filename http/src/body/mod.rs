@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use coreline_runtime::fs::File;
 use futures_core::Stream;
 
-pub(crate) use incoming::Incoming;
+pub(crate) use incoming::{BodySource, Incoming, ReadLater, SourceId};
 
 /// Bytes read from a file per chunk when a file body is read through [`Body::chunk`].
 pub(crate) const FILE_CHUNK: usize = 64 * 1024;
@@ -112,9 +112,9 @@ impl Body {
         }
     }
 
-    /// Whether this is the body of the request `io` is serving now.
-    pub(crate) fn is_incoming_of(&self, io: &crate::conn::ConnIo) -> bool {
-        matches!(&self.kind, Kind::Incoming(i) if i.is_current(io))
+    /// Whether this is the body of the request connection `source` is serving now.
+    pub(crate) fn is_incoming_of(&self, source: SourceId) -> bool {
+        matches!(&self.kind, Kind::Incoming(i) if i.is_current(source))
     }
 
     /// Replaces the body by its length alone (for a response whose body is not sent).

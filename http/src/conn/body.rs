@@ -1,13 +1,11 @@
-//! Reading a request body from the connection: Content-Length or chunked framing, the
-//! body limit, `100 Continue`, and the body-read timeout.
+//! The state of the request body being served: what is left of it to read, a failure to
+//! answer with, and whether the client waits for `100 Continue`. Reading it is in
+//! `body_read.rs`.
 
-use std::io;
-
-use bytes::{Buf, Bytes};
 use http::StatusCode;
 
-use super::io::{ConnIo, Recv};
-use crate::parse::{ChunkedDecoder, Expect, Framing, HeadError};
+use super::io::ConnIo;
+use crate::parse::{ChunkedDecoder, Expect, HeadError, RequestFraming};
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -16,16 +14,16 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// connection without a body in progress, idle ones in particular, pays one word for it.
 pub(crate) struct BodyState {
     /// The client waits for `100 Continue`, which has not been sent.
-    continue_pending: bool,
+    pub(super) continue_pending: bool,
     /// Why reading failed (status 0: it did not): the server answers with this instead
     /// of the handler's response.
     error_status: u16,
     error_reason: &'static str,
-    framing: BodyFraming,
+    pub(super) unread: Unread,
 }
 
 impl BodyState {
-    fn error(&self) -> Option<HeadError> {
+    pub(super) fn error(&self) -> Option<HeadError> {
         let status = StatusCode::from_u16(self.error_status).ok()?;
         Some(HeadError {
             status,
@@ -33,53 +31,48 @@ impl BodyState {
         })
     }
 
-    fn set_error(&mut self, e: HeadError) {
+    pub(super) fn set_error(&mut self, e: HeadError) {
         self.error_status = e.status.as_u16();
         self.error_reason = e.reason;
     }
 }
 
-enum BodyFraming {
+/// What is left of a request body to read.
+pub(super) enum Unread {
+    /// Nothing: the body was read to its end.
     Done,
     /// Bytes left (the limit was checked against the Content-Length up front).
     Length(u64),
     Chunked(Box<Chunked>),
 }
 
-struct Chunked {
-    decoder: ChunkedDecoder,
+/// A chunked body being decoded.
+pub(super) struct Chunked {
+    pub(super) decoder: ChunkedDecoder,
     /// Decoded bytes so far (for the body limit).
-    read: u64,
-}
-
-/// One step of taking body data from what is already buffered.
-enum Step {
-    Data(Bytes),
-    Done,
-    NeedMore,
-    Failed,
+    pub(super) read: u64,
 }
 
 impl ConnIo {
     /// Sets up the body of a new request; returns the request's sequence number.
-    pub(crate) fn begin_body(&self, framing: Framing, expect: Expect) -> u32 {
+    pub(crate) fn begin_body(&self, framing: RequestFraming, expect: Expect) -> u32 {
         let seq = self.body_seq.get().wrapping_add(1);
         self.body_seq.set(seq);
-        let framing = match framing {
-            Framing::None | Framing::Length(0) => None,
-            Framing::Length(n) => Some(BodyFraming::Length(n)),
-            Framing::Chunked => Some(BodyFraming::Chunked(Box::new(Chunked {
-                decoder: ChunkedDecoder::new(self.core.config.limits.chunks()),
+        let unread = match framing {
+            RequestFraming::None | RequestFraming::Length(0) => None,
+            RequestFraming::Length(n) => Some(Unread::Length(n)),
+            RequestFraming::Chunked => Some(Unread::Chunked(Box::new(Chunked {
+                decoder: ChunkedDecoder::new(self.registry.config.limits.chunks()),
                 read: 0,
             }))),
         };
-        *self.body.borrow_mut() = framing.map(|framing| {
+        *self.body.borrow_mut() = unread.map(|unread| {
             Box::new(BodyState {
                 // A client that already sent body bytes is not waiting for 100 Continue.
                 continue_pending: expect == Expect::Continue && self.inbuf_is_empty(),
                 error_status: 0,
                 error_reason: "",
-                framing,
+                unread,
             })
         });
         seq
@@ -101,7 +94,7 @@ impl ConnIo {
         self.body
             .borrow()
             .as_ref()
-            .map_or(true, |st| matches!(st.framing, BodyFraming::Done))
+            .map_or(true, |st| matches!(st.unread, Unread::Done))
     }
 
     /// Why reading the body failed, if it did.
@@ -135,20 +128,20 @@ impl ConnIo {
         if self.body_seq.get() != seq {
             return Some(0);
         }
-        match self.body.borrow().as_ref().map(|st| &st.framing) {
-            None | Some(BodyFraming::Done) => Some(0),
-            Some(BodyFraming::Length(n)) => Some(*n),
-            Some(BodyFraming::Chunked(_)) => None,
+        match self.body.borrow().as_ref().map(|st| &st.unread) {
+            None | Some(Unread::Done) => Some(0),
+            Some(Unread::Length(n)) => Some(*n),
+            Some(Unread::Chunked(_)) => None,
         }
     }
 
     /// Whether the rest of the body is already buffered (for a chunked body: unknown, so
     /// no).
     pub(crate) fn body_fully_buffered(&self) -> bool {
-        match self.body.borrow().as_ref().map(|st| &st.framing) {
-            None | Some(BodyFraming::Done) => true,
-            Some(BodyFraming::Length(n)) => *n <= self.inbuf.borrow().len() as u64,
-            Some(BodyFraming::Chunked(_)) => false,
+        match self.body.borrow().as_ref().map(|st| &st.unread) {
+            None | Some(Unread::Done) => true,
+            Some(Unread::Length(n)) => *n <= self.inbuf.borrow().len() as u64,
+            Some(Unread::Chunked(_)) => false,
         }
     }
 
@@ -163,139 +156,11 @@ impl ConnIo {
                 continue_pending: false,
                 error_status: 0,
                 error_reason: "",
-                framing: BodyFraming::Done,
+                unread: Unread::Done,
             })
         });
         if st.error_status == 0 {
             st.set_error(HeadError { status, reason });
         }
     }
-
-    /// The next piece of the body of request `seq`, reading from the socket as needed.
-    pub(crate) async fn read_body(&self, seq: u32) -> io::Result<Option<Bytes>> {
-        loop {
-            if self.body_seq.get() != seq {
-                return Err(io::Error::other("the request this body belongs to is over"));
-            }
-            if let Some(e) = self.body_error() {
-                return Err(error_for(e));
-            }
-            match self.take_buffered() {
-                Step::Data(b) => return Ok(Some(b)),
-                Step::Done => return Ok(None),
-                Step::Failed => continue, // reported at the top
-                Step::NeedMore => {}
-            }
-            self.queue_continue_if_pending();
-            // Before waiting for the client, send what it may be waiting for: a 100
-            // Continue, earlier pipelined responses, or (for a body streamed back) the
-            // response head.
-            let pending = !self.out.borrow().is_empty();
-            if pending {
-                self.flush().await?;
-            }
-            self.set_deadline(self.core.config.timeouts.body_read);
-            let failure = match self.recv(false).await {
-                Recv::Data => continue,
-                Recv::Eof => (StatusCode::BAD_REQUEST, "request body cut short"),
-                Recv::TimedOut => (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body not received in time",
-                ),
-                Recv::Draining => continue,
-                Recv::Failed(e) => {
-                    self.fail_body(seq, StatusCode::BAD_REQUEST, "request body read failed");
-                    return Err(e);
-                }
-            };
-            self.fail_body(seq, failure.0, failure.1);
-        }
-    }
-
-    /// Decodes body data from what is buffered, without reading the socket.
-    fn take_buffered(&self) -> Step {
-        let mut body = self.body.borrow_mut();
-        let Some(st) = body.as_mut() else {
-            return Step::Done;
-        };
-        let mut inbuf = self.inbuf.borrow_mut();
-        let data = match &mut st.framing {
-            BodyFraming::Done => return Step::Done,
-            BodyFraming::Length(remaining) => {
-                if inbuf.is_empty() {
-                    return Step::NeedMore;
-                }
-                let n = (*remaining).min(inbuf.len() as u64) as usize;
-                *remaining -= n as u64;
-                if *remaining == 0 {
-                    st.framing = BodyFraming::Done;
-                }
-                inbuf.split_to(n).freeze()
-            }
-            BodyFraming::Chunked(chunked) => loop {
-                let d = match chunked.decoder.decode(&inbuf) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        st.set_error(e);
-                        return Step::Failed;
-                    }
-                };
-                if !d.data.is_empty() {
-                    chunked.read += d.data.len() as u64;
-                    if chunked.read > self.core.config.limits.max_body {
-                        st.set_error(HeadError {
-                            status: StatusCode::PAYLOAD_TOO_LARGE,
-                            reason: "request body too large",
-                        });
-                        return Step::Failed;
-                    }
-                    break inbuf.split_to(d.consumed).freeze().slice(d.data);
-                }
-                inbuf.advance(d.consumed);
-                if chunked.decoder.is_done() {
-                    st.framing = BodyFraming::Done;
-                    return Step::Done;
-                }
-                if d.consumed == 0 {
-                    return Step::NeedMore;
-                }
-            },
-        };
-        st.continue_pending = false;
-        Step::Data(data)
-    }
-
-    /// Reads and drops the rest of the body if it is at most `max` bytes. Returns whether
-    /// the body is now complete (false: too large, malformed, or the client stalled).
-    pub(crate) async fn discard_body(&self, max: u64) -> bool {
-        let seq = self.body_seq();
-        let mut discarded = 0u64;
-        loop {
-            if self
-                .body_remaining(seq)
-                .is_some_and(|n| n > max - discarded)
-            {
-                return false;
-            }
-            match self.read_body(seq).await {
-                Ok(None) => return true,
-                Ok(Some(b)) => {
-                    discarded += b.len() as u64;
-                    if discarded > max {
-                        return false;
-                    }
-                }
-                Err(_) => return false,
-            }
-        }
-    }
-}
-
-fn error_for(e: HeadError) -> io::Error {
-    let kind = match e.status {
-        StatusCode::REQUEST_TIMEOUT => io::ErrorKind::TimedOut,
-        _ if e.reason == "request body cut short" => io::ErrorKind::UnexpectedEof,
-        _ => io::ErrorKind::InvalidData,
-    };
-    io::Error::new(kind, e.reason)
 }

@@ -12,14 +12,22 @@ use http::{Response, StatusCode};
 
 use super::io::{ConnIo, Recv};
 use super::response::{self, After, Shape};
-use super::End;
 use crate::body::Body;
-use crate::encode::Framing;
+use crate::encode::ResponseFraming;
 use crate::parse::HeadError;
 use crate::{date, encode, pool};
 
 /// Discard at most this much during a lingering close.
 const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
+/// How a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    /// Close now (nothing is unread, or the connection is broken).
+    Close,
+    /// Half-close and drain briefly first (unread input, or after an error response).
+    Linger,
+}
 
 /// The rest of a response that needs awaiting (boxed: see the module docs).
 pub(super) type Later<'a> = Pin<Box<dyn Future<Output = Result<After, End>> + 'a>>;
@@ -33,7 +41,7 @@ enum Next {
     /// The handler left body unread: discard it (or give up), then send the response.
     Discard(Response<Body>, Shape),
     /// The head is queued; this body follows.
-    Body(Body, Framing, After),
+    Body(Body, ResponseFraming, After),
 }
 
 /// Handles the handler's response (`None`: it panicked): `Ok` if it is queued in the
@@ -57,11 +65,11 @@ fn next_step(io: &ConnIo, res: Option<Response<Body>>, mut shape: Shape) -> Next
         return Next::Fail(e);
     }
     // Shutdown may have begun while the handler ran.
-    shape.keep_alive &= !io.core.is_draining();
+    shape.keep_alive &= !io.registry.is_draining();
     // Unread body left, unless the response streams it back (then it is read as sent).
-    let streams_back =
-        res.body().is_incoming_of(io) && !shape.is_head && response::allows_body(res.status());
-    if res.body().is_incoming_of(io) && !streams_back {
+    let reads_this = res.body().is_incoming_of(io.source_id());
+    let streams_back = reads_this && !shape.is_head && response::allows_body(res.status());
+    if reads_this && !streams_back {
         // Keep its length for the head (HEAD gets the GET headers), drop the reader.
         res.body_mut().omit();
     }
@@ -91,7 +99,7 @@ async fn complete(io: &ConnIo, mut next: Next) -> Result<After, End> {
                 // The handler answered without reading all of the body. If the client
                 // still waits for 100 Continue it never sent the body: don't invite it.
                 let discarded = !io.continue_pending()
-                    && io.discard_body(io.core.config.limits.max_discard).await;
+                    && io.discard_body(io.registry.config.limits.max_discard).await;
                 if let Some(e) = io.body_error() {
                     pool::put_map(res.into_parts().0.headers);
                     return Err(fail(io, e).await);
@@ -143,15 +151,15 @@ pub(super) async fn closing(io: &ConnIo) -> End {
     }
 }
 
-/// Lingering close: half-close (over TLS, after `close_notify`), then read and discard until the client closes, a short
-/// time passes, or too much arrives.
+/// Lingering close: half-close (over TLS, after `close_notify`), then read and discard
+/// until the client closes, a short time passes, or too much arrives.
 pub(super) async fn linger(io: &ConnIo) {
     io.end_body();
     io.inbuf.borrow_mut().clear();
     if io.shutdown_write().await.is_err() {
         return;
     }
-    io.set_deadline(io.core.config.timeouts.linger);
+    io.set_deadline(io.registry.config.timeouts.linger);
     let mut discarded = 0usize;
     while let Recv::Data = io.recv(false).await {
         let mut inbuf = io.inbuf.borrow_mut();

@@ -2,27 +2,29 @@
 //!
 //! It is reference-counted because a request [`Body`](crate::Body) handed to the handler
 //! must be able to read from the connection. Nothing here is ever borrowed across an
-//! `.await`: the stream is only borrowed inside `poll_recv`, sends go through a cloned
+//! `.await`: the stream is only borrowed inside `poll_read`, sends go through a cloned
 //! `SharedFd` (or, over TLS, the stream moved out for the send: see `transport.rs`), and
 //! the output buffer is moved out while the kernel owns it. So a handler that stashes a
 //! body and reads it from another task gets an error, never a panic.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
-use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use coreline_runtime::{ops, SharedFd};
+use coreline_runtime::SharedFd;
 
 use super::body::BodyState;
+use super::registry::ConnRegistry;
+use super::stamps::ConnStamps;
 use super::transport::Transport;
+use crate::body::SourceId;
 use crate::clock;
+use crate::metrics::CoreHttpMetrics;
 use crate::pool;
-use crate::server::core::CoreShared;
 
 /// No deadline.
 const NEVER: u64 = u64::MAX;
@@ -41,12 +43,11 @@ pub(crate) enum Recv {
 
 /// One connection's I/O state.
 pub(crate) struct ConnIo {
-    pub(crate) core: Rc<CoreShared>,
-    pub(super) transport: RefCell<Transport>,
+    /// The core's connections, this one among them.
+    pub(crate) registry: Rc<ConnRegistry>,
+    pub(super) transport: Transport,
     /// The socket (plain sends and splices go straight to it).
-    fd: SharedFd,
-    /// Whether the transport is TLS (fixed for the connection's life).
-    tls: bool,
+    pub(super) fd: SharedFd,
     /// Received bytes not yet consumed. Capacity 0 (no buffer) while idle.
     pub(crate) inbuf: RefCell<BytesMut>,
     /// Encoded responses not yet sent. Capacity 0 while idle.
@@ -63,17 +64,16 @@ pub(crate) struct ConnIo {
     /// Key in the core's connection registry.
     pub(crate) key: Cell<u32>,
     /// Timestamps for the latency metrics (untouched when they are off).
-    pub(crate) stamps: crate::metrics::ConnStamps,
+    pub(crate) stamps: ConnStamps,
 }
 
 impl ConnIo {
-    pub(crate) fn new(transport: Transport, core: Rc<CoreShared>) -> Rc<Self> {
+    pub(crate) fn new(transport: Transport, registry: Rc<ConnRegistry>) -> Rc<Self> {
         let fd = transport.shared_fd();
         Rc::new(ConnIo {
-            core,
+            registry,
             fd,
-            tls: transport.is_tls(),
-            transport: RefCell::new(transport),
+            transport,
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(Vec::new()),
             deadline: Cell::new(NEVER),
@@ -104,6 +104,11 @@ impl ConnIo {
         self.timed_out.set(false);
     }
 
+    /// Whether the current deadline passed.
+    pub(super) fn timed_out(&self) -> bool {
+        self.timed_out.get()
+    }
+
     /// Called by the sweeper: flags and wakes the connection if its deadline passed.
     pub(crate) fn expire_if_due(&self, now: u64) {
         if now >= self.deadline.get() && !self.timed_out.get() {
@@ -121,7 +126,7 @@ impl ConnIo {
         self.waker.set(waker);
     }
 
-    fn set_waker(&self, waker: &Waker) {
+    pub(super) fn set_waker(&self, waker: &Waker) {
         match self.waker.take() {
             Some(w) if w.will_wake(waker) => self.waker.set(Some(w)),
             _ => self.waker.set(Some(waker.clone())),
@@ -131,30 +136,14 @@ impl ConnIo {
     /// Polls for received data, appending it to `inbuf` (and stamping its arrival for the
     /// metrics); `stop_on_drain` makes graceful shutdown end the wait.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, stop_on_drain: bool) -> Poll<Recv> {
-        let polled = match self.transport.try_borrow_mut().as_deref_mut() {
-            Ok(Transport::Plain(stream)) => match stream.poll_recv(cx) {
-                Poll::Ready(Ok(Some(buf))) => {
-                    crate::metrics::received(self, buf.reaped_at_us(), || self.inbuf_is_empty());
-                    self.append(&buf);
-                    Poll::Ready(Ok(true))
-                }
-                Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            },
-            Ok(Transport::Tls(tls)) => self.poll_tls_recv(tls, cx),
-            Ok(Transport::Lent) | Err(_) => {
-                Poll::Ready(Err(io::Error::other("connection is being read elsewhere")))
-            }
-        };
-        match polled {
+        match self.poll_read(cx) {
             Poll::Ready(Ok(true)) => Poll::Ready(Recv::Data),
             Poll::Ready(Ok(false)) => Poll::Ready(Recv::Eof),
             Poll::Ready(Err(e)) => Poll::Ready(Recv::Failed(e)),
             Poll::Pending => {
                 if self.timed_out.get() {
                     Poll::Ready(Recv::TimedOut)
-                } else if stop_on_drain && self.core.is_draining() {
+                } else if stop_on_drain && self.registry.is_draining() {
                     Poll::Ready(Recv::Draining)
                 } else {
                     self.set_waker(cx.waker());
@@ -167,17 +156,6 @@ impl ConnIo {
     /// Waits for received data (bounded by the current deadline).
     pub(crate) async fn recv(&self, stop_on_drain: bool) -> Recv {
         poll_fn(|cx| self.poll_recv(cx, stop_on_drain)).await
-    }
-
-    /// Appends received bytes to the input buffer, taking one from the pool if idle.
-    fn append(&self, data: &[u8]) {
-        let mut inbuf = self.inbuf.borrow_mut();
-        if inbuf.capacity() == 0 {
-            *inbuf = pool::take_inbuf();
-        }
-        // Reclaims the buffer's storage in place once the requests sliced from it are gone.
-        inbuf.reserve(data.len());
-        inbuf.extend_from_slice(data);
     }
 
     /// Whether no received bytes wait to be processed.
@@ -206,138 +184,44 @@ impl ConnIo {
         f(&mut out)
     }
 
-    /// Sends everything in the output buffer (one `send` unless the socket is full).
-    ///
-    /// Written out rather than calling [`send_vec`](Self::send_vec): this future lives in
-    /// every connection's task, so it is kept as small as the send op allows.
-    pub(crate) async fn flush(&self) -> io::Result<()> {
-        loop {
-            let buf = std::mem::take(&mut *self.out.borrow_mut());
-            if buf.is_empty() {
-                *self.out.borrow_mut() = buf;
-                crate::metrics::flushed(self);
-                return Ok(());
-            }
-            if self.tls {
-                // Boxed: keeps the TLS send out of every connection task's size.
-                Box::pin(self.flush_tls(buf)).await?;
-                continue; // (everything went: the next round records the batch)
-            }
-            self.set_deadline(self.core.config.timeouts.write);
-            let (res, mut back) = {
-                let mut send = pin!(ops::send(&self.fd, buf));
-                poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?
-            };
-            match res? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n if n >= back.len() => back.clear(),
-                n => drop(back.drain(..n)), // partial send (socket buffer full): rare
-            }
-            *self.out.borrow_mut() = back;
-        }
-    }
-
-    /// Sends all of `buf` and gives it back. On failure the buffer may be gone (a timed
-    /// out send's buffer stays with the cancelled operation).
-    pub(crate) async fn send_vec(&self, buf: Vec<u8>) -> io::Result<Vec<u8>> {
-        if self.tls {
-            Box::pin(self.tls_send(&buf)).await?;
-            return Ok(buf);
-        }
-        self.send_all_with(buf, ops::send).await
-    }
-
-    /// Sends all of `buf` on the plain socket with `op` (`ops::send`, or `ops::send_zc`),
-    /// each call bounded by the write timeout, and gives the buffer back.
-    pub(crate) async fn send_all_with<'a, F, Fut>(
-        &'a self,
-        mut buf: Vec<u8>,
-        op: F,
-    ) -> io::Result<Vec<u8>>
-    where
-        F: Fn(&'a SharedFd, Vec<u8>) -> Fut,
-        Fut: Future<Output = (io::Result<usize>, Vec<u8>)>,
-    {
-        while !buf.is_empty() {
-            self.set_deadline(self.core.config.timeouts.write);
-            let mut send = pin!(op(&self.fd, buf));
-            let (res, back) = poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?;
-            buf = back;
-            match res? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n if n >= buf.len() => break,
-                // Partial send (socket buffer full): rare, so moving the tail is fine.
-                n => drop(buf.drain(..n)),
-            }
-        }
-        Ok(buf)
-    }
-
-    /// Whether file bodies can be spliced to the socket (not through TLS: no kTLS here).
-    pub(crate) fn can_splice(&self) -> bool {
-        !self.tls
-    }
-
-    /// The socket, for send-side operations built elsewhere and run through
-    /// [`timed`](Self::timed) (the file-body paths in `splice`).
-    pub(crate) fn fd(&self) -> &SharedFd {
-        &self.fd
-    }
-
-    /// Runs a send-side operation bounded by the write timeout.
-    pub(crate) async fn timed<F: Future>(&self, op: F) -> io::Result<F::Output> {
-        self.set_deadline(self.core.config.timeouts.write);
-        let mut op = pin!(op);
-        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await
-    }
-
-    /// Polls an operation, failing it once the connection's deadline passed.
-    pub(super) fn poll_timed<F: Future>(
-        &self,
-        op: std::pin::Pin<&mut F>,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<F::Output>> {
-        if let Poll::Ready(out) = op.poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        if self.timed_out.get() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "send timed out",
-            )));
-        }
-        self.set_waker(cx.waker());
-        Poll::Pending
-    }
-
-    /// Sends all of a static buffer.
-    pub(crate) async fn send_static(&self, mut buf: &'static [u8]) -> io::Result<()> {
-        if self.tls {
-            return Box::pin(self.tls_send(buf)).await;
-        }
-        while !buf.is_empty() {
-            self.set_deadline(self.core.config.timeouts.write);
-            let mut send = pin!(ops::send(&self.fd, buf));
-            let (res, back) = poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?;
-            match res? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &back[n.min(back.len())..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Half-closes the sending side (FIN after everything already queued; over TLS,
-    /// `close_notify` first).
-    pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
-        if self.tls {
-            return Box::pin(self.tls_shutdown()).await;
-        }
-        ops::shutdown(&self.fd, std::net::Shutdown::Write).await
-    }
-
     /// Whether the connection runs over TLS.
     pub(crate) fn is_tls(&self) -> bool {
-        self.tls
+        self.transport.is_tls()
+    }
+
+    /// The core's metrics recorder, if metrics are on.
+    fn metrics(&self) -> Option<&CoreHttpMetrics> {
+        self.registry.metrics.as_deref()
+    }
+
+    /// Metrics: the connection was just accepted.
+    #[inline]
+    pub(crate) fn stamp_accepted(&self) {
+        self.stamps.accepted(self.metrics());
+    }
+
+    /// Metrics: bytes that arrived at loop clock `at` are being appended to the input
+    /// (`was_empty`: it held nothing before them).
+    #[inline]
+    pub(crate) fn stamp_received(&self, at: u64, was_empty: impl FnOnce() -> bool) {
+        self.stamps.received(self.metrics(), at, was_empty);
+    }
+
+    /// Metrics: a request's handler is about to start.
+    #[inline]
+    pub(crate) fn stamp_started(&self) {
+        self.stamps.started(self.metrics());
+    }
+
+    /// Metrics: a send completed (the batch counts as served if the output is empty).
+    #[inline]
+    pub(crate) fn stamp_flushed(&self) {
+        self.stamps
+            .flushed(self.metrics(), || self.out.borrow().is_empty());
+    }
+
+    /// This connection as a request body's source, to tell its bodies from others.
+    pub(crate) fn source_id(&self) -> SourceId {
+        (self as *const ConnIo).cast()
     }
 }

@@ -9,11 +9,15 @@
 //! reset.
 
 mod body;
+mod body_read;
 mod finish;
 mod io;
+mod registry;
 mod request;
 mod response;
+mod send;
 mod splice;
+mod stamps;
 mod transport;
 
 use std::future::{poll_fn, Future};
@@ -26,26 +30,17 @@ use coreline_runtime::net::TcpStream;
 use coreline_tls::TlsAcceptor;
 use http::{Request, StatusCode};
 
-pub(crate) use self::io::ConnIo;
-use self::io::Recv;
+use self::finish::End;
+use self::io::{ConnIo, Recv};
+pub(crate) use self::registry::{begin_drain_current, current, ConnRegistry};
 use self::response::{After, Shape};
 use self::transport::Transport;
 use crate::body::Incoming;
-use crate::parse::{Framing, HeadError};
-use crate::server::core::CoreShared;
-use crate::{clock, date, metrics, pool, Body, Handler};
+use crate::parse::{HeadError, RequestFraming};
+use crate::{clock, date, pool, Body, Handler};
 
 /// Flush a batch early once this much output is queued.
 const BATCH_FLUSH: usize = 64 * 1024;
-
-/// How a connection ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    /// Close now (nothing is unread, or the connection is broken).
-    Close,
-    /// Half-close and drain briefly first (unread input, or after an error response).
-    Linger,
-}
 
 /// The connection as its task holds it: the shared state and the handler. Dropping it
 /// (however the task ends) removes the connection from the core's registry.
@@ -56,7 +51,7 @@ struct Conn<H> {
 
 impl<H> Drop for Conn<H> {
     fn drop(&mut self) {
-        self.io.core.deregister(self.io.key.get());
+        self.io.registry.deregister(self.io.key.get());
     }
 }
 
@@ -70,10 +65,10 @@ impl<H> Drop for Conn<H> {
 /// boxed. That keeps an idle keep-alive connection under 1 KiB in all (tests/idle.rs).
 pub(crate) fn serve<H: Handler>(
     stream: TcpStream,
-    core: Rc<CoreShared>,
+    registry: Rc<ConnRegistry>,
     handler: Rc<H>,
 ) -> impl Future<Output = ()> {
-    serve_on(Transport::Plain(stream), core, handler)
+    serve_on(Transport::plain(stream), registry, handler)
 }
 
 /// Serves one accepted connection over TLS: the handshake runs here, in the
@@ -84,7 +79,7 @@ pub(crate) fn serve<H: Handler>(
 pub(crate) async fn serve_tls<H: Handler>(
     tcp: TcpStream,
     acceptor: Rc<TlsAcceptor>,
-    core: Rc<CoreShared>,
+    registry: Rc<ConnRegistry>,
     handler: Rc<H>,
 ) {
     // Boxed: the handshake's state (rustls' connection among it) is freed when the
@@ -94,17 +89,17 @@ pub(crate) async fn serve_tls<H: Handler>(
     };
     drop(acceptor);
     // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
-    serve_on(Transport::Tls(Box::new(tls)), core, handler).await
+    serve_on(Transport::tls(tls), registry, handler).await
 }
 
 fn serve_on<H: Handler>(
     transport: Transport,
-    core: Rc<CoreShared>,
+    registry: Rc<ConnRegistry>,
     handler: Rc<H>,
 ) -> impl Future<Output = ()> {
-    let io = ConnIo::new(transport, core.clone());
-    io.key.set(core.register(io.clone()));
-    metrics::accepted(&io);
+    let io = ConnIo::new(transport, registry.clone());
+    io.key.set(registry.register(io.clone()));
+    io.stamp_accepted();
     let conn = Conn { io, handler };
     async move {
         let io = &conn.io;
@@ -128,7 +123,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
     let mut served = 0u64;
     // Deadline of the current wait for a request head, and whether it is the idle one.
     let mut wait: Option<(u64, bool)> = Some((
-        clock::deadline_after(io.core.config.timeouts.header_read),
+        clock::deadline_after(io.registry.config.timeouts.header_read),
         true,
     ));
     loop {
@@ -140,13 +135,14 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             let step = {
                 // Matched as a temporary (no binding): the parse result takes no room in
                 // the task across the awaits below.
-                let (head, req) =
-                    match request::take_request(&mut io.inbuf.borrow_mut(), &io.core.config.limits)
-                    {
-                        Ok(Some(r)) => r,
-                        Ok(None) => break None,
-                        Err(e) => break Some(e),
-                    };
+                let (head, req) = match request::take_request(
+                    &mut io.inbuf.borrow_mut(),
+                    &io.registry.config.limits,
+                ) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                };
                 served += 1;
                 wait = None;
                 let (fut, keep) = match start(io, handler, &head, req, served) {
@@ -158,7 +154,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 if !io.body_fully_buffered() && Box::pin(io.flush()).await.is_err() {
                     return End::Close;
                 }
-                metrics::started(io);
+                io.stamp_started();
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
@@ -189,7 +185,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 Ok(after) => Ok(after),
                 Err(later) => {
                     let next = later.await;
-                    metrics::flushed(io); // (if it sent everything)
+                    io.stamp_flushed(); // (if it sent everything)
                     next
                 }
             };
@@ -218,7 +214,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         let deadline = match wait {
             Some((at, was_idle)) if was_idle == idle => at,
             _ => {
-                let timeouts = &io.core.config.timeouts;
+                let timeouts = &io.registry.config.timeouts;
                 let t = if idle && served > 0 {
                     timeouts.keep_alive
                 } else {
@@ -232,14 +228,14 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         // Draining: an idle connection waits only briefly, so that a request already on its
         // way is answered (with `Connection: close`) instead of crossing our close and
         // being lost.
-        let draining = io.core.is_draining();
+        let draining = io.registry.is_draining();
         if draining && idle {
-            io.set_deadline_at(deadline.min(io.core.drain_idle_deadline()));
+            io.set_deadline_at(deadline.min(io.registry.drain_idle_deadline()));
         } else {
             io.set_deadline_at(deadline);
         }
         match io.recv(idle && !draining).await {
-            Recv::Data => {}     // (stamped by the read itself, see metrics/conn.rs)
+            Recv::Data => {}     // (stamped by the read itself, see stamps.rs)
             Recv::Draining => {} // draining began: wait again, with its short deadline
             Recv::Eof | Recv::Failed(_) => return End::Close,
             Recv::TimedOut if idle => return End::Close,
@@ -264,8 +260,8 @@ fn start<H: Handler>(
     req: Request<()>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
-    let limits = &io.core.config.limits;
-    if let Framing::Length(n) = head.framing {
+    let limits = &io.registry.config.limits;
+    if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
             pool::recycle(req.map(|()| Body::empty()));
             return Err(HeadError {
@@ -282,7 +278,7 @@ fn start<H: Handler>(
     };
     let req = req.map(|()| body);
     let max = limits.max_requests_per_connection;
-    let keep = head.keep_alive && !io.core.is_draining() && (max == 0 || served < max);
+    let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
     let fut = catch_unwind(AssertUnwindSafe(|| handler.call(req))).ok();
     Ok((fut, keep))
 }

@@ -10,7 +10,9 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
-use crate::parse::{parse_head, Expect, Framing, HeadError, HeadLimits, HeaderSlots, MAX_HEADERS};
+use crate::parse::{
+    parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
+};
 use crate::pool;
 use crate::Limits;
 
@@ -18,7 +20,7 @@ use crate::Limits;
 pub(crate) struct Head {
     pub(crate) version: Version,
     pub(crate) is_head: bool,
-    pub(crate) framing: Framing,
+    pub(crate) framing: RequestFraming,
     pub(crate) keep_alive: bool,
     pub(crate) expect: Expect,
 }
@@ -107,6 +109,8 @@ fn take_with(
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
     *request.headers_mut() = map;
+    // Absolute-form: the target's authority is the host (RFC 9112 §3.2.2).
+    crate::parse::use_target_host(&mut request);
     Ok(Some((head, request)))
 }
 

@@ -3,14 +3,16 @@
 //! Small bodies are copied behind the head, so a batch of pipelined responses leaves in
 //! one send when the batch is flushed. Large, file and streamed bodies flush as they go.
 
+use std::cell::RefCell;
 use std::io;
 
+use coreline_runtime::ops;
 use http::{header, Response, StatusCode, Version};
 
 use super::io::ConnIo;
 use crate::body::{Body, Kind};
 use crate::date;
-use crate::encode::{self, Framing, Persistence};
+use crate::encode::{self, Persistence, ResponseFraming};
 use crate::pool;
 
 /// Bodies up to this size are copied into the output buffer behind their head.
@@ -54,7 +56,7 @@ pub(crate) fn encode(
     io: &ConnIo,
     mut res: Response<Body>,
     shape: Shape,
-) -> (After, Option<(Body, Framing)>) {
+) -> (After, Option<(Body, ResponseFraming)>) {
     if res.status().is_informational() {
         // A 1xx cannot be the final response: nothing would follow it.
         eprintln!(
@@ -68,21 +70,21 @@ pub(crate) fn encode(
     let (parts, body) = res.into_parts();
     let status = parts.status;
     let framing = if !allows_body(status) {
-        Framing::NoBody
+        ResponseFraming::NoBody
     } else {
         match body.len() {
-            Some(n) => Framing::Length(n),
-            None if shape.version == Version::HTTP_11 => Framing::Chunked,
-            None => Framing::UntilClose,
+            Some(n) => ResponseFraming::Length(n),
+            None if shape.version == Version::HTTP_11 => ResponseFraming::Chunked,
+            None => ResponseFraming::UntilClose,
         }
     };
-    if framing == Framing::UntilClose {
+    if framing == ResponseFraming::UntilClose {
         keep = false;
     }
-    let send_body = framing != Framing::NoBody && !shape.is_head;
+    let send_body = framing != ResponseFraming::NoBody && !shape.is_head;
     if send_body {
         if let Kind::Incoming(incoming) = &body.kind {
-            if incoming.is_current(io) {
+            if incoming.is_current(io.source_id()) {
                 // The body is about to be read: the client must get its 100 Continue first.
                 io.queue_continue_if_pending();
             }
@@ -119,15 +121,20 @@ pub(crate) fn encode(
 }
 
 /// Writes a body that was not copied behind its head: large, file or streamed.
-pub(crate) async fn write_body(io: &ConnIo, body: Body, framing: Framing) -> io::Result<()> {
+pub(crate) async fn write_body(
+    io: &ConnIo,
+    body: Body,
+    framing: ResponseFraming,
+) -> io::Result<()> {
     match body.kind {
         Kind::Bytes(b) => {
             io.flush().await?;
-            io.send_vec(Vec::from(b)).await.map(drop) // no copy when `b` owns a Vec
+            // No copy when `b` owns a Vec.
+            io.send_all(&RefCell::new(Vec::from(b)), ops::send).await
         }
         Kind::Static(s) => {
             io.flush().await?;
-            io.send_static(s).await
+            io.send_all(&RefCell::new(s), ops::send).await
         }
         Kind::File { file, offset, len } => super::splice::write_file(io, &file, offset, len).await,
         kind => write_stream(io, Body { kind }, framing).await,
@@ -135,7 +142,7 @@ pub(crate) async fn write_body(io: &ConnIo, body: Body, framing: Framing) -> io:
 }
 
 /// Streams a body of unknown or checked length.
-async fn write_stream(io: &ConnIo, mut body: Body, framing: Framing) -> io::Result<()> {
+async fn write_stream(io: &ConnIo, mut body: Body, framing: ResponseFraming) -> io::Result<()> {
     let mut sent = 0u64;
     while let Some(chunk) = body.chunk().await? {
         if chunk.is_empty() {
@@ -143,13 +150,13 @@ async fn write_stream(io: &ConnIo, mut body: Body, framing: Framing) -> io::Resu
         }
         sent += chunk.len() as u64;
         match framing {
-            Framing::Length(n) if sent > n => {
+            ResponseFraming::Length(n) if sent > n => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "body longer than its length",
                 ))
             }
-            Framing::Chunked => io.with_out(|out| {
+            ResponseFraming::Chunked => io.with_out(|out| {
                 encode::chunk_head(out, chunk.len());
                 out.extend_from_slice(&chunk);
                 out.extend_from_slice(b"\r\n");
@@ -163,11 +170,11 @@ async fn write_stream(io: &ConnIo, mut body: Body, framing: Framing) -> io::Resu
         }
     }
     match framing {
-        Framing::Length(n) if sent != n => Err(io::Error::new(
+        ResponseFraming::Length(n) if sent != n => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "body shorter than its length",
         )),
-        Framing::Chunked => {
+        ResponseFraming::Chunked => {
             io.with_out(|out| out.extend_from_slice(encode::LAST_CHUNK));
             Ok(())
         }

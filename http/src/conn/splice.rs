@@ -3,8 +3,7 @@
 //!
 //! The splices are direct, non-blocking system calls on the core, not ring operations:
 //! the ring runs every SPLICE on an io-wq worker thread, and the two hand-offs per chunk
-//! cost more than the splices (measured, 64 KiB files: 12.5 µs of server CPU per
-//! request through the ring, linked; 10.4 µs direct; nginx 12.8-13.6 µs). What keeps
+//! cost more than the splices (figures: bench/README.md#static-files). What keeps
 //! them from blocking the core: the socket is non-blocking (a full socket buffer gives
 //! `WouldBlock`, and the wait for room is a ring poll bounded by the write timeout), and
 //! the file is spliced directly only when `cachestat` says its pages are in memory;
@@ -23,16 +22,13 @@ use coreline_runtime::fs::File;
 use coreline_runtime::{ops, AsSharedFd, SharedFd};
 
 use super::io::ConnIo;
+use super::send::SendBuf;
 use crate::body::FILE_CHUNK;
+use crate::config::FileBodyMethod;
 
 /// Bodies shorter than this are read into the output buffer and leave with the head in
-/// one send; from 8 KiB up they are spliced. Measured with the direct splices below
-/// (`python3 bench/scripts/file_methods.py`, figures in bench/README.md "Static files":
-/// server pinned to CPU 0, `wrk -t1 -c64` on CPU 1, keep-alive, server CPU from
-/// /proc/PID/stat), server CPU-µs per request, read+send vs splice: 256 B 5.41 vs 6.49,
-/// 1 KiB 5.65 vs 6.35, 4 KiB 5.97 vs 6.28, 8 KiB 6.35 vs 6.24, 12 KiB 7.50 vs 6.46,
-/// 16 KiB 8.62 vs 6.34, 64 KiB 18.0 vs 10.1. (Through the ring's splice, which runs on
-/// io-wq threads, the break-even was 32 KiB.)
+/// one send; from 8 KiB up they are spliced: where splicing starts to cost less server CPU
+/// per request than read + send (figures: bench/README.md#static-files).
 pub(crate) const SPLICE_FROM: u64 = 8192;
 
 /// Requested pipe capacity: 1 MiB (the default `fs.pipe-max-size`). If the kernel refuses
@@ -83,17 +79,17 @@ impl Pipe {
 /// Writes `len` bytes of `file` from `offset` behind whatever is queued (the head).
 /// A file shorter than announced fails with `UnexpectedEof` (the caller closes).
 pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) -> io::Result<()> {
-    // Over TLS the bytes must pass through userspace to be encrypted (no kTLS here).
+    // Over TLS the bytes must pass through userspace to be encrypted (kTLS is not used).
     if !io.can_splice() {
         return read_and_send(io, file, offset, len, false).await;
     }
-    match body_method() {
-        Method::Auto if len < SPLICE_FROM => {
+    match io.registry.config.file_body {
+        FileBodyMethod::Auto if len < SPLICE_FROM => {
             return read_and_send(io, file, offset, len, false).await
         }
-        Method::Read => return read_and_send(io, file, offset, len, false).await,
-        Method::SendZc => return read_and_send(io, file, offset, len, true).await,
-        Method::Auto | Method::Splice => {}
+        FileBodyMethod::Read => return read_and_send(io, file, offset, len, false).await,
+        FileBodyMethod::SendZc => return read_and_send(io, file, offset, len, true).await,
+        FileBodyMethod::Auto | FileBodyMethod::Splice => {}
     }
     send_queued_more(io).await?;
     let pipe = Pipe::take()?;
@@ -149,63 +145,18 @@ async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
 /// Sends the queued head with `MSG_MORE`, so it leaves in the same segments as the first
 /// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
 async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
-    loop {
-        let mut buf = std::mem::take(&mut *io.out.borrow_mut());
-        if buf.is_empty() {
-            *io.out.borrow_mut() = buf;
-            return Ok(());
-        }
-        // Directly first (the splices that follow are direct too): no ring round trip.
-        match ops::direct::send_now(io.fd(), &buf, true) {
-            Ok(n) if n >= buf.len() => {
-                buf.clear();
-                *io.out.borrow_mut() = buf;
-                return Ok(());
-            }
-            Ok(n) => drop(buf.drain(..n)),
+    // Directly first (the splices that follow are direct too): no ring round trip.
+    let queued = !io.out.borrow().is_empty();
+    if queued {
+        let sent = ops::direct::send_now(io.fd(), &io.out.borrow(), true);
+        match sent {
+            Ok(n) => io.out.borrow_mut().advance(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
-        let (res, mut back) = io.timed(ops::send_more(io.fd(), buf)).await?;
-        match res? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n if n >= back.len() => back.clear(),
-            n => drop(back.drain(..n)), // partial send (socket buffer full): rare
-        }
-        *io.out.borrow_mut() = back;
     }
-}
-
-/// How file bodies leave. `Auto` (by size, as measured above) unless the environment
-/// variable `CORELINE_FILE_BODY` names one method for every size: `splice`, `read`
-/// (read + send) or `send-zc` (read + `SEND_ZC`). The variable exists to measure the
-/// methods against each other (bench/README.md, "Static files"); it is read once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Auto,
-    Splice,
-    Read,
-    SendZc,
-}
-
-fn body_method() -> Method {
-    static METHOD: std::sync::OnceLock<Method> = std::sync::OnceLock::new();
-    *METHOD.get_or_init(|| {
-        let Some(v) = std::env::var_os("CORELINE_FILE_BODY") else {
-            return Method::Auto;
-        };
-        match v.to_str() {
-            Some("splice") => Method::Splice,
-            Some("read") => Method::Read,
-            Some("send-zc") => Method::SendZc,
-            _ => {
-                eprintln!(
-                    "coreline: CORELINE_FILE_BODY={v:?} is not splice, read or send-zc; ignored"
-                );
-                Method::Auto
-            }
-        }
-    })
+    // What did not fit waits for room in the socket through the ring.
+    io.send_all(&io.out, ops::send_more).await
 }
 
 /// Reads the file into the output buffer behind the head, sending each chunk (with
@@ -233,13 +184,12 @@ async fn read_and_send(
         }
         offset += n as u64;
         left -= n as u64;
-        let mut buf = if zero_copy {
-            io.send_all_with(buf, ops::send_zc).await?
-        } else {
-            io.send_vec(buf).await?
-        };
-        buf.clear();
         *io.out.borrow_mut() = buf;
+        if zero_copy {
+            io.send_all(&io.out, ops::send_zc).await?;
+        } else {
+            io.send_all(&io.out, ops::send).await?;
+        }
     }
     Ok(())
 }

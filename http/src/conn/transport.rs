@@ -1,4 +1,5 @@
-//! What a connection runs over: plain TCP or TLS, and the TLS half of [`ConnIo`].
+//! What a connection runs over, plain TCP or TLS, and the receive and the TLS sends of
+//! [`ConnIo`] by transport.
 //!
 //! The plain path is the one the rest of `conn` was written for: multishot receive
 //! chunks copied into `inbuf`, sends of the output buffer straight to the socket fd,
@@ -12,15 +13,15 @@
 //!   anyway), so the plain flush future, which lives in every connection's task, does
 //!   not grow;
 //! - close: `close_notify` before the FIN, and files are read and sent encrypted instead
-//!   of spliced (no kTLS here).
+//!   of spliced (kTLS is not used).
 //!
-//! While a TLS send is in flight the stream is moved out of the connection (the
-//! `RefCell` is never borrowed across an await): a request body read from another task
-//! meanwhile gets an error, as on the plain path.
+//! Each stream sits in a `Cell` and is taken out while in use: for a poll, and over TLS
+//! for a whole send, so nothing is borrowed across an await. A request body read from
+//! another task while the TLS stream is out for a send gets an error, as does a read on
+//! either transport while another read is in progress.
 
-use std::future::poll_fn;
+use std::cell::Cell;
 use std::io;
-use std::pin::pin;
 use std::task::{Context, Poll};
 
 use coreline_runtime::net::TcpStream;
@@ -35,31 +36,58 @@ use crate::pool;
 /// each piece with one socket send.
 const TLS_SEND_PIECE: usize = 256 * 1024;
 
-/// The byte stream under one HTTP connection.
+/// The byte stream under one HTTP connection; the variant is fixed for the connection's
+/// life. A stream is `None` while it is taken out for use (or after it was lost with a
+/// cancelled send).
 pub(crate) enum Transport {
     /// Plain TCP.
-    Plain(TcpStream),
+    Plain(Cell<Option<TcpStream>>),
     /// TLS, handshake done (boxed: rustls' connection state is large, and the plain
     /// variant should not pay for it).
-    Tls(Box<TlsStream>),
-    /// The TLS stream is lent to a send in flight, or was lost with a cancelled one.
-    Lent,
+    Tls(Cell<Option<Box<TlsStream>>>),
 }
 
 impl Transport {
+    /// A plain TCP connection.
+    pub(crate) fn plain(stream: TcpStream) -> Self {
+        Transport::Plain(Cell::new(Some(stream)))
+    }
+
+    /// A TLS connection whose handshake is done.
+    pub(crate) fn tls(stream: TlsStream) -> Self {
+        Transport::Tls(Cell::new(Some(Box::new(stream))))
+    }
+
     /// The socket, for sends, splices and shutdown on the plain path.
     pub(crate) fn shared_fd(&self) -> SharedFd {
+        let fd = |stream: Option<&TcpStream>| match stream {
+            Some(s) => s.as_shared_fd().clone(),
+            None => unreachable!("a new transport's stream is in place"),
+        };
         match self {
-            Transport::Plain(s) => s.as_shared_fd().clone(),
-            Transport::Tls(t) => t.tcp().as_shared_fd().clone(),
-            Transport::Lent => unreachable!("a new transport is never lent"),
+            Transport::Plain(cell) => {
+                let stream = cell.take();
+                let shared = fd(stream.as_ref());
+                cell.set(stream);
+                shared
+            }
+            Transport::Tls(cell) => {
+                let stream = cell.take();
+                let shared = fd(stream.as_deref().map(TlsStream::tcp));
+                cell.set(stream);
+                shared
+            }
         }
     }
 
     /// Whether bytes must go through TLS.
     pub(crate) fn is_tls(&self) -> bool {
-        !matches!(self, Transport::Plain(_))
+        matches!(self, Transport::Tls(_))
     }
+}
+
+fn read_elsewhere() -> io::Error {
+    io::Error::other("connection is being read elsewhere")
 }
 
 fn lent() -> io::Error {
@@ -67,15 +95,54 @@ fn lent() -> io::Error {
 }
 
 impl ConnIo {
-    /// Polls the TLS stream for plaintext, appended straight to `inbuf` (taking a buffer
-    /// from the pool only while it has bytes, so an idle connection holds none).
-    /// `Ok(false)` is the peer's `close_notify`; a TCP EOF without it is an error
-    /// (`UnexpectedEof`): a truncation, never the end of a message.
-    pub(super) fn poll_tls_recv(
-        &self,
-        tls: &mut TlsStream,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<bool>> {
+    /// Polls the transport for received bytes, appended to `inbuf` (and stamped for the
+    /// metrics). `Ok(false)` is the peer's clean close: a TCP FIN, or over TLS
+    /// `close_notify` (a TCP EOF without it is an `UnexpectedEof` error: a truncation,
+    /// never the end of a message).
+    pub(super) fn poll_read(&self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        match &self.transport {
+            Transport::Plain(cell) => {
+                let Some(mut stream) = cell.take() else {
+                    return Poll::Ready(Err(read_elsewhere()));
+                };
+                let polled = match stream.poll_recv(cx) {
+                    Poll::Ready(Ok(Some(buf))) => {
+                        self.stamp_received(buf.reaped_at_us(), || self.inbuf_is_empty());
+                        self.append(&buf);
+                        Poll::Ready(Ok(true))
+                    }
+                    Poll::Ready(Ok(None)) => Poll::Ready(Ok(false)),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                };
+                cell.set(Some(stream));
+                polled
+            }
+            Transport::Tls(cell) => {
+                let Some(mut tls) = cell.take() else {
+                    return Poll::Ready(Err(read_elsewhere()));
+                };
+                let polled = self.poll_tls_read(&mut tls, cx);
+                cell.set(Some(tls));
+                polled
+            }
+        }
+    }
+
+    /// Appends received bytes to the input buffer, taking one from the pool if idle.
+    fn append(&self, data: &[u8]) {
+        let mut inbuf = self.inbuf.borrow_mut();
+        if inbuf.capacity() == 0 {
+            *inbuf = pool::take_inbuf();
+        }
+        // Reclaims the buffer's storage in place once the requests sliced from it are gone.
+        inbuf.reserve(data.len());
+        inbuf.extend_from_slice(data);
+    }
+
+    /// Polls the TLS stream for plaintext, decrypted straight into `inbuf` (taking a
+    /// buffer from the pool only while it has bytes, so an idle connection holds none).
+    fn poll_tls_read(&self, tls: &mut TlsStream, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         let mut inbuf = self.inbuf.borrow_mut();
         let lent_buffer = inbuf.capacity() == 0;
         if lent_buffer {
@@ -84,7 +151,7 @@ impl ConnIo {
         let was_empty = inbuf.is_empty();
         let polled = tls.poll_recv_into(cx, &mut inbuf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            crate::metrics::received(self, tls.received_at_us(), || was_empty);
+            self.stamp_received(tls.received_at_us(), || was_empty);
         }
         if lent_buffer && inbuf.is_empty() {
             pool::put_inbuf(std::mem::take(&mut *inbuf));
@@ -92,24 +159,13 @@ impl ConnIo {
         polled.map(|r| r.map(|n| n > 0))
     }
 
-    /// Sends the output buffer `buf` over TLS and puts it back, emptied.
-    pub(super) async fn flush_tls(&self, mut buf: Vec<u8>) -> io::Result<()> {
-        let result = self.tls_send(&buf).await;
-        buf.clear();
-        *self.out.borrow_mut() = buf;
-        result
-    }
-
-    /// Encrypts and sends all of `data`, piece by piece, each bounded by the write timeout.
+    /// The TLS leg of [`send_all`](Self::send_all): encrypts and sends all of `data`,
+    /// piece by piece, each bounded by the write timeout.
     pub(super) async fn tls_send(&self, data: &[u8]) -> io::Result<()> {
         let mut tls = self.lend_tls()?;
         let mut result = Ok(());
         for piece in data.chunks(TLS_SEND_PIECE) {
-            self.set_deadline(self.core.config.timeouts.write);
-            let mut send = pin!(tls.send_all(piece));
-            result = poll_fn(|cx| self.poll_timed(send.as_mut(), cx))
-                .await
-                .and_then(|r| r);
+            result = self.timed(tls.send_all(piece)).await.and_then(|r| r);
             if result.is_err() {
                 break;
             }
@@ -122,31 +178,22 @@ impl ConnIo {
     /// protocol error), then half-closes the socket; bounded by the write timeout.
     pub(super) async fn tls_shutdown(&self) -> io::Result<()> {
         let mut tls = self.lend_tls()?;
-        self.set_deadline(self.core.config.timeouts.write);
-        let result = {
-            let mut close = pin!(tls.shutdown());
-            poll_fn(|cx| self.poll_timed(close.as_mut(), cx))
-                .await
-                .and_then(|r| r)
-        };
+        let result = self.timed(tls.shutdown()).await.and_then(|r| r);
         self.give_back_tls(tls);
         result
     }
 
+    /// Moves the TLS stream out for a send (no borrow is held across its awaits).
     fn lend_tls(&self) -> io::Result<Box<TlsStream>> {
-        let mut transport = self.transport.try_borrow_mut().map_err(|_| lent())?;
-        match std::mem::replace(&mut *transport, Transport::Lent) {
-            Transport::Tls(tls) => Ok(tls),
-            other => {
-                *transport = other;
-                Err(lent())
-            }
+        match &self.transport {
+            Transport::Tls(cell) => cell.take().ok_or_else(lent),
+            Transport::Plain(_) => Err(lent()),
         }
     }
 
     fn give_back_tls(&self, tls: Box<TlsStream>) {
-        if let Ok(mut transport) = self.transport.try_borrow_mut() {
-            *transport = Transport::Tls(tls);
+        if let Transport::Tls(cell) = &self.transport {
+            cell.set(Some(tls));
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Gathering a [`MetricsSnapshot`] from a running server: one job per core through the
-//! runtime's cross-core queue, the sampler's depth histograms, the listen counters'
-//! delta; and the final copies the cores leave behind when the server stops.
+//! Completing a [`MetricsSnapshot`] of a running server from the cores' copies (gathered
+//! by the server, one job per core): the sampler's depth histograms and the listen
+//! counters' delta; and waiting for one from a thread outside the runtime.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +11,6 @@ use coreline_runtime::metrics::ListenCounters;
 
 use super::sampler::Sampler;
 use super::snapshot::{CoreSnapshot, MetricsSnapshot};
-use crate::server::core::current;
 
 /// What a server run with metrics keeps besides the cores' own state.
 pub(crate) struct RunMetrics {
@@ -51,28 +50,6 @@ impl RunMetrics {
             listen,
         }
     }
-}
-
-/// This core's copy (run on the core, by a cross-core job); `None` if no server with
-/// metrics runs here.
-pub(crate) fn local_core_snapshot() -> Option<CoreSnapshot> {
-    let core = current()?;
-    let metrics = core.metrics.as_deref()?;
-    Some(metrics.snapshot(core.connections()))
-}
-
-/// Asks every core of `rt` for its copy.
-pub(crate) async fn gather(rt: &coreline_runtime::Handle) -> Vec<CoreSnapshot> {
-    let pending: Vec<_> = (0..rt.cores())
-        .map(|i| rt.spawn_on(i, || async { local_core_snapshot() }))
-        .collect();
-    let mut cores = Vec::with_capacity(pending.len());
-    for p in pending {
-        if let Some(Some(s)) = p.await {
-            cores.push(s);
-        }
-    }
-    cores
 }
 
 /// Runs `fut` on this (non-runtime) thread until done or `timeout`.

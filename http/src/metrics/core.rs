@@ -8,7 +8,7 @@ use coreline_runtime::{buf_ring_stats, core_stats, current_core};
 
 use super::snapshot::{record_n, CoreSnapshot, HttpHistograms};
 
-/// The recording side, owned by the core's `CoreShared`.
+/// The recording side, owned by the core's `ConnRegistry`.
 pub(crate) struct CoreHttpMetrics {
     hist: RefCell<HttpHistograms>,
     requests: Cell<u64>,

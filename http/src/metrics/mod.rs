@@ -32,7 +32,6 @@
 
 mod admin;
 mod collect;
-mod conn;
 mod core;
 mod hlog;
 mod parse;
@@ -44,8 +43,7 @@ mod snapshot;
 mod table;
 
 pub use self::admin::MetricsAdmin;
-pub(crate) use self::collect::{block_on, gather, local_core_snapshot, RunMetrics};
-pub(crate) use self::conn::{accepted, flushed, received, started, ConnStamps};
+pub(crate) use self::collect::{block_on, RunMetrics};
 pub(crate) use self::core::CoreHttpMetrics;
 pub use self::hlog::write_interval_log;
 pub use self::parse::{printable, rows_from_prometheus};

@@ -8,8 +8,9 @@ use httparse::{Header, Status};
 
 use super::fields::HeaderFields;
 use super::request_line::{self, LineScan, RequestLine};
+use super::semantics::{self, Expect, RequestFraming};
 use super::target::{self, TargetForm};
-use super::{semantics, HeadError};
+use super::HeadError;
 
 /// The most header fields a request may carry; one more is a 431.
 pub const MAX_HEADERS: usize = 100;
@@ -39,27 +40,6 @@ impl Default for HeadLimits {
     }
 }
 
-/// How the request body is delimited (RFC 9112 §6.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framing {
-    /// No body: neither Content-Length nor Transfer-Encoding was sent.
-    None,
-    /// A body of exactly this many bytes (possibly zero).
-    Length(u64),
-    /// A chunked body; decode it with [`ChunkedDecoder`](super::ChunkedDecoder).
-    Chunked,
-}
-
-/// What the client expects before it sends the body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expect {
-    /// Nothing: the body (if any) is on its way.
-    None,
-    /// `Expect: 100-continue` on an HTTP/1.1 request: send `100 Continue` before reading the
-    /// body. (RFC 9110 §10.1.1: ignored on HTTP/1.0 requests, which then report `None`.)
-    Continue,
-}
-
 /// A parsed, validated request head, borrowing from the input buffer (`'b`) and from the
 /// [`HeaderSlots`] it was parsed into (`'h`).
 #[derive(Clone, Debug)]
@@ -74,7 +54,7 @@ pub struct RequestHead<'h, 'b> {
     /// and the blank line. The body (or the next request) starts here.
     pub head_len: usize,
     /// How the body is delimited.
-    pub framing: Framing,
+    pub framing: RequestFraming,
     /// Whether the client asked to keep the connection open: HTTP/1.1 unless `Connection:
     /// close`; HTTP/1.0 only with `Connection: keep-alive` (and no `close`).
     pub keep_alive: bool,

@@ -28,18 +28,10 @@ pub use chunked::{ChunkLimits, ChunkedDecoder, Decoded};
 pub use error::HeadError;
 pub use fields::{HeaderFields, HeaderFieldsIter};
 pub use head::{
-    parse_head, Expect, Framing, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS,
-    MAX_LEADING_EMPTY_LINES,
+    parse_head, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS, MAX_LEADING_EMPTY_LINES,
 };
+pub use semantics::{Expect, RequestFraming};
 pub use target::use_target_host;
 
 #[cfg(test)]
-mod tests_chunked;
-#[cfg(test)]
-mod tests_framing;
-#[cfg(test)]
-mod tests_head;
-#[cfg(test)]
-mod tests_request_line;
-#[cfg(test)]
-mod tests_split;
+mod tests;

@@ -5,12 +5,32 @@ use http::{StatusCode, Version};
 use httparse::Header;
 
 use super::charset::HOST;
-use super::head::{Expect, Framing};
 use super::HeadError;
+
+/// How the request body is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body: neither Content-Length nor Transfer-Encoding was sent.
+    None,
+    /// A body of exactly this many bytes (possibly zero).
+    Length(u64),
+    /// A chunked body; decode it with [`ChunkedDecoder`](super::ChunkedDecoder).
+    Chunked,
+}
+
+/// What the client expects before it sends the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing: the body (if any) is on its way.
+    None,
+    /// `Expect: 100-continue` on an HTTP/1.1 request: send `100 Continue` before reading the
+    /// body. (RFC 9110 §10.1.1: ignored on HTTP/1.0 requests, which then report `None`.)
+    Continue,
+}
 
 /// The connection-relevant meaning of a head's fields.
 pub(super) struct Semantics<'b> {
-    pub(super) framing: Framing,
+    pub(super) framing: RequestFraming,
     pub(super) keep_alive: bool,
     pub(super) expect: Expect,
     pub(super) host: Option<&'b [u8]>,
@@ -100,9 +120,13 @@ pub(super) fn analyze<'b>(
 }
 
 /// Decides the body framing; every ambiguous combination is refused (request smuggling).
-fn framing(version: Version, length: Option<u64>, codings: &Codings) -> Result<Framing, HeadError> {
+fn framing(
+    version: Version,
+    length: Option<u64>,
+    codings: &Codings,
+) -> Result<RequestFraming, HeadError> {
     if !codings.present {
-        return Ok(length.map_or(Framing::None, Framing::Length));
+        return Ok(length.map_or(RequestFraming::None, RequestFraming::Length));
     }
     let reason = if length.is_some() {
         "both Content-Length and Transfer-Encoding"
@@ -118,7 +142,7 @@ fn framing(version: Version, length: Option<u64>, codings: &Codings) -> Result<F
             "unsupported transfer coding",
         ));
     } else {
-        return Ok(Framing::Chunked);
+        return Ok(RequestFraming::Chunked);
     };
     Err(HeadError::bad_request(reason))
 }

@@ -14,10 +14,10 @@ use coreline_runtime::net::{TcpListener, TcpStream};
 use coreline_runtime::{spawn_local, time};
 use coreline_tls::TlsAcceptor;
 
-use super::core::CoreShared;
 use super::refuse;
+use crate::conn::{self, ConnRegistry};
 use crate::metrics::ProbeGuard;
-use crate::{conn, Handler};
+use crate::Handler;
 
 /// One core's bound listener.
 pub(crate) struct Listener {
@@ -53,7 +53,7 @@ impl Stop {
 pub(crate) async fn accept_loop<H: Handler>(
     bound: Listener,
     stop: Rc<Stop>,
-    core: Rc<CoreShared>,
+    core: Rc<ConnRegistry>,
     handler: Rc<H>,
 ) {
     let Listener {
@@ -99,7 +99,7 @@ pub(crate) async fn accept_loop<H: Handler>(
 fn start_connection<H: Handler>(
     stream: TcpStream,
     tls: &Option<Rc<TlsAcceptor>>,
-    core: &Rc<CoreShared>,
+    core: &Rc<ConnRegistry>,
     handler: &Rc<H>,
 ) {
     let max = core.config.limits.max_connections_per_core;

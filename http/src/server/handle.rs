@@ -3,7 +3,8 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::core::begin_drain_current;
+use super::gather::gather;
+use crate::conn::begin_drain_current;
 use crate::metrics::{CoreSnapshot, MetricsSnapshot, RunMetrics};
 
 /// A `Send + Sync` handle to a [`Server`](crate::Server): wait until it accepts
@@ -119,7 +120,7 @@ impl ServerHandle {
             (s.runtime.clone(), s.metrics.clone()?)
         };
         let cores = match runtime {
-            Some(rt) => crate::metrics::gather(&rt).await,
+            Some(rt) => gather(&rt).await,
             None => self.state().final_cores.clone(),
         };
         Some(metrics.assemble(cores))

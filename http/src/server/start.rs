@@ -15,9 +15,10 @@ use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use coreline_tls::TlsAcceptor;
 
 use super::accept::{accept_loop, Listener, Stop};
-use super::config::Config;
-use super::core::CoreShared;
+use super::gather::local_core_snapshot;
 use super::handle::ServerHandle;
+use crate::config::Config;
+use crate::conn::ConnRegistry;
 use crate::metrics::RunMetrics;
 use crate::Handler;
 
@@ -113,7 +114,7 @@ where
             .map(|(a, acceptor)| bind(*a, Some(acceptor)));
         let listeners: io::Result<Vec<Listener>> = plain.chain(tls).collect();
         gate.report(listeners.as_ref().map(drop));
-        let core = CoreShared::new(config);
+        let core = ConnRegistry::new(config);
         core.install(); // before any cross-core shutdown job can run here
         let handler = Rc::new(factory());
         core_main(core, handler, listeners, gate.clone(), handle.clone())
@@ -127,23 +128,23 @@ where
 
 /// One core's main task.
 async fn core_main<H: Handler>(
-    core: Rc<CoreShared>,
+    core: Rc<ConnRegistry>,
     handler: Rc<H>,
     listeners: io::Result<Vec<Listener>>,
     gate: Arc<StartGate>,
     handle: ServerHandle,
 ) -> io::Result<()> {
     let result = serve_core(&core, handler, listeners, &gate, &handle).await;
-    if let Some(last) = crate::metrics::local_core_snapshot() {
+    if let Some(last) = local_core_snapshot() {
         handle.core_final_metrics(last);
     }
     core.clear();
-    CoreShared::uninstall();
+    ConnRegistry::uninstall();
     result
 }
 
 async fn serve_core<H: Handler>(
-    core: &Rc<CoreShared>,
+    core: &Rc<ConnRegistry>,
     handler: Rc<H>,
     listeners: io::Result<Vec<Listener>>,
     gate: &StartGate,
@@ -209,7 +210,7 @@ async fn serve_core<H: Handler>(
     Ok(())
 }
 
-async fn sweep_loop(core: Rc<CoreShared>) {
+async fn sweep_loop(core: Rc<ConnRegistry>) {
     let mut ticks = time::interval(core.config.timeouts.sweep_period());
     loop {
         ticks.tick().await;

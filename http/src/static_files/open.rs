@@ -69,7 +69,7 @@ async fn reopen_for_reading(path_fd: &SharedFd) -> io::Result<OwnedFd> {
 }
 
 fn stat_now(fd: &SharedFd) -> Result<ops::Statx, StatusCode> {
-    ops::statx_fd_now(fd).map_err(status_for)
+    ops::direct::statx_fd_now(fd).map_err(status_for)
 }
 
 impl StaticFiles {

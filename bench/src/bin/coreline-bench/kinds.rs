@@ -1,5 +1,5 @@
 //! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
-//! turns on latency metrics or forces one file-body method), nginx, the hyper peer and the
+//! turns on latency metrics or forces one file-body method with `--file-body`), nginx, the hyper peer and the
 //! runtime's ceiling; their names, binaries and what each variant adds to `coreline serve`.
 
 use std::path::Path;
@@ -15,11 +15,11 @@ pub enum Kind {
     CorelineMetrics,
     /// `coreline-metrics` plus `--metrics-rx-timestamps` (kernel receive timestamps).
     CorelineRxts,
-    /// `coreline serve` with `CORELINE_FILE_BODY=splice`: file → pipe → socket at every size.
+    /// `coreline serve --file-body splice`: file → pipe → socket at every size.
     CorelineSplice,
-    /// `CORELINE_FILE_BODY=read`: read into the output buffer, then send, at every size.
+    /// `--file-body read`: read into the output buffer, then send, at every size.
     CorelineRead,
-    /// `CORELINE_FILE_BODY=send-zc`: read, then `IORING_OP_SEND_ZC`, at every size.
+    /// `--file-body send-zc`: read, then `IORING_OP_SEND_ZC`, at every size.
     CorelineSendZc,
     /// nginx with the reference config.
     Nginx,
@@ -102,18 +102,20 @@ impl Kind {
         if self == Kind::CorelineRxts {
             flags.push("--metrics-rx-timestamps".into());
         }
+        if let Some(method) = self.file_body() {
+            flags.extend(["--file-body".to_string(), method.into()]);
+        }
         flags
     }
 
-    /// The environment a variant sets: the file-body method it forces.
-    pub fn env(self) -> Option<(&'static str, &'static str)> {
-        let method = match self {
-            Kind::CorelineSplice => "splice",
-            Kind::CorelineRead => "read",
-            Kind::CorelineSendZc => "send-zc",
-            _ => return None,
-        };
-        Some(("CORELINE_FILE_BODY", method))
+    /// The file-body method a variant forces (`coreline serve --file-body`).
+    fn file_body(self) -> Option<&'static str> {
+        match self {
+            Kind::CorelineSplice => Some("splice"),
+            Kind::CorelineRead => Some("read"),
+            Kind::CorelineSendZc => Some("send-zc"),
+            _ => None,
+        }
     }
 }
 
@@ -122,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn variants_are_coreline_with_their_own_flags_or_environment() {
+    fn variants_are_coreline_with_their_own_flags() {
         let tmp = Path::new("/t");
         assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 6);
         assert!(Kind::Coreline.coreline_flags(20000, tmp).is_empty());
@@ -131,8 +133,8 @@ mod tests {
             "--metrics 127.0.0.1:21000 --metrics-hlog /t --metrics-rx-timestamps"
         );
         assert_eq!(
-            Kind::CorelineSendZc.env(),
-            Some(("CORELINE_FILE_BODY", "send-zc"))
+            Kind::CorelineSendZc.coreline_flags(20000, tmp).join(" "),
+            "--file-body send-zc"
         );
         assert!(Kind::Nginx.binary().is_none() && !Kind::Hyper.is_coreline());
     }

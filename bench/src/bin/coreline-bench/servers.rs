@@ -201,11 +201,7 @@ fn launch(
     let log = s.tmp.join(format!("{}.log", kind.name()));
     let err = File::create(&log).map_err(|e| run(format!("{}: {e}", log.display())))?;
     // taskset execs the server: the child's pid is the server's (nginx: its master).
-    let mut command = Command::new(&cmd[0]);
-    if let Some((key, value)) = kind.env() {
-        command.env(key, value);
-    }
-    let child = command
+    let child = Command::new(&cmd[0])
         .args(&cmd[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -127,9 +127,10 @@ fn run(serve: args::Serve) -> ExitCode {
         .backlog(serve.backlog)
         .metrics(serve.metrics.admin.is_some())
         .rx_timestamps(serve.metrics.rx_timestamps)
-        .reuse_port(serve.reuse_port)
+        .share_ports(serve.reuse_port)
         .tcp_nodelay(serve.tcp_nodelay)
-        .tcp_fastopen(serve.tcp_fastopen);
+        .tcp_fastopen(serve.tcp_fastopen)
+        .file_body_method(serve.file_body);
     if serve.tcp_fastopen.is_some() {
         warn_if_no_fastopen_server();
     }

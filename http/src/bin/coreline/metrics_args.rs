@@ -1,5 +1,5 @@
-//! The metrics flags of `coreline serve` and the `coreline stats` command (issue 7), kept
-//! apart from the other flags (`args/`).
+//! The metrics flags of `coreline serve` and the `coreline stats` command, kept apart from
+//! the other flags (`args/`).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;

@@ -21,6 +21,7 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                        [--metrics-public]]
                       [--reuse-port] [--max-connections N]
                       [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
+                      [--file-body auto|splice|read|send-zc]
        coreline gen-cert DIR [--days N] [--force]
        coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
@@ -42,6 +43,9 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              delay the second of two small writes until the client's ACK).
              --tcp-fastopen: accept requests in the SYN (TCP Fast Open) with QLEN pending
              (default off; needs net.ipv4.tcp_fastopen 2 or 3).
+             --file-body: how files under --root are sent on plain connections (default
+             auto: read+send below 8 KiB, splice above; the others use one method at every
+             size, to measure them: read+send, splice, or read+SEND_ZC).
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
              and ::1 (creates DIR), valid from now for --days N (default 90, at most 398).
              Existing files (or symlinks) are refused unless --force, which replaces them;

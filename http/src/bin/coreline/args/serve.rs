@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use coreline_http::FileBodyMethod;
 use coreline_runtime::Cores;
 
 use super::{Command, Flags};
@@ -37,6 +38,8 @@ pub struct Serve {
     /// `--tcp-fastopen QLEN`: `TCP_FASTOPEN` on the listeners with this queue length
     /// (default off).
     pub tcp_fastopen: Option<u32>,
+    /// `--file-body METHOD`: how file bodies are sent (default `auto`).
+    pub file_body: FileBodyMethod,
 }
 
 /// The HTTPS listener and its certificates.
@@ -66,6 +69,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         max_connections: None,
         tcp_nodelay: true,
         tcp_fastopen: None,
+        file_body: FileBodyMethod::Auto,
     };
     let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
     for flag in flags {
@@ -110,6 +114,19 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                         format!("--tcp-fastopen '{value}' is not a positive queue length")
                     })?;
                 serve.tcp_fastopen = Some(n);
+            }
+            "--file-body" => {
+                serve.file_body = match flag.value()?.as_str() {
+                    "auto" => FileBodyMethod::Auto,
+                    "splice" => FileBodyMethod::Splice,
+                    "read" => FileBodyMethod::Read,
+                    "send-zc" => FileBodyMethod::SendZc,
+                    other => {
+                        return Err(format!(
+                            "--file-body '{other}' is not auto, splice, read or send-zc"
+                        ))
+                    }
+                };
             }
             "--tls-listen" => tls_listen = Some(addr("--tls-listen", flag.value()?)?),
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use coreline_http::FileBodyMethod;
 use coreline_runtime::Cores;
 
 use super::*;
@@ -197,4 +198,19 @@ fn socket_option_flags() {
         let e = p(bad).unwrap_err();
         assert!(e.contains(names) && !e.contains('\n'), "{bad:?}: {e}");
     }
+}
+
+#[test]
+fn file_body_flag() {
+    assert_eq!(serve(&["serve"]).file_body, FileBodyMethod::Auto);
+    for (value, method) in [
+        ("auto", FileBodyMethod::Auto),
+        ("splice", FileBodyMethod::Splice),
+        ("read", FileBodyMethod::Read),
+        ("send-zc", FileBodyMethod::SendZc),
+    ] {
+        assert_eq!(serve(&["serve", "--file-body", value]).file_body, method);
+    }
+    let e = p(&["serve", "--file-body", "sendfile"]).unwrap_err();
+    assert!(e.contains("--file-body") && !e.contains('\n'), "{e}");
 }

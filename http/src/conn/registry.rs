@@ -1,8 +1,9 @@
-//! The per-core state of a running server: its connections, its draining flag, and the
-//! sweeper that enforces every connection's deadline.
+//! [`ConnRegistry`]: one core's open connections and what they share (the configuration,
+//! the draining flag, the metrics recorder), and the sweep that enforces every
+//! connection's deadline.
 //!
 //! Connection deadlines are plain fields (`ConnIo::set_deadline` writes a number); one
-//! task per core walks the connection registry every sweep period and wakes the
+//! task per core calls [`ConnRegistry::sweep`] every sweep period, which wakes the
 //! connections whose deadline passed. That keeps timer operations off the request path
 //! entirely, at the cost of a timeout resolution of one sweep period.
 
@@ -12,9 +13,9 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use super::config::Config;
+use super::io::ConnIo;
 use crate::clock;
-use crate::conn::ConnIo;
+use crate::config::Config;
 use crate::metrics::CoreHttpMetrics;
 
 /// How long idle connections still wait for a request after draining began. nginx closes
@@ -23,8 +24,8 @@ use crate::metrics::CoreHttpMetrics;
 /// instead; a connection that stays silent is closed when it passes.
 pub(crate) const DRAIN_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// One core's share of the server.
-pub(crate) struct CoreShared {
+/// One core's connections and the state they share.
+pub(crate) struct ConnRegistry {
     pub(crate) config: Config,
     draining: Cell<bool>,
     /// When draining began (`clock::now_ms`).
@@ -38,13 +39,13 @@ pub(crate) struct CoreShared {
 }
 
 thread_local! {
-    /// The server state of the core this thread runs, for cross-core shutdown jobs.
-    static CURRENT: RefCell<Option<Rc<CoreShared>>> = const { RefCell::new(None) };
+    /// The registry of the core this thread runs, for cross-core shutdown and metrics jobs.
+    static CURRENT: RefCell<Option<Rc<ConnRegistry>>> = const { RefCell::new(None) };
 }
 
-impl CoreShared {
+impl ConnRegistry {
     pub(crate) fn new(config: Config) -> Rc<Self> {
-        Rc::new(CoreShared {
+        Rc::new(ConnRegistry {
             config,
             draining: Cell::new(false),
             drain_started: Cell::new(0),
@@ -54,7 +55,8 @@ impl CoreShared {
         })
     }
 
-    /// Makes this the server state that [`begin_drain_current`] reaches on this thread.
+    /// Makes this the registry that [`current`] and [`begin_drain_current`] reach on this
+    /// thread.
     pub(crate) fn install(self: &Rc<Self>) {
         CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
     }
@@ -141,8 +143,8 @@ impl CoreShared {
     }
 }
 
-/// The server state of this thread's core, if a server runs here.
-pub(crate) fn current() -> Option<Rc<CoreShared>> {
+/// The registry of this thread's core, if a server runs here.
+pub(crate) fn current() -> Option<Rc<ConnRegistry>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 

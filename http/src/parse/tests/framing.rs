@@ -2,8 +2,8 @@
 
 use http::StatusCode;
 
-use super::tests_head::{status, with_head};
-use super::*;
+use super::head::{status, with_head};
+use crate::parse::*;
 
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
 
@@ -11,7 +11,7 @@ fn request(version: &str, fields: &str) -> Vec<u8> {
     format!("POST /x HTTP/{version}\r\nHost: a\r\n{fields}\r\n").into_bytes()
 }
 
-fn framing(fields: &str) -> Framing {
+fn framing(fields: &str) -> RequestFraming {
     with_head(&request("1.1", fields), |head| head.framing)
 }
 
@@ -21,13 +21,16 @@ fn framing_status(fields: &str) -> StatusCode {
 
 #[test]
 fn content_length_frames_the_body() {
-    assert_eq!(framing(""), Framing::None);
-    assert_eq!(framing("Content-Length: 5\r\n"), Framing::Length(5));
-    assert_eq!(framing("content-length: 0\r\n"), Framing::Length(0));
-    assert_eq!(framing("Content-Length:  7 \r\n"), Framing::Length(7));
+    assert_eq!(framing(""), RequestFraming::None);
+    assert_eq!(framing("Content-Length: 5\r\n"), RequestFraming::Length(5));
+    assert_eq!(framing("content-length: 0\r\n"), RequestFraming::Length(0));
+    assert_eq!(
+        framing("Content-Length:  7 \r\n"),
+        RequestFraming::Length(7)
+    );
     assert_eq!(
         framing("Content-Length: 18446744073709551615\r\n"),
-        Framing::Length(u64::MAX)
+        RequestFraming::Length(u64::MAX)
     );
 }
 
@@ -52,10 +55,13 @@ fn content_length_must_be_plain_digits() {
 
 #[test]
 fn repeated_content_lengths_must_agree() {
-    assert_eq!(framing("Content-Length: 5, 5\r\n"), Framing::Length(5));
+    assert_eq!(
+        framing("Content-Length: 5, 5\r\n"),
+        RequestFraming::Length(5)
+    );
     assert_eq!(
         framing("Content-Length: 5\r\nContent-Length: 5\r\n"),
-        Framing::Length(5)
+        RequestFraming::Length(5)
     );
     assert_eq!(framing_status("Content-Length: 5, 6\r\n"), BAD);
     assert_eq!(
@@ -70,11 +76,17 @@ fn repeated_content_lengths_must_agree() {
 
 #[test]
 fn chunked_must_be_the_final_coding_and_appear_once() {
-    assert_eq!(framing("Transfer-Encoding: chunked\r\n"), Framing::Chunked);
-    assert_eq!(framing("Transfer-Encoding: CHUNKED\r\n"), Framing::Chunked);
+    assert_eq!(
+        framing("Transfer-Encoding: chunked\r\n"),
+        RequestFraming::Chunked
+    );
+    assert_eq!(
+        framing("Transfer-Encoding: CHUNKED\r\n"),
+        RequestFraming::Chunked
+    );
     assert_eq!(
         framing("Transfer-Encoding: , chunked\r\n"),
-        Framing::Chunked
+        RequestFraming::Chunked
     );
     for value in [
         "gzip",
@@ -126,7 +138,7 @@ fn transfer_encoding_in_http_1_0_is_400() {
     let with_length = with_head(&request("1.0", "Content-Length: 3\r\n"), |head| {
         head.framing
     });
-    assert_eq!(with_length, Framing::Length(3));
+    assert_eq!(with_length, RequestFraming::Length(3));
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use http::{StatusCode, Version};
 
-use super::tests_head::{is_incomplete, show, status, with_head};
-use super::*;
+use super::head::{is_incomplete, show, status, with_head};
+use crate::parse::*;
 
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
 

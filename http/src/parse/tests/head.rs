@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode, Version};
 
-use super::*;
+use crate::parse::*;
 
 /// Parses a complete, valid head and hands it to `check`.
 pub(super) fn with_head<R>(bytes: &[u8], check: impl FnOnce(&RequestHead<'_, '_>) -> R) -> R {
@@ -60,7 +60,7 @@ fn parses_a_simple_request() {
         assert_eq!(head.target, "/plaintext");
         assert_eq!(head.version, Version::HTTP_11);
         assert_eq!(head.head_len, request.len() - 3);
-        assert_eq!(head.framing, Framing::None);
+        assert_eq!(head.framing, RequestFraming::None);
         assert!(head.keep_alive);
         assert_eq!(head.expect, Expect::None);
         assert_eq!(head.host, Some(&b"127.0.0.1:8080"[..]));

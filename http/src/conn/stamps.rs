@@ -1,6 +1,7 @@
 //! The connection loop's timestamps: a few cells in each connection, filled from the
 //! runtime's per-iteration [`loop_clock_us`] (no system call per request), and the hooks
-//! the loop calls. Every hook returns at once when metrics are off.
+//! the connection calls (through `ConnIo::stamp_*`, which pass the core's recorder).
+//! Every hook returns at once when metrics are off (no recorder).
 //!
 //! Times are the loop clock truncated to 32 bits (wrapping; durations up to 35 minutes).
 //! - accept: when the connection was set up (the accept's reap);
@@ -29,7 +30,7 @@ use std::cell::Cell;
 
 use coreline_runtime::metrics::loop_clock_us;
 
-use crate::conn::ConnIo;
+use crate::metrics::CoreHttpMetrics;
 
 /// Per-connection timestamps (20 bytes in the shared connection state, not in the task).
 #[derive(Default)]
@@ -64,70 +65,81 @@ fn since(then: u32, now: u32) -> u64 {
     }
 }
 
-/// A connection was accepted: counts it and stamps the time.
-#[inline]
-pub(crate) fn accepted(io: &ConnIo) {
-    if let Some(m) = io.core.metrics.as_deref() {
-        m.accepted();
-        io.stamps.recv.set(now());
+impl ConnStamps {
+    /// A connection was accepted: counts it and stamps the time.
+    #[inline]
+    pub(crate) fn accepted(&self, metrics: Option<&CoreHttpMetrics>) {
+        if let Some(m) = metrics {
+            m.accepted();
+            self.recv.set(now());
+        }
     }
-}
 
-/// Bytes that arrived at loop clock `at` ([`RecvBuf::reaped_at_us`]) were appended to the
-/// input; `was_empty` says whether the input held nothing before them (evaluated only
-/// when metrics are on).
-///
-/// [`RecvBuf::reaped_at_us`]: coreline_runtime::RecvBuf::reaped_at_us
-#[inline]
-pub(crate) fn received(io: &ConnIo, at: u64, was_empty: impl FnOnce() -> bool) {
-    let Some(m) = io.core.metrics.as_deref() else {
-        return;
-    };
-    // 0: no stamp (cannot happen while metrics are on); fall back to the loop's clock.
-    let (s, t) = (&io.stamps, if at == 0 { now() } else { at as u32 });
-    if !s.seen.replace(true) {
-        m.first_byte(since(s.recv.get(), t));
+    /// Bytes that arrived at loop clock `at` ([`RecvBuf::reaped_at_us`]) were appended to
+    /// the input; `was_empty` says whether the input held nothing before them (evaluated
+    /// only when metrics are on).
+    ///
+    /// [`RecvBuf::reaped_at_us`]: coreline_runtime::RecvBuf::reaped_at_us
+    #[inline]
+    pub(crate) fn received(
+        &self,
+        metrics: Option<&CoreHttpMetrics>,
+        at: u64,
+        was_empty: impl FnOnce() -> bool,
+    ) {
+        let Some(m) = metrics else {
+            return;
+        };
+        // 0: no stamp (cannot happen while metrics are on); fall back to the loop's clock.
+        let t = if at == 0 { now() } else { at as u32 };
+        if !self.seen.replace(true) {
+            m.first_byte(since(self.recv.get(), t));
+        }
+        if was_empty() {
+            self.first.set(t);
+        }
+        self.recv.set(t);
     }
-    if was_empty() {
-        s.first.set(t);
-    }
-    s.recv.set(t);
-}
 
-/// A request's handler is about to start.
-#[inline]
-pub(crate) fn started(io: &ConnIo) {
-    let Some(m) = io.core.metrics.as_deref() else {
-        return;
-    };
-    let (s, t) = (&io.stamps, now());
-    m.started(since(s.recv.get(), t));
-    let first = s.first.replace(s.recv.get());
-    let n = s.batch_len.get();
-    if n == 0 {
-        s.batch_first.set(first);
-    } else {
-        s.batch_rest.set(first);
+    /// A request's handler is about to start.
+    #[inline]
+    pub(crate) fn started(&self, metrics: Option<&CoreHttpMetrics>) {
+        let Some(m) = metrics else {
+            return;
+        };
+        let t = now();
+        m.started(since(self.recv.get(), t));
+        let first = self.first.replace(self.recv.get());
+        let n = self.batch_len.get();
+        if n == 0 {
+            self.batch_first.set(first);
+        } else {
+            self.batch_rest.set(first);
+        }
+        self.batch_len.set(n.saturating_add(1));
     }
-    s.batch_len.set(n.saturating_add(1));
-}
 
-/// The output buffer is empty after a send: the batch's responses are with the kernel.
-/// Called by `ConnIo::flush` itself, so every path that flushes records its batch.
-#[inline]
-pub(crate) fn flushed(io: &ConnIo) {
-    let Some(m) = io.core.metrics.as_deref() else {
-        return;
-    };
-    let s = &io.stamps;
-    let n = s.batch_len.get();
-    if n == 0 || !io.out.borrow().is_empty() {
-        return;
+    /// A send completed; `out_empty` says whether the output buffer is empty now (then the
+    /// batch's responses are with the kernel; evaluated only when metrics are on). Called
+    /// by `ConnIo::flush` itself, so every path that flushes records its batch.
+    #[inline]
+    pub(crate) fn flushed(
+        &self,
+        metrics: Option<&CoreHttpMetrics>,
+        out_empty: impl FnOnce() -> bool,
+    ) {
+        let Some(m) = metrics else {
+            return;
+        };
+        let n = self.batch_len.get();
+        if n == 0 || !out_empty() {
+            return;
+        }
+        let t = now();
+        m.served(since(self.batch_first.get(), t), 1);
+        if n > 1 {
+            m.served(since(self.batch_rest.get(), t), u64::from(n - 1));
+        }
+        self.batch_len.set(0);
     }
-    let t = now();
-    m.served(since(s.batch_first.get(), t), 1);
-    if n > 1 {
-        m.served(since(s.batch_rest.get(), t), u64::from(n - 1));
-    }
-    s.batch_len.set(0);
 }

@@ -1,6 +1,6 @@
 //! Chunked body decoding rules, on raw bytes.
 
-use super::*;
+use crate::parse::*;
 
 /// Decodes `input` in one piece: the body data and the bytes consumed, or the error reason.
 pub(super) fn decode_all(input: &[u8], limits: ChunkLimits) -> Result<(Vec<u8>, usize), String> {

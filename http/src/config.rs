@@ -1,4 +1,5 @@
-//! Limits and timeouts of a [`Server`](crate::Server).
+//! The configuration of a [`Server`](crate::Server) ([`Limits`], [`Timeouts`],
+//! [`FileBodyMethod`]) and [`Config`], the copy each core's connections read.
 
 use std::time::Duration;
 
@@ -95,7 +96,7 @@ pub struct Timeouts {
     /// TLS listeners: how long a client may take to finish the handshake (counted from
     /// accept; the header timeout starts after it): 10 s. Expired: the socket is closed.
     /// It replaces the handshake timeout of the acceptors given to
-    /// [`Builder::tls_listen`](crate::server::Builder::tls_listen).
+    /// [`Builder::tls_listen`](crate::Builder::tls_listen).
     pub tls_handshake: Duration,
 }
 
@@ -130,11 +131,31 @@ impl Timeouts {
     }
 }
 
+/// How file bodies ([`Body::file`](crate::Body::file)) are sent on plain connections (over
+/// TLS they are always read and sent encrypted). Set with
+/// [`Builder::file_body_method`](crate::Builder::file_body_method).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FileBodyMethod {
+    /// By size (the default): bodies under 8 KiB are read into the output buffer and leave
+    /// with the head in one send; larger ones are spliced file → pipe → socket.
+    #[default]
+    Auto,
+    /// Spliced at every size.
+    Splice,
+    /// Read into the output buffer and sent, at every size.
+    Read,
+    /// Read, then sent with `IORING_OP_SEND_ZC` (the kernel sends from the buffer), at
+    /// every size.
+    SendZc,
+}
+
 /// Everything a core needs to serve connections.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
+    /// How file bodies are sent.
+    pub(crate) file_body: FileBodyMethod,
     /// Whether the HTTP and runtime metrics are recorded.
     pub(crate) metrics: bool,
     /// Whether the runtime records kernel receive timestamps (with `metrics` only).

@@ -1,7 +1,7 @@
 //! Property-style tests: however the input is split, the result is the same as all at once.
 
-use super::tests_chunked::decode_all;
-use super::*;
+use super::chunked::decode_all;
+use crate::parse::*;
 
 /// A comparable summary of a parse result.
 fn summary(bytes: &[u8]) -> Result<Option<String>, HeadError> {

@@ -1,0 +1,142 @@
+//! Sending: [`ConnIo::send_all`], the one path every byte of a response leaves by (the
+//! output buffer's flush, large and static bodies, file chunks), for both transports;
+//! and the write timeout around it.
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
+
+use coreline_runtime::buf::IoBuf;
+use coreline_runtime::{ops, SharedFd};
+
+use super::io::ConnIo;
+
+/// A buffer that a send can continue after a partial send.
+pub(crate) trait SendBuf: IoBuf + Unpin + AsRef<[u8]> + Default {
+    /// Drops the first `n` bytes (at most all of them), which were sent.
+    fn advance(&mut self, n: usize);
+}
+
+impl SendBuf for Vec<u8> {
+    fn advance(&mut self, n: usize) {
+        // All sent: keep the storage. Partial sends (socket buffer full) are rare, so
+        // moving the tail is fine.
+        self.drain(..n.min(self.len()));
+    }
+}
+
+impl SendBuf for &'static [u8] {
+    fn advance(&mut self, n: usize) {
+        *self = &self[n.min(self.len())..];
+    }
+}
+
+impl ConnIo {
+    /// Sends everything in the output buffer (one `send` unless the socket is full), and
+    /// records the batch's responses as served.
+    ///
+    /// This future and [`send_all`](Self::send_all)'s are written as async blocks in plain
+    /// functions, and no local holds a buffer beside the send that owns it: they live in
+    /// every connection's task, and an async fn would store each argument twice.
+    #[allow(clippy::manual_async_fn)] // see above
+    pub(crate) fn flush(&self) -> impl Future<Output = io::Result<()>> + '_ {
+        async move {
+            self.send_all(&self.out, ops::send).await?;
+            self.stamp_flushed();
+            Ok(())
+        }
+    }
+
+    /// Sends everything in the buffer in `slot` and leaves it there, empty (a `Vec` keeps
+    /// its storage), each send bounded by the write timeout. On a plain socket each send is
+    /// `op` (`ops::send`, `ops::send_more` or `ops::send_zc`), repeated after a partial
+    /// send; over TLS the stream seals and sends the bytes (`op` does not apply). The
+    /// buffer is out of the slot while a send owns it; on failure it may be gone (a
+    /// timed-out send's buffer stays with the cancelled operation).
+    #[allow(clippy::manual_async_fn)] // see `flush`
+    pub(crate) fn send_all<'a, B, F, Fut>(
+        &'a self,
+        slot: &'a RefCell<B>,
+        op: F,
+    ) -> impl Future<Output = io::Result<()>> + 'a
+    where
+        B: SendBuf,
+        F: Fn(&'a SharedFd, B) -> Fut + 'a,
+        Fut: Future<Output = (io::Result<usize>, B)> + 'a,
+    {
+        async move {
+            if self.is_tls() {
+                let mut buf = std::mem::take(&mut *slot.borrow_mut());
+                // Boxed: keeps the TLS send out of every connection task's size.
+                let result = Box::pin(self.tls_send(buf.as_ref())).await;
+                buf.advance(usize::MAX);
+                *slot.borrow_mut() = buf;
+                return result;
+            }
+            while !slot.borrow().as_ref().is_empty() {
+                self.set_deadline(self.registry.config.timeouts.write);
+                let (res, mut back) = {
+                    let mut send = pin!({
+                        let buf = std::mem::take(&mut *slot.borrow_mut());
+                        op(&self.fd, buf)
+                    });
+                    poll_fn(|cx| self.poll_timed(send.as_mut(), cx)).await?
+                };
+                match res? {
+                    0 => return Err(io::ErrorKind::WriteZero.into()),
+                    n => back.advance(n),
+                }
+                *slot.borrow_mut() = back;
+            }
+            Ok(())
+        }
+    }
+
+    /// Whether file bodies can be spliced to the socket (not through TLS: kTLS is not used).
+    pub(crate) fn can_splice(&self) -> bool {
+        !self.is_tls()
+    }
+
+    /// The socket, for send-side operations built elsewhere and run through
+    /// [`timed`](Self::timed) (the file-body paths in `splice`).
+    pub(crate) fn fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    /// Runs a send-side operation bounded by the write timeout.
+    pub(crate) async fn timed<F: Future>(&self, op: F) -> io::Result<F::Output> {
+        self.set_deadline(self.registry.config.timeouts.write);
+        let mut op = pin!(op);
+        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await
+    }
+
+    /// Polls an operation, failing it once the connection's deadline passed.
+    fn poll_timed<F: Future>(
+        &self,
+        op: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<F::Output>> {
+        if let Poll::Ready(out) = op.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        if self.timed_out() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "send timed out",
+            )));
+        }
+        self.set_waker(cx.waker());
+        Poll::Pending
+    }
+
+    /// Half-closes the sending side (FIN after everything already queued; over TLS,
+    /// `close_notify` first).
+    pub(crate) async fn shutdown_write(&self) -> io::Result<()> {
+        if self.is_tls() {
+            return Box::pin(self.tls_shutdown()).await;
+        }
+        ops::shutdown(&self.fd, std::net::Shutdown::Write).await
+    }
+}

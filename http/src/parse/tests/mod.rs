@@ -1,0 +1,7 @@
+//! Tests of the request-head and chunked-body parsers, by subject.
+
+mod chunked;
+mod framing;
+mod head;
+mod request_line;
+mod split;

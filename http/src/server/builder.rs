@@ -1,0 +1,226 @@
+//! [`Builder`]: the options of a [`Server`], checked and resolved by [`Builder::build`].
+
+use std::io;
+use std::net::SocketAddr;
+
+use coreline_runtime::net::ListenOptions;
+use coreline_runtime::Cores;
+use coreline_tls::TlsAcceptor;
+
+use super::handle::ServerHandle;
+use super::{fd_limit, start, Server};
+use crate::config::{Config, FileBodyMethod, Limits, Timeouts};
+use crate::Handler;
+
+/// Configures a [`Server`]. Start with [`Server::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    addrs: Vec<SocketAddr>,
+    tls: Vec<(SocketAddr, TlsAcceptor)>,
+    cores: Cores,
+    /// Backlog, `TCP_NODELAY` and `TCP_FASTOPEN` of every listener (the runtime's defaults).
+    listen: ListenOptions,
+    limits: Limits,
+    timeouts: Timeouts,
+    metrics: bool,
+    rx_timestamps: bool,
+    share_ports: bool,
+    file_body: FileBodyMethod,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            addrs: Vec::new(),
+            tls: Vec::new(),
+            cores: Cores::All,
+            listen: ListenOptions::default(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            metrics: false,
+            rx_timestamps: false,
+            share_ports: false,
+            file_body: FileBodyMethod::Auto,
+        }
+    }
+}
+
+impl Builder {
+    /// Adds an address to listen on for plain HTTP (call again for more). Port 0 picks a
+    /// free port, the same on every core; [`Server::local_addrs`] tells which. Default:
+    /// `127.0.0.1:8080` if neither this nor [`tls_listen`](Self::tls_listen) is called.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.addrs.push(addr);
+        self
+    }
+
+    /// Adds an address to listen on for HTTPS: its connections are served by the same
+    /// handler, with the same limits and timeouts, after a TLS handshake with `acceptor`
+    /// (which runs in the connection's task, so the accept loop never waits on it). Each
+    /// core uses [`TlsAcceptor::per_core`] (its own session cache, shared ticket keys).
+    /// The acceptor's handshake timeout is replaced by [`Timeouts::tls_handshake`].
+    /// Plain and TLS listeners can be mixed freely; [`Server::tls_local_addrs`] tells
+    /// the resolved addresses.
+    pub fn tls_listen(mut self, addr: SocketAddr, acceptor: TlsAcceptor) -> Self {
+        self.tls.push((addr, acceptor));
+        self
+    }
+
+    /// Whether to share the listening ports with another process that listens on them with
+    /// `SO_REUSEPORT`, such as the old server during a zero-downtime restart (default:
+    /// off, and an address in use is an error). The kernel then spreads new connections
+    /// over both processes until the old one stops accepting; see the README's restart
+    /// procedure (`net.ipv4.tcp_migrate_req`). Addresses with port 0 are always checked.
+    /// (The cores' listeners share each port among themselves with `SO_REUSEPORT` either
+    /// way; this decides only whether a port another process listens on is accepted.)
+    pub fn share_ports(mut self, on: bool) -> Self {
+        self.share_ports = on;
+        self
+    }
+
+    /// Which CPUs serve (default: all): one pinned thread, ring and `SO_REUSEPORT`
+    /// listener per CPU.
+    pub fn cores(mut self, cores: Cores) -> Self {
+        self.cores = cores;
+        self
+    }
+
+    /// Accept-queue length of each listener (default 4096; the kernel caps it at
+    /// `net.core.somaxconn`, with a warning).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.listen.backlog = backlog;
+        self
+    }
+
+    /// `TCP_NODELAY` on accepted connections (default on, like nginx's `tcp_nodelay on`).
+    /// Off, the kernel's Nagle algorithm holds a small write back while earlier data is
+    /// unacknowledged; against a client's delayed ACK that stalls a response written in
+    /// several sends (e.g. a [`Body::from_stream`](crate::Body::from_stream) body, one send
+    /// per chunk) for about 40 ms. Responses that leave in one send are not affected. Set on
+    /// each listener, from which the kernel copies it to every accepted socket.
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
+        self.listen.nodelay = on;
+        self
+    }
+
+    /// `TCP_FASTOPEN` on each listener with this many pending Fast Open requests (default
+    /// `None`: off; like nginx's `listen ... fastopen=N`). A client holding a Fast Open
+    /// cookie then sends its request in the SYN, and the server answers one round trip
+    /// earlier. Needs the server bit of `net.ipv4.tcp_fastopen` (value 2 or 3); the counters
+    /// `TcpExtTCPFastOpenPassive` and `…PassiveFail` show it working or failing.
+    pub fn tcp_fastopen(mut self, queue: Option<u32>) -> Self {
+        self.listen.fastopen = queue;
+        self
+    }
+
+    /// Size and count limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Timeouts (default [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Records latency histograms and counters (default off; see [`crate::metrics`]):
+    /// the HTTP ones per connection and request, the runtime's per loop iteration, and
+    /// each listener's accept-queue depth every 100 ms. Read them with
+    /// [`ServerHandle::metrics_snapshot`]. Off, neither the server nor its runtime records
+    /// anything.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// With [`metrics`](Self::metrics) on, also records how long received data waited
+    /// between the kernel's receive timestamp (`SO_TIMESTAMPING`, software) and the reap
+    /// of its completion: the `rx_wait` histogram (default off; without metrics, nothing).
+    /// See [`coreline_runtime::Builder::rx_timestamps`] for what it costs.
+    pub fn rx_timestamps(mut self, on: bool) -> Self {
+        self.rx_timestamps = on;
+        self
+    }
+
+    /// How file bodies are sent on plain connections (default [`FileBodyMethod::Auto`]:
+    /// by size). The other methods use one way for every size, to measure them against
+    /// each other.
+    pub fn file_body_method(mut self, method: FileBodyMethod) -> Self {
+        self.file_body = method;
+        self
+    }
+
+    /// Checks that every address can be listened on (and resolves port 0), and returns
+    /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
+    /// thread to build that core's handler, so the handler need not be `Send`.
+    ///
+    /// Fails with the OS error (e.g. `AddrInUse`), its message naming the address, if
+    /// an address cannot be bound, and with `InvalidInput` if the CPU selection is not
+    /// usable.
+    pub fn build<F, H>(self, factory: F) -> io::Result<Server<F>>
+    where
+        F: Fn() -> H + Send + Sync,
+        H: Handler,
+    {
+        // Resolve the CPU list now, so a bad one is reported before anything starts.
+        let cpus = coreline_runtime::Runtime::builder()
+            .cores(self.cores.clone())
+            .build()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+            .cpus()
+            .to_vec();
+        // Each address must be free (port 0 resolved), unless shared on purpose.
+        let shared = self.share_ports;
+        let check_free = |a: SocketAddr| match shared && a.port() != 0 {
+            true => Ok(a),
+            false => start::probe(a),
+        };
+        let wanted = if self.addrs.is_empty() && self.tls.is_empty() {
+            vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
+        } else {
+            self.addrs
+        };
+        let addrs = wanted
+            .into_iter()
+            .map(check_free)
+            .collect::<io::Result<Vec<_>>>()?;
+        let handshake = self.timeouts.tls_handshake;
+        let tls = self
+            .tls
+            .into_iter()
+            .map(|(addr, acceptor)| {
+                Ok((
+                    check_free(addr)?,
+                    acceptor.with_handshake_timeout(handshake),
+                ))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        if let Some(warning) = fd_limit::low_limit_warning() {
+            eprintln!("{warning}");
+        }
+        Ok(Server {
+            addrs,
+            tls,
+            cores: coreline_runtime::Cores::List(cpus),
+            listen: self.listen,
+            config: Config {
+                limits: self.limits,
+                timeouts: self.timeouts,
+                file_body: self.file_body,
+                metrics: self.metrics,
+                rx_timestamps: self.rx_timestamps,
+            },
+            factory,
+            handle: ServerHandle::default(),
+        })
+    }
+}
+
+impl Server<()> {
+    /// Starts configuring a server.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
