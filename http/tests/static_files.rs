@@ -358,7 +358,10 @@ fn a_file_not_in_the_page_cache_arrives_intact() {
     let parent = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let fs = nix::sys::statfs::statfs(parent).unwrap();
     if fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC {
-        eprintln!("skipped: {} is on tmpfs, its pages cannot be evicted", parent.display());
+        eprintln!(
+            "skipped: {} is on tmpfs, its pages cannot be evicted",
+            parent.display()
+        );
         return;
     }
     let s = serve_under(parent, "cold");
@@ -375,7 +378,11 @@ fn a_file_not_in_the_page_cache_arrives_intact() {
             nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
         )
         .unwrap();
-        assert_eq!(resident_bytes(&path), 0, "the file is still in the page cache");
+        assert_eq!(
+            resident_bytes(&path),
+            0,
+            "the file is still in the page cache"
+        );
         let mut cmd = Command::new("curl");
         cmd.args(["-s", "-m", "30"]);
         if let Some(r) = range {

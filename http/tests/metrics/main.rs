@@ -94,7 +94,10 @@ fn service_time_of_a_5ms_handler_in_prometheus_text() {
         &m,
         "coreline_http_queue_wait_seconds{core=\"all\",quantile=\"0.5\"}",
     );
-    assert!(wait < 0.005, "queue wait median {wait} s without pipelining");
+    assert!(
+        wait < 0.005,
+        "queue wait median {wait} s without pipelining"
+    );
     assert_eq!(sample(&m, "coreline_http_requests_total{core=\"0\"}"), 21.0);
     assert_eq!(
         sample(&m, "coreline_http_connections_accepted_total{core=\"0\"}"),
