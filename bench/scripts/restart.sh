@@ -107,10 +107,11 @@ if [ -n "$new" ]; then
     wait "$new" || new_status=$?
 fi
 python3 - "$work" "$migrate" "$old_status" "$old_ms" "$alone" "$new_at_old_exit" "$new_at_end" \
-    "$new_status" "$MAX_REFUSED" <<'PY'
+    "$new_status" "$MAX_REFUSED" "$skip_new" <<'PY'
 import json, sys
 work, migrate, status, ms, alone = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 at_old_exit, at_end, new_status, max_refused = sys.argv[6], sys.argv[7], sys.argv[8], int(sys.argv[9])
+skip_new = sys.argv[10] == "1"
 secs = ms / 1000
 failed = 0
 refused_total = 0
@@ -143,7 +144,8 @@ if not alone:
         problems.append(f"{refused_total} connects refused (at most {max_refused} with "
                         "tcp_migrate_req=1)")
 verdict = "FAIL: " + "; ".join(problems) if problems else "PASS"
-print(f"restart: {'alone' if alone else 'with a new process'}; tcp_migrate_req={int(migrate)}; old process exited {status} after {secs:.3f} s "
+mode = "alone" if alone else "new process skipped" if skip_new else "with a new process"
+print(f"restart: {mode}; tcp_migrate_req={int(migrate)}; old process exited {status} after {secs:.3f} s "
       f"of draining; {verdict}")
 sys.exit(1 if problems else 0)
 PY
