@@ -76,7 +76,7 @@ fi
 sleep 1
 new=
 if [ "$alone" = 0 ] && [ "$skip_new" = 0 ]; then
-    "$bin" serve --listen 127.0.0.1:8080 --cpus 1 --reuse-port --metrics "$admin" \
+    "$bin" serve --listen 127.0.0.1:8080 --cpus 1 --reuse-port --metrics "$admin" --metrics-hlog "$work" \
         2>"$work/new.err" & new=$!
 fi
 sleep 1
