@@ -87,13 +87,15 @@ wait "$old" || old_status=$?
 old_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 # The new process's request count once the old one is gone, and again when the load ends:
 # the difference was served by the new process alone. "none" when it does not answer.
+# Plain bash and awk: a scrape must take milliseconds even on a loaded machine, or the
+# load could end before the first one.
 requests_served() {
-    python3 - "$admin" <<'PY' 2>/dev/null || echo none
-import sys, urllib.request
-text = urllib.request.urlopen(f"http://{sys.argv[1]}/metrics", timeout=5).read().decode()
-print(sum(float(l.split()[-1]) for l in text.splitlines()
-          if l.startswith("coreline_http_requests_total{") and 'core="all"' not in l))
-PY
+    local text
+    text=$( (exec 3<>"/dev/tcp/${admin%:*}/${admin#*:}" &&
+        printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+        cat <&3) 2>/dev/null) || { echo none; return; }
+    awk '/^coreline_http_requests_total\{/ && !/core="all"/ { sum += $NF; n++ }
+         END { if (n) printf "%d\n", sum; else print "none" }' <<<"$text"
 }
 new_at_old_exit=none
 [ "$alone" = 1 ] || new_at_old_exit=$(requests_served)
