@@ -11,9 +11,9 @@
 #
 # Exit status 0 when all of these hold:
 # - no request failed, and the old process exited 0;
-# - the new process served requests after the old one had exited (counted from its
-#   /metrics: requests_total once the old one is gone and again when the load ends), and
-#   exited 0 on its own SIGTERM;
+# - the new process served requests after the old one stopped accepting (counted from its
+#   /metrics: requests_total once only the new process's listener is left, and again when
+#   the load ends), and exited 0 on its own SIGTERM;
 # - refused connects stay within MAX_REFUSED (with tcp_migrate_req=1). A refused connect is
 #   not a failed request (nothing was sent, so a client retries it safely), but without a
 #   successor every reconnect is refused. With one, a SYN that races the old socket's close
@@ -75,18 +75,25 @@ if [ "$alone" = 0 ]; then
 fi
 sleep 1
 new=
+new_listeners=0
 if [ "$alone" = 0 ] && [ "$skip_new" = 0 ]; then
+    new_listeners=1 # one core
     "$bin" serve --listen 127.0.0.1:8080 --cpus 1 --reuse-port --metrics "$admin" --metrics-hlog "$work" \
         2>"$work/new.err" & new=$!
 fi
 sleep 1
 start=$(date +%s%N)
 kill -TERM "$old"
-old_status=0
-wait "$old" || old_status=$?
-old_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-# The new process's request count once the old one is gone, and again when the load ends:
-# the difference was served by the new process alone. "none" when it does not answer.
+# The old process stops accepting (closes its listener) at once and then drains, which can
+# take longer than the load lasts on a loaded machine: count the new process's requests
+# from the moment only its listener is left, not from the old process's exit.
+listeners() { ss -Hltn 'sport = :8080' | wc -l; }
+for _ in $(seq 500); do
+    [ "$(listeners)" -le $((new_listeners)) ] && break
+    sleep 0.01
+done
+# The new process's request count once the old listener is gone, and again when the load
+# ends: the difference was served after the old process stopped accepting. "none" when it does not answer.
 # Plain bash and awk: a scrape must take milliseconds even on a loaded machine, or the
 # load could end before the first one.
 requests_served() {
@@ -97,8 +104,11 @@ requests_served() {
     awk '/^coreline_http_requests_total\{/ && !/core="all"/ { sum += $NF; n++ }
          END { if (n) printf "%d\n", sum; else print "none" }' <<<"$text"
 }
-new_at_old_exit=none
-[ "$alone" = 1 ] || new_at_old_exit=$(requests_served)
+new_at_old_stop=none
+[ "$alone" = 1 ] || new_at_old_stop=$(requests_served)
+old_status=0
+wait "$old" || old_status=$?
+old_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 wait $ka $cl || true
 new_at_end=none
 [ "$alone" = 1 ] || new_at_end=$(requests_served)
@@ -108,11 +118,11 @@ if [ -n "$new" ]; then
     new_status=0
     wait "$new" || new_status=$?
 fi
-python3 - "$work" "$migrate" "$old_status" "$old_ms" "$alone" "$new_at_old_exit" "$new_at_end" \
+python3 - "$work" "$migrate" "$old_status" "$old_ms" "$alone" "$new_at_old_stop" "$new_at_end" \
     "$new_status" "$MAX_REFUSED" "$skip_new" <<'PY'
 import json, sys
 work, migrate, status, ms, alone = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
-at_old_exit, at_end, new_status, max_refused = sys.argv[6], sys.argv[7], sys.argv[8], int(sys.argv[9])
+at_old_stop, at_end, new_status, max_refused = sys.argv[6], sys.argv[7], sys.argv[8], int(sys.argv[9])
 skip_new = sys.argv[10] == "1"
 secs = ms / 1000
 failed = 0
@@ -131,15 +141,15 @@ if failed:
 if status != 0:
     problems.append(f"the old process exited {status}")
 if not alone:
-    if "none" in (at_old_exit, at_end):
+    if "none" in (at_old_stop, at_end):
         problems.append("the new process's /metrics did not answer (not running?)")
         served = 0
     else:
-        served = int(float(at_end) - float(at_old_exit))
-    print(f"restart: the new process served {served} requests after the old one exited; "
+        served = int(float(at_end) - float(at_old_stop))
+    print(f"restart: the new process served {served} requests after the old one stopped accepting; "
           f"it exited {new_status}")
     if served <= 0:
-        problems.append("the new process served no request after the old one exited")
+        problems.append("the new process served no request after the old one stopped accepting")
     if new_status != "0":
         problems.append(f"the new process exited {new_status}")
     if migrate and refused_total > max_refused:

@@ -1,7 +1,7 @@
 //! Graceful shutdown and zero-downtime restart under load, through
 //! `bench/scripts/restart.sh` in a private network namespace (root only; elsewhere the
 //! test says it skipped). The script checks that the new process served requests after the
-//! old one exited, exited 0 itself, and that refused connects stay within its bound; a run
+//! old one stopped accepting, exited 0 itself, and that refused connects stay within its bound; a run
 //! with the new process left out (`--skip-new`) must fail those checks. Uses the release `coreline` beside this test's `coreline-load`
 //! (built by `cargo test --workspace --release`, or `cargo build --release -p coreline-http
 //! --bin coreline`).
@@ -62,7 +62,7 @@ fn restart_without_a_new_process_fails() {
         assert!(!out.contains("PASS"), "{out}");
         assert_eq!(served_by_new_process(&out), 0, "{out}");
         assert!(
-            out.contains("the new process served no request after the old one exited"),
+            out.contains("the new process served no request after the old one stopped accepting"),
             "{out}"
         );
         assert!(out.contains("connects refused (at most"), "{out}");
@@ -71,7 +71,7 @@ fn restart_without_a_new_process_fails() {
 }
 
 /// The count in the script's "the new process served N requests after the old one
-/// exited" line.
+/// stopped accepting" line.
 fn served_by_new_process(out: &str) -> u64 {
     let line = out
         .lines()
