@@ -1,10 +1,10 @@
 //! Graceful shutdown and zero-downtime restart under load, through
 //! `bench/scripts/restart.sh` in a private network namespace (root only; elsewhere the
 //! test says it skipped). The script checks that the new process served requests after the
-//! old one stopped accepting, exited 0 itself, and that refused connects stay within its bound; a run
-//! with the new process left out (`--skip-new`) must fail those checks. Uses the release `coreline` beside this test's `coreline-load`
-//! (built by `cargo test --workspace --release`, or `cargo build --release -p coreline-http
-//! --bin coreline`).
+//! old one stopped accepting, exited 0 itself, and that refused connects stay within its
+//! bound; a run with the new process left out (`--skip-new`) must fail those checks. Uses
+//! the release `coreline` beside this test's `coreline-load` (built by `cargo test
+//! --workspace --release`, or `cargo build --release -p coreline-http --bin coreline`).
 
 use std::path::Path;
 use std::process::Command;
