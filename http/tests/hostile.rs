@@ -42,6 +42,10 @@ fn latencies(c: &mut TcpStream, n: usize) -> Vec<u64> {
     out
 }
 
+/// A few scheduler time slices (µs): what preemption alone can add to a p99 on a loaded
+/// machine, far below the 1 s scale at which a server stuck on a hostile client shows.
+const PREEMPTION_FLOOR_US: u64 = 20_000;
+
 fn p99(sorted: &[u64]) -> u64 {
     sorted[sorted.len() * 99 / 100]
 }
@@ -88,10 +92,14 @@ fn slowloris_is_cut_off_at_the_header_timeout_without_hurting_others() {
     let during = steady_p99(&mut normal);
     let mut slow = trickle.join().unwrap();
     eprintln!("slowloris: normal client p99 {before} µs before, {during} µs during");
-    // 2x, against a floor of 100 µs: a client on the server's own machine sees single-digit
-    // µs p99s, where one extra context switch is already "2x" and says nothing.
+    // A server that waited for a slow client's next byte would hold the normal one for up
+    // to the 1 s between bytes. The bound is 2x the baseline measured above, plus a floor
+    // of a few scheduler slices (20 ms): on a loaded 2-core machine the trickle thread and
+    // everything else preempt the server now and then, moving a p99 of microseconds by
+    // milliseconds. How much slowloris costs a realistic load is a benchmark's figure
+    // (bench/scripts/slowloris.py), not this test's.
     assert!(
-        during <= 2 * before.max(100),
+        during <= 2 * before + PREEMPTION_FLOOR_US,
         "p99 went from {before} µs to {during} µs with {SLOW} slowloris connections"
     );
 
@@ -128,8 +136,11 @@ fn a_client_that_never_reads_is_closed_by_the_send_timeout() {
 
     let mut normal = connect(server.addr);
     let p = p99(&latencies(&mut normal, 2_000));
+    // A server that blocked on the hog would hold the normal client until the 1 s send
+    // timeout; preemption on a loaded machine adds milliseconds.
+    let send_timeout = timeouts().write.as_micros() as u64;
     assert!(
-        p < 50_000,
+        p < send_timeout / 4,
         "a normal client is served promptly meanwhile (p99 {p} µs)"
     );
 

@@ -70,7 +70,8 @@ fn nagle_stalls_small_writes_for_the_delayed_ack_and_nodelay_does_not() {
     let on = median_latency(true, 15);
     println!("median latency: TCP_NODELAY off {off:?}, on {on:?}");
     // The delayed-ACK timer is at least 40 ms less jitter (TCP_DELACK_MIN); a loopback
-    // response without it takes microseconds, so even a loaded machine keeps them apart.
+    // response without it takes microseconds, so even a loaded machine keeps the two
+    // medians apart by far more than 2x.
     assert!(off >= Duration::from_millis(30), "off: {off:?}");
-    assert!(on < Duration::from_millis(15), "on: {on:?}");
+    assert!(on < off / 2, "on: {on:?}, off: {off:?}");
 }

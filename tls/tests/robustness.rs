@@ -21,11 +21,15 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with_timeout(HANDSHAKE_TIMEOUT)
+}
+
+fn setup_with_timeout(handshake_timeout: Duration) -> Setup {
     let dir = TempDir::new();
     let (cert, key) = dir.cert("c", &["localhost"]);
     let tls = TlsAcceptor::builder()
         .default_cert(&cert, &key)
-        .handshake_timeout(HANDSHAKE_TIMEOUT)
+        .handshake_timeout(handshake_timeout)
         .build()
         .unwrap();
     Setup {
@@ -63,8 +67,8 @@ fn plain_http_on_the_tls_port_is_closed() {
     let mut sock = std::net::TcpStream::connect(s.server.addr).unwrap();
     sock.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
-    let (_alert, took) = read_until_closed(&mut sock, Duration::from_secs(2));
-    assert!(took < HANDSHAKE_TIMEOUT, "closed only after {took:?}");
+    read_until_closed(&mut sock, Duration::from_secs(2));
+    // Closed for the bytes it sent, not by the handshake timeout (that would be TimedOut).
     assert_eq!(handshake_failure(&s.server).0, ErrorKind::InvalidData);
     still_served(&s);
 }
@@ -76,15 +80,18 @@ fn truncated_client_hello_then_eof_is_closed() {
     let mut sock = std::net::TcpStream::connect(s.server.addr).unwrap();
     sock.write_all(&hello[..hello.len() / 2]).unwrap();
     sock.shutdown(Shutdown::Write).unwrap();
-    let (_, took) = read_until_closed(&mut sock, Duration::from_secs(2));
-    assert!(took < HANDSHAKE_TIMEOUT, "closed only after {took:?}");
+    read_until_closed(&mut sock, Duration::from_secs(2));
+    // Closed at the EOF, not by the handshake timeout (that would be TimedOut).
     assert_eq!(handshake_failure(&s.server).0, ErrorKind::UnexpectedEof);
     still_served(&s);
 }
 
 #[test]
 fn stalled_clients_are_closed_after_the_handshake_timeout_while_others_are_served() {
-    let s = setup();
+    // Longer than the other tests' timeout: the good client must finish its handshake
+    // before the stalled ones time out, with room for a loaded machine.
+    const TIMEOUT: Duration = Duration::from_secs(1);
+    let s = setup_with_timeout(TIMEOUT);
     let hello = client_hello(&s.client);
     // Silent; half a ClientHello; a whole ClientHello and then nothing (mid-handshake).
     // The server's clock for each starts at its accept, after this.
@@ -95,25 +102,26 @@ fn stalled_clients_are_closed_after_the_handshake_timeout_while_others_are_serve
     let mut mid = std::net::TcpStream::connect(s.server.addr).unwrap();
     mid.write_all(&hello).unwrap();
 
-    // Meanwhile a real client is served at once.
+    // Meanwhile a real client is served: the server reports its handshake before any of
+    // the stalled ones fails (events come in the order they happen).
     let mut c = connect(s.server.addr, &s.client, "localhost");
     assert_eq!(round_trip(&mut c, b"served meanwhile"), b"served meanwhile");
+    let first = s.server.handshake();
     assert!(
-        start.elapsed() < HANDSHAKE_TIMEOUT,
-        "good client was held up"
+        matches!(first, Event::Handshake { .. }),
+        "good client was held up: {first:?}"
     );
-    assert!(matches!(s.server.handshake(), Event::Handshake { .. }));
 
     for sock in [&mut silent, &mut half, &mut mid] {
-        read_until_closed(sock, Duration::from_secs(3));
+        read_until_closed(sock, TIMEOUT * 5);
     }
     let took = start.elapsed();
-    assert!(took >= HANDSHAKE_TIMEOUT, "closed too early: {took:?}");
-    assert!(took < HANDSHAKE_TIMEOUT * 5, "closed too late: {took:?}");
+    assert!(took >= TIMEOUT, "closed too early: {took:?}");
+    assert!(took < TIMEOUT * 5, "closed too late: {took:?}");
     for _ in 0..3 {
         let (kind, elapsed) = handshake_failure(&s.server);
         assert_eq!(kind, ErrorKind::TimedOut);
-        assert!(elapsed >= HANDSHAKE_TIMEOUT, "{elapsed:?}");
+        assert!(elapsed >= TIMEOUT, "{elapsed:?}");
     }
     // The good client's connection outlived them all.
     assert_eq!(round_trip(&mut c, b"after"), b"after");
