@@ -242,5 +242,5 @@ fn header(v: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(test)]
-#[path = "args_tests.rs"]
+#[path = "args/tests.rs"]
 mod tests;

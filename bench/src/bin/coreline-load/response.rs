@@ -259,5 +259,5 @@ fn chunk_size(line: &[u8]) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-#[path = "response_tests.rs"]
+#[path = "response/tests.rs"]
 mod tests;
