@@ -2,7 +2,7 @@
 //! byte-exact downloads (sha256), concurrency, ranges, conditional requests, HEAD,
 //! traversal attempts, FIFOs and files that shrink while being sent.
 
-#[path = "common/served.rs"]
+#[path = "../common/served.rs"]
 mod served;
 
 use std::ffi::OsStr;
