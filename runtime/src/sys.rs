@@ -1,10 +1,22 @@
 //! Thin, checked wrappers over the few plain syscalls the runtime makes outside io_uring
 //! (socket setup, options, eventfd, affinity). Every `unsafe` block says why it is sound.
+//!
+//! `addr`: socket addresses in the kernel's layout. `socket`: socket setup and options.
+//! This file: fds, eventfd, pipes, CPU affinity and signals.
+
+mod addr;
+mod socket;
 
 use std::io;
-use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub(crate) use addr::RawAddr;
+#[cfg(feature = "futures-io")]
+pub(crate) use socket::shutdown_write;
+pub(crate) use socket::{
+    bind, connect_now, get_int_opt, listen, set_int_opt, socket_addr, tcp_info, tcp_socket,
+    unix_stream_socket,
+};
 
 /// Turns a `-1` syscall return into the current `errno` as an `io::Error`.
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -13,226 +25,6 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     } else {
         Ok(ret)
     }
-}
-
-/// A socket address in the kernel's layout, boxed by callers that hand it to io_uring.
-#[derive(Clone, Copy)]
-pub(crate) struct RawAddr {
-    pub(crate) storage: libc::sockaddr_storage,
-    pub(crate) len: libc::socklen_t,
-}
-
-impl RawAddr {
-    pub(crate) fn from_std(addr: &SocketAddr) -> Self {
-        // SAFETY: sockaddr_storage is plain old data; all-zero is a valid (AF_UNSPEC) value.
-        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-        let len = match addr {
-            SocketAddr::V4(a) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(a.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in.
-                unsafe { (&mut storage as *mut _ as *mut libc::sockaddr_in).write(sin) };
-                mem::size_of::<libc::sockaddr_in>()
-            }
-            SocketAddr::V6(a) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: a.port().to_be(),
-                    sin6_flowinfo: a.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
-                    sin6_scope_id: a.scope_id(),
-                };
-                // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in6.
-                unsafe { (&mut storage as *mut _ as *mut libc::sockaddr_in6).write(sin6) };
-                mem::size_of::<libc::sockaddr_in6>()
-            }
-        };
-        RawAddr {
-            storage,
-            len: len as libc::socklen_t,
-        }
-    }
-
-    /// A Unix socket path as a `sockaddr_un`. `InvalidInput` if it is too long or holds
-    /// a NUL byte.
-    pub(crate) fn unix(path: &std::path::Path) -> io::Result<Self> {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = path.as_os_str().as_bytes();
-        // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
-        let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
-        if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a Unix socket path must be shorter than 108 bytes, without NUL",
-            ));
-        }
-        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, src) in sun.sun_path.iter_mut().zip(bytes) {
-            *dst = *src as libc::c_char;
-        }
-        let mut raw = RawAddr::empty();
-        // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_un.
-        unsafe { (&mut raw.storage as *mut _ as *mut libc::sockaddr_un).write(sun) };
-        raw.len = (mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
-        Ok(raw)
-    }
-
-    /// Room for any address, for the kernel to fill.
-    pub(crate) fn empty() -> Self {
-        RawAddr {
-            // SAFETY: sockaddr_storage is plain old data; zero is a valid value.
-            storage: unsafe { mem::zeroed() },
-            len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        }
-    }
-
-    pub(crate) fn to_std(self) -> io::Result<SocketAddr> {
-        match self.storage.ss_family as libc::c_int {
-            libc::AF_INET => {
-                // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin = unsafe { &*(&self.storage as *const _ as *const libc::sockaddr_in) };
-                let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Ok(SocketAddrV4::new(ip, u16::from_be(sin.sin_port)).into())
-            }
-            libc::AF_INET6 => {
-                // SAFETY: the family says the storage holds a sockaddr_in6.
-                let sin6 = unsafe { &*(&self.storage as *const _ as *const libc::sockaddr_in6) };
-                let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-                let port = u16::from_be(sin6.sin6_port);
-                Ok(SocketAddrV6::new(ip, port, sin6.sin6_flowinfo, sin6.sin6_scope_id).into())
-            }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not an IPv4 or IPv6 socket address",
-            )),
-        }
-    }
-
-    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
-        &self.storage as *const _ as *const libc::sockaddr
-    }
-}
-
-/// Creates a non-inheritable Unix stream socket.
-pub(crate) fn unix_stream_socket() -> io::Result<OwnedFd> {
-    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
-    // SAFETY: socket() takes no pointers; the fd it returns is ours alone.
-    let fd = check(unsafe { libc::socket(libc::AF_UNIX, kind, 0) })?;
-    Ok(own_fd(fd))
-}
-
-/// Creates a non-inheritable TCP socket for `addr`'s family.
-pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
-    let family = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    // SAFETY: socket() takes no pointers; the fd it returns is ours alone.
-    let fd = check(unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: fd was just returned by socket() and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Sets an integer socket option.
-pub(crate) fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: we pass a pointer to a live i32 and its exact size.
-    check(unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            &value as *const i32 as *const libc::c_void,
-            mem::size_of::<i32>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
-/// Reads an integer socket option.
-pub(crate) fn get_int_opt(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
-    let mut value: i32 = 0;
-    let mut len = mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: value and len are live locals of the sizes we declare.
-    check(unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            name,
-            &mut value as *mut i32 as *mut libc::c_void,
-            &mut len,
-        )
-    })?;
-    Ok(value)
-}
-
-/// `getsockopt(TCP_INFO)`: the kernel's view of a TCP socket (for a listener,
-/// `tcpi_unacked` is its accept-queue depth and `tcpi_sacked` its backlog).
-pub(crate) fn tcp_info(fd: RawFd) -> io::Result<libc::tcp_info> {
-    // SAFETY: tcp_info is plain old data; all-zero is a valid value.
-    let mut info: libc::tcp_info = unsafe { mem::zeroed() };
-    let mut len = mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: info and len are live locals; len tells the kernel how much it may write
-    // (an older kernel writes less and leaves the rest zero).
-    check(unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            &mut info as *mut libc::tcp_info as *mut libc::c_void,
-            &mut len,
-        )
-    })?;
-    Ok(info)
-}
-
-pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
-    let raw = RawAddr::from_std(addr);
-    // SAFETY: raw holds a valid sockaddr of length raw.len for the duration of the call.
-    check(unsafe { libc::bind(fd, raw.as_ptr(), raw.len) }).map(drop)
-}
-
-/// `connect(2)` as a direct call: for a datagram socket it only records the default peer,
-/// so it never waits.
-pub(crate) fn connect_now(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
-    let raw = RawAddr::from_std(addr);
-    // SAFETY: raw holds a valid sockaddr of length raw.len for the duration of the call.
-    check(unsafe { libc::connect(fd, raw.as_ptr(), raw.len) }).map(drop)
-}
-
-/// `shutdown(fd, SHUT_WR)`: sends FIN after the queued data; never waits.
-#[cfg(feature = "futures-io")]
-pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
-    // SAFETY: shutdown() takes no pointers.
-    check(unsafe { libc::shutdown(fd, libc::SHUT_WR) }).map(drop)
-}
-
-pub(crate) fn listen(fd: RawFd, backlog: i32) -> io::Result<()> {
-    // SAFETY: listen() takes no pointers.
-    check(unsafe { libc::listen(fd, backlog) }).map(drop)
-}
-
-/// `getsockname` (`peer == false`) or `getpeername` (`peer == true`).
-pub(crate) fn socket_addr(fd: RawFd, peer: bool) -> io::Result<SocketAddr> {
-    let mut raw = RawAddr::empty();
-    let ptr = &mut raw.storage as *mut _ as *mut libc::sockaddr;
-    // SAFETY: ptr/len describe a live sockaddr_storage the kernel may fill.
-    let ret = unsafe {
-        if peer {
-            libc::getpeername(fd, ptr, &mut raw.len)
-        } else {
-            libc::getsockname(fd, ptr, &mut raw.len)
-        }
-    };
-    check(ret)?;
-    raw.to_std()
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd`.
