@@ -1,11 +1,15 @@
 //! `TcpListener`: one SO_REUSEPORT socket per core, accepting with one multishot SQE.
+//!
+//! `options`: [`ListenOptions`]. `queue`: [`QueueInfo`] and [`QueueProbe`]. This file:
+//! binding, accepting and draining.
+
+mod options;
+mod queue;
 
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Once;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use io_uring::{opcode, types};
 
@@ -14,64 +18,9 @@ use crate::driver::slot::OpKind;
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::MultiOp;
 use crate::{rx_stamp, sys};
-
-/// How a listening socket is set up.
-#[derive(Debug, Clone)]
-pub struct ListenOptions {
-    /// Accept-queue length passed to `listen(2)` (default 4096). The kernel caps it at
-    /// `net.core.somaxconn`; a warning is printed once if that happens.
-    pub backlog: u32,
-    /// `SO_REUSEPORT` (default on): every core binds its own socket to the same address
-    /// and the kernel spreads connections across them.
-    pub reuse_port: bool,
-    /// `TCP_NODELAY` on accepted sockets (default on). Set on the listener, from which
-    /// Linux copies it to every accepted socket, so it costs no syscall per accept.
-    pub nodelay: bool,
-    /// `TCP_DEFER_ACCEPT`: complete the accept only once data arrives (or this much time
-    /// passed). Default off.
-    pub defer_accept: Option<Duration>,
-    /// `TCP_FASTOPEN` with this queue length. Default off.
-    pub fastopen: Option<u32>,
-}
-
-impl Default for ListenOptions {
-    fn default() -> Self {
-        ListenOptions {
-            backlog: 4096,
-            reuse_port: true,
-            nodelay: true,
-            defer_accept: None,
-            fastopen: None,
-        }
-    }
-}
-
-/// A listener's accept queue as the kernel reports it (`TCP_INFO` on the listening socket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueInfo {
-    /// Connections fully established and waiting to be accepted (`tcpi_unacked`).
-    pub depth: u32,
-    /// The accept queue's limit: the backlog after the `somaxconn` clamp (`tcpi_sacked`).
-    pub backlog: u32,
-}
-
-/// A duplicate of a listening socket's fd that reads its [`QueueInfo`] from any thread;
-/// see [`TcpListener::queue_probe`].
-#[derive(Debug)]
-pub struct QueueProbe {
-    fd: std::os::fd::OwnedFd,
-}
-
-impl QueueProbe {
-    /// The accept queue's current depth and limit (one `getsockopt(TCP_INFO)`).
-    pub fn read(&self) -> io::Result<QueueInfo> {
-        let info = sys::tcp_info(std::os::fd::AsRawFd::as_raw_fd(&self.fd))?;
-        Ok(QueueInfo {
-            depth: info.tcpi_unacked,
-            backlog: info.tcpi_sacked,
-        })
-    }
-}
+use options::warn_if_clamped;
+pub use options::ListenOptions;
+pub use queue::{QueueInfo, QueueProbe};
 
 /// A listening TCP socket owned by one core.
 pub struct TcpListener {
@@ -82,26 +31,6 @@ pub struct TcpListener {
     draining: bool,
     /// Receive timestamps are on for this socket, so for every accepted one (inherited).
     stamped: bool,
-}
-
-/// Warns once per process when the kernel will silently shorten the accept queue.
-fn warn_if_clamped(backlog: u32) {
-    static WARNED: Once = Once::new();
-    let Some(max) = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-    else {
-        return;
-    };
-    if backlog > max {
-        WARNED.call_once(|| {
-            eprintln!(
-                "coreline: warning: listen backlog {backlog} is clamped to \
-                 net.core.somaxconn={max}; raise the sysctl (see kernel-tuning/) for a \
-                 longer accept queue"
-            )
-        });
-    }
 }
 
 impl TcpListener {

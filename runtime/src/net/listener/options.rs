@@ -1,0 +1,55 @@
+//! How a listening socket is set up, and the warning when the kernel shortens its queue.
+
+use std::sync::Once;
+use std::time::Duration;
+
+/// How a listening socket is set up.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// Accept-queue length passed to `listen(2)` (default 4096). The kernel caps it at
+    /// `net.core.somaxconn`; a warning is printed once if that happens.
+    pub backlog: u32,
+    /// `SO_REUSEPORT` (default on): every core binds its own socket to the same address
+    /// and the kernel spreads connections across them.
+    pub reuse_port: bool,
+    /// `TCP_NODELAY` on accepted sockets (default on). Set on the listener, from which
+    /// Linux copies it to every accepted socket, so it costs no syscall per accept.
+    pub nodelay: bool,
+    /// `TCP_DEFER_ACCEPT`: complete the accept only once data arrives (or this much time
+    /// passed). Default off.
+    pub defer_accept: Option<Duration>,
+    /// `TCP_FASTOPEN` with this queue length. Default off.
+    pub fastopen: Option<u32>,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            backlog: 4096,
+            reuse_port: true,
+            nodelay: true,
+            defer_accept: None,
+            fastopen: None,
+        }
+    }
+}
+
+/// Warns once per process when the kernel will silently shorten the accept queue.
+pub(super) fn warn_if_clamped(backlog: u32) {
+    static WARNED: Once = Once::new();
+    let Some(max) = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    if backlog > max {
+        WARNED.call_once(|| {
+            eprintln!(
+                "coreline: warning: listen backlog {backlog} is clamped to \
+                 net.core.somaxconn={max}; raise the sysctl (see kernel-tuning/) for a \
+                 longer accept queue"
+            )
+        });
+    }
+}
