@@ -1,54 +1,23 @@
 //! The runs of one comparison: every scenario for every server, interleaved (repeat →
 //! scenario → server), each after a wait for quiet CPUs and redone when disturbed; closed-loop
 //! scenarios first, then the open-loop ones at fractions of nginx's measured capacity.
+//!
+//! `outcome`: what a session records. `one_run`: a single load run and its measurement.
+//! This file: the order of the runs, skips, open-loop rates and retries.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod one_run;
+mod outcome;
+
+use std::path::Path;
 
 use crate::args::{CompareArgs, LoadTool};
 use crate::disturbed::disturbed;
-use crate::fail::{note, run, Fail};
-use crate::load::{self, LoadSpec};
-use crate::measure::{measure, Measured};
+use crate::fail::{note, Fail};
+use crate::load;
 use crate::procstat::wait_quiet;
 use crate::scenarios::Scenario;
 use crate::servers::{Kind, Server};
-
-/// One run as recorded.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// Repeat number (1-based).
-    pub rep: usize,
-    /// Attempt number (1-based; > 1 when earlier ones were disturbed).
-    pub attempt: usize,
-    /// Busiest CPU's share just before the run.
-    pub busy_before_pct: f64,
-    /// The measurements.
-    pub m: Measured,
-    /// Why the run cannot be trusted, if it still could not after the retries.
-    pub disturbed: Option<String>,
-    /// The exact load command.
-    pub command: String,
-    /// The latency plot coreline-load drew for this run, if any.
-    pub plot: Option<PathBuf>,
-}
-
-/// Everything a session produced, for the report.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// Runs per (scenario, server).
-    pub runs: BTreeMap<(String, Kind), Vec<Run>>,
-    /// Why a (scenario, server) pair was not run.
-    pub skipped: BTreeMap<(String, Kind), String>,
-    /// Why a (scenario, server) pair's load run failed (no further repeats of it were run).
-    pub failed: BTreeMap<(String, Kind), String>,
-    /// Open-loop rates used (requests/s), per scenario.
-    pub rates: BTreeMap<String, f64>,
-    /// nginx's capacity the rates derive from, and where it came from.
-    pub capacity: Option<(f64, String)>,
-    /// Notes for the report header.
-    pub notes: Vec<String>,
-}
+pub use outcome::{Outcome, Run};
 
 /// The fixed inputs of every run.
 pub struct Session<'a> {
@@ -237,65 +206,5 @@ impl Session<'_> {
             }
             attempt += 1;
         }
-    }
-
-    fn once(&mut self, spec: &LoadSpec, i: usize, what: &str) -> Result<(String, Measured), Fail> {
-        self.once_with_plot(spec, i, what, None)
-    }
-
-    /// One load run against server `i`; fails if the server died during it.
-    fn once_with_plot(
-        &mut self,
-        spec: &LoadSpec,
-        i: usize,
-        what: &str,
-        plot: Option<&Path>,
-    ) -> Result<(String, Measured), Fail> {
-        let a = self.args;
-        load::prepare(a.load, spec, self.work)?;
-        let cmd = load::command(a.load, self.load_bin, spec, self.work, plot);
-        let server = &mut self.servers[i];
-        let log = self.work.join("load.log");
-        let measured = measure(
-            &cmd,
-            spec.duration,
-            &server.pids,
-            &a.server_cpus,
-            &a.client_cpus,
-            &log,
-        );
-        if let Some(status) = server.exited() {
-            return Err(run(format!(
-                "{} exited ({status}) during its {what} run",
-                server.kind.name()
-            )));
-        }
-        let (stdout, mut m) = measured?;
-        m.load = load::parse(a.load, &stdout, self.work)?;
-        Ok((cmd.join(" "), m))
-    }
-
-    fn spec(&self, s: &Scenario, i: usize, rate: Option<f64>, duration: u64) -> LoadSpec {
-        let server = &self.servers[i];
-        let (scheme, port) = match (s.tls, server.tls_port) {
-            (true, Some(p)) => ("https", p),
-            _ => ("http", server.port),
-        };
-        LoadSpec {
-            url: format!("{scheme}://127.0.0.1:{port}{}", s.path()),
-            connections: s.connections,
-            duration,
-            rate,
-            pipeline: s.pipeline,
-            close: s.close,
-            tls_resume: s.resume,
-            cpus: self.args.client_cpus.clone(),
-        }
-    }
-
-    fn all_cpus(&self) -> Vec<usize> {
-        let mut v = self.args.server_cpus.clone();
-        v.extend(&self.args.client_cpus);
-        v
     }
 }
