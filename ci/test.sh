@@ -12,7 +12,7 @@ command -v ab >/dev/null || need_apt+=(apache2-utils)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v openssl >/dev/null || need_apt+=(openssl)
-# coreline-bench compare (bench/tests/compare_quick.rs) pins servers and load with taskset.
+# coreline-bench compare (bench/tests/compare_quick/) pins servers and load with taskset.
 command -v taskset >/dev/null || need_apt+=(util-linux)
 # The metrics tests parse /metrics with the reference parser, under Debian's python (the
 # package installs there, whatever python3 comes first on PATH).
