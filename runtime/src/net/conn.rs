@@ -65,8 +65,9 @@ impl Conn {
             };
             if c.result < 0 {
                 if c.result == -libc::ENOBUFS || c.result == -libc::ECANCELED {
-                    // The ring ran dry, or the driver throttled this receive because its
-                    // unread chunks piled up (see RECV_QUEUE_LIMIT): re-arm once drained.
+                    // The ring ran dry, or the driver cancelled this receive because its
+                    // chunks went unread (RECV_QUEUE_LIMIT, driver/evict.rs): re-arm now
+                    // that the owner reads again.
                     continue;
                 }
                 return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
