@@ -31,11 +31,8 @@ fn main() {
     let (attack, path) = (args[0].as_str(), args[2].as_str());
     let addr: SocketAddr = args[1].parse().expect("ADDR is host:port");
     let metrics: Option<SocketAddr> = args.get(3).map(|a| a.parse().expect("METRICS_ADDR"));
-    let _ = nix::sys::resource::setrlimit(
-        nix::sys::resource::Resource::RLIMIT_NOFILE,
-        20_000,
-        20_000,
-    );
+    let _ =
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, 20_000, 20_000);
 
     let baseline = stalled::fresh_latencies(addr, "/plaintext", FRESH_REQUESTS).unwrap();
     let mut conns = stalled::connect_small_window(addr, ATTACKERS);

@@ -286,10 +286,7 @@ fn a_reader_that_falls_behind_holds_no_provided_buffers_beyond_the_one_it_kept()
     // Chunks left unread past the owner's turn are copied out of the ring and the receive
     // cancelled: the reader holds only the buffer it kept (`first`). Without that an
     // 8 MB burst takes every one of the ring's 1,024 buffers.
-    assert!(
-        held <= 2,
-        "a stalled reader holds {held} provided buffers"
-    );
+    assert!(held <= 2, "a stalled reader holds {held} provided buffers");
     assert!(
         got == expected,
         "every byte arrives, in order, after throttling"
