@@ -6,6 +6,7 @@
 //! with `ENOBUFS`; the receiver then waits here until a buffer comes back and re-arms.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -70,7 +71,8 @@ pub(crate) struct BufRing {
     group: u16,
     tail: Cell<u16>,
     in_use: Cell<usize>,
-    waiters: RefCell<Vec<Waker>>,
+    /// Receivers waiting for a buffer after the ring ran dry, in arrival order.
+    waiters: RefCell<VecDeque<Waker>>,
 }
 
 impl BufRing {
@@ -97,7 +99,7 @@ impl BufRing {
             group,
             tail: Cell::new(0),
             in_use: Cell::new(0),
-            waiters: RefCell::new(Vec::new()),
+            waiters: RefCell::new(VecDeque::new()),
         };
         // SAFETY: the entry array is page-aligned, `count` entries long, and stays mapped
         // until after the ring is unregistered (Driver drops the ring before this BufRing,
@@ -165,27 +167,60 @@ impl BufRing {
         self.in_use.set(self.in_use.get() + 1);
     }
 
-    /// Returns buffer `bid` to the ring and wakes receivers waiting for one.
+    /// Returns buffer `bid` to the ring and wakes one receiver waiting for a buffer: one
+    /// buffer serves one receiver, and waking them all would have every one re-arm to
+    /// race for it.
     pub(crate) fn recycle(&self, bid: u16) {
         self.push(bid);
         self.publish();
         self.in_use.set(self.in_use.get().saturating_sub(1));
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        for w in waiters {
+        self.wake_one();
+    }
+
+    /// Copies the first `len` bytes of buffer `bid` (handed to us by a CQE) to the heap
+    /// and recycles the buffer.
+    pub(crate) fn copy_out(&self, bid: u16, len: usize) -> Box<[u8]> {
+        let len = len.min(self.buf_size as usize);
+        // SAFETY: a CQE handed buffer `bid` to us with `len` bytes written (clamped to the
+        // buffer's size above), and it is not republished until the recycle below.
+        let bytes = unsafe { std::slice::from_raw_parts(self.buffer_ptr(bid), len) };
+        let copy = Box::<[u8]>::from(bytes);
+        self.recycle(bid);
+        copy
+    }
+
+    /// Wakes the longest-waiting receiver, if any.
+    fn wake_one(&self) {
+        let waker = self.waiters.borrow_mut().pop_front();
+        if let Some(w) = waker {
             w.wake();
+        }
+    }
+
+    /// Called by a receiver that waited and now finds a buffer free: if more than the one
+    /// it is about to use are free, the next waiter gets its turn too (a woken receiver
+    /// whose socket has no data after all, or whose task is gone, takes no buffer, so the
+    /// wake-up must not stop with it).
+    pub(crate) fn pass_on(&self) {
+        if self.free() > 1 {
+            self.wake_one();
         }
     }
 
     /// Whether at least one buffer is available to the kernel.
     pub(crate) fn has_free(&self) -> bool {
-        self.in_use.get() < usize::from(self.count)
+        self.free() > 0
+    }
+
+    fn free(&self) -> usize {
+        usize::from(self.count).saturating_sub(self.in_use.get())
     }
 
     /// Registers a waker to be woken when a buffer is recycled.
     pub(crate) fn wait_for_buffer(&self, waker: &Waker) {
         let mut waiters = self.waiters.borrow_mut();
         if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
+            waiters.push_back(waker.clone());
         }
     }
 
@@ -198,24 +233,39 @@ impl BufRing {
     }
 }
 
-/// Received bytes in a provided buffer; dropping it gives the buffer back to the ring.
+/// Received bytes, in a provided buffer (dropping it gives the buffer back to the ring)
+/// or, for a chunk its receiver left unread past its turn, in a heap copy.
 pub struct RecvBuf {
-    ring: Rc<BufRing>,
-    bid: u16,
+    storage: Storage,
     /// Where the data starts in the buffer (past the recvmsg header with timestamps on).
     offset: u16,
     len: usize,
     reaped_us: u64,
 }
 
+/// Where a [`RecvBuf`]'s bytes are.
+enum Storage {
+    Ring { ring: Rc<BufRing>, bid: u16 },
+    Heap(Box<[u8]>),
+}
+
 impl RecvBuf {
     pub(crate) fn new(ring: Rc<BufRing>, bid: u16, len: usize, reaped_us: u64) -> Self {
         debug_assert!(len <= ring.buf_size as usize);
         RecvBuf {
-            ring,
-            bid,
+            storage: Storage::Ring { ring, bid },
             offset: 0,
             len,
+            reaped_us,
+        }
+    }
+
+    /// Bytes that were moved out of their provided buffer (see `driver/evict.rs`).
+    pub(crate) fn moved(bytes: Box<[u8]>, reaped_us: u64) -> Self {
+        RecvBuf {
+            len: bytes.len(),
+            storage: Storage::Heap(bytes),
+            offset: 0,
             reaped_us,
         }
     }
@@ -250,12 +300,15 @@ impl Deref for RecvBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: the kernel wrote `offset + len` bytes into buffer `bid` and handed it to
-        // us (narrow only shrinks the range); it is not republished to the kernel until
-        // this RecvBuf is dropped.
-        unsafe {
-            let start = self.ring.buffer_ptr(self.bid).add(usize::from(self.offset));
-            std::slice::from_raw_parts(start, self.len)
+        let start = usize::from(self.offset);
+        match &self.storage {
+            // SAFETY: the kernel wrote `offset + len` bytes into buffer `bid` and handed it
+            // to us (narrow only shrinks the range); it is not republished to the kernel
+            // until this RecvBuf is dropped.
+            Storage::Ring { ring, bid } => unsafe {
+                std::slice::from_raw_parts(ring.buffer_ptr(*bid).add(start), self.len)
+            },
+            Storage::Heap(bytes) => &bytes[start..start + self.len],
         }
     }
 }
@@ -269,7 +322,13 @@ impl AsRef<[u8]> for RecvBuf {
 impl std::fmt::Debug for RecvBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvBuf")
-            .field("bid", &self.bid)
+            .field(
+                "bid",
+                &match self.storage {
+                    Storage::Ring { bid, .. } => Some(bid),
+                    Storage::Heap(_) => None,
+                },
+            )
             .field("len", &self.len)
             .field("reaped_us", &self.reaped_us)
             .finish()
@@ -278,6 +337,8 @@ impl std::fmt::Debug for RecvBuf {
 
 impl Drop for RecvBuf {
     fn drop(&mut self) {
-        self.ring.recycle(self.bid);
+        if let Storage::Ring { ring, bid } = &self.storage {
+            ring.recycle(*bid);
+        }
     }
 }

@@ -112,6 +112,8 @@ where
 fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailure> {
     loop {
         core.executor.run_ready();
+        // Every task woken by the last reap has run: what they left unread goes.
+        core.driver.borrow_mut().evict_unread();
         if main.is_finished() {
             return Ok(());
         }

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use io_uring::squeue;
 
 use crate::context::with_driver;
-use crate::driver::slot::{Completion, OpKey, OpKind};
+use crate::driver::slot::{Completion, OpKey, OpKind, Queued};
 
 /// What an operation owns and how it turns a completion into its output.
 pub(crate) trait OpData: Unpin + 'static {
@@ -135,7 +135,7 @@ impl<T: 'static> MultiOp<T> {
     }
 
     /// Next completion; `Ready(None)` when the kernel ended the op (re-arm to continue).
-    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Queued>> {
         let Some(key) = self.key else {
             return Poll::Ready(None);
         };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use io_uring::{cqueue, types};
 
-use super::slot::{Completion, OpKey, OpKind, SlotState, WAKE_USER_DATA};
+use super::slot::{Completion, OpKey, OpKind, Queued, SlotState, WAKE_USER_DATA};
 use super::Driver;
 
 /// A multishot receive that has this many unread chunks queued is cancelled; its owner
@@ -130,7 +130,13 @@ impl Driver {
                 finished,
                 throttled,
             } => {
-                queue.push_back(c);
+                queue.push_back(Queued {
+                    completion: c,
+                    moved: None,
+                });
+                // Checked once its owner has had its turn to run (see `unread`).
+                let unread =
+                    kind == OpKind::SelectsBuffer && cqueue::buffer_select(c.flags).is_some();
                 if !c.has_more() {
                     *finished = true;
                 }
@@ -143,6 +149,9 @@ impl Driver {
                 }
                 if let Some(w) = waker.take() {
                     w.wake();
+                }
+                if unread {
+                    self.unread.push(key);
                 }
                 if throttle {
                     self.cancel(key);

@@ -2,6 +2,7 @@
 //! iteration, and completion dispatch to operation slots.
 
 mod completion;
+mod evict;
 mod recv_msg;
 pub(crate) mod ring;
 mod shutdown;
@@ -20,6 +21,7 @@ use crate::buf_ring::BufRing;
 use crate::sys;
 pub(crate) use recv_msg::MsgTemplate;
 pub use ring::{RingFlags, RingInfo};
+pub(crate) use slot::Queued;
 use slot::{Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, WAKE_USER_DATA};
 
 /// Buffer group id of the per-core provided-buffer ring.
@@ -41,6 +43,9 @@ pub(crate) struct Driver {
     pub(crate) woken: bool,
     /// With receive timestamps on: the msghdr every multishot recvmsg points at.
     pub(crate) rx_msg: Option<MsgTemplate>,
+    /// Multishot receives that queued a chunk in this reap: what their owners have not
+    /// read after their next turn leaves the provided-buffer ring (`evict.rs`).
+    unread: Vec<OpKey>,
 }
 
 impl Driver {
@@ -75,6 +80,7 @@ impl Driver {
             wake_armed: false,
             woken: false,
             rx_msg,
+            unread: Vec::new(),
         };
         driver.arm_wake_read();
         Ok(driver)
@@ -170,11 +176,7 @@ impl Driver {
 
     /// Polls a multishot operation for its next completion. `Ready(None)` means the kernel
     /// ended it (its slot is then freed) and the owner must re-arm if it wants more.
-    pub(crate) fn poll_multi(
-        &mut self,
-        key: OpKey,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Completion>> {
+    pub(crate) fn poll_multi(&mut self, key: OpKey, cx: &mut Context<'_>) -> Poll<Option<Queued>> {
         let slot = self.slot_mut(key);
         match &mut slot.state {
             SlotState::Multi {
@@ -211,8 +213,8 @@ impl Driver {
             SlotState::Multi {
                 queue, finished, ..
             } => {
-                for c in queue {
-                    self.release(kind, c);
+                for q in queue {
+                    self.release(kind, q.completion);
                 }
                 if finished {
                     self.slots.remove(key.index as usize);

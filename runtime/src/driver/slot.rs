@@ -66,6 +66,14 @@ impl Completion {
     }
 }
 
+/// A multishot completion waiting for its owner. `moved`: a receive chunk the owner left
+/// unread past its turn was copied here and its provided buffer recycled (the completion's
+/// buffer flag is then cleared, so nothing releases that buffer twice).
+pub(crate) struct Queued {
+    pub(crate) completion: Completion,
+    pub(crate) moved: Option<Box<[u8]>>,
+}
+
 /// Where an operation stands.
 pub(crate) enum SlotState {
     /// Single-shot op in flight. `first` keeps the result CQE of an op that posts a second
@@ -80,7 +88,7 @@ pub(crate) enum SlotState {
     /// owner fell behind and the driver cancelled the op (its final CQE is -ECANCELED).
     Multi {
         waker: Option<Waker>,
-        queue: VecDeque<Completion>,
+        queue: VecDeque<Queued>,
         finished: bool,
         throttled: bool,
     },

@@ -22,6 +22,8 @@ pub(super) struct Conn {
     recv: MultiOp<SharedFd>,
     /// Whether receives bring kernel timestamps (see `rx_stamp`); decided when first armed.
     pub(super) stamped: Option<bool>,
+    /// Registered with the buffer ring to be woken when a buffer is back.
+    waiting_for_buffer: bool,
 }
 
 impl Conn {
@@ -30,13 +32,14 @@ impl Conn {
             fd: SharedFd::new(fd),
             recv: MultiOp::idle(OpKind::SelectsBuffer),
             stamped: None,
+            waiting_for_buffer: false,
         }
     }
 
     /// Ends the multishot receive and gives back the socket's fd.
     pub(super) fn into_shared_fd(self) -> SharedFd {
-        let Conn { fd, recv, .. } = self;
-        drop(recv); // cancels it; an abandoned op keeps its own clone of `fd`
+        let fd = self.fd.clone();
+        drop(self); // cancels the receive; an abandoned op keeps its own clone of `fd`
         fd
     }
 
@@ -46,29 +49,37 @@ impl Conn {
                 let ring = with_driver(|d| d.buf_ring.clone());
                 if !ring.has_free() {
                     ring.wait_for_buffer(cx.waker());
+                    self.waiting_for_buffer = true;
                     return Poll::Pending;
+                }
+                if std::mem::take(&mut self.waiting_for_buffer) {
+                    ring.pass_on();
                 }
                 let sqe = rx_stamp::recv_sqe(self.fd.raw(), ring.group(), &mut self.stamped);
                 self.recv.arm(sqe, self.fd.clone());
             }
-            let c = match self.recv.poll_next(cx) {
+            let (c, moved) = match self.recv.poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => continue, // ended (EOF seen, ENOBUFS...): re-arm
-                Poll::Ready(Some(c)) => c,
+                Poll::Ready(Some(q)) => (q.completion, q.moved),
             };
             if c.result < 0 {
                 if c.result == -libc::ENOBUFS || c.result == -libc::ECANCELED {
-                    // The ring ran dry, or the driver throttled this receive because its
-                    // unread chunks piled up (see RECV_QUEUE_LIMIT): re-arm once drained.
+                    // The ring ran dry, or the driver cancelled this receive because its
+                    // chunks went unread (RECV_QUEUE_LIMIT, driver/evict.rs): re-arm now
+                    // that the owner reads again.
                     continue;
                 }
                 return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
             }
-            let Some(bid) = cqueue::buffer_select(c.flags) else {
+            let buf = if let Some(bytes) = moved {
+                RecvBuf::moved(bytes, c.reaped_us)
+            } else if let Some(bid) = cqueue::buffer_select(c.flags) {
+                let ring = with_driver(|d| d.buf_ring.clone());
+                RecvBuf::new(ring, bid, c.result as usize, c.reaped_us)
+            } else {
                 return Poll::Ready(Ok(None));
             };
-            let ring = with_driver(|d| d.buf_ring.clone());
-            let buf = RecvBuf::new(ring, bid, c.result as usize, c.reaped_us);
             return Poll::Ready(Ok(if self.stamped == Some(true) {
                 rx_stamp::payload(buf)
             } else {
@@ -83,6 +94,19 @@ impl Conn {
 
     pub(super) async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::recv(&self.fd, buf).await
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // A receiver gone while waiting for a buffer passes its turn on (see `pass_on`).
+        if self.waiting_for_buffer {
+            let _ = crate::context::try_with_core(|c| {
+                if let Ok(d) = c.driver.try_borrow() {
+                    d.buf_ring.pass_on();
+                }
+            });
+        }
     }
 }
 

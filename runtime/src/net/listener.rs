@@ -172,7 +172,7 @@ pub(super) fn poll_accept_fd(
                 .build();
             accept.arm(sqe, fd.clone());
         }
-        match accept.poll_next(cx) {
+        match accept.poll_next(cx).map(|q| q.map(|q| q.completion)) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => continue, // ended: re-arm
             Poll::Ready(Some(c)) if c.result >= 0 => return Poll::Ready(Ok(sys::own_fd(c.result))),
@@ -202,7 +202,7 @@ impl TcpListener {
             self.accept.cancel();
         }
         loop {
-            match self.accept.poll_next(cx) {
+            match self.accept.poll_next(cx).map(|q| q.map(|q| q.completion)) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(c)) if c.result >= 0 => {
