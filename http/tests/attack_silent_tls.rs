@@ -112,7 +112,10 @@ fn silent_tls_connects_are_capped_and_others_are_served() {
     let during = p99(server.addr);
     for _ in 0..5 {
         let got = tls_request(tls);
-        assert!(got.starts_with(b"HTTP/1.1 200"), "TLS client served: {got:?}");
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "TLS client served: {got:?}"
+        );
     }
     let snap = common::metrics::snapshot(&server);
     let buffers = &snap.cores[0].buffers;
@@ -132,7 +135,10 @@ fn silent_tls_connects_are_capped_and_others_are_served() {
         "pending handshakes count as open connections, at most the cap: {open}"
     );
     let bound = (5 * baseline).max(20_000);
-    assert!(during < bound, "p99 {during} µs under the attack (bound {bound} µs)");
+    assert!(
+        during < bound,
+        "p99 {during} µs under the attack (bound {bound} µs)"
+    );
     assert!(buffers.in_use < buffers.total / 2, "{buffers:?}");
     drop(attackers);
     server.stop().unwrap();
@@ -148,7 +154,10 @@ fn tls_connections_count_against_the_connection_limit_from_accept() {
     let attackers = silent_connects(tls, 200);
     std::thread::sleep(Duration::from_millis(300));
     let refused = closed_by_server(&attackers);
-    assert!(refused >= 150, "over the limit, silent TLS connects are closed: {refused}");
+    assert!(
+        refused >= 150,
+        "over the limit, silent TLS connects are closed: {refused}"
+    );
     assert!(open_connections(&server) <= 50);
     drop(attackers);
     // The slots come back as the silent ones go.

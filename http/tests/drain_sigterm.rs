@@ -57,7 +57,11 @@ fn is_reset(e: &std::io::Error) -> bool {
 /// Sends one request and reads its response.
 fn request(c: &mut TcpStream) -> Outcome {
     if let Err(e) = c.write_all(GET) {
-        return if is_reset(&e) { Outcome::Reset } else { Outcome::Failed(e.to_string()) };
+        return if is_reset(&e) {
+            Outcome::Reset
+        } else {
+            Outcome::Failed(e.to_string())
+        };
     }
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
@@ -74,7 +78,9 @@ fn request(c: &mut TcpStream) -> Outcome {
             };
         }
         got.extend_from_slice(&buf[..n]);
-        let Some(end) = common::find(&got, b"\r\n\r\n") else { continue };
+        let Some(end) = common::find(&got, b"\r\n\r\n") else {
+            continue;
+        };
         let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
         let length: usize = head
             .lines()
@@ -96,7 +102,9 @@ fn request(c: &mut TcpStream) -> Outcome {
 /// until a connect is refused (the server is gone) or `stop`.
 fn client(addr: SocketAddr, stop: &AtomicBool, tally: &Tally) {
     while !stop.load(Ordering::Relaxed) {
-        let Ok(mut c) = TcpStream::connect(addr) else { return };
+        let Ok(mut c) = TcpStream::connect(addr) else {
+            return;
+        };
         c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         loop {
             match request(&mut c) {
@@ -154,7 +162,10 @@ fn one_run(run: usize) {
         get(&tally.resets),
         get(&tally.failed)
     );
-    assert!(status.success(), "the server exits 0 after SIGTERM: {status}");
+    assert!(
+        status.success(),
+        "the server exits 0 after SIGTERM: {status}"
+    );
     assert!(get(&tally.answered) > 0, "the load ran");
     assert_eq!(get(&tally.resets), 0, "no client sees a reset");
     assert_eq!(get(&tally.failed), 0, "no request fails");

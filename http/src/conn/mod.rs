@@ -32,8 +32,8 @@ use coreline_tls::TlsAcceptor;
 use http::{Request, StatusCode};
 
 use self::finish::End;
-use self::io::{ConnIo, Recv};
 pub(crate) use self::handshake::HandshakeSlot;
+use self::io::{ConnIo, Recv};
 pub(crate) use self::registry::{begin_drain_current, current, ConnRegistry};
 use self::response::{After, Shape};
 use self::transport::Transport;
@@ -93,7 +93,7 @@ pub(crate) async fn serve_tls<H: Handler>(
     drop(acceptor);
     let registry = slot.registry();
     drop(slot); // (registered below, synchronously: the count stays right)
-    // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
+                // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
     serve_on(Transport::tls(tls), registry, handler).await
 }
 

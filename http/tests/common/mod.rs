@@ -117,7 +117,10 @@ pub async fn test_handler(req: Request<Body>) -> Response<Body> {
         }
         "/noread" => text(StatusCode::OK, "ignored\n"),
         "/host" => {
-            let host = req.headers().get(header::HOST).map(|v| v.as_bytes().to_vec());
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .map(|v| v.as_bytes().to_vec());
             text(StatusCode::OK, host.unwrap_or_default())
         }
         "/stream-echo" => response(StatusCode::OK, req.into_body()),
