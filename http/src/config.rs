@@ -35,6 +35,15 @@ pub struct Limits {
     /// configuration's `worker_connections`. One more is answered `503` with
     /// `Connection: close` and closed, without reaching the handler.
     pub max_connections_per_core: usize,
+    /// TLS handshakes one core runs at once (0 = unlimited): 256. A connection to a TLS
+    /// listener counts against [`max_connections_per_core`](Self::max_connections_per_core)
+    /// from accept, and against this until its handshake ends. One more closes the oldest
+    /// pending handshake (a client that stalls is the likeliest to have waited longest).
+    /// Why 256: a core completes on the order of a thousand full handshakes a second, and a
+    /// real client finishes within a round trip or two, so 256 in progress is more than a
+    /// busy core has in flight; it caps what silent connects can hold (fds, tasks, rustls
+    /// sessions) at a few MiB per core, far from the fd limit the plain listener needs.
+    pub max_handshakes_per_core: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +58,7 @@ impl Default for Limits {
             max_requests_per_connection: 1_000_000,
             max_discard: 64 * 1024,
             max_connections_per_core: 16_384,
+            max_handshakes_per_core: 256,
         }
     }
 }
@@ -90,8 +100,10 @@ pub struct Timeouts {
     /// Lingering close: after an error response the server half-closes and reads (and
     /// discards) what the client still sends for at most this long: 2 s.
     pub linger: Duration,
-    /// Graceful shutdown: how long connections busy with a request get to finish before
-    /// the server drops them: 10 s.
+    /// Graceful shutdown (the drain timeout, `--drain-timeout`): the bound on the whole
+    /// shutdown, from closing the listeners through answering the requests in flight and
+    /// the half-close of idle connections, after which whatever is still open is dropped:
+    /// 10 s. Also set by [`Builder::drain_timeout`](crate::Builder::drain_timeout).
     pub shutdown_grace: Duration,
     /// TLS listeners: how long a client may take to finish the handshake (counted from
     /// accept; the header timeout starts after it): 10 s. Expired: the socket is closed.

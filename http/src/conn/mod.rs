@@ -11,6 +11,7 @@
 mod body;
 mod body_read;
 mod finish;
+mod handshake;
 mod io;
 mod registry;
 mod request;
@@ -31,6 +32,7 @@ use coreline_tls::TlsAcceptor;
 use http::{Request, StatusCode};
 
 use self::finish::End;
+pub(crate) use self::handshake::HandshakeSlot;
 use self::io::{ConnIo, Recv};
 pub(crate) use self::registry::{begin_drain_current, current, ConnRegistry};
 use self::response::{After, Shape};
@@ -74,21 +76,24 @@ pub(crate) fn serve<H: Handler>(
 /// Serves one accepted connection over TLS: the handshake runs here, in the
 /// connection's own task and bounded by the acceptor's handshake timeout, so the accept
 /// loop never waits on a client. A failed or timed-out handshake just closes the socket
-/// (rustls has sent its alert). The connection joins the core's registry (and its
-/// timeouts and graceful shutdown) once the handshake is done.
+/// (rustls has sent its alert). Until the handshake is done the connection holds `slot`
+/// (counted against the core's connection limit and its handshake cap, closed if evicted
+/// or at shutdown); then it joins the core's registry (its timeouts, graceful shutdown).
 pub(crate) async fn serve_tls<H: Handler>(
     tcp: TcpStream,
     acceptor: Rc<TlsAcceptor>,
-    registry: Rc<ConnRegistry>,
+    slot: HandshakeSlot,
     handler: Rc<H>,
 ) {
     // Boxed: the handshake's state (rustls' connection among it) is freed when the
     // handshake ends instead of taking room in the task for the connection's whole life.
-    let Ok(tls) = Box::pin(acceptor.accept(tcp)).await else {
+    let Some(Ok(tls)) = slot.run(Box::pin(acceptor.accept(tcp))).await else {
         return;
     };
     drop(acceptor);
-    // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
+    let registry = slot.registry();
+    drop(slot); // (registered below, synchronously: the count stays right)
+                // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
     serve_on(Transport::tls(tls), registry, handler).await
 }
 
@@ -238,6 +243,9 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             Recv::Data => {}     // (stamped by the read itself, see stamps.rs)
             Recv::Draining => {} // draining began: wait again, with its short deadline
             Recv::Eof | Recv::Failed(_) => return End::Close,
+            // Idle at shutdown: half-close and read until the client closes, so that a
+            // request crossing our close meets a clean EOF, not a reset.
+            Recv::TimedOut if idle && io.registry.is_draining() => return End::Linger,
             Recv::TimedOut if idle => return End::Close,
             Recv::TimedOut => {
                 let e = HeadError {

@@ -1,6 +1,13 @@
 //! [`ConnRegistry`]: one core's open connections and what they share (the configuration,
-//! the draining flag, the metrics recorder), and the sweep that enforces every
-//! connection's deadline.
+//! the shutdown flags, the metrics recorder, the TLS handshakes in progress), and the sweep
+//! that enforces every connection's deadline.
+//!
+//! Graceful shutdown runs in two steps, in this order: [`ConnRegistry::begin_drain`] tells
+//! the core's main task to stop accepting and close its listeners; only then does the main
+//! task call [`ConnRegistry::drain_connections`], which makes responses say
+//! `Connection: close` and idle connections close. The other order would send clients to
+//! reconnect while the listener still queues their connections, and those are reset when
+//! it closes.
 //!
 //! Connection deadlines are plain fields (`ConnIo::set_deadline` writes a number); one
 //! task per core calls [`ConnRegistry::sweep`] every sweep period, which wakes the
@@ -13,6 +20,7 @@ use std::task::Waker;
 
 use slab::Slab;
 
+use super::handshake::Handshakes;
 use super::io::ConnIo;
 use crate::clock;
 use crate::config::Config;
@@ -27,12 +35,17 @@ pub(crate) const DRAIN_IDLE_WAIT: std::time::Duration = std::time::Duration::fro
 /// One core's connections and the state they share.
 pub(crate) struct ConnRegistry {
     pub(crate) config: Config,
+    /// Shutdown was asked for: the main task stops accepting.
+    stopping: Cell<bool>,
+    /// The listeners are closed: connections answer with `Connection: close` and close.
     draining: Cell<bool>,
     /// When draining began (`clock::now_ms`).
     drain_started: Cell<u64>,
     conns: RefCell<Slab<Rc<ConnIo>>>,
-    /// The core's main task, woken when draining starts and when a connection ends
-    /// during draining.
+    /// TLS connections still in their handshake (not in `conns` yet).
+    pub(super) handshakes: Handshakes,
+    /// The core's main task, woken when shutdown is asked for and when a connection ends
+    /// during it.
     main_waker: RefCell<Option<Waker>>,
     /// The core's HTTP metrics, if they are on.
     pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
@@ -47,9 +60,11 @@ impl ConnRegistry {
     pub(crate) fn new(config: Config) -> Rc<Self> {
         Rc::new(ConnRegistry {
             config,
+            stopping: Cell::new(false),
             draining: Cell::new(false),
             drain_started: Cell::new(0),
             conns: RefCell::new(Slab::new()),
+            handshakes: Handshakes::default(),
             main_waker: RefCell::new(None),
             metrics: config.metrics.then(|| Box::new(CoreHttpMetrics::new())),
         })
@@ -66,19 +81,33 @@ impl ConnRegistry {
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 
-    /// Whether graceful shutdown has begun.
+    /// Whether connections are draining (the listeners are closed).
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.get()
     }
 
-    /// Starts graceful shutdown on this core: wakes the main task (which stops the
-    /// accept loops) and every connection (idle ones close after a short wait).
+    /// Whether graceful shutdown was asked for.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Asks for graceful shutdown on this core: wakes the main task, which stops the
+    /// accept loops and then calls [`drain_connections`](Self::drain_connections).
     pub(crate) fn begin_drain(&self) {
+        if !self.stopping.replace(true) {
+            self.wake_main();
+        }
+    }
+
+    /// Once the listeners are closed: every connection answers its next response with
+    /// `Connection: close`, idle ones close after a short wait, and handshakes still in
+    /// progress are closed.
+    pub(crate) fn drain_connections(&self) {
         if self.draining.replace(true) {
             return;
         }
         self.drain_started.set(clock::now_ms());
-        self.wake_main();
+        self.handshakes.evict_all();
         let conns: Vec<Rc<ConnIo>> = self.conns.borrow().iter().map(|(_, c)| c.clone()).collect();
         for c in conns {
             c.wake();
@@ -117,14 +146,19 @@ impl ConnRegistry {
     pub(crate) fn deregister(&self, key: u32) {
         let removed = self.conns.borrow_mut().try_remove(key as usize);
         drop(removed); // outside the borrow
-        if self.draining.get() {
+        self.connection_ended();
+    }
+
+    /// A connection or handshake ended: during shutdown the main task counts what is left.
+    pub(super) fn connection_ended(&self) {
+        if self.stopping.get() {
             self.wake_main();
         }
     }
 
-    /// Connections currently open on this core.
+    /// Connections currently open on this core, TLS handshakes in progress included.
     pub(crate) fn connections(&self) -> usize {
-        self.conns.borrow().len()
+        self.conns.borrow().len() + self.handshakes.len()
     }
 
     /// Wakes every connection whose deadline has passed.

@@ -1,5 +1,6 @@
 //! One listener's accept loop on one core: start a connection task per accepted socket
-//! (plain or TLS), refuse what is over the per-core limit, back off when accept fails, and
+//! (plain or TLS, a TLS one holding a handshake slot from accept), refuse what is over the
+//! per-core limit, back off when accept fails, and
 //! stop without losing a connection when the server drains.
 
 use std::cell::Cell;
@@ -15,7 +16,7 @@ use coreline_runtime::{spawn_local, time};
 use coreline_tls::TlsAcceptor;
 
 use super::refuse;
-use crate::conn::{self, ConnRegistry};
+use crate::conn::{self, ConnRegistry, HandshakeSlot};
 use crate::metrics::ProbeGuard;
 use crate::Handler;
 
@@ -102,20 +103,20 @@ fn start_connection<H: Handler>(
     core: &Rc<ConnRegistry>,
     handler: &Rc<H>,
 ) {
-    let max = core.config.limits.max_connections_per_core;
-    if max > 0 && core.connections() >= max {
-        drop(spawn_local(refuse::refuse(stream)));
-        return;
-    }
-    let (core, handler) = (core.clone(), handler.clone());
+    let limits = &core.config.limits;
+    let max = limits.max_connections_per_core;
+    let full = max > 0 && core.connections() >= max;
+    let handler = handler.clone();
     match tls {
-        None => drop(spawn_local(conn::serve(stream, core, handler))),
-        Some(acceptor) => drop(spawn_local(conn::serve_tls(
-            stream,
-            acceptor.clone(),
-            core,
-            handler,
-        ))),
+        None if full => drop(spawn_local(refuse::refuse(stream))),
+        None => drop(spawn_local(conn::serve(stream, core.clone(), handler))),
+        // A TLS client could not read a plain 503: over the limit it is just closed.
+        Some(_) if full => drop(stream),
+        Some(acceptor) => {
+            let slot = HandshakeSlot::take(core, limits.max_handshakes_per_core);
+            let serve = conn::serve_tls(stream, acceptor.clone(), slot, handler);
+            drop(spawn_local(serve));
+        }
     }
 }
 

@@ -125,6 +125,24 @@ impl Builder {
         self
     }
 
+    /// TLS handshakes one core runs at once ([`Limits::max_handshakes_per_core`], default
+    /// 256; 0 = unlimited): one more closes the oldest pending handshake. Sets that field of
+    /// the limits, so call it after [`limits`](Self::limits).
+    pub fn max_handshakes(mut self, per_core: usize) -> Self {
+        self.limits.max_handshakes_per_core = per_core;
+        self
+    }
+
+    /// The bound on graceful shutdown ([`Timeouts::shutdown_grace`], default 10 s): the
+    /// listeners close, requests in flight are answered with `Connection: close`, idle
+    /// connections half-close and are read until the client closes, and whatever is still
+    /// open when this passes is dropped. Sets that field of the timeouts, so call it after
+    /// [`timeouts`](Self::timeouts).
+    pub fn drain_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeouts.shutdown_grace = timeout;
+        self
+    }
+
     /// Records latency histograms and counters (default off; see [`crate::metrics`]):
     /// the HTTP ones per connection and request, the runtime's per loop iteration, and
     /// each listener's accept-queue depth every 100 ms. Read them with

@@ -10,10 +10,11 @@ use crate::metrics::{CoreSnapshot, MetricsSnapshot, RunMetrics};
 /// A `Send + Sync` handle to a [`Server`](crate::Server): wait until it accepts
 /// connections, or shut it down gracefully. Cheap to clone.
 ///
-/// Graceful shutdown: every core stops accepting, closes its idle keep-alive connections,
-/// lets requests in flight finish (their responses say `Connection: close`, as does the
-/// answer to a request that arrives on a busy connection meanwhile), and drops whatever is
-/// still open after [`Timeouts::shutdown_grace`](crate::Timeouts::shutdown_grace). Then
+/// Graceful shutdown: every core stops accepting and closes its listeners, then lets
+/// requests in flight finish (their responses say `Connection: close`, as does the answer
+/// to a request that arrives meanwhile), half-closes its idle keep-alive connections and
+/// reads until their clients close, and drops whatever is still open after
+/// [`Timeouts::shutdown_grace`](crate::Timeouts::shutdown_grace) (the drain timeout). Then
 /// [`Server::run`](crate::Server::run) returns.
 #[derive(Clone, Debug, Default)]
 pub struct ServerHandle {

@@ -164,9 +164,9 @@ async fn serve_core<H: Handler>(
     if handle.core_ready(coreline_runtime::handle()) {
         core.begin_drain();
     }
-    // Serve until shutdown begins.
+    // Serve until shutdown is asked for.
     poll_fn(|cx| {
-        if core.is_draining() {
+        if core.is_stopping() {
             Poll::Ready(())
         } else {
             core.set_main_waker(cx.waker());
@@ -174,8 +174,10 @@ async fn serve_core<H: Handler>(
         }
     })
     .await;
-    // Stop accepting: each loop hands over what the kernel already accepted for it, then
-    // closes its socket.
+    // Stop accepting first: each loop hands over what the kernel already accepted for it,
+    // then closes its socket. Only then are clients told `Connection: close`, so that a
+    // client reconnecting at once is refused by the kernel (or reaches another process on
+    // the port) instead of waiting in this listener's queue to be reset when it closes.
     let start = Instant::now();
     let grace = core.config.timeouts.shutdown_grace;
     for (stop, _) in &acceptors {
@@ -186,8 +188,9 @@ async fn serve_core<H: Handler>(
             break; // (a loop stuck in its accept back-off: the rest close with the core)
         }
     }
+    core.drain_connections();
     // Let busy connections finish (idle ones get a last short wait for a request already
-    // on its way, then close).
+    // on its way, then half-close and read until the client closes).
     while core.connections() > 0 {
         let left = grace.saturating_sub(start.elapsed());
         if left.is_zero() {

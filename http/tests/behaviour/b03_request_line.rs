@@ -44,6 +44,18 @@ fn absolute_form_is_accepted() {
 }
 
 #[test]
+fn absolute_form_authority_replaces_host() {
+    // RFC 9112 §3.2.2: the target's authority is the host; the Host field is ignored.
+    let (r, _) = one(
+        addr(),
+        b"GET http://a.example/host HTTP/1.1\r\nHost: b.example\r\n\r\n",
+    );
+    assert_eq!((r.status, r.body_str()), (200, "a.example"));
+    let (r, _) = one(addr(), b"GET /host HTTP/1.1\r\nHost: b.example\r\n\r\n");
+    assert_eq!(r.body_str(), "b.example", "origin-form keeps the Host field");
+}
+
+#[test]
 fn authority_form_is_only_for_connect() {
     for line in [
         "GET example.com:80 HTTP/1.1",

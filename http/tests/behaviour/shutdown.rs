@@ -1,4 +1,5 @@
-//! Graceful shutdown: idle connections close, busy ones finish with `Connection: close`,
+//! Graceful shutdown: idle connections half-close (and the server reads until the client
+//! closes), busy ones finish with `Connection: close`,
 //! new connections are refused, `run` returns Ok.
 
 use std::net::TcpStream;
@@ -22,6 +23,8 @@ fn graceful_shutdown() {
         idle.closed_within(Duration::from_secs(2)),
         "idle connection closed"
     );
+    // The server half-closed it and reads until the client closes its side too.
+    drop(idle);
     let r = busy.response(false);
     assert_eq!(
         (r.status, r.body_str()),

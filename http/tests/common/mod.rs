@@ -98,7 +98,7 @@ fn text(status: StatusCode, body: impl Into<Body>) -> Response<Body> {
 /// without reading the body); `/slow-echo` (sleeps 200 ms, then echoes); `/slow` (sleeps
 /// 300 ms); `/status/N`; `/stream` (three chunks, length unknown); `/close` (asks for
 /// `Connection: close`); `/panic`; `/big` (100 KiB); `/stream-echo` (the request body
-/// streamed back as the response body).
+/// streamed back as the response body); `/host` (the `Host` header the handler sees).
 pub async fn test_handler(req: Request<Body>) -> Response<Body> {
     let path = req.uri().path().to_string();
     match path.as_str() {
@@ -116,6 +116,13 @@ pub async fn test_handler(req: Request<Body>) -> Response<Body> {
             }
         }
         "/noread" => text(StatusCode::OK, "ignored\n"),
+        "/host" => {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .map(|v| v.as_bytes().to_vec());
+            text(StatusCode::OK, host.unwrap_or_default())
+        }
         "/stream-echo" => response(StatusCode::OK, req.into_body()),
         "/slow" => {
             time::sleep(Duration::from_millis(300)).await;

@@ -140,6 +140,12 @@ fn run(serve: args::Serve) -> ExitCode {
             ..Default::default()
         });
     }
+    if let Some(n) = serve.max_handshakes {
+        builder = builder.max_handshakes(n);
+    }
+    if let Some(t) = serve.drain_timeout {
+        builder = builder.drain_timeout(t);
+    }
     if let Some(addr) = serve.listen {
         builder = builder.listen(addr);
     }

@@ -19,7 +19,8 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--tls-listen ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]
                       [--metrics ADDR [--metrics-hlog DIR] [--metrics-rx-timestamps]
                        [--metrics-public]]
-                      [--reuse-port] [--max-connections N]
+                      [--reuse-port] [--max-connections N] [--max-handshakes N]
+                      [--drain-timeout SECS]
                       [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
                       [--file-body auto|splice|read|send-zc]
        coreline gen-cert DIR [--days N] [--force]
@@ -38,7 +39,13 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              --reuse-port: listen even where another coreline listens (SO_REUSEPORT), for
              a zero-downtime restart: start the new one with it, then SIGTERM the old one.
              --max-connections: connections per core (default 16384, 0 = unlimited); one
-             more is answered 503 and closed.
+             more is answered 503 and closed (on a TLS listener: closed). TLS connections
+             count from accept.
+             --max-handshakes: TLS handshakes in progress per core (default 256, 0 =
+             unlimited); one more closes the oldest pending one.
+             --drain-timeout: the bound on graceful shutdown (SIGTERM/SIGINT; default 10):
+             listeners close first, requests in flight are answered with Connection:
+             close, idle connections half-close; what is left then is dropped.
              --tcp-nodelay: TCP_NODELAY on accepted connections (default on; off lets Nagle
              delay the second of two small writes until the client's ACK).
              --tcp-fastopen: accept requests in the SYN (TCP Fast Open) with QLEN pending

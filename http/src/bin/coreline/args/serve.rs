@@ -33,6 +33,11 @@ pub struct Serve {
     pub reuse_port: bool,
     /// `--max-connections N`: connections per core (default 16,384; 0 = unlimited).
     pub max_connections: Option<usize>,
+    /// `--max-handshakes N`: TLS handshakes in progress per core (default 256; 0 =
+    /// unlimited).
+    pub max_handshakes: Option<usize>,
+    /// `--drain-timeout SECS`: the bound on graceful shutdown (default 10 s).
+    pub drain_timeout: Option<std::time::Duration>,
     /// `--tcp-nodelay on|off`: `TCP_NODELAY` on accepted connections (default on).
     pub tcp_nodelay: bool,
     /// `--tcp-fastopen QLEN`: `TCP_FASTOPEN` on the listeners with this queue length
@@ -67,6 +72,8 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         metrics: MetricsFlags::default(),
         reuse_port: false,
         max_connections: None,
+        max_handshakes: None,
+        drain_timeout: None,
         tcp_nodelay: true,
         tcp_fastopen: None,
         file_body: FileBodyMethod::Auto,
@@ -96,6 +103,22 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                     format!("--max-connections '{value}' is not a number (0 = unlimited)")
                 })?;
                 serve.max_connections = Some(n);
+            }
+            "--max-handshakes" => {
+                let value = flag.value()?;
+                let n = value.parse().map_err(|_| {
+                    format!("--max-handshakes '{value}' is not a number (0 = unlimited)")
+                })?;
+                serve.max_handshakes = Some(n);
+            }
+            "--drain-timeout" => {
+                let value = flag.value()?;
+                let secs = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+                    .ok_or_else(|| format!("--drain-timeout '{value}' is not 0..3600 seconds"))?;
+                serve.drain_timeout = Some(std::time::Duration::from_secs_f64(secs));
             }
             "--tcp-nodelay" => {
                 serve.tcp_nodelay = match flag.value()?.as_str() {

@@ -181,6 +181,22 @@ fn restart_and_connection_limit_flags() {
 }
 
 #[test]
+fn handshake_cap_and_drain_timeout_flags() {
+    let s = serve(&["serve"]);
+    assert_eq!((s.max_handshakes, s.drain_timeout), (None, None));
+    let s = serve(&["serve", "--max-handshakes", "32", "--drain-timeout", "2.5"]);
+    assert_eq!(s.max_handshakes, Some(32));
+    assert_eq!(
+        s.drain_timeout,
+        Some(std::time::Duration::from_millis(2500))
+    );
+    for bad in [["--max-handshakes", "x"], ["--drain-timeout", "-1"]] {
+        let e = p(&["serve", bad[0], bad[1]]).unwrap_err();
+        assert!(e.contains(bad[0]), "{e}");
+    }
+}
+
+#[test]
 fn socket_option_flags() {
     let s = serve(&["serve"]);
     assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (true, None));
