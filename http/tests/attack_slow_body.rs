@@ -58,7 +58,7 @@ fn buffers(server: &common::Running) -> (usize, usize) {
         .metrics_snapshot_blocking(Duration::from_secs(5))
         .expect("the core answers with its metrics");
     let b = &snap.cores[0].buffers;
-    (b.in_use as usize, b.total as usize)
+    (b.in_use, b.total)
 }
 
 /// What became of an attacker's connection: answered 408, closed, or still open.
