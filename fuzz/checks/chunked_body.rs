@@ -30,6 +30,7 @@ pub fn check(data: &[u8]) {
         ChunkLimits {
             max_line: 1 + usize::from(config >> 1) % 24,
             max_trailers: 1 + usize::from(config >> 3) % 48,
+            max_extensions: 1 + usize::from(config >> 5) % 64,
         }
     };
     let whole = decode_in_pieces(input, limits, |_| usize::MAX);

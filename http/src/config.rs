@@ -23,6 +23,10 @@ pub struct Limits {
     pub max_chunk_line: usize,
     /// Largest trailer section of a chunked body: 8 KiB.
     pub max_trailers: usize,
+    /// Chunk-extension bytes (from each `;` to the end of its size line) one chunked body
+    /// may carry in all: 16 KiB. Each size line is bounded by `max_chunk_line` as well.
+    /// Over it: 400.
+    pub max_chunk_extensions: usize,
     /// Requests served on one connection before the server answers with
     /// `Connection: close` (0 = unlimited): 1,000,000 (as the reference nginx config's
     /// `keepalive_requests`).
@@ -55,6 +59,7 @@ impl Default for Limits {
             max_body: 1024 * 1024,
             max_chunk_line: 4 * 1024,
             max_trailers: 8 * 1024,
+            max_chunk_extensions: 16 * 1024,
             max_requests_per_connection: 1_000_000,
             max_discard: 64 * 1024,
             max_connections_per_core: 16_384,
@@ -76,6 +81,7 @@ impl Limits {
         ChunkLimits {
             max_line: self.max_chunk_line,
             max_trailers: self.max_trailers,
+            max_extensions: self.max_chunk_extensions,
         }
     }
 }
@@ -95,6 +101,24 @@ pub struct Timeouts {
     /// Longest wait for more request-body bytes: 30 s. Expired: the handler's body read
     /// fails with `TimedOut`, the client gets 408 and the connection closes.
     pub body_read: Duration,
+    /// Minimum rate of a request body, in bytes per second (0 = no minimum): 240, as
+    /// Kestrel's `MinRequestBodyDataRate`. Every byte received while the server waits for
+    /// the body counts (chunked framing included), against the time spent waiting for it
+    /// less [`min_rate_grace`](Self::min_rate_grace): a body (or the discard of a body the
+    /// handler left unread) that falls below it fails like an expired
+    /// [`body_read`](Self::body_read): 408 if a response can still be sent, else close.
+    /// So a client cannot hold a connection by trickling a byte now and then.
+    pub min_body_rate: u32,
+    /// Minimum rate at which a client must take a response, in bytes per second (0 = no
+    /// minimum): 240, as Kestrel's `MinResponseDataRate`. Bytes handed to the socket count
+    /// against the time spent waiting for room in it, less
+    /// [`min_rate_grace`](Self::min_rate_grace), per response. Below it, the connection
+    /// closes. So a client reading a few bytes now and then cannot keep a response (and its
+    /// buffers) forever by restarting the [`write`](Self::write) timeout.
+    pub min_send_rate: u32,
+    /// How long the minimum rates wait before they apply, for each body and each
+    /// response: 5 s.
+    pub min_rate_grace: Duration,
     /// Longest wait for one send to make progress: 30 s. Expired: the connection closes.
     pub write: Duration,
     /// Lingering close: after an error response the server half-closes and reads (and
@@ -118,6 +142,9 @@ impl Default for Timeouts {
             header_read: Duration::from_secs(10),
             keep_alive: Duration::from_secs(75),
             body_read: Duration::from_secs(30),
+            min_body_rate: 240,
+            min_send_rate: 240,
+            min_rate_grace: Duration::from_secs(5),
             write: Duration::from_secs(30),
             linger: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),

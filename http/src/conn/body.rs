@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use super::io::ConnIo;
+use super::rate::RateClock;
 use crate::parse::{ChunkedDecoder, Expect, HeadError, RequestFraming};
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -20,6 +21,8 @@ pub(crate) struct BodyState {
     error_status: u16,
     error_reason: &'static str,
     pub(super) unread: Unread,
+    /// Bytes received and time waited for them, for the minimum body rate.
+    pub(super) rate: RateClock,
 }
 
 impl BodyState {
@@ -73,6 +76,7 @@ impl ConnIo {
                 error_status: 0,
                 error_reason: "",
                 unread,
+                rate: RateClock::default(),
             })
         });
         seq
@@ -157,6 +161,7 @@ impl ConnIo {
                 error_status: 0,
                 error_reason: "",
                 unread: Unread::Done,
+                rate: RateClock::default(),
             })
         });
         if st.error_status == 0 {

@@ -1,5 +1,5 @@
 //! Reading a request body from the connection: Content-Length or chunked framing, the
-//! body limit, `100 Continue`, and the body-read timeout; and [`BodySource`], through
+//! body limit, `100 Continue`, and the body-read timeout and minimum rate; and [`BodySource`], through
 //! which a request [`Body`](crate::Body) reaches this.
 
 use std::io;
@@ -10,6 +10,7 @@ use http::StatusCode;
 use super::body::Unread;
 use super::io::{ConnIo, Recv};
 use crate::body::{BodySource, ReadLater};
+use crate::clock;
 use crate::parse::HeadError;
 
 /// One step of taking body data from what is already buffered.
@@ -35,8 +36,11 @@ impl ConnIo {
             if pending {
                 self.flush().await?;
             }
-            self.set_deadline(self.registry.config.timeouts.body_read);
-            let failure = match self.recv(false).await {
+            let before = self.inbuf.borrow().len();
+            self.begin_body_wait();
+            let received = self.recv(false).await;
+            self.end_body_wait(before);
+            let failure = match received {
                 Recv::Data => continue,
                 Recv::Eof => (StatusCode::BAD_REQUEST, "request body cut short"),
                 Recv::TimedOut => (
@@ -50,6 +54,28 @@ impl ConnIo {
                 }
             };
             self.fail_body(seq, failure.0, failure.1);
+        }
+    }
+
+    /// Sets the deadline of a wait for body bytes: the body-read timeout, or sooner if the
+    /// body falls below the minimum rate by then.
+    fn begin_body_wait(&self) {
+        let t = &self.registry.config.timeouts;
+        let now = clock::now_ms();
+        let timeout = now.saturating_add(t.body_read.as_millis() as u64);
+        let by_rate = self.body.borrow_mut().as_mut().map_or(u64::MAX, |st| {
+            st.rate
+                .begin_wait(now, t.min_body_rate, t.min_rate_grace, 0)
+        });
+        self.set_deadline_at(timeout.min(by_rate));
+    }
+
+    /// A wait for body bytes ended: counts what it received (every byte, framing
+    /// included: the input held `before` bytes when it began) and how long it took.
+    fn end_body_wait(&self, before: usize) {
+        let received = self.inbuf.borrow().len().saturating_sub(before);
+        if let Some(st) = self.body.borrow_mut().as_mut() {
+            st.rate.moved(clock::now_ms(), received as u64);
         }
     }
 

@@ -18,6 +18,7 @@ use bytes::BytesMut;
 use coreline_runtime::SharedFd;
 
 use super::body::BodyState;
+use super::rate::RateClock;
 use super::registry::ConnRegistry;
 use super::stamps::ConnStamps;
 use super::transport::Transport;
@@ -65,6 +66,8 @@ pub(crate) struct ConnIo {
     pub(crate) key: Cell<u32>,
     /// Timestamps for the latency metrics (untouched when they are off).
     pub(crate) stamps: ConnStamps,
+    /// Bytes sent and time waited for room, for the minimum send rate (per response).
+    pub(super) send_rate: Cell<RateClock>,
 }
 
 impl ConnIo {
@@ -83,6 +86,7 @@ impl ConnIo {
             body: RefCell::new(None),
             key: Cell::new(u32::MAX),
             stamps: Default::default(),
+            send_rate: Cell::new(RateClock::default()),
         })
     }
 

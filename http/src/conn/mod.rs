@@ -13,6 +13,7 @@ mod body_read;
 mod finish;
 mod handshake;
 mod io;
+mod rate;
 mod registry;
 mod request;
 mod response;
@@ -214,10 +215,11 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if idle {
             io.release_buffers();
         }
-        // One deadline per phase: waiting idle (keep-alive, or header timeout before the
-        // first request) or inside a head (header timeout from its first byte).
+        // One deadline per phase: waiting idle (keep-alive) or inside a head (header
+        // timeout from its first byte); before the first request, one header timeout from
+        // accept covers both, so a first byte sent late does not restart it.
         let deadline = match wait {
-            Some((at, was_idle)) if was_idle == idle => at,
+            Some((at, was_idle)) if was_idle == idle || served == 0 => at,
             _ => {
                 let timeouts = &io.registry.config.timeouts;
                 let t = if idle && served > 0 {
@@ -278,6 +280,7 @@ fn start<H: Handler>(
             });
         }
     }
+    io.reset_send_rate();
     let seq = io.begin_body(head.framing, head.expect);
     let body = if io.body_done() {
         Body::empty()

@@ -1,6 +1,6 @@
 //! Sending: [`ConnIo::send_all`], the one path every byte of a response leaves by (the
 //! output buffer's flush, large and static bodies, file chunks), for both transports;
-//! and the write timeout around it.
+//! and the write timeout and minimum send rate around it.
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -12,6 +12,8 @@ use coreline_runtime::buf::IoBuf;
 use coreline_runtime::{ops, SharedFd};
 
 use super::io::ConnIo;
+use super::rate::RateClock;
+use crate::clock;
 
 /// A buffer that a send can continue after a partial send.
 pub(crate) trait SendBuf: IoBuf + Unpin + AsRef<[u8]> + Default {
@@ -76,7 +78,7 @@ impl ConnIo {
                 return result;
             }
             while !slot.borrow().as_ref().is_empty() {
-                self.set_deadline(self.registry.config.timeouts.write);
+                self.begin_send_wait(0);
                 let (res, mut back) = {
                     let mut send = pin!({
                         let buf = std::mem::take(&mut *slot.borrow_mut());
@@ -86,7 +88,10 @@ impl ConnIo {
                 };
                 match res? {
                     0 => return Err(io::ErrorKind::WriteZero.into()),
-                    n => back.advance(n),
+                    n => {
+                        self.sent(n);
+                        back.advance(n)
+                    }
                 }
                 *slot.borrow_mut() = back;
             }
@@ -105,11 +110,50 @@ impl ConnIo {
         &self.fd
     }
 
-    /// Runs a send-side operation bounded by the write timeout.
+    /// Runs a send-side operation bounded by the write timeout and the minimum send rate
+    /// (bytes it sends are counted by the caller, through [`sent`](Self::sent)).
     pub(crate) async fn timed<F: Future>(&self, op: F) -> io::Result<F::Output> {
-        self.set_deadline(self.registry.config.timeouts.write);
+        self.timed_moving(op, 0).await
+    }
+
+    /// Runs an operation that sends `bytes` all at once (a TLS piece), bounded by the
+    /// write timeout and by when those bytes are due at the minimum send rate; counts
+    /// them as sent when it completes.
+    pub(crate) async fn timed_moving<F: Future>(
+        &self,
+        op: F,
+        bytes: usize,
+    ) -> io::Result<F::Output> {
+        self.begin_send_wait(bytes as u64);
         let mut op = pin!(op);
-        poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await
+        let out = poll_fn(|cx| self.poll_timed(op.as_mut(), cx)).await;
+        self.sent(if out.is_ok() { bytes } else { 0 });
+        out
+    }
+
+    /// Sets the deadline of a wait for room to send: the write timeout, or sooner if the
+    /// response falls below the minimum send rate by then (counting `ahead` bytes that
+    /// the wait will send at once).
+    fn begin_send_wait(&self, ahead: u64) {
+        let t = &self.registry.config.timeouts;
+        let now = clock::now_ms();
+        let timeout = now.saturating_add(t.write.as_millis() as u64);
+        let mut rate = self.send_rate.get();
+        let by_rate = rate.begin_wait(now, t.min_send_rate, t.min_rate_grace, ahead);
+        self.send_rate.set(rate);
+        self.set_deadline_at(timeout.min(by_rate));
+    }
+
+    /// `n` bytes of the response went to the socket (a wait for room, if any, ended).
+    pub(crate) fn sent(&self, n: usize) {
+        let mut rate = self.send_rate.get();
+        rate.moved(clock::now_ms(), n as u64);
+        self.send_rate.set(rate);
+    }
+
+    /// A new response begins: the minimum send rate counts afresh, with its grace.
+    pub(crate) fn reset_send_rate(&self) {
+        self.send_rate.set(RateClock::default());
     }
 
     /// Polls an operation, failing it once the connection's deadline passed.

@@ -91,8 +91,12 @@ pub(crate) async fn write_file(io: &ConnIo, file: &File, offset: u64, len: u64) 
         FileBodyMethod::SendZc => return read_and_send(io, file, offset, len, true).await,
         FileBodyMethod::Auto | FileBodyMethod::Splice => {}
     }
+    // The pipe first: once the head is out, a failure could only cut the response. Out
+    // of fds (EMFILE) or pipe pages, the body is read and sent instead.
+    let Ok(pipe) = Pipe::take() else {
+        return read_and_send(io, file, offset, len, false).await;
+    };
     send_queued_more(io).await?;
-    let pipe = Pipe::take()?;
     let (mut offset, mut left) = (offset, len);
     while left > 0 {
         let want = left.min(u64::from(pipe.cap)) as u32;
@@ -131,7 +135,10 @@ async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
     while queued > 0 {
         match ops::direct::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(sent) => queued -= sent.min(queued),
+            Ok(sent) => {
+                io.sent(sent);
+                queued -= sent.min(queued)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 io.timed(ops::writable(io.fd())).await??;
             }
@@ -150,7 +157,10 @@ async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
     if queued {
         let sent = ops::direct::send_now(io.fd(), &io.out.borrow(), true);
         match sent {
-            Ok(n) => io.out.borrow_mut().advance(n),
+            Ok(n) => {
+                io.sent(n);
+                io.out.borrow_mut().advance(n)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }

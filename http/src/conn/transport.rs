@@ -165,7 +165,10 @@ impl ConnIo {
         let mut tls = self.lend_tls()?;
         let mut result = Ok(());
         for piece in data.chunks(TLS_SEND_PIECE) {
-            result = self.timed(tls.send_all(piece)).await.and_then(|r| r);
+            result = self
+                .timed_moving(tls.send_all(piece), piece.len())
+                .await
+                .and_then(|r| r);
             if result.is_err() {
                 break;
             }

@@ -14,14 +14,19 @@ pub struct ChunkLimits {
     pub max_line: usize,
     /// Most bytes in the trailer section, its final CRLF included.
     pub max_trailers: usize,
+    /// Most chunk-extension bytes (whitespace before the `;`, the `;` and what follows up
+    /// to the CR) in the whole body. Each line is also bounded by `max_line`; this bounds
+    /// a body of many small chunks each carrying extensions.
+    pub max_extensions: usize,
 }
 
 impl Default for ChunkLimits {
-    /// 4 KiB size lines, 16 KiB of trailers.
+    /// 4 KiB size lines, 16 KiB of trailers, 16 KiB of extensions in all.
     fn default() -> Self {
         Self {
             max_line: 4 * 1024,
             max_trailers: 16 * 1024,
+            max_extensions: 16 * 1024,
         }
     }
 }
@@ -42,6 +47,8 @@ pub struct ChunkedDecoder {
     limits: ChunkLimits,
     /// Bytes of the current size line, or of the trailer section, so far.
     framing_len: usize,
+    /// Chunk-extension bytes in the body so far.
+    extensions_len: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +97,7 @@ impl ChunkedDecoder {
             },
             limits,
             framing_len: 0,
+            extensions_len: 0,
         }
     }
 
@@ -205,6 +213,12 @@ impl ChunkedDecoder {
             (FinalLf, b'\n') => Done,
             _ => return Err(error("malformed chunked framing")),
         };
+        if matches!(self.state, SpaceBeforeExtension { .. } | Extension { .. }) {
+            self.extensions_len += 1;
+            if self.extensions_len > self.limits.max_extensions {
+                return Err(error("chunk extensions too large"));
+            }
+        }
         Ok(())
     }
 }

@@ -119,7 +119,10 @@ impl Builder {
         self
     }
 
-    /// Timeouts (default [`Timeouts::default`]).
+    /// Timeouts and minimum data rates (default [`Timeouts::default`]): among them
+    /// [`Timeouts::min_body_rate`] and [`Timeouts::min_send_rate`], 240 bytes/s each after
+    /// a 5 s [`Timeouts::min_rate_grace`] (0 turns a rate off), which end request bodies and
+    /// responses that a client trickles.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self

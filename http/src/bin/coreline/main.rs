@@ -140,6 +140,14 @@ fn run(serve: args::Serve) -> ExitCode {
             ..Default::default()
         });
     }
+    if serve.min_body_rate.is_some() || serve.min_send_rate.is_some() {
+        let defaults = coreline_http::Timeouts::default();
+        builder = builder.timeouts(coreline_http::Timeouts {
+            min_body_rate: serve.min_body_rate.unwrap_or(defaults.min_body_rate),
+            min_send_rate: serve.min_send_rate.unwrap_or(defaults.min_send_rate),
+            ..defaults
+        });
+    }
     if let Some(n) = serve.max_handshakes {
         builder = builder.max_handshakes(n);
     }

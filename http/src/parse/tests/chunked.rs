@@ -78,11 +78,31 @@ fn extensions_are_ignored_but_bounded() {
     let limits = ChunkLimits {
         max_line: 8,
         max_trailers: 16,
+        ..ChunkLimits::default()
     };
     assert!(decode_all(b"4;abcd\r\nWiki\r\n0\r\n\r\n", limits).is_ok());
     assert!(decode_all(b"4;abcde\r\nWiki\r\n0\r\n\r\n", limits).is_err());
     assert_rejected(b"4;a\x01\r\nWiki\r\n0\r\n\r\n");
     assert_rejected(b"4;a\nb\r\nWiki\r\n0\r\n\r\n");
+}
+
+#[test]
+fn extensions_are_bounded_over_the_whole_body() {
+    // Each line is short, but together they carry more extension bytes than allowed.
+    let limits = ChunkLimits {
+        max_extensions: 10,
+        ..ChunkLimits::default()
+    };
+    assert!(decode_all(b"1;abcd\r\nW\r\n1;abcd\r\nW\r\n0\r\n\r\n", limits).is_ok());
+    let many = b"1;abcd\r\nW\r\n1;abcd\r\nW\r\n1;a\r\nW\r\n0\r\n\r\n";
+    assert!(decode_all(many, limits).is_err());
+    // The default bounds a body of many one-byte chunks, each with an extension.
+    let mut body = Vec::new();
+    for _ in 0..2000 {
+        body.extend_from_slice(b"1;trickle=yes\r\nx\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    assert!(decode_all(&body, ChunkLimits::default()).is_err());
 }
 
 #[test]
@@ -123,6 +143,7 @@ fn trailers_are_checked_and_bounded() {
     let limits = ChunkLimits {
         max_line: 8,
         max_trailers: 9,
+        ..ChunkLimits::default()
     };
     assert!(decode_all(b"0\r\nX: 12\r\n\r\n", limits).is_ok());
     assert!(decode_all(b"0\r\nX: 123\r\n\r\n", limits).is_err());

@@ -23,6 +23,7 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                       [--drain-timeout SECS]
                       [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
                       [--file-body auto|splice|read|send-zc]
+                      [--min-body-rate BYTES_PER_S] [--min-send-rate BYTES_PER_S]
        coreline gen-cert DIR [--days N] [--force]
        coreline stats URL [--count N]
   serve      plain HTTP on --listen (default 127.0.0.1:8080) and, with --tls-listen, HTTPS
@@ -53,6 +54,11 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              --file-body: how files under --root are sent on plain connections (default
              auto: read+send below 8 KiB, splice above; the others use one method at every
              size, to measure them: read+send, splice, or read+SEND_ZC).
+             --min-body-rate: a request body (or the discard of one left unread) must
+             arrive at this many bytes/s, counted over the time spent waiting for it less a
+             5 s grace (default 240, as Kestrel; 0 = none); slower gets 408 and a close.
+             --min-send-rate: likewise for a client taking a response (default 240; 0 =
+             none); slower is closed.
   gen-cert   write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1
              and ::1 (creates DIR), valid from now for --days N (default 90, at most 398).
              Existing files (or symlinks) are refused unless --force, which replaces them;

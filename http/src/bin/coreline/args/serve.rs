@@ -45,6 +45,12 @@ pub struct Serve {
     pub tcp_fastopen: Option<u32>,
     /// `--file-body METHOD`: how file bodies are sent (default `auto`).
     pub file_body: FileBodyMethod,
+    /// `--min-body-rate BYTES_PER_S`: minimum request-body rate after the grace (default
+    /// 240; 0 = none).
+    pub min_body_rate: Option<u32>,
+    /// `--min-send-rate BYTES_PER_S`: minimum rate at which a client takes a response
+    /// after the grace (default 240; 0 = none).
+    pub min_send_rate: Option<u32>,
 }
 
 /// The HTTPS listener and its certificates.
@@ -77,6 +83,8 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         tcp_nodelay: true,
         tcp_fastopen: None,
         file_body: FileBodyMethod::Auto,
+        min_body_rate: None,
+        min_send_rate: None,
     };
     let (mut tls_listen, mut cert, mut key, mut sni) = (None, None, None, Vec::new());
     for flag in flags {
@@ -151,6 +159,12 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                     }
                 };
             }
+            "--min-body-rate" => {
+                serve.min_body_rate = Some(rate("--min-body-rate", flag.value()?)?)
+            }
+            "--min-send-rate" => {
+                serve.min_send_rate = Some(rate("--min-send-rate", flag.value()?)?)
+            }
             "--tls-listen" => tls_listen = Some(addr("--tls-listen", flag.value()?)?),
             "--tls-cert" => cert = Some(PathBuf::from(flag.value()?)),
             "--tls-key" => key = Some(PathBuf::from(flag.value()?)),
@@ -205,4 +219,11 @@ fn sni_entry(value: &str) -> Result<(String, PathBuf, PathBuf), String> {
         return Err(bad());
     }
     Ok((name.to_string(), PathBuf::from(cert), PathBuf::from(key)))
+}
+
+/// A `--min-*-rate` value: bytes per second, 0 for none.
+fn rate(name: &str, value: String) -> Result<u32, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{name} '{value}' is not a number of bytes per second (0 = none)"))
 }

@@ -230,3 +230,14 @@ fn file_body_flag() {
     let e = p(&["serve", "--file-body", "sendfile"]).unwrap_err();
     assert!(e.contains("--file-body") && !e.contains('\n'), "{e}");
 }
+
+#[test]
+fn minimum_rate_flags() {
+    let s = serve(&["serve", "--min-body-rate", "0", "--min-send-rate=1000"]);
+    assert_eq!((s.min_body_rate, s.min_send_rate), (Some(0), Some(1000)));
+    let s = serve(&["serve"]);
+    assert_eq!((s.min_body_rate, s.min_send_rate), (None, None));
+    assert!(p(&["serve", "--min-body-rate", "fast"])
+        .unwrap_err()
+        .contains("--min-body-rate"));
+}
