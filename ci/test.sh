@@ -35,6 +35,8 @@ echo "ci: cargo fmt --check"
 cargo fmt --all -- --check
 echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The runtime's optional features (`bytes`, `futures-io`) and the tests gated on them.
+cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -45,5 +47,7 @@ echo "ci: cargo test"
 # Release mode: the load tests (1,000 clients, 100,000 cancellations) are bounded in
 # count, and debug builds would make them slow, not more thorough.
 cargo test --workspace --release -- --test-threads=1
+echo "ci: cargo test (runtime features)"
+cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io -- --test-threads=1
 echo "ci: fuzzing (each target briefly)"
 bash fuzz/run.sh 30
