@@ -127,7 +127,11 @@ impl Driver {
         let state = if multishot {
             SlotState::Multi {
                 waker: None,
-                queue: VecDeque::new(),
+                // Room for one completion: a keep-alive connection's receive rarely holds
+                // more than one chunk at a time, and an idle connection keeps this
+                // allocation for as long as it lives (a default first growth would be 4).
+                // Bursts grow it as usual, once.
+                queue: VecDeque::with_capacity(1),
                 finished: false,
                 throttled: false,
             }
