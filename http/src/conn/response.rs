@@ -59,7 +59,7 @@ pub(crate) fn encode(
 ) -> (After, Option<(Body, ResponseFraming)>) {
     if res.status().is_informational() {
         // A 1xx cannot be the final response: nothing would follow it.
-        eprintln!(
+        log::error!(
             "coreline: handler returned {} as a final response; sent 500",
             res.status()
         );

@@ -136,7 +136,7 @@ impl AcceptBackoff {
 
     fn failed(&mut self, e: &io::Error) -> Duration {
         if self.failures == 0 {
-            eprintln!("coreline: accept failed: {e}; pausing accepts until it works again");
+            log::warn!("coreline: accept failed: {e}; pausing accepts until it works again");
         }
         self.failures += 1;
         self.pause = (self.pause * 2).clamp(Self::FIRST, Self::MAX);
@@ -145,7 +145,7 @@ impl AcceptBackoff {
 
     fn recovered(&mut self) {
         if self.failures > 0 {
-            eprintln!(
+            log::warn!(
                 "coreline: accepting again after {} failed attempt(s)",
                 self.failures
             );

@@ -219,7 +219,7 @@ impl Builder {
             })
             .collect::<io::Result<Vec<_>>>()?;
         if let Some(warning) = fd_limit::low_limit_warning() {
-            eprintln!("{warning}");
+            log::warn!("{warning}");
         }
         Ok(Server {
             addrs,

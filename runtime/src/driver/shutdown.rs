@@ -51,7 +51,7 @@ impl Driver {
         if self.kernel_owned() > 0 || self.wake_armed {
             // The kernel did not give everything back: leak the memory rather than free it
             // under the kernel's feet.
-            eprintln!(
+            log::warn!(
                 "coreline: warning: {} io_uring operations did not finish at shutdown; \
                  leaking their buffers",
                 self.slots.len()

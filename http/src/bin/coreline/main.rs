@@ -18,6 +18,7 @@ mod metrics_args;
 mod routes;
 mod signals;
 mod stats;
+mod stderr_log;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ use coreline_http::Server;
 use coreline_tls::TlsAcceptor;
 
 fn main() -> ExitCode {
+    stderr_log::init();
     match args::parse(std::env::args().skip(1)) {
         Ok(args::Command::Help) => {
             // `coreline --help | head` closes the pipe early: not an error, and no panic.

@@ -45,7 +45,7 @@ pub(super) fn warn_if_clamped(backlog: u32) {
     };
     if backlog > max {
         WARNED.call_once(|| {
-            eprintln!(
+            log::warn!(
                 "coreline: warning: listen backlog {backlog} is clamped to \
                  net.core.somaxconn={max}; raise the sysctl (see kernel-tuning/) for a \
                  longer accept queue"
