@@ -210,9 +210,12 @@ fn open_loop_rate_and_latency_from_the_due_time() {
     let run = load(&dir, &["-c", "2", "-d", "2", "-R", "200", &server.url("/")]);
     assert_eq!(run.code(), Some(0), "{}", run.stdout());
     assert!(server.stalled.load(std::sync::atomic::Ordering::Relaxed));
+    // Every due request was sent; the ones due in the run's last moments (and, on a
+    // loaded machine, some of the stall's backlog) may still be in flight when it ends and
+    // are not counted, so completions are bounded below loosely and exactly above.
     let requests = run.int("requests");
     assert!(
-        (390..=400).contains(&requests),
+        (300..=400).contains(&requests),
         "200/s for 2 s gave {requests}"
     );
     assert_eq!(requests, server.count());
