@@ -210,9 +210,9 @@ fn open_loop_rate_and_latency_from_the_due_time() {
     let run = load(&dir, &["-c", "2", "-d", "2", "-R", "200", &server.url("/")]);
     assert_eq!(run.code(), Some(0), "{}", run.stdout());
     assert!(server.stalled.load(std::sync::atomic::Ordering::Relaxed));
-    // Every due request was sent; the ones due in the run's last moments (and, on a
-    // loaded machine, some of the stall's backlog) may still be in flight when it ends and
-    // are not counted, so completions are bounded below loosely and exactly above.
+    // Requests due in the run's last moments (and, on a loaded machine, part of the
+    // stall's backlog) may still be in flight when it ends and are not counted, so
+    // completions are bounded loosely below and exactly above.
     let requests = run.int("requests");
     assert!(
         (300..=400).contains(&requests),
@@ -230,7 +230,9 @@ fn open_loop_rate_and_latency_from_the_due_time() {
         "p99 {p99} µs does not show the 200 ms stall"
     );
     assert!(run.latency("max") >= 190_000.0);
-    assert!(run.latency("p50") < 50_000.0, "the stall is not the median");
+    // Not an absolute bound: under CPU hogs the median itself waits tens of ms.
+    let p50 = run.latency("p50");
+    assert!(p50 < p99 / 2.0, "the stall is not the median: p50 {p50} µs, p99 {p99} µs");
 }
 
 #[test]
