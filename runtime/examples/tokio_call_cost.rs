@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "# Cost of a call through `TokioBridge` (runtime feature `tokio`)\n"
     )?;
     writeln!(md, "- command: `cargo run --release -p coreline-runtime --features tokio --example tokio_call_cost -- {out}`")?;
-    writeln!(md, "- date: {} (seconds since the epoch)", now_secs())?;
+    writeln!(md, "- date: {}", utc_now())?;
     writeln!(md, "- kernel: {}", kernel())?;
     writeln!(
         md,
@@ -137,9 +137,27 @@ fn kernel() -> String {
         .map_or_else(|_| "?".into(), |s| s.trim().to_string())
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
+/// Now as `YYYY-MM-DD hh:mm:ss UTC` (the civil-from-days conversion for the proleptic
+/// Gregorian calendar).
+fn utc_now() -> String {
+    let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
-        .as_secs()
+        .as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
