@@ -34,6 +34,8 @@ const CONNECTIONS: u64 = 64;
 const REQUESTS: u64 = 60;
 /// Requests per connection when the handler blocks its core (each costs the whole core).
 const BLOCKING_REQUESTS: u64 = 3;
+/// Pairs of baseline and bridged phases tried before the lag check fails.
+const ATTEMPTS: usize = 5;
 
 /// How a handler gets the upstream's answer.
 #[derive(Clone, Copy, Debug)]
@@ -172,10 +174,12 @@ fn delay_us() -> u64 {
 fn tokio_client_calls_under_64_connections_never_block_the_core() {
     let _ = coreline_http::raise_fd_limit();
     let (bridge, _upstream_runtime, upstream) = setup();
-    // Lag spikes from other work on a loaded machine hit either phase; the core blocking
-    // on calls would exceed the bound in every attempt (see the next test).
+    // Other work on a loaded machine preempts the core now and then (a spike of tens of ms
+    // in either phase), so the check passes if one of `ATTEMPTS` pairs of phases holds;
+    // a core blocking on its calls lags by many upstream delays in every attempt (see the
+    // next test: over 100 ms).
     let mut attempts = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..ATTEMPTS {
         let baseline = load_phase(Mode::CorelineTimer, &bridge, upstream, REQUESTS);
         let bridged = load_phase(Mode::TokioBridge, &bridge, upstream, REQUESTS);
         assert_eq!(baseline.responses, CONNECTIONS * REQUESTS);
