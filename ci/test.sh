@@ -35,8 +35,10 @@ echo "ci: cargo fmt --check"
 cargo fmt --all -- --check
 echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-# The runtime's optional features (`bytes`, `futures-io`) and the tests gated on them.
+# The runtime's optional features (`bytes`, `futures-io`, `tokio`) and the tests gated on them.
 cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
+# coreline-http's feature `tokio` (the runtime's, forwarded): its test and example.
+cargo clippy -p coreline-http --all-targets --features tokio -- -D warnings
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -48,6 +50,8 @@ echo "ci: cargo test"
 # count, and debug builds would make them slow, not more thorough.
 cargo test --workspace --release -- --test-threads=1
 echo "ci: cargo test (runtime features)"
-cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io -- --test-threads=1
+cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io --test tokio_compat -- --test-threads=1
+echo "ci: cargo test (coreline-http feature tokio)"
+cargo test --release -p coreline-http --features tokio --test tokio_client -- --test-threads=1
 echo "ci: fuzzing (each target briefly)"
 bash fuzz/run.sh 30

@@ -26,6 +26,8 @@
 //! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
 //!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
 //!   depth, exported as Prometheus text, a percentile table and interval logs.
+//! - **tokio-based libraries** (feature `tokio`): a handler awaits a future that needs a
+//!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
 //! ```no_run
 //! use coreline_http::{response, recycle, Body, Server};
@@ -59,6 +61,11 @@ pub mod static_files;
 
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
+/// Feature `tokio`: handlers await futures that need a tokio runtime (tokio-based clients,
+/// tokio timers) through a [`TokioBridge`](tokio_compat::TokioBridge), without blocking
+/// their core.
+#[cfg(feature = "tokio")]
+pub use coreline_runtime::tokio_compat;
 pub use handler::Handler;
 pub use pool::{recycle, response};
 pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};
