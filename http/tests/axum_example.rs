@@ -181,6 +181,7 @@ ask("POST", "/users", json.dumps({"name": "Py", "email": "py@example.com"}),
 ask("GET", "/users/2")
 ask("GET", "/stats")
 ask("GET", "/missing")
+ask("POST", "/greeting", '{"name":"Py"}', {"Content-Type": "application/json"})
 ask("GET", "/plaintext")
 "#;
 
@@ -202,6 +203,7 @@ fn python_http_client_on_one_connection() {
             &format!("200 {py}"),
             r#"200 {"created":1,"users":2}"#,
             "404 ",
+            r#"200 {"greeting":"Hello, Py!"}"#,
             "200 Hello, World!",
         ]
     );

@@ -7,6 +7,8 @@
 //! - `GET /users/{id}` → that user as JSON, or 404;
 //! - `POST /users` with a JSON `{"name": .., "email": ..}` → 201 and the new user as JSON
 //!   (400/415/422 for a body that is not such JSON, as axum's `Json` extractor answers);
+//! - `POST /greeting` with a JSON `{"name": ..}` → `{"greeting": "Hello, NAME!"}`: JSON in
+//!   and out without touching the state (what the benchmark's `axum-json` scenario posts);
 //! - `GET /stats` → `{"users": N, "created": N}`: how many users exist, and were created;
 //! - anything else → 404.
 //!
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_http::compression::CompressionLayer;
@@ -70,6 +72,7 @@ pub fn router() -> Router {
         .route("/plaintext", get(|| async { "Hello, World!" }))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user))
+        .route("/greeting", post(greeting))
         .route("/stats", get(stats))
         .with_state(Arc::new(Users::seeded()))
         .layer(CompressionLayer::new())
@@ -100,6 +103,24 @@ async fn create_user(
     users.by_id.lock().unwrap().insert(id, user.clone());
     users.created.fetch_add(1, Ordering::Relaxed);
     (StatusCode::CREATED, Json(user))
+}
+
+/// What `POST /greeting` takes.
+#[derive(Debug, Deserialize)]
+pub struct Greet {
+    pub name: String,
+}
+
+/// What `POST /greeting` answers.
+#[derive(Debug, Serialize)]
+pub struct Greeting {
+    pub greeting: String,
+}
+
+async fn greeting(Json(greet): Json<Greet>) -> Json<Greeting> {
+    Json(Greeting {
+        greeting: format!("Hello, {}!", greet.name),
+    })
 }
 
 async fn stats(State(users): State<Arc<Users>>) -> Json<serde_json::Value> {
