@@ -37,6 +37,9 @@ echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 # The runtime's optional features (`bytes`, `futures-io`) and the tests gated on them.
 cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
+# The http crate's `tower` feature (and `http-body`, which it turns on): the axum example and
+# the tests gated on them.
+cargo clippy -p coreline-http --all-targets --features tower -- -D warnings
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -49,5 +52,8 @@ echo "ci: cargo test"
 cargo test --workspace --release -- --test-threads=1
 echo "ci: cargo test (runtime features)"
 cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io -- --test-threads=1
+echo "ci: cargo test (http tower feature)"
+cargo test --release -p coreline-http --features tower --test axum_example --test http_body -- --test-threads=1
+cargo test --release -p coreline-http --features tower --doc service
 echo "ci: fuzzing (each target briefly)"
 bash fuzz/run.sh 30

@@ -35,7 +35,10 @@ impl Served {
         let addr = server.local_addrs()[0];
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());
-        assert!(handle.wait_ready(Duration::from_secs(10)), "server did not start");
+        assert!(
+            handle.wait_ready(Duration::from_secs(10)),
+            "server did not start"
+        );
         Served {
             addr,
             handle,
@@ -83,11 +86,22 @@ fn curl(args: &[&str]) -> Curled {
         .args(args)
         .output()
         .expect("curl runs");
-    assert!(out.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf-8 response");
     let (head, body) = text.split_once("\r\n\r\n").expect("a head");
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     Curled {
         status,
         headers: lines.map(|l| l.trim().to_ascii_lowercase()).collect(),
@@ -120,7 +134,10 @@ fn json_body_creates_a_user_in_the_shared_state() {
     // Another request sees it: the state outlives the request.
     let again = curl(&[&s.url(&format!("/users/{id}"))]);
     assert_eq!((again.status, again.json()), (200, created));
-    assert_eq!(curl(&[&s.url("/stats")]).json(), json!({"users": 2, "created": 1}));
+    assert_eq!(
+        curl(&[&s.url("/stats")]).json(),
+        json!({"users": 2, "created": 1})
+    );
     // A chunked request body is read whole before the router gets it, like any other.
     let chunked = curl(&[
         "-H",
@@ -131,17 +148,38 @@ fn json_body_creates_a_user_in_the_shared_state() {
         r#"{"name":"Chunked","email":"c@example.com"}"#,
         &s.url("/users"),
     ]);
-    assert_eq!((chunked.status, &chunked.json()["name"]), (201, &json!("Chunked")));
+    assert_eq!(
+        (chunked.status, &chunked.json()["name"]),
+        (201, &json!("Chunked"))
+    );
 }
 
 #[test]
 fn bad_json_gets_axums_rejections() {
     let s = Served::start();
-    let res = curl(&["-H", "content-type: application/json", "-d", "{", &s.url("/users")]);
+    let res = curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        "{",
+        &s.url("/users"),
+    ]);
     assert_eq!(res.status, 400, "{}", res.body);
-    let res = curl(&["-H", "content-type: text/plain", "-d", "{}", &s.url("/users")]);
+    let res = curl(&[
+        "-H",
+        "content-type: text/plain",
+        "-d",
+        "{}",
+        &s.url("/users"),
+    ]);
     assert_eq!(res.status, 415, "{}", res.body);
-    let res = curl(&["-H", "content-type: application/json", "-d", "{}", &s.url("/users")]);
+    let res = curl(&[
+        "-H",
+        "content-type: application/json",
+        "-d",
+        "{}",
+        &s.url("/users"),
+    ]);
     assert_eq!(res.status, 422, "{}", res.body);
 }
 
@@ -150,10 +188,17 @@ fn compression_layer_gzips_for_clients_that_accept_it() {
     let s = Served::start();
     let plain = curl(&[&s.url("/users")]);
     assert_eq!(plain.status, 200);
-    assert!(!plain.headers.iter().any(|h| h.starts_with("content-encoding")));
+    assert!(!plain
+        .headers
+        .iter()
+        .any(|h| h.starts_with("content-encoding")));
     let gzipped = curl(&["--compressed", &s.url("/users")]);
     assert_eq!(gzipped.status, 200);
-    assert!(gzipped.has_header("content-encoding: gzip"), "{:?}", gzipped.headers);
+    assert!(
+        gzipped.has_header("content-encoding: gzip"),
+        "{:?}",
+        gzipped.headers
+    );
     // curl decoded it: the same JSON as the uncompressed one.
     assert_eq!(gzipped.json(), plain.json());
 }
@@ -193,7 +238,11 @@ fn python_http_client_on_one_connection() {
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let py = r#"{"id":2,"name":"Py","email":"py@example.com"}"#;
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),

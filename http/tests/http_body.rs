@@ -110,10 +110,16 @@ fn request_body_size_hint_is_unknown_when_chunked() {
 #[test]
 fn http_body_responses_are_framed_by_their_size_hint() {
     let (addr, handle) = start();
-    let res = exchange(addr, "GET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let res = exchange(
+        addr,
+        "GET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(res.contains("Content-Length: 9\r\n"), "{res}");
     assert_eq!(body_of(&res), "full body");
-    let res = exchange(addr, "GET /frames HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let res = exchange(
+        addr,
+        "GET /frames HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(res.contains("Transfer-Encoding: chunked\r\n"), "{res}");
     // The trailers frame is dropped: the last chunk ends the body with no trailer fields.
     assert_eq!(body_of(&res), "4\r\none \r\n3\r\ntwo\r\n0\r\n\r\n");

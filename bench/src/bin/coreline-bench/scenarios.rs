@@ -294,9 +294,15 @@ mod tests {
             .unsupported_by_tool(LoadTool::Wrk)
             .is_none());
         assert_eq!(by_name("file1m").path(), "/f1048576.bin");
-        assert!(by_name("axum-json").unsupported_by(Kind::Coreline).is_some());
-        assert!(by_name("axum-user").unsupported_by(Kind::AxumTokio).is_none());
-        assert!(by_name("plain64").unsupported_by(Kind::AxumCoreline).is_none());
+        assert!(by_name("axum-json")
+            .unsupported_by(Kind::Coreline)
+            .is_some());
+        assert!(by_name("axum-user")
+            .unsupported_by(Kind::AxumTokio)
+            .is_none());
+        assert!(by_name("plain64")
+            .unsupported_by(Kind::AxumCoreline)
+            .is_none());
         assert!(by_name("tls").unsupported_by(Kind::AxumTokio).is_some());
         assert_eq!(by_name("axum-json").json_body(), Some(GREETING_BODY));
     }
