@@ -96,6 +96,24 @@ fn request_body_size_hint_is_exact_with_content_length() {
 }
 
 #[test]
+fn request_body_read_through_http_body_waits_for_the_socket() {
+    let (addr, handle) = start();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        b"POST /hint HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\nfirst",
+    )
+    .unwrap();
+    // The handler is polling for the rest meanwhile: the read that waits is exercised.
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(b"-last").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert_eq!(body_of(&out), "10 Some(10) first-last");
+    handle.shutdown();
+}
+
+#[test]
 fn request_body_size_hint_is_unknown_when_chunked() {
     let (addr, handle) = start();
     let res = exchange(
