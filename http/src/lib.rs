@@ -23,6 +23,10 @@
 //!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
 //!   graceful closes send `close_notify`, and a truncation is an error, never the end of a
 //!   message. Files are read and sent encrypted instead of spliced.
+//! - **Tower** (the `tower` feature, [`service`]): a `tower::Service` per core, such as
+//!   an `axum::Router`, instead of a handler fn; with the `http-body` feature (which
+//!   `tower` turns on), [`Body`] is an `http_body::Body` and any `http_body::Body` can be
+//!   a response body.
 //! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
 //!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
 //!   depth, exported as Prometheus text, a percentile table and interval logs.
@@ -57,6 +61,8 @@ pub mod metrics;
 pub mod parse;
 mod pool;
 mod server;
+#[cfg(feature = "tower")]
+pub mod service;
 pub mod static_files;
 
 pub use body::Body;

@@ -264,6 +264,14 @@ impl Builder {
     }
 }
 
+#[cfg(feature = "tower")]
+impl Builder {
+    /// The limits set so far (the tower adapter reads the body limit).
+    pub(crate) fn limits_set(&self) -> &Limits {
+        &self.limits
+    }
+}
+
 impl Server<()> {
     /// Starts configuring a server.
     pub fn builder() -> Builder {
