@@ -35,8 +35,13 @@ echo "ci: cargo fmt --check"
 cargo fmt --all -- --check
 echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-# The runtime's optional features (`bytes`, `futures-io`) and the tests gated on them.
+# The runtime's optional features (`bytes`, `futures-io`, `tokio`) and the tests gated on them.
 cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
+# coreline-http's feature `tokio` (the runtime's, forwarded): its test and example.
+cargo clippy -p coreline-http --all-targets --features tokio -- -D warnings
+# The http crate's `tower` feature (and `http-body`, which it turns on): the axum example and
+# the tests gated on them.
+cargo clippy -p coreline-http --all-targets --features tower -- -D warnings
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -48,6 +53,10 @@ echo "ci: cargo test"
 # count, and debug builds would make them slow, not more thorough.
 cargo test --workspace --release -- --test-threads=1
 echo "ci: cargo test (runtime features)"
-cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io -- --test-threads=1
+cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io --test tokio_compat -- --test-threads=1
+echo "ci: cargo test (coreline-http features tokio and tower)"
+# One build for both features: each feature set is a full release build of the crate.
+cargo test --release -p coreline-http --features tokio,tower --test tokio_client --test axum_example --test http_body -- --test-threads=1
+cargo test --release -p coreline-http --features tokio,tower --doc service
 echo "ci: fuzzing (each target briefly)"
 bash fuzz/run.sh 30

@@ -23,9 +23,15 @@
 //!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
 //!   graceful closes send `close_notify`, and a truncation is an error, never the end of a
 //!   message. Files are read and sent encrypted instead of spliced.
+//! - **Tower** (the `tower` feature, [`service`]): a `tower::Service` per core, such as
+//!   an `axum::Router`, instead of a handler fn; with the `http-body` feature (which
+//!   `tower` turns on), [`Body`] is an `http_body::Body` and any `http_body::Body` can be
+//!   a response body.
 //! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
 //!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
 //!   depth, exported as Prometheus text, a percentile table and interval logs.
+//! - **tokio-based libraries** (feature `tokio`): a handler awaits a future that needs a
+//!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
 //! ```no_run
 //! use coreline_http::{response, recycle, Body, Server};
@@ -55,10 +61,17 @@ pub mod metrics;
 pub mod parse;
 mod pool;
 mod server;
+#[cfg(feature = "tower")]
+pub mod service;
 pub mod static_files;
 
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
+/// Feature `tokio`: handlers await futures that need a tokio runtime (tokio-based clients,
+/// tokio timers) through a [`TokioBridge`](tokio_compat::TokioBridge), without blocking
+/// their core.
+#[cfg(feature = "tokio")]
+pub use coreline_runtime::tokio_compat;
 pub use handler::Handler;
 pub use pool::{recycle, response};
 pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};

@@ -17,6 +17,9 @@
 //! - [`sync`]: `oneshot` and bounded `mpsc` channels between cores and plain threads.
 //! - Feature `bytes`: `bytes::Bytes` and `bytes::BytesMut` are owned buffers
 //!   ([`buf::IoBuf`]), sent without a copy.
+//! - Feature `tokio`: `tokio_compat::TokioBridge` runs futures that need a tokio runtime
+//!   (tokio-based clients, tokio timers) beside the cores; a core awaits their output
+//!   without blocking.
 //!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};
@@ -58,6 +61,8 @@ mod rx_stamp;
 pub mod sync;
 mod sys;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio_compat;
 
 pub use blocking::{spawn_blocking, BlockingJoinHandle};
 pub use buf_ring::{BufRingStats, RecvBuf};

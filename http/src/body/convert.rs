@@ -54,6 +54,8 @@ impl fmt::Debug for Body {
             Kind::File { .. } => "file",
             Kind::Incoming(_) => "incoming",
             Kind::Omitted(_) => "omitted",
+            #[cfg(feature = "http-body")]
+            Kind::Polled(_) => "polled",
         };
         f.debug_struct("Body")
             .field("kind", &kind)

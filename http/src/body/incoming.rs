@@ -60,6 +60,12 @@ impl Incoming {
         }
     }
 
+    /// The next piece if no wait is needed (see [`BodySource::read_buffered`]).
+    #[cfg(feature = "http-body")]
+    pub(crate) fn try_buffered(&self) -> Option<io::Result<Option<Bytes>>> {
+        self.source.read_buffered(self.seq)
+    }
+
     /// The handler refused the body as too large: the server answers 413.
     pub(crate) fn refuse_too_large(&self) {
         self.source.refuse_too_large(self.seq);

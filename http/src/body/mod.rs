@@ -52,6 +52,9 @@ pub(crate) enum Kind {
     Incoming(Incoming),
     /// A body that is not sent (a HEAD response's) of which only the length is kept.
     Omitted(Option<u64>),
+    /// A request or file body being read through `http_body::Body::poll_frame`.
+    #[cfg(feature = "http-body")]
+    Polled(Box<http_body_impl::Polled>),
 }
 
 impl Body {
@@ -139,6 +142,8 @@ impl Body {
             Kind::File { len, .. } => Some(*len),
             Kind::Incoming(i) => i.len(),
             Kind::Omitted(len) => *len,
+            #[cfg(feature = "http-body")]
+            Kind::Polled(p) => p.len(),
         }
     }
 
@@ -191,6 +196,8 @@ impl Body {
             }
             Kind::Incoming(i) => i.chunk().await,
             Kind::Omitted(_) => Ok(None),
+            #[cfg(feature = "http-body")]
+            Kind::Polled(p) => poll_fn(|cx| p.poll_chunk(cx)).await,
         }
     }
 
@@ -236,5 +243,7 @@ impl Body {
 }
 
 mod convert;
+#[cfg(feature = "http-body")]
+mod http_body_impl;
 #[cfg(test)]
 mod tests;

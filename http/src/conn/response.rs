@@ -129,8 +129,7 @@ pub(crate) async fn write_body(
     match body.kind {
         Kind::Bytes(b) => {
             io.flush().await?;
-            // No copy when `b` owns a Vec.
-            io.send_all(&RefCell::new(Vec::from(b)), ops::send).await
+            io.send_all(&RefCell::new(b), ops::send).await
         }
         Kind::Static(s) => {
             io.flush().await?;

@@ -29,6 +29,14 @@ impl SendBuf for Vec<u8> {
     }
 }
 
+/// Large in-memory bodies: a partial send costs no copy of the rest (with
+/// `TCP_NOTSENT_LOWAT`, a body larger than the mark leaves in several sends).
+impl SendBuf for bytes::Bytes {
+    fn advance(&mut self, n: usize) {
+        bytes::Buf::advance(self, n.min(self.len()));
+    }
+}
+
 impl SendBuf for &'static [u8] {
     fn advance(&mut self, n: usize) {
         *self = &self[n.min(self.len())..];

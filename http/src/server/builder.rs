@@ -18,7 +18,8 @@ pub struct Builder {
     addrs: Vec<SocketAddr>,
     tls: Vec<(SocketAddr, TlsAcceptor)>,
     cores: Cores,
-    /// Backlog, `TCP_NODELAY` and `TCP_FASTOPEN` of every listener (the runtime's defaults).
+    /// Backlog, `TCP_NODELAY`, `TCP_FASTOPEN` and `TCP_NOTSENT_LOWAT` of every listener
+    /// (the runtime's defaults, but for `TCP_NOTSENT_LOWAT`: [`Self::DEFAULT_NOTSENT_LOWAT`]).
     listen: ListenOptions,
     limits: Limits,
     timeouts: Timeouts,
@@ -34,7 +35,10 @@ impl Default for Builder {
             addrs: Vec::new(),
             tls: Vec::new(),
             cores: Cores::All,
-            listen: ListenOptions::default(),
+            listen: ListenOptions {
+                notsent_lowat: Some(Self::DEFAULT_NOTSENT_LOWAT),
+                ..ListenOptions::default()
+            },
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             metrics: false,
@@ -46,6 +50,12 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// The default [`notsent_lowat`](Self::notsent_lowat): 128 KiB. A thousand slow
+    /// readers then pin about 130 MiB of kernel send queues rather than the gigabytes
+    /// that push the whole TCP stack into memory pressure, and each wake-up of a fast
+    /// download still moves 64 KiB or more.
+    pub const DEFAULT_NOTSENT_LOWAT: u32 = 128 * 1024;
+
     /// Adds an address to listen on for plain HTTP (call again for more). Port 0 picks a
     /// free port, the same on every core; [`Server::local_addrs`] tells which. Default:
     /// `127.0.0.1:8080` if neither this nor [`tls_listen`](Self::tls_listen) is called.
@@ -110,6 +120,21 @@ impl Builder {
     /// `TcpExtTCPFastOpenPassive` and `…PassiveFail` show it working or failing.
     pub fn tcp_fastopen(mut self, queue: Option<u32>) -> Self {
         self.listen.fastopen = queue;
+        self
+    }
+
+    /// `TCP_NOTSENT_LOWAT` on accepted connections, in bytes (default
+    /// [`Self::DEFAULT_NOTSENT_LOWAT`]; `None`: the kernel's `net.ipv4.tcp_notsent_lowat`,
+    /// unlimited by default). It bounds the data a connection queues in the kernel that
+    /// the client has not been sent yet: a send (or a file's splice) stops there and
+    /// waits, through the ring, for the client to take more, instead of filling a send
+    /// buffer the kernel grows to megabytes on a fast path. Without it, a thousand
+    /// clients reading a large file slowly pin gigabytes of kernel memory, and the TCP
+    /// memory pressure that follows slows every other connection. Data in flight is not
+    /// limited, so throughput to a fast client is not either. Set on each listener, from
+    /// which the kernel copies it to every accepted socket: no syscall per connection.
+    pub fn notsent_lowat(mut self, bytes: Option<u32>) -> Self {
+        self.listen.notsent_lowat = bytes;
         self
     }
 
@@ -236,6 +261,14 @@ impl Builder {
             factory,
             handle: ServerHandle::default(),
         })
+    }
+}
+
+#[cfg(feature = "tower")]
+impl Builder {
+    /// The limits set so far (the tower adapter reads the body limit).
+    pub(crate) fn limits_set(&self) -> &Limits {
+        &self.limits
     }
 }
 

@@ -62,6 +62,10 @@ impl TcpListener {
                 q.min(i32::MAX as u32) as i32,
             )?;
         }
+        if let Some(bytes) = options.notsent_lowat {
+            let bytes = bytes.min(i32::MAX as u32) as i32;
+            on(libc::TCP_NOTSENT_LOWAT, libc::IPPROTO_TCP, bytes)?;
+        }
         sys::bind(raw, &addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
         let backlog = options.backlog.min(i32::MAX as u32);

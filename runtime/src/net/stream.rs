@@ -87,6 +87,12 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         sys::get_int_opt(self.conn.fd.raw(), libc::IPPROTO_TCP, libc::TCP_NODELAY).map(|v| v != 0)
     }
+
+    /// Reads an integer socket option, e.g. `(libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT)`:
+    /// lets tuning code check what an accepted socket inherited from its listener.
+    pub fn int_option(&self, level: i32, name: i32) -> io::Result<i32> {
+        sys::get_int_opt(self.conn.fd.raw(), level, name)
+    }
 }
 
 impl AsRawFd for TcpStream {

@@ -1,6 +1,6 @@
 //! Listening sockets: the options (`TCP_NODELAY`, `SO_REUSEPORT`, `TCP_DEFER_ACCEPT`,
-//! `TCP_FASTOPEN`) as the kernel applied them, and a drain that hands out what was
-//! already accepted.
+//! `TCP_FASTOPEN`, `TCP_NOTSENT_LOWAT`) as the kernel applied them, and a drain that hands
+//! out what was already accepted.
 
 use std::time::Duration;
 
@@ -21,6 +21,23 @@ fn nodelay_can_be_turned_off_on_the_listener() {
             let _client = TcpStream::connect(listener.local_addr()).await.unwrap();
             let server = listener.accept().await.unwrap();
             assert!(!server.nodelay().unwrap());
+        })
+        .unwrap();
+}
+
+#[test]
+fn notsent_lowat_set_on_the_listener_reaches_accepted_sockets() {
+    one_core()
+        .block_on(|| async {
+            let options = ListenOptions {
+                notsent_lowat: Some(64 * 1024),
+                ..Default::default()
+            };
+            let mut listener = TcpListener::bind_with(any_port(), &options).unwrap();
+            let _client = TcpStream::connect(listener.local_addr()).await.unwrap();
+            let server = listener.accept().await.unwrap();
+            let lowat = server.int_option(libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT);
+            assert_eq!(lowat.unwrap(), 64 * 1024);
         })
         .unwrap();
 }

@@ -72,10 +72,12 @@ usage: coreline-bench compare [OPTIONS]
   --servers LIST      coreline,nginx,hyper[,ceiling]            (default coreline,nginx,hyper)
                       coreline variants: coreline-metrics, coreline-rxts (latency
                       metrics on), coreline-splice, coreline-read, coreline-send-zc
-                      (one file-body method at every size)
+                      (one file-body method at every size); axum-coreline and
+                      axum-tokio: the axum example's router on coreline / axum::serve
   --scenarios LIST    plain64,plain1024,pipelined16,close,file64k,file1m,tls,
-                      tls-handshake,tls-resume,open50,open90    (default: all)
-                      and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB
+                      tls-handshake,tls-resume,open50,open90    (default: these)
+                      and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB;
+                      axum-json, axum-user: the axum servers' JSON routes
   --duration SECS     seconds per run                           (default 10)
   --repeats N         interleaved repeats, medians reported     (default 3)
   --server-cpus LIST  CPUs of the servers                       (default 0)
@@ -97,7 +99,7 @@ impl CompareArgs {
     pub fn parse(args: &[String]) -> Result<CompareArgs, Fail> {
         let mut a = CompareArgs {
             servers: vec![Kind::Coreline, Kind::Nginx, Kind::Hyper],
-            scenarios: scenarios::all(),
+            scenarios: scenarios::defaults(),
             duration: 10,
             repeats: 3,
             server_cpus: vec![0],

@@ -1,6 +1,7 @@
 //! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
 //! turns on latency metrics or forces one file-body method with `--file-body`), nginx, the hyper peer and the
-//! runtime's ceiling; their names, binaries and what each variant adds to `coreline serve`.
+//! runtime's ceiling, and the axum example's router on coreline and on `axum::serve`; their
+//! names, binaries and what each variant adds to `coreline serve`.
 
 use std::path::Path;
 
@@ -27,11 +28,15 @@ pub enum Kind {
     Hyper,
     /// The runtime's `ceiling` example: canned responses, no HTTP.
     Ceiling,
+    /// coreline-http's `axum` example: an `axum::Router` served by coreline (`--features tower`).
+    AxumCoreline,
+    /// `axum-peer` (bench/axum-peer): the same router on `axum::serve`, tokio current-thread.
+    AxumTokio,
 }
 
 impl Kind {
     /// Every server, in report order (the first one selected is the base of the ratios).
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Coreline,
         Kind::CorelineMetrics,
         Kind::CorelineRxts,
@@ -41,6 +46,8 @@ impl Kind {
         Kind::Nginx,
         Kind::Hyper,
         Kind::Ceiling,
+        Kind::AxumCoreline,
+        Kind::AxumTokio,
     ];
 
     /// Its name on the command line and in reports.
@@ -55,7 +62,14 @@ impl Kind {
             Kind::Nginx => "nginx",
             Kind::Hyper => "hyper",
             Kind::Ceiling => "ceiling",
+            Kind::AxumCoreline => "axum-coreline",
+            Kind::AxumTokio => "axum-tokio",
         }
+    }
+
+    /// Whether it serves the axum example's router (on either stack).
+    pub fn is_axum(self) -> bool {
+        matches!(self, Kind::AxumCoreline | Kind::AxumTokio)
     }
 
     /// Whether it is the `coreline` binary (any variant): same flags, TLS and files.
@@ -77,6 +91,8 @@ impl Kind {
             Kind::Nginx => None,
             Kind::Hyper => Some(paths::HYPER_PEER),
             Kind::Ceiling => Some(paths::CEILING),
+            Kind::AxumCoreline => Some(paths::AXUM_EXAMPLE),
+            Kind::AxumTokio => Some(paths::AXUM_PEER),
             _ => Some(paths::CORELINE),
         }
     }
@@ -137,5 +153,6 @@ mod tests {
             "--file-body send-zc"
         );
         assert!(Kind::Nginx.binary().is_none() && !Kind::Hyper.is_coreline());
+        assert!(Kind::AxumCoreline.is_axum() && !Kind::AxumCoreline.is_coreline());
     }
 }

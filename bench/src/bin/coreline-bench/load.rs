@@ -28,6 +28,8 @@ pub struct LoadSpec {
     pub close: bool,
     /// Resume TLS sessions (with `close` over https).
     pub tls_resume: bool,
+    /// A JSON body to POST (`None`: GET).
+    pub json_body: Option<&'static str>,
     /// Client CPUs.
     pub cpus: Vec<usize>,
 }
@@ -72,6 +74,11 @@ pub fn command(
             if !spec.tls_resume && spec.url.starts_with("https:") {
                 cmd.push("--no-tls-resume".into());
             }
+            if let Some(body) = spec.json_body {
+                cmd.extend(["-m".into(), "POST".into()]);
+                cmd.extend(["-H".into(), "Content-Type: application/json".into()]);
+                cmd.extend(["--body".into(), body.into()]);
+            }
             cmd.extend(["--cpus".into(), cpu_list(&spec.cpus)]);
             cmd.extend([
                 "--json".into(),
@@ -104,7 +111,7 @@ pub fn command(
 pub fn prepare(tool: LoadTool, spec: &LoadSpec, work: &Path) -> Result<(), Fail> {
     let _ = fs::remove_file(work.join("load.json"));
     if tool == LoadTool::Wrk {
-        let script = wrk_script(spec.pipeline);
+        let script = wrk_script(spec.pipeline, spec.json_body);
         fs::write(work.join("report.lua"), script)
             .map_err(|e| run(format!("{}: {e}", work.display())))?;
     }
@@ -136,10 +143,18 @@ pub fn parse(tool: LoadTool, stdout: &str, work: &Path) -> Result<LoadSummary, F
 /// Marks wrk's report line among its own output.
 const REPORT_TAG: &str = "CORELINE_BENCH_REPORT ";
 
-/// A wrk script: `depth` requests per write (as bench/wrk/pipeline.lua does for 16), and a
-/// `done()` that prints a [`LoadSummary`] (wrk reports µs).
-fn wrk_script(depth: usize) -> String {
+/// A wrk script: a JSON POST when `json_body` is given, `depth` requests per write (as
+/// bench/wrk/pipeline.lua does for 16), and a `done()` that prints a [`LoadSummary`] (wrk
+/// reports µs).
+fn wrk_script(depth: usize, json_body: Option<&str>) -> String {
     let mut s = String::new();
+    if let Some(body) = json_body {
+        // A Lua long string: the JSON's quotes need no escaping.
+        s += &format!(
+            "wrk.method = \"POST\"\nwrk.body = [[{body}]]\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        );
+    }
     if depth > 1 {
         s += &format!(
             "local depth = {depth}\ninit = function(args)\n  local r = {{}}\n  \
@@ -179,6 +194,7 @@ mod tests {
             pipeline: 1,
             close: true,
             tls_resume: false,
+            json_body: None,
             cpus: vec![1],
         }
     }
@@ -240,8 +256,10 @@ mod tests {
 
     #[test]
     fn wrk_script_pipelines_only_when_asked() {
-        assert!(!wrk_script(1).contains("depth"));
-        assert!(wrk_script(16).contains("local depth = 16"));
-        assert!(wrk_script(1).contains(REPORT_TAG));
+        assert!(!wrk_script(1, None).contains("depth"));
+        assert!(wrk_script(16, None).contains("local depth = 16"));
+        assert!(wrk_script(1, None).contains(REPORT_TAG));
+        let post = wrk_script(1, Some(r#"{"a":1}"#));
+        assert!(post.starts_with("wrk.method = \"POST\"\nwrk.body = [[{\"a\":1}]]\n"));
     }
 }

@@ -56,6 +56,23 @@ pub const CEILING: Binary = Binary {
     file: "examples/ceiling",
     cargo: &["-p", "coreline-runtime", "--example", "ceiling"],
 };
+/// The axum example's router on coreline (the `tower` feature).
+pub const AXUM_EXAMPLE: Binary = Binary {
+    file: "examples/axum",
+    cargo: &[
+        "-p",
+        "coreline-http",
+        "--example",
+        "axum",
+        "--features",
+        "tower",
+    ],
+};
+/// The same router on `axum::serve`.
+pub const AXUM_PEER: Binary = Binary {
+    file: "axum-peer",
+    cargo: &["-p", "coreline-axum-peer", "--bin", "axum-peer"],
+};
 /// The load generator.
 pub const CORELINE_LOAD: Binary = Binary {
     file: "coreline-load",

@@ -129,7 +129,7 @@ pub fn markdown(
         .iter()
         .filter_map(|s| match s.target {
             Target::File(size) => Some((s, size)),
-            Target::Plaintext => None,
+            _ => None,
         })
         .collect();
     if !files.is_empty() {

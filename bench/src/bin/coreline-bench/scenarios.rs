@@ -1,4 +1,4 @@
-//! The scenarios: the eleven named ones, plus a static file of any size (`fileN`, `fileNk`,
+//! The scenarios: the thirteen named ones, plus a static file of any size (`fileN`, `fileNk`,
 //! `fileNm`); what each one sends, and which servers and load tools can run it.
 
 use crate::args::LoadTool;
@@ -12,7 +12,15 @@ pub enum Target {
     Plaintext,
     /// `GET /f<SIZE>.bin`, a file of SIZE random bytes in the shared root.
     File(u64),
+    /// `GET /users/1` of the axum example's router: a path parameter, a JSON answer.
+    UserById,
+    /// `POST /greeting` of the axum example's router with [`GREETING_BODY`]: a JSON body in
+    /// (read whole before the router runs, on coreline), a JSON answer.
+    Greeting,
 }
+
+/// The JSON body the `axum-json` scenario posts.
+pub const GREETING_BODY: &str = r#"{"name":"coreline-bench"}"#;
 
 /// One scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,14 +62,31 @@ impl Scenario {
         match self.target {
             Target::Plaintext => "/plaintext".into(),
             Target::File(size) => format!("/f{size}.bin"),
+            Target::UserById => "/users/1".into(),
+            Target::Greeting => "/greeting".into(),
         }
+    }
+
+    /// The JSON body to POST (`None`: a GET).
+    pub fn json_body(&self) -> Option<&'static str> {
+        (self.target == Target::Greeting).then_some(GREETING_BODY)
+    }
+
+    /// Whether it requests a route only the axum example's router has.
+    fn is_axum_route(&self) -> bool {
+        matches!(self.target, Target::UserById | Target::Greeting)
     }
 
     /// One line saying what the scenario does, for the report header.
     pub fn describe(&self) -> String {
         let mut s = format!(
-            "`{}`: GET {}, {} connections",
+            "`{}`: {} {}, {} connections",
             self.name,
+            if self.json_body().is_some() {
+                "POST (JSON)"
+            } else {
+                "GET"
+            },
             self.path(),
             self.connections
         );
@@ -84,6 +109,12 @@ impl Scenario {
     /// Why `server` cannot run this scenario, if it cannot.
     pub fn unsupported_by(&self, server: Kind) -> Option<&'static str> {
         match server {
+            _ if self.is_axum_route() && !server.is_axum() => {
+                Some("only the axum servers have the axum example's routes")
+            }
+            k if k.is_axum() && (self.tls || matches!(self.target, Target::File(_))) => {
+                Some("the axum servers serve plain HTTP and no files")
+            }
             Kind::Nginx => None,
             k if k.is_coreline() => None,
             Kind::Hyper if self.tls => Some("hyper-peer serves plain HTTP only"),
@@ -150,7 +181,21 @@ pub fn all() -> Vec<Scenario> {
         tls("tls-resume", true, true),
         open("open50", 0.5),
         open("open90", 0.9),
+        Scenario {
+            target: Target::Greeting,
+            ..Scenario::closed("axum-json", 64)
+        },
+        Scenario {
+            target: Target::UserById,
+            ..Scenario::closed("axum-user", 64)
+        },
     ]
+}
+
+/// The scenarios run when none are named: all but the axum routes' (only the axum servers
+/// have those).
+pub fn defaults() -> Vec<Scenario> {
+    all().into_iter().filter(|s| !s.is_axum_route()).collect()
 }
 
 /// A file scenario of any size: `file256` (bytes), `file4k` (KiB), `file1m` (MiB); 64
@@ -249,5 +294,16 @@ mod tests {
             .unsupported_by_tool(LoadTool::Wrk)
             .is_none());
         assert_eq!(by_name("file1m").path(), "/f1048576.bin");
+        assert!(by_name("axum-json")
+            .unsupported_by(Kind::Coreline)
+            .is_some());
+        assert!(by_name("axum-user")
+            .unsupported_by(Kind::AxumTokio)
+            .is_none());
+        assert!(by_name("plain64")
+            .unsupported_by(Kind::AxumCoreline)
+            .is_none());
+        assert!(by_name("tls").unsupported_by(Kind::AxumTokio).is_some());
+        assert_eq!(by_name("axum-json").json_body(), Some(GREETING_BODY));
     }
 }

@@ -1,6 +1,6 @@
 //! Starting and stopping the servers under test, each pinned to the server CPUs (`taskset`
-//! plus its own pinning: coreline `--cpus`, hyper-peer's CPUS argument, nginx
-//! `worker_cpu_affinity`), and knowing which processes to measure.
+//! plus its own pinning: coreline and the axum example `--cpus`, the peers' CPUS argument,
+//! nginx `worker_cpu_affinity`), and knowing which processes to measure.
 
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpStream};
@@ -167,6 +167,13 @@ fn launch(
             }
             c
         }
+        Kind::AxumCoreline => vec![
+            bin(),
+            "--listen".into(),
+            addr(port),
+            "--cpus".into(),
+            cpus.clone(),
+        ],
         Kind::Nginx => {
             let prefix = s.tmp.join("nginx");
             for d in ["logs", "tmp"] {

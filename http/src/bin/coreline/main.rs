@@ -5,8 +5,9 @@
 //! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
 //! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
-//! `--tcp-nodelay on|off` and `--tcp-fastopen QLEN` set those socket options on the
-//! listeners (see kernel-tuning/README.md, experiments 4 and 5).
+//! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
+//! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
+//! 5, for the first two).
 //!
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
@@ -132,6 +133,7 @@ fn run(serve: args::Serve) -> ExitCode {
         .share_ports(serve.reuse_port)
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
+        .notsent_lowat(serve.notsent_lowat)
         .file_body_method(serve.file_body);
     if serve.tcp_fastopen.is_some() {
         warn_if_no_fastopen_server();

@@ -20,6 +20,15 @@ pub struct ListenOptions {
     pub defer_accept: Option<Duration>,
     /// `TCP_FASTOPEN` with this queue length. Default off.
     pub fastopen: Option<u32>,
+    /// `TCP_NOTSENT_LOWAT` on accepted sockets, in bytes (default off: the kernel's
+    /// `net.ipv4.tcp_notsent_lowat`, unlimited unless changed). A send then queues at most
+    /// about this much data the peer has not been sent yet (plus one segment's worth),
+    /// and the socket polls writable again only once that falls below half of it, so a
+    /// peer that reads slowly pins this much kernel memory rather than a send buffer the
+    /// kernel grows to megabytes. Data in flight is not limited. Set on the listener,
+    /// from which Linux copies it to every accepted socket, so it costs no syscall per
+    /// accept.
+    pub notsent_lowat: Option<u32>,
 }
 
 impl Default for ListenOptions {
@@ -30,6 +39,7 @@ impl Default for ListenOptions {
             nodelay: true,
             defer_accept: None,
             fastopen: None,
+            notsent_lowat: None,
         }
     }
 }

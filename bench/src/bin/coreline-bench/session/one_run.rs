@@ -70,6 +70,7 @@ impl Session<'_> {
             pipeline: s.pipeline,
             close: s.close,
             tls_resume: s.resume,
+            json_body: s.json_body(),
             cpus: self.args.client_cpus.clone(),
         }
     }

@@ -21,7 +21,7 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
                        [--metrics-public]]
                       [--reuse-port] [--max-connections N] [--max-handshakes N]
                       [--drain-timeout SECS]
-                      [--tcp-nodelay on|off] [--tcp-fastopen QLEN]
+                      [--tcp-nodelay on|off] [--tcp-fastopen QLEN] [--notsent-lowat BYTES|off]
                       [--file-body auto|splice|read|send-zc]
                       [--min-body-rate BYTES_PER_S] [--min-send-rate BYTES_PER_S]
        coreline gen-cert DIR [--days N] [--force]
@@ -51,6 +51,9 @@ usage: coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR]
              delay the second of two small writes until the client's ACK).
              --tcp-fastopen: accept requests in the SYN (TCP Fast Open) with QLEN pending
              (default off; needs net.ipv4.tcp_fastopen 2 or 3).
+             --notsent-lowat: TCP_NOTSENT_LOWAT on accepted connections (default 131072):
+             about the most a connection queues in the kernel that is not sent yet, so a
+             slow reader cannot pin megabytes of TCP memory; off: the kernel's default.
              --file-body: how files under --root are sent on plain connections (default
              auto: read+send below 8 KiB, splice above; the others use one method at every
              size, to measure them: read+send, splice, or read+SEND_ZC).

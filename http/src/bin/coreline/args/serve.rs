@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use coreline_http::FileBodyMethod;
+use coreline_http::{Builder, FileBodyMethod};
 use coreline_runtime::Cores;
 
 use super::{Command, Flags};
@@ -43,6 +43,9 @@ pub struct Serve {
     /// `--tcp-fastopen QLEN`: `TCP_FASTOPEN` on the listeners with this queue length
     /// (default off).
     pub tcp_fastopen: Option<u32>,
+    /// `--notsent-lowat BYTES|off`: `TCP_NOTSENT_LOWAT` on accepted connections (default
+    /// [`Builder::DEFAULT_NOTSENT_LOWAT`]; `None`: off).
+    pub notsent_lowat: Option<u32>,
     /// `--file-body METHOD`: how file bodies are sent (default `auto`).
     pub file_body: FileBodyMethod,
     /// `--min-body-rate BYTES_PER_S`: minimum request-body rate after the grace (default
@@ -82,6 +85,7 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
         drain_timeout: None,
         tcp_nodelay: true,
         tcp_fastopen: None,
+        notsent_lowat: Some(Builder::DEFAULT_NOTSENT_LOWAT),
         file_body: FileBodyMethod::Auto,
         min_body_rate: None,
         min_send_rate: None,
@@ -145,6 +149,15 @@ pub fn parse(flags: Flags<impl Iterator<Item = String>>) -> Result<Command, Stri
                         format!("--tcp-fastopen '{value}' is not a positive queue length")
                     })?;
                 serve.tcp_fastopen = Some(n);
+            }
+            "--notsent-lowat" => {
+                let value = flag.value()?;
+                serve.notsent_lowat = match value.as_str() {
+                    "off" => None,
+                    bytes => Some(bytes.parse().ok().filter(|&n: &u32| n > 0 && n <= i32::MAX as u32).ok_or_else(|| {
+                        format!("--notsent-lowat '{value}' is not a positive number of bytes or off")
+                    })?),
+                };
             }
             "--file-body" => {
                 serve.file_body = match flag.value()?.as_str() {

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use coreline_http::FileBodyMethod;
+use coreline_http::{Builder, FileBodyMethod};
 use coreline_runtime::Cores;
 
 use super::*;
@@ -203,6 +203,12 @@ fn socket_option_flags() {
     let s = serve(&["serve", "--tcp-nodelay", "off", "--tcp-fastopen=256"]);
     assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (false, Some(256)));
     assert!(serve(&["serve", "--tcp-nodelay=on"]).tcp_nodelay);
+    let lowat = |args: &[&str]| serve(args).notsent_lowat;
+    assert_eq!(lowat(&["serve"]), Some(Builder::DEFAULT_NOTSENT_LOWAT));
+    let stated = format!("(default {})", Builder::DEFAULT_NOTSENT_LOWAT);
+    assert!(USAGE.contains(&stated), "the usage states the default");
+    assert_eq!(lowat(&["serve", "--notsent-lowat", "16384"]), Some(16384));
+    assert_eq!(lowat(&["serve", "--notsent-lowat=off"]), None);
     for (bad, names) in [
         (&["serve", "--tcp-nodelay", "yes"][..], "--tcp-nodelay"),
         (&["serve", "--tcp-nodelay"], "--tcp-nodelay"),
@@ -210,6 +216,13 @@ fn socket_option_flags() {
         (&["serve", "--tcp-fastopen", "-1"], "--tcp-fastopen"),
         (&["serve", "--tcp-fastopen", "3000000000"], "--tcp-fastopen"),
         (&["serve", "--tcp-fastopen", "many"], "--tcp-fastopen"),
+        (&["serve", "--notsent-lowat", "0"], "--notsent-lowat"),
+        (
+            &["serve", "--notsent-lowat", "3000000000"],
+            "--notsent-lowat",
+        ),
+        (&["serve", "--notsent-lowat", "on"], "--notsent-lowat"),
+        (&["serve", "--notsent-lowat"], "--notsent-lowat"),
     ] {
         let e = p(bad).unwrap_err();
         assert!(e.contains(names) && !e.contains('\n'), "{bad:?}: {e}");
