@@ -179,7 +179,9 @@ impl BufferWatch {
         let thread = std::thread::spawn(move || {
             let sample = || {
                 let snap = handle
-                    .metrics_snapshot_blocking(Duration::from_secs(5))
+                    // A liveness bound, not a latency one: under CPU hogs and 1,000
+                    // attackers a snapshot has taken over 5 s to come back.
+                    .metrics_snapshot_blocking(Duration::from_secs(30))
                     .expect("the core answers with its metrics");
                 for c in &snap.cores {
                     m.fetch_max(c.buffers.in_use, Ordering::Relaxed);
