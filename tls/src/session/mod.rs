@@ -88,7 +88,10 @@ impl<C: Deref<Target = [u8]>> TlsSession<C> {
     /// [`wants_chunk`](Self::wants_chunk): the previous chunk must be used up first, so
     /// bytes stay in order.
     pub fn push_chunk(&mut self, chunk: C) {
-        debug_assert!(self.pending.is_none(), "a chunk pushed before the last was used");
+        debug_assert!(
+            self.pending.is_none(),
+            "a chunk pushed before the last was used"
+        );
         self.pending = Some((chunk, 0));
     }
 
