@@ -25,6 +25,7 @@ pub struct Cutter {
 }
 
 impl Cutter {
+    /// `wire` to be cut into chunks of `size` bytes.
     pub fn new(wire: Bytes, size: usize) -> Self {
         Cutter { wire, at: 0, size }
     }
@@ -33,6 +34,7 @@ impl Cutter {
         self.at == self.wire.len()
     }
 
+    /// The next chunk, `None` once all is cut.
     pub fn next_chunk(&mut self) -> Option<Bytes> {
         let end = self.wire.len().min(self.at + self.size);
         let chunk = (self.at < end).then(|| self.wire.slice(self.at..end));
@@ -50,6 +52,7 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server over a fresh rustls connection.
     pub fn new(conn: ServerConnection) -> Self {
         Server {
             session: TlsSession::new(conn),
@@ -141,7 +144,7 @@ impl Server {
 /// cut without regard to record boundaries; once its handshake is done, `script` writes
 /// the application data, so its last flight shares a chunk with the first data.
 pub struct Client<S: FnOnce(&mut ClientConnection)> {
-    pub conn: ClientConnection,
+    conn: ClientConnection,
     wire: Cutter,
     script: Option<S>,
     /// The plaintext the server sent.
@@ -151,6 +154,8 @@ pub struct Client<S: FnOnce(&mut ClientConnection)> {
 }
 
 impl<S: FnOnce(&mut ClientConnection)> Client<S> {
+    /// A client sending in TCP chunks of `tcp_chunk` bytes, running `script` once its
+    /// handshake is done.
     pub fn new(conn: ClientConnection, tcp_chunk: usize, script: S) -> Self {
         Client {
             conn,
