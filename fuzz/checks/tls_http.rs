@@ -1,30 +1,46 @@
-//! The TLS-to-HTTP path on arbitrary bytes: rustls's server side with the configuration
-//! coreline builds (`coreline_tls::TlsAcceptor::builder`), feeding decrypted bytes to the
-//! request-head parser as they arrive. Shared by the `tls_http` fuzz target and
+//! The TLS-to-HTTP path on arbitrary bytes: coreline's own TLS byte processing
+//! (`coreline_tls::TlsSession`, which `coreline_tls::TlsStream` runs every receive and send
+//! through) over the rustls configuration coreline builds
+//! (`coreline_tls::TlsAcceptor::builder`), feeding decrypted bytes to the request-head
+//! parser as they arrive. Shared by the `tls_http` fuzz target and
 //! `http/tests/fuzz_regressions.rs`.
 //!
-//! The first input byte picks a mode: even, the rest is raw bytes from a hostile client
-//! fed to the server as TLS records (handshake parsing, alerts); odd, a real rustls client
-//! (TLS 1.3 or 1.2) completes a handshake in memory and sends the rest as application
-//! data, with a key update and `close_notify` when the mode says. The server receives
-//! the client's bytes as `coreline_tls::TlsStream` does (TCP chunks cut anywhere, the
-//! handshake's last flight in the same chunk as the first data, a chunk's tail kept for
-//! the next receive) and parses the plaintext after every receive. What must hold: the
-//! plaintext is exactly what was sent, the stream ends clean after `close_notify` and
-//! as a truncation without it, and the first answer the connection could give agrees
-//! with parsing the whole plaintext (see `head.rs`).
+//! The server side (`tls_server.rs`) repeats `TlsStream`'s few steps around the session
+//! (push a received chunk, or the end of the stream; read plaintext; seal; move the
+//! queued records out) with an in-memory peer for the socket. What stays out is I/O:
+//! the runtime's receive ring and sends. The HTTP connection's transport
+//! (`http/src/conn/transport.rs`) adds no byte processing of its own over TLS: it lends
+//! the stream out of a `Cell`, lends the connection an input buffer from the pool for
+//! `TlsStream::poll_recv_into` to append to, stamps arrival times and cuts sends into
+//! pieces for the write timeout, all plumbing over the runtime.
+//!
+//! The first input byte picks a mode: even, the rest is raw bytes from a hostile client,
+//! cut into TCP chunks of a size the mode byte sets (0: all at once), fed to the
+//! server's handshake (handshake parsing, alerts, plain HTTP on the TLS port); odd, a
+//! real rustls client (TLS 1.3 or 1.2) completes a handshake in memory and sends the rest
+//! as application data, with a key update and `close_notify` when the mode says. The
+//! client's bytes reach the server in TCP chunks cut anywhere (the handshake's last
+//! flight in the same chunk as the first data); the server parses the plaintext after
+//! every receive and echoes each receive back, as one part or two (the coalesced path),
+//! and when the mode says ends with a response over 256 KiB (sealed in batches), then
+//! `close_notify`. What must hold: the plaintext is exactly what was sent, both ways; the
+//! stream ends clean after `close_notify` and as a truncation without it; the first
+//! answer the connection could give agrees with parsing the whole plaintext (see
+//! `head.rs`).
 
-use std::io::{BufRead, Read, Write};
-use std::ops::DerefMut;
+use std::io;
 use std::sync::{Arc, OnceLock};
 
+use bytes::BytesMut;
 use coreline_tls::rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
-use coreline_tls::rustls::{
-    self, ClientConfig, ClientConnection, ConnectionCommon, RootCertStore, ServerConfig,
-};
+use coreline_tls::rustls::{self, ClientConfig, ClientConnection, RootCertStore, ServerConfig};
 
 use super::head;
 
+#[path = "tls_server.rs"]
+mod tls_server;
+
+use tls_server::{Client, Cutter, Peer, Server};
 /// The server's configuration, and clients for TLS 1.3 (preferred) and TLS 1.2 only.
 type Configs = (Arc<ServerConfig>, Arc<ClientConfig>, Arc<ClientConfig>);
 
@@ -64,208 +80,99 @@ pub fn check(data: &[u8]) {
         return;
     };
     if mode % 2 == 0 {
-        hostile_records(rest);
+        hostile_records(mode, rest);
     } else {
         application_data(mode, rest);
     }
 }
 
-/// Raw bytes as TLS records: rustls must reject or wait, and whatever plaintext it ever
-/// yields goes through the parser.
-fn hostile_records(mut input: &[u8]) {
-    let (server, _, _) = configs();
-    let mut conn = rustls::ServerConnection::new(server.clone()).unwrap();
-    let mut plain = Vec::new();
-    while !input.is_empty() {
-        match conn.read_tls(&mut input) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        if conn.process_new_packets().is_err() {
-            break;
-        }
-        let _ = conn.reader().read_to_end(&mut plain);
+/// A hostile client's bytes in memory: sent as the input cuts them, answers discarded.
+struct Hostile(Cutter);
+
+impl Peer for Hostile {
+    fn next_chunk(&mut self) -> Option<bytes::Bytes> {
+        self.0.next_chunk()
     }
-    let mut sink = Vec::new();
-    while conn.wants_write() && conn.write_tls(&mut sink).is_ok() {}
+
+    fn deliver(&mut self, _records: &[u8]) {}
+}
+
+/// Raw bytes as TLS records: the server must reject them (alert sent) or wait for more,
+/// and whatever plaintext it ever yields goes through the parser.
+fn hostile_records(mode: u8, input: &[u8]) {
+    let (server_config, _, _) = configs();
+    let conn = rustls::ServerConnection::new(server_config.clone()).unwrap();
+    let mut server = Server::new(conn);
+    let tcp_chunk = match mode >> 1 {
+        0 => input.len().max(1),
+        n => n as usize,
+    };
+    let mut peer = Hostile(Cutter::new(input.to_vec().into(), tcp_chunk));
+    match server.handshake(&mut peer) {
+        Ok(true) => {}
+        Ok(false) => return, // the bytes ended mid-handshake
+        Err(e) => {
+            assert_ne!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+            return;
+        }
+    }
+    let mut plain = BytesMut::new();
+    while let Ok(1..) = server.recv_into(&mut peer, &mut plain) {}
     head::check(&plain);
 }
 
-/// Moves every record `from` has queued into `to`, which processes them.
-fn pump<A, B, DA, DB>(from: &mut A, to: &mut B)
-where
-    A: DerefMut<Target = ConnectionCommon<DA>>,
-    B: DerefMut<Target = ConnectionCommon<DB>>,
-{
-    let mut wire = Vec::new();
-    while from.wants_write() {
-        from.write_tls(&mut wire).unwrap();
-    }
-    let mut slice = &wire[..];
-    while !slice.is_empty() {
-        to.read_tls(&mut slice).unwrap();
-        to.process_new_packets().unwrap();
-    }
-}
-
-/// Runs the handshake until the client is done; the client's last flight stays queued, so
-/// it reaches the server in the same bytes as the first application data.
-fn handshake(tls12: bool) -> (ClientConnection, rustls::ServerConnection) {
-    let (server_config, client_config, client12) = configs();
-    let config = if tls12 { client12 } else { client_config };
-    let name = ServerName::try_from("localhost").unwrap();
-    let mut client = ClientConnection::new(config.clone(), name).unwrap();
-    let mut server = rustls::ServerConnection::new(server_config.clone()).unwrap();
-    while client.is_handshaking() {
-        pump(&mut client, &mut server);
-        pump(&mut server, &mut client);
-    }
-    (client, server)
-}
-
-/// The server side as `coreline_tls::TlsStream` drives it: TCP chunks cut anywhere (not at
-/// record boundaries) are fed to rustls from the slice, a chunk's unfed tail is kept for
-/// the next call, and the plaintext is drained after each step.
-struct Receiver<'a> {
-    conn: rustls::ServerConnection,
-    chunks: std::slice::Chunks<'a, u8>,
-    pending: Option<(&'a [u8], usize)>,
-}
-
-/// How a receive ended.
-#[derive(Debug, PartialEq, Eq)]
-enum End {
-    /// `close_notify` after all the data.
-    Clean,
-    /// The transport ended without `close_notify`.
-    Truncated,
-}
-
-impl Receiver<'_> {
-    /// The handshake's end: stops as soon as it is done, leaving the rest pending.
-    fn finish_handshake(&mut self) {
-        while self.conn.is_handshaking() {
-            if self.pending.is_none() {
-                let chunk = self.chunks.next().expect("handshake bytes are all there");
-                self.pending = Some((chunk, 0));
-            }
-            self.absorb(None).expect("a real client's handshake");
-        }
-    }
-
-    /// One receive: the plaintext appended to `dst`, or how the stream ended.
-    fn recv_into(&mut self, dst: &mut Vec<u8>) -> Result<usize, End> {
-        loop {
-            match self.drain(dst) {
-                Ok(0) => {}
-                Ok(n) => return Ok(n),
-                Err(end) => return Err(end),
-            }
-            if self.pending.is_some() {
-                match self.absorb(Some(dst)).expect("records of a real client") {
-                    0 => continue,
-                    n => return Ok(n),
-                }
-            }
-            match self.chunks.next() {
-                Some(chunk) => self.pending = Some((chunk, 0)),
-                None => {
-                    self.conn.read_tls(&mut &[][..]).unwrap();
-                }
-            }
-        }
-    }
-
-    fn absorb(&mut self, mut dst: Option<&mut Vec<u8>>) -> Result<usize, rustls::Error> {
-        let mut appended = 0;
-        while let Some((chunk, at)) = self.pending.take() {
-            let mut rest = &chunk[at..];
-            let took = self.conn.read_tls(&mut rest).unwrap();
-            if !rest.is_empty() {
-                self.pending = Some((chunk, at + took));
-            }
-            self.conn.process_new_packets()?;
-            match dst.as_deref_mut() {
-                Some(dst) => match self.drain(dst) {
-                    Ok(n) => appended += n,
-                    Err(_) => break,
-                },
-                None if !self.conn.is_handshaking() => break,
-                None => {}
-            }
-            assert!(took > 0, "rustls took nothing from a non-empty slice");
-        }
-        Ok(appended)
-    }
-
-    /// Moves the plaintext rustls holds into `dst`: `Ok(0)` if none yet.
-    fn drain(&mut self, dst: &mut Vec<u8>) -> Result<usize, End> {
-        let mut total = 0;
-        loop {
-            let mut reader = self.conn.reader();
-            match reader.fill_buf() {
-                Ok([]) if total == 0 => return Err(End::Clean),
-                Ok([]) => return Ok(total),
-                Ok(data) => {
-                    let n = data.len();
-                    dst.extend_from_slice(data);
-                    reader.consume(n);
-                    total += n;
-                }
-                Err(_) if total > 0 => return Ok(total),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(0),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(End::Truncated)
-                }
-                Err(e) => panic!("plaintext read: {e}"),
-            }
-        }
-    }
-}
-
-/// A handshake (TLS 1.3, or 1.2 when `seed` says), then `payload` as application data in
-/// writes the input cuts, with a key update halfway when `seed` says, then `close_notify`
-/// or a bare end. The server receives it all as TCP chunks cut independently of the
-/// records and parses the plaintext after every receive, as the connection loop does.
+/// A handshake (TLS 1.3, or 1.2 when `seed` says), then `payload` as application data
+/// with a key update halfway and `close_notify` at the end when `seed` says; the server
+/// answers as the module doc says.
+///
+/// When `seed` says, the payload goes four times over, in 16 KiB TCP chunks (a runtime
+/// configured with 16 KiB receive buffers): rustls takes at most about 4 KiB of a chunk
+/// per read, so the session must keep each chunk's tail for the next.
 fn application_data(seed: u8, payload: &[u8]) {
     let (tls12, close, key_update) = (seed & 2 != 0, seed & 4 != 0, seed & 8 != 0);
-    let (mut client, server) = handshake(tls12);
-    let mut wire = Vec::new();
-    let mut at = 0;
-    let mut step = 0usize;
-    while at < payload.len() {
-        let end = (at + (seed as usize * 13 + step * 29) % 700 + 1).min(payload.len());
-        client.writer().write_all(&payload[at..end]).unwrap();
-        if key_update && !tls12 && at < payload.len() / 2 && end >= payload.len() / 2 {
-            client.refresh_traffic_keys().unwrap();
-        }
-        at = end;
-        step += 1;
-    }
-    if close {
-        client.send_close_notify();
-    }
-    while client.wants_write() {
-        client.write_tls(&mut wire).unwrap();
-    }
-    let tcp_chunk = (seed as usize * 37) % 1500 + 1;
-    let mut receiver = Receiver {
-        conn: server,
-        chunks: wire.chunks(tcp_chunk),
-        pending: None,
+    let (big_response, single_part, burst) = (seed & 16 != 0, seed & 32 != 0, seed & 64 != 0);
+    let (server_config, client13, client12) = configs();
+    let name = ServerName::try_from("localhost").unwrap();
+    let config = if tls12 { client12 } else { client13 };
+    let conn = ClientConnection::new(config.clone(), name).unwrap();
+    let (payload, tcp_chunk) = match burst {
+        true => (payload.repeat(4), 16 << 10),
+        false => (payload.to_vec(), (seed as usize * 37) % 1500 + 1),
     };
-    receiver.finish_handshake();
-    let mut received = Vec::new();
+    let payload = &payload[..];
+    let script = |conn: &mut ClientConnection| {
+        tls_server::write_payload(conn, seed, payload, key_update && !tls12, close)
+    };
+    let mut client = Client::new(conn, tcp_chunk, script);
+    let mut server = Server::new(rustls::ServerConnection::new(server_config.clone()).unwrap());
+    assert!(server
+        .handshake(&mut client)
+        .expect("a real client's handshake"));
+
+    let mut received = BytesMut::new();
     let mut first_answer = None;
+    let mut step = 0;
     let end = loop {
-        match receiver.recv_into(&mut received) {
-            Ok(n) => assert!(n > 0),
-            Err(end) => break end,
+        let before = received.len();
+        match server.recv_into(&mut client, &mut received) {
+            Ok(0) => break End::Clean,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break End::Truncated,
+            Err(e) => panic!("receiving a real client's records: {e}"),
         }
         let outcome = head::outcome(&received);
         if first_answer.is_none() && outcome != head::Outcome::Partial {
             first_answer = Some(outcome);
         }
+        let new = &received[before..];
+        let cut = (seed as usize * 7 + step) % (new.len() + 1);
+        let parts: &[&[u8]] = if single_part {
+            &[new]
+        } else {
+            &[&new[..cut], &new[cut..]]
+        };
+        server.send_vectored(&mut client, parts).unwrap();
+        step += 1;
     };
     assert!(received == payload, "plaintext altered or lost");
     let expected_end = if close { End::Clean } else { End::Truncated };
@@ -278,4 +185,34 @@ fn application_data(seed: u8, payload: &[u8]) {
         "parse of the decrypted stream"
     );
     head::check(&received);
+
+    let mut expected = payload.to_vec();
+    if big_response {
+        let head = b"HTTP/1.1 200 OK\r\n\r\n";
+        let body: Vec<u8> = payload
+            .iter()
+            .chain(b"-")
+            .copied()
+            .cycle()
+            .take(300 << 10)
+            .collect();
+        server.send_vectored(&mut client, &[head, &body]).unwrap();
+        expected.extend_from_slice(head);
+        expected.extend_from_slice(&body);
+    }
+    server.shutdown(&mut client).unwrap();
+    assert!(
+        client.received == expected,
+        "the server's plaintext altered or lost"
+    );
+    assert!(client.closed, "the server's close_notify did not arrive");
+}
+
+/// How the server's receiving ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// `close_notify` after all the data.
+    Clean,
+    /// The transport ended without `close_notify`.
+    Truncated,
 }

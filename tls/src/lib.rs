@@ -6,6 +6,8 @@
 //! deadline. The stream offers what the HTTP layer needs: [`TlsStream::recv_into`] appends
 //! plaintext to a `BytesMut`, [`TlsStream::send_vectored`] encrypts head and body and sends
 //! the records with one socket send, [`TlsStream::shutdown`] sends `close_notify`.
+//! The stream only moves bytes between the socket and a [`TlsSession`], which does all the
+//! TLS byte processing without I/O (and so can be driven over memory, as the fuzz targets do).
 //!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Runtime};
@@ -75,6 +77,7 @@ mod config;
 mod error;
 mod gen;
 pub mod resumption;
+mod session;
 mod sni;
 mod stream;
 
@@ -86,6 +89,7 @@ pub use gen::{
     generate_self_signed, generate_self_signed_with, GenOptions, DEFAULT_NAMES, DEFAULT_VALID_DAYS,
     MAX_VALID_DAYS,
 };
+pub use session::{Received, SealProgress, TlsSession};
 pub use sni::SniResolver;
 pub use stream::TlsStream;
 

@@ -1,17 +1,16 @@
 //! `TlsStream`: a rustls server connection driven over a runtime [`TcpStream`].
 //!
-//! Receive: each provided-buffer chunk ([`RecvBuf`]) is fed to rustls straight from the
-//! ring's memory (`read_tls` from the slice: rustls copies it into its record buffer and
-//! decrypts there), and the plaintext is appended to the caller's `BytesMut`. The chunk
-//! goes back to the ring as soon as rustls has taken all of it.
+//! The stream does only the socket I/O: every received chunk ([`RecvBuf`], fed straight
+//! from the ring's memory) goes into its [`TlsSession`], which turns it into plaintext,
+//! records to send, a clean close or an error; every send seals through the same session.
 //!
-//! Send (in `send.rs`): plaintext is encrypted by rustls, its records are moved into one
-//! owned per-stream `Vec` (`write_tls`), and that `Vec` is handed to the kernel by value
-//! and comes back with the result, so it is reused from call to call.
+//! Send (in `send.rs`): the session moves the records into one owned per-stream `Vec`,
+//! and that `Vec` is handed to the kernel by value and comes back with the result, so it
+//! is reused from call to call.
 
 mod send;
 
-use std::io::{self, BufRead};
+use std::io;
 use std::net::SocketAddr;
 use std::task::{ready, Context, Poll};
 
@@ -20,15 +19,7 @@ use coreline_runtime::net::TcpStream;
 use coreline_runtime::RecvBuf;
 use rustls::{HandshakeKind, ProtocolVersion, ServerConnection, SupportedCipherSuite};
 
-/// What rustls holds in plaintext for the reader.
-enum Plain {
-    /// This many bytes were appended to the caller's buffer.
-    Got(usize),
-    /// The peer sent `close_notify` and everything before it was read.
-    Closed,
-    /// Nothing yet: more records are needed.
-    Nothing,
-}
+use crate::session::{Received, TlsSession};
 
 /// A server-side TLS connection over a runtime [`TcpStream`], returned by
 /// [`TlsAcceptor::accept`](crate::TlsAcceptor::accept) once the handshake is done.
@@ -36,22 +27,14 @@ enum Plain {
 /// `!Send`, like the `TcpStream` it owns: it lives on the core that accepted it.
 pub struct TlsStream {
     tcp: TcpStream,
-    conn: ServerConnection,
-    /// The unfed tail of the last received chunk: rustls may stop taking bytes mid-chunk
-    /// (e.g. when the handshake ends and application data follows in the same segment).
-    pending: Option<(RecvBuf, usize)>,
+    /// The rustls connection and the unfed tail of the last received chunk.
+    session: TlsSession<RecvBuf>,
     /// [`RecvBuf::reaped_at_us`] of the latest chunk received (0 before any).
     received_at_us: u64,
     /// The owned output buffer. `None` only while a send is in flight, or forever after a
     /// send future was dropped mid-flight (part of a record may have left: the stream
     /// cannot continue, and later sends fail with `BrokenPipe`).
     out: Option<Vec<u8>>,
-    /// Staging buffer for coalescing the parts of a small vectored send.
-    plain: Vec<u8>,
-}
-
-fn tls_error(e: rustls::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
 impl TlsStream {
@@ -59,30 +42,28 @@ impl TlsStream {
     pub(crate) async fn handshake(tcp: TcpStream, conn: ServerConnection) -> io::Result<Self> {
         let mut s = TlsStream {
             tcp,
-            conn,
-            pending: None,
+            session: TlsSession::new(conn),
             received_at_us: 0,
             out: Some(Vec::new()),
-            plain: Vec::new(),
         };
-        while s.conn.is_handshaking() {
-            if s.pending.is_none() {
-                s.flush().await?;
-                match s.tcp.recv().await? {
-                    Some(chunk) => {
-                        s.received_at_us = chunk.reaped_at_us();
-                        s.pending = Some((chunk, 0));
-                    }
-                    None => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "peer closed the connection during the TLS handshake",
-                        ))
-                    }
-                }
+        loop {
+            match s.session.advance_handshake() {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return Err(s.fail(e).await),
             }
-            if let Err(e) = s.absorb(None) {
-                return Err(s.fail(e).await);
+            s.flush().await?;
+            match s.tcp.recv().await? {
+                Some(chunk) => {
+                    s.received_at_us = chunk.reaped_at_us();
+                    s.session.push_chunk(chunk);
+                }
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "peer closed the connection during the TLS handshake",
+                    ))
+                }
             }
         }
         // The last flight, and TLS 1.3 session tickets, go out now rather than with the
@@ -119,27 +100,19 @@ impl TlsStream {
         dst: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         loop {
-            match self.drain_plaintext(dst)? {
-                Plain::Got(n) => return Poll::Ready(Ok(n)),
-                Plain::Closed => return Poll::Ready(Ok(0)),
-                Plain::Nothing => {}
-            }
-            if self.pending.is_some() {
-                match self.absorb(Some(dst))? {
-                    0 => continue,
-                    n => return Poll::Ready(Ok(n)),
-                }
+            match self.session.read_plaintext(dst)? {
+                Received::Plaintext(n) => return Poll::Ready(Ok(n)),
+                Received::Closed => return Poll::Ready(Ok(0)),
+                Received::NeedBytes => {}
             }
             match ready!(self.tcp.poll_recv(cx))? {
                 Some(chunk) => {
                     self.received_at_us = chunk.reaped_at_us();
-                    self.pending = Some((chunk, 0));
+                    self.session.push_chunk(chunk);
                 }
-                // Tell rustls the transport ended: the next drain reports Closed if
-                // close_notify came first, else UnexpectedEof.
-                None => {
-                    self.conn.read_tls(&mut &[][..])?;
-                }
+                // The next read reports Closed if close_notify came first, else
+                // UnexpectedEof.
+                None => self.session.push_eof()?,
             }
         }
     }
@@ -159,27 +132,27 @@ impl TlsStream {
 
     /// The negotiated protocol version (`TLSv1_3` or `TLSv1_2`).
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        self.conn.protocol_version()
+        self.connection().protocol_version()
     }
 
     /// The negotiated cipher suite.
     pub fn cipher_suite(&self) -> Option<SupportedCipherSuite> {
-        self.conn.negotiated_cipher_suite()
+        self.connection().negotiated_cipher_suite()
     }
 
     /// The ALPN protocol agreed on (e.g. `b"http/1.1"`), if the client offered ALPN.
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.conn.alpn_protocol()
+        self.connection().alpn_protocol()
     }
 
     /// The server name the client asked for (SNI, lowercase), if any.
     pub fn server_name(&self) -> Option<&str> {
-        self.conn.server_name()
+        self.connection().server_name()
     }
 
     /// Whether this connection resumed an earlier session (ticket or session ID).
     pub fn is_resumed(&self) -> bool {
-        self.conn.handshake_kind() == Some(HandshakeKind::Resumed)
+        self.connection().handshake_kind() == Some(HandshakeKind::Resumed)
     }
 
     /// The peer's address.
@@ -195,62 +168,7 @@ impl TlsStream {
 
     /// The rustls connection, for anything not covered here.
     pub fn connection(&self) -> &ServerConnection {
-        &self.conn
-    }
-
-    /// Feeds the pending chunk to rustls and processes the records. With `dst`, appends
-    /// the plaintext as it appears; without (handshake), stops once the handshake is done
-    /// and leaves the rest pending. Returns the bytes appended.
-    fn absorb(&mut self, mut dst: Option<&mut BytesMut>) -> io::Result<usize> {
-        let mut appended = 0;
-        while let Some((chunk, at)) = self.pending.take() {
-            let mut rest = &chunk[at..];
-            let took = self.conn.read_tls(&mut rest)?;
-            if !rest.is_empty() {
-                self.pending = Some((chunk, at + took));
-            } // else the chunk drops here: its buffer goes back to the ring now.
-            self.conn.process_new_packets().map_err(tls_error)?;
-            match dst.as_deref_mut() {
-                Some(dst) => match self.drain_plaintext(dst)? {
-                    Plain::Got(n) => appended += n,
-                    Plain::Closed => break,
-                    Plain::Nothing => {}
-                },
-                None if !self.conn.is_handshaking() => break,
-                None => {}
-            }
-            if took == 0 {
-                break; // rustls took nothing; do not spin (cannot happen with a non-empty slice)
-            }
-        }
-        Ok(appended)
-    }
-
-    /// Moves the plaintext rustls holds into `dst` (one copy, no zero-filling).
-    fn drain_plaintext(&mut self, dst: &mut BytesMut) -> io::Result<Plain> {
-        let mut total = 0;
-        loop {
-            let mut reader = self.conn.reader();
-            match reader.fill_buf() {
-                Ok([]) if total == 0 => return Ok(Plain::Closed),
-                Ok([]) => return Ok(Plain::Got(total)),
-                Ok(data) => {
-                    let n = data.len();
-                    dst.extend_from_slice(data);
-                    reader.consume(n);
-                    total += n;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || total > 0 => {
-                    // Data already copied is returned first; an EOF error comes next call.
-                    return Ok(if total > 0 {
-                        Plain::Got(total)
-                    } else {
-                        Plain::Nothing
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.session.connection()
     }
 
     /// Sends the alert rustls queued for a fatal error (best effort) and returns `e`.
@@ -264,8 +182,8 @@ impl std::fmt::Debug for TlsStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsStream")
             .field("tcp", &self.tcp)
-            .field("version", &self.conn.protocol_version())
-            .field("server_name", &self.conn.server_name())
+            .field("version", &self.connection().protocol_version())
+            .field("server_name", &self.connection().server_name())
             .field("resumed", &self.is_resumed())
             .finish()
     }
