@@ -54,7 +54,11 @@ enum CliCommand {
     /// Write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1 and ::1
     /// (creates DIR). Existing files (or symlinks) are refused unless --force, which
     /// replaces them; a symlink is never followed.
-    #[command(args_override_self = true, help_template = HELP_TEMPLATE)]
+    #[command(
+        args_override_self = true,
+        allow_negative_numbers = true,
+        help_template = HELP_TEMPLATE
+    )]
     GenCert {
         /// Where the files go.
         #[arg(value_name = "DIR")]
@@ -69,7 +73,11 @@ enum CliCommand {
     },
     /// Poll a server's admin listener (URL = http://ADDR) and print its percentile table
     /// every second; reads at most 4 MiB per poll and prints control characters escaped.
-    #[command(args_override_self = true, help_template = HELP_TEMPLATE)]
+    #[command(
+        args_override_self = true,
+        allow_negative_numbers = true,
+        help_template = HELP_TEMPLATE
+    )]
     Stats {
         /// The admin listener, http://HOST:PORT.
         #[arg(value_name = "URL")]

@@ -157,6 +157,7 @@ fn gen_cert() {
         &["gen-cert", "a", "--days", "0"],
         &["gen-cert", "a", "--days", "399"],
         &["gen-cert", "a", "--days=x"],
+        &["gen-cert", "a", "--days", "-1"],
     ] {
         err(bad);
     }
