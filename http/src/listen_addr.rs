@@ -60,7 +60,9 @@ fn is_host_name(host: &str) -> bool {
     host.len() <= 253
         && host.split('.').all(|label| {
             (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -137,8 +139,20 @@ mod tests {
         assert_eq!(p("localhost:0"), Ok(host("localhost", 0)));
         assert_eq!(p("web-1.example.org:80"), Ok(host("web-1.example.org", 80)));
         for bad in [
-            "", "80", ":", ":x", ":65536", "127.0.0.1", "1.2.3.4.5:80", "999.0.0.1:80",
-            "::1:80", "[::1]", "-a:80", "a b:80", "a..b:80", "a_b:1",
+            "",
+            "80",
+            ":",
+            ":x",
+            ":65536",
+            "127.0.0.1",
+            "1.2.3.4.5:80",
+            "999.0.0.1:80",
+            "::1:80",
+            "[::1]",
+            "-a:80",
+            "a b:80",
+            "a..b:80",
+            "a_b:1",
         ] {
             let e = p(bad).unwrap_err();
             assert!(e.contains(":PORT") && e.contains(bad), "{bad}: {e}");

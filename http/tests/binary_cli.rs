@@ -59,7 +59,8 @@ fn plaintext(addr: SocketAddr) -> Option<String> {
         .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
 }
 
 fn answers(addr: &str) -> bool {
@@ -98,7 +99,10 @@ fn version_and_help_of_every_command() {
         let out = run(&[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.starts_with(&format!("usage: coreline {command}")), "{text}");
+        assert!(
+            text.starts_with(&format!("usage: coreline {command}")),
+            "{text}"
+        );
     }
     let help = String::from_utf8_lossy(&run(&["serve", "--help"]).stdout).into_owned();
     for flag in ["--config", "--listen", "--tls-listen", "--max-connections"] {
@@ -139,8 +143,14 @@ fn bad_values_give_one_line_and_exit_2() {
         (&["serve", "--listen", ":http"], ":http"),
         (&["serve", "--tls-listen", "[::1]"], "--tls-listen"),
         (&["serve", "--max-connections", "many"], "--max-connections"),
-        (&["serve", "--listen", "no-such-host.invalid:80"], "no-such-host.invalid"),
-        (&["serve", "--config", "/nonexistent/c.toml"], "/nonexistent/c.toml"),
+        (
+            &["serve", "--listen", "no-such-host.invalid:80"],
+            "no-such-host.invalid",
+        ),
+        (
+            &["serve", "--config", "/nonexistent/c.toml"],
+            "/nonexistent/c.toml",
+        ),
         (&["check-config"], "<FILE>"),
     ] {
         one_line(&run(args), 2, says);
@@ -165,16 +175,32 @@ fn config_file_values_are_used_and_flags_override_them() {
         on_flag.parse().unwrap(),
     );
     assert!(answers(&on_flag));
-    assert_eq!(plaintext(in_file.parse().unwrap()), None, "the flag replaced it");
+    assert_eq!(
+        plaintext(in_file.parse().unwrap()),
+        None,
+        "the flag replaced it"
+    );
 }
 
 #[test]
 fn unknown_keys_and_bad_values_name_the_line() {
     let config = file("unknown.toml", "backlog = 64\n\nlisten-on = \":1\"\n");
-    one_line(&run(&["serve", "--config", s(&config)]), 2, ":3: unknown key 'listen-on'");
-    one_line(&run(&["check-config", s(&config)]), 1, ":3: unknown key 'listen-on'");
+    one_line(
+        &run(&["serve", "--config", s(&config)]),
+        2,
+        ":3: unknown key 'listen-on'",
+    );
+    one_line(
+        &run(&["check-config", s(&config)]),
+        1,
+        ":3: unknown key 'listen-on'",
+    );
     let config = file("value.toml", "# limits\nmax-handshakes = -5\n");
-    one_line(&run(&["check-config", s(&config)]), 1, ":2: invalid value '-5'");
+    one_line(
+        &run(&["check-config", s(&config)]),
+        1,
+        ":2: invalid value '-5'",
+    );
     let config = file("combo.toml", "tls-listen = [\":8443\"]\n");
     one_line(&run(&["check-config", s(&config)]), 1, "--tls-cert");
 }

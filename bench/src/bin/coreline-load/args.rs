@@ -170,20 +170,26 @@ fn one_line(e: &clap::Error) -> String {
 /// The checks that involve more than one flag.
 fn check(f: Flags) -> Result<Config, String> {
     if f.connections > MAX_CONNECTIONS {
-        return Err(format!("-c {} is more than {MAX_CONNECTIONS}", f.connections));
+        return Err(format!(
+            "-c {} is more than {MAX_CONNECTIONS}",
+            f.connections
+        ));
     }
     if f.pipeline > MAX_PIPELINE {
-        return Err(format!("--pipeline {} is more than {MAX_PIPELINE}", f.pipeline));
+        return Err(format!(
+            "--pipeline {} is more than {MAX_PIPELINE}",
+            f.pipeline
+        ));
     }
     if f.close && f.pipeline > 1 {
         return Err("--close and --pipeline > 1 exclude each other".into());
     }
-    let cores = f.cpus.as_ref().map(Vec::len).or(f.threads);
-    if let Some(n) = cores.filter(|&n| f.connections < n) {
-        let flag = if f.cpus.is_some() { "--cpus" } else { "-t" };
+    // (-t is checked once its CPUs are known: more than there are runs one per CPU.)
+    if let Some(cpus) = f.cpus.as_ref().filter(|c| f.connections < c.len()) {
         return Err(format!(
-            "-c {} is fewer connections than the {n} CPUs of {flag}",
-            f.connections
+            "-c {} is fewer connections than the {} CPUs of --cpus",
+            f.connections,
+            cpus.len()
         ));
     }
     if f.cacert.is_some() && !f.url.tls {

@@ -186,7 +186,9 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
     }
     let spent = budget.is_some_and(|left| left.load(Ordering::Relaxed) == 0);
     let duration = match interrupt.at() {
-        Some(at) => at.saturating_duration_since(plan.measure_from).min(cfg.duration),
+        Some(at) => at
+            .saturating_duration_since(plan.measure_from)
+            .min(cfg.duration),
         // -n reached: the run lasted until its last response.
         None if spent => stats.last_response.min(cfg.duration),
         None => cfg.duration.max(stats.last_response),

@@ -142,7 +142,11 @@ mod tests {
         }
         assert_eq!(plan.drain_end - plan.end, MAX_DRAIN);
         let warm = plan.with_warmup(Duration::from_secs(1));
-        assert_eq!(warm.due_count(4), Some(400), "the measured part keeps its length");
+        assert_eq!(
+            warm.due_count(4),
+            Some(400),
+            "the measured part keeps its length"
+        );
         assert_eq!(warm.end - warm.measure_from, Duration::from_secs(2));
     }
 }

@@ -63,7 +63,10 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         if let Some(tls) = &serve.tls {
             acceptor(tls).map_err(|e| format!("{shown}: {e}"))?;
         }
-        let all = serve.listen.iter().chain(serve.tls.iter().flat_map(|t| &t.listen));
+        let all = serve
+            .listen
+            .iter()
+            .chain(serve.tls.iter().flat_map(|t| &t.listen));
         for addr in all {
             addr.resolve().map_err(|e| format!("{shown}: {e}"))?;
         }
@@ -154,7 +157,12 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
-    let tls_listen = match serve.tls.as_ref().map(|t| resolve_all(&t.listen)).transpose() {
+    let tls_listen = match serve
+        .tls
+        .as_ref()
+        .map(|t| resolve_all(&t.listen))
+        .transpose()
+    {
         Ok(a) => a.unwrap_or_default(),
         Err(e) => return fail(&e),
     };

@@ -76,7 +76,11 @@ mod tests {
         let addr = resolve("http://127.0.0.1:9090/").unwrap();
         assert_eq!(addr, "127.0.0.1:9090".parse().unwrap());
         assert!(resolve("127.0.0.1:1").is_ok());
-        for bad in ["https://127.0.0.1:1", "http://127.0.0.1:1/metrics", "nohost"] {
+        for bad in [
+            "https://127.0.0.1:1",
+            "http://127.0.0.1:1/metrics",
+            "nohost",
+        ] {
             let e = resolve(bad).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }

@@ -186,7 +186,9 @@ fn exit(e: clap::Error) -> Exit {
             Exit::Print(format!("{}\n", text.trim_end()))
         }
         // The same line for every command (clap would name a subcommand `coreline-serve`).
-        ErrorKind::DisplayVersion => Exit::Print(format!("coreline {}\n", env!("CARGO_PKG_VERSION"))),
+        ErrorKind::DisplayVersion => {
+            Exit::Print(format!("coreline {}\n", env!("CARGO_PKG_VERSION")))
+        }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             Exit::Usage("a command is needed: serve, gen-cert, stats or check-config".into())
         }

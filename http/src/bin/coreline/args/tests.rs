@@ -107,7 +107,13 @@ fn tls_flags() {
     );
     assert_eq!((tls.cert, tls.key), ("c.pem".into(), "k.pem".into()));
     let sni: Vec<_> = (tls.sni.iter())
-        .map(|s| (s.name.as_str(), s.cert.to_str().unwrap(), s.key.to_str().unwrap()))
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.cert.to_str().unwrap(),
+                s.key.to_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         sni,
@@ -192,7 +198,10 @@ fn help_version_and_errors() {
             &["serve", "--tls-listen", "127.0.0.1:1", "--tls-cert", "c"],
             "--tls-key",
         ),
-        (&["serve", "--tls-cert", "c", "--tls-key", "k"], "--tls-listen"),
+        (
+            &["serve", "--tls-cert", "c", "--tls-key", "k"],
+            "--tls-listen",
+        ),
         (&["serve", "--tls-sni", "a=c:k"], "--tls-listen"),
         (&["serve", "--tls-listen", "x"], "--tls-listen"),
         (&["serve", "--tls-sni=nofiles"], "--tls-sni"),
@@ -274,7 +283,10 @@ fn config_file_values_and_flags_over_them() {
     assert_eq!(s.listen, vec![addr("127.0.0.1:1"), addr(":2")]);
     assert_eq!((s.max_connections, s.reuse_port), (Some(10000), true));
     assert_eq!((s.tcp_nodelay, s.cpus), (false, Cores::List(vec![0])));
-    assert_eq!(s.drain_timeout, Some(std::time::Duration::from_millis(2500)));
+    assert_eq!(
+        s.drain_timeout,
+        Some(std::time::Duration::from_millis(2500))
+    );
     assert!(s.metrics.admin.is_some());
     // A flag wins; a repeatable one replaces the file's list.
     let s = serve(&[
@@ -294,9 +306,15 @@ fn config_file_values_and_flags_over_them() {
 #[test]
 fn config_file_errors_name_the_key_and_line() {
     for (text, says) in [
-        ("backlog = 5\nlisten-on = \":1\"\n", ":2: unknown key 'listen-on'"),
+        (
+            "backlog = 5\nlisten-on = \":1\"\n",
+            ":2: unknown key 'listen-on'",
+        ),
         ("\n\nbacklog = 0\n", ":3: invalid value '0' for '--backlog"),
-        ("reuse-port = \"yes\"\n", ":1: reuse-port: takes true or false"),
+        (
+            "reuse-port = \"yes\"\n",
+            ":1: reuse-port: takes true or false",
+        ),
         ("cpus = [0, 1]\n", ":1: cpus: takes a single value"),
         ("config = \"x\"\n", ":1: unknown key 'config'"),
         ("backlog = \n", ":1:"),
