@@ -96,3 +96,21 @@ fn cpu_numbers(spec: &str) -> Result<Vec<usize>, Error> {
     }
     Ok(cpus)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_explicit_cpus() {
+        assert_eq!(Cores::parse_list("all").unwrap(), Cores::All);
+        assert_eq!(
+            Cores::parse_list("0-2, 5").unwrap(),
+            Cores::List(vec![0, 1, 2, 5])
+        );
+        assert_eq!(Cores::parse_cpus("3,1").unwrap(), vec![3, 1]);
+        for bad in ["", "all", "1,1", "0-1,1", "2-1", "x", "0-999999"] {
+            assert!(Cores::parse_cpus(bad).is_err(), "{bad}");
+        }
+    }
+}

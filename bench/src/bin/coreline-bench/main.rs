@@ -48,7 +48,7 @@ use fail::{setup, usage, Fail};
 )]
 enum Cli {
     /// coreline vs nginx vs hyper (compare --help for the options).
-    Compare(CompareFlags),
+    Compare(Box<CompareFlags>),
     /// The criterion micro-benchmarks (cargo bench -p coreline-http [ARGS...]).
     Micro {
         /// Passed on to cargo bench.
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     let argv = std::iter::once("coreline-bench".to_string()).chain(args.iter().cloned());
     let result = match Cli::try_parse_from(argv) {
         Ok(Cli::Compare(flags)) => {
-            CompareArgs::from_flags(flags).and_then(|a| compare::compare(&a, command_line(&args)))
+            CompareArgs::from_flags(*flags).and_then(|a| compare::compare(&a, command_line(&args)))
         }
         Ok(Cli::Micro { args }) => micro(&args),
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {

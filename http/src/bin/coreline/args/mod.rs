@@ -50,7 +50,7 @@ enum CliCommand {
         allow_negative_numbers = true,
         help_template = HELP_TEMPLATE
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a self-signed DIR/cert.pem and DIR/key.pem for localhost, 127.0.0.1 and ::1
     /// (creates DIR). Existing files (or symlinks) are refused unless --force, which
     /// replaces them; a symlink is never followed.

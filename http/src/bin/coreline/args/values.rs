@@ -26,11 +26,16 @@ pub fn cpus(value: &str) -> Result<Cores, String> {
 
 /// A listen backlog: 1 to `i32::MAX`.
 pub fn backlog(value: &str) -> Result<u32, String> {
+    socket_int(value, "a positive number")
+}
+
+/// 1 to `i32::MAX` (what a socket option or `listen(2)` takes); else "'value' is not WHAT".
+fn socket_int(value: &str, what: &str) -> Result<u32, String> {
     value
         .parse()
         .ok()
         .filter(|&n: &u32| n > 0 && n <= i32::MAX as u32)
-        .ok_or_else(|| format!("'{value}' is not a positive number"))
+        .ok_or_else(|| format!("'{value}' is not {what}"))
 }
 
 /// A connection or handshake limit: a count, 0 for unlimited.
@@ -61,11 +66,7 @@ pub fn on_off(value: &str) -> Result<bool, String> {
 
 /// A Fast Open queue length: 1 to `i32::MAX`.
 pub fn fastopen_queue(value: &str) -> Result<u32, String> {
-    value
-        .parse()
-        .ok()
-        .filter(|&n: &u32| n > 0 && n <= i32::MAX as u32)
-        .ok_or_else(|| format!("'{value}' is not a positive queue length"))
+    socket_int(value, "a positive queue length")
 }
 
 /// `auto`, `splice`, `read` or `send-zc`.
