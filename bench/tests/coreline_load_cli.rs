@@ -1,6 +1,6 @@
 //! coreline-load's run-shaping flags through the binary: `-V`, `-n` (a request count),
 //! `-t` (threads), `--warmup`, and the responses counted by status code in the summary
-//! and the JSON.
+//! and the JSON; and coreline-bench's `-V` and per-command `--help`.
 
 mod load_support;
 
@@ -72,6 +72,34 @@ fn version() {
         text.trim(),
         format!("coreline-load {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn coreline_bench_version_help_and_one_line_errors() {
+    let bench = env!("CARGO_BIN_EXE_coreline-bench");
+    let run = |args: &[&str]| Command::new(bench).args(args).output().unwrap();
+    for asks in [&["-V"][..], &["compare", "--version"]] {
+        let out = run(asks);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    }
+    for command in ["compare", "micro"] {
+        let out = run(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("usage: coreline-bench"), "{text}");
+    }
+    for bad in [
+        &["compare", "--repeats", "0"][..],
+        &["compare", "--nope"],
+        &["frob"],
+    ] {
+        let out = run(bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
+    }
 }
 
 #[test]

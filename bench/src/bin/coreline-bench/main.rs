@@ -38,18 +38,23 @@ use clap::Parser;
 use args::{CompareArgs, CompareFlags};
 use fail::{setup, usage, Fail};
 
+/// Every command's help starts with its usage line.
+const HELP_TEMPLATE: &str = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}";
+
 /// coreline measured against nginx and hyper, and the micro-benchmarks.
 #[derive(Debug, Parser)]
 #[command(
     name = "coreline-bench",
     version,
     color = clap::ColorChoice::Never,
-    help_template = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}"
+    help_template = HELP_TEMPLATE
 )]
 enum Cli {
     /// coreline vs nginx vs hyper (compare --help for the options).
+    #[command(help_template = HELP_TEMPLATE)]
     Compare(Box<CompareFlags>),
     /// The criterion micro-benchmarks (cargo bench -p coreline-http [ARGS...]).
+    #[command(help_template = HELP_TEMPLATE)]
     Micro {
         /// Passed on to cargo bench.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
