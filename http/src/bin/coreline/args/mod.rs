@@ -5,6 +5,8 @@
 //! Every error is one line that names the flag (or the file and line) and what to fix.
 
 mod config;
+#[cfg(test)]
+mod config_tests;
 mod merge;
 mod serve;
 #[cfg(test)]
