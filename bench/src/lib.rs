@@ -6,4 +6,5 @@ mod load_report;
 
 pub use load_report::{
     ErrorCounts, LatencyUs, LoadReport, LoadSummary, LOAD_REPORT_SCHEMA_VERSION,
+    OLDEST_READABLE_SCHEMA_VERSION,
 };

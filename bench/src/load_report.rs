@@ -2,15 +2,21 @@
 //!
 //! The key names are the documented ones (bench/README.md, "Output"); `schema_version` says
 //! which layout a file has, so that a reader built from another tree refuses it with a clear
-//! message instead of misreading it. Add a key: keep the version. Rename, remove or change the
-//! meaning of one: raise [`LOAD_REPORT_SCHEMA_VERSION`].
+//! message instead of misreading it. Add a key: raise [`LOAD_REPORT_SCHEMA_VERSION`] and give
+//! the key a default, so files of the versions before it still read
+//! ([`OLDEST_READABLE_SCHEMA_VERSION`] stays). Rename, remove or change the meaning of one:
+//! raise both.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The layout version written into (and required from) every [`LoadReport`].
-pub const LOAD_REPORT_SCHEMA_VERSION: u32 = 1;
+pub const LOAD_REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest layout [`LoadReport::from_json`] reads: version 1 lacks `status_counts`,
+/// `requests_limit` and `warmup_s` (read as empty, `None` and 0).
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;
 
 /// Everything `coreline-load --json` writes about a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +59,15 @@ pub struct LoadReport {
     pub method: String,
     /// Connections opened with TCP Fast Open (`--fastopen`).
     pub fastopen: bool,
+    /// Responses by status code (keys are the codes).
+    #[serde(default)]
+    pub status_counts: BTreeMap<u16, u64>,
+    /// `-n`: the requests the run was to stop after; `None` without it.
+    #[serde(default)]
+    pub requests_limit: Option<u64>,
+    /// `--warmup`: seconds of unmeasured load before the run (0 without it).
+    #[serde(default)]
+    pub warmup_s: f64,
 }
 
 impl LoadReport {
@@ -66,10 +81,12 @@ impl LoadReport {
         let version = serde_json::from_str::<Version>(text)
             .map_err(|e| e.to_string())?
             .schema_version;
-        if version != Some(LOAD_REPORT_SCHEMA_VERSION) {
+        let readable = OLDEST_READABLE_SCHEMA_VERSION..=LOAD_REPORT_SCHEMA_VERSION;
+        if !version.is_some_and(|v| readable.contains(&v)) {
             return Err(format!(
-                "schema_version {} where {LOAD_REPORT_SCHEMA_VERSION} is expected: \
-                 coreline-load and coreline-bench come from different trees (rebuild both)",
+                "schema_version {} where {OLDEST_READABLE_SCHEMA_VERSION} to \
+                 {LOAD_REPORT_SCHEMA_VERSION} is expected: coreline-load and coreline-bench \
+                 come from different trees (rebuild both)",
                 version.map_or("absent".to_string(), |v| v.to_string())
             ));
         }
@@ -222,6 +239,9 @@ mod tests {
             tls_resume: true,
             method: "GET".into(),
             fastopen: false,
+            status_counts: [(200, 8), (503, 2)].into(),
+            requests_limit: Some(10),
+            warmup_s: 1.0,
         }
     }
 
@@ -237,6 +257,22 @@ mod tests {
         assert!(back.summary.latency_us.p99_9.is_nan());
         assert_eq!(back.summary.errors.total(), 3);
         assert_eq!(back.url, sample().url);
+        assert_eq!(v["status_counts"]["503"], 2);
+        assert_eq!(back.status_counts, sample().status_counts);
+    }
+
+    #[test]
+    fn a_schema_1_file_still_reads() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["schema_version"] = 1.into();
+        let object = v.as_object_mut().unwrap();
+        for added in ["status_counts", "requests_limit", "warmup_s"] {
+            object.remove(added);
+        }
+        let old = LoadReport::from_json(&v.to_string()).unwrap();
+        assert_eq!((old.schema_version, old.summary.requests), (1, 10));
+        assert!(old.status_counts.is_empty() && old.requests_limit.is_none());
+        assert_eq!(old.warmup_s, 0.0);
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn silent_server_times_out_and_the_run_stays_bounded() {
 }
 
 #[test]
-fn bad_arguments_exit_2_with_one_line_and_the_usage() {
+fn bad_arguments_exit_2_with_one_line() {
     let bin = env!("CARGO_BIN_EXE_coreline-load");
     for args in [
         &["-d", "1", "http://127.0.0.1:1/"][..],

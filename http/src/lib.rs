@@ -57,6 +57,7 @@ mod conn;
 pub mod date;
 pub mod encode;
 mod handler;
+mod listen_addr;
 pub mod metrics;
 pub mod parse;
 mod pool;
@@ -73,5 +74,6 @@ pub use config::{FileBodyMethod, Limits, Timeouts};
 #[cfg(feature = "tokio")]
 pub use coreline_runtime::tokio_compat;
 pub use handler::Handler;
+pub use listen_addr::ListenAddr;
 pub use pool::{recycle, response};
 pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};

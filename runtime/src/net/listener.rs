@@ -45,6 +45,11 @@ impl TcpListener {
         let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let on = |name, level, value: i32| sys::set_int_opt(raw, level, name, value);
         on(libc::SO_REUSEADDR, libc::SOL_SOCKET, 1)?;
+        // `[::]` takes IPv4 connections too (as v4-mapped addresses), whatever the host's
+        // `net.ipv6.bindv6only`: one socket then serves every interface of both families.
+        if matches!(addr, SocketAddr::V6(a) if a.ip().is_unspecified()) {
+            on(libc::IPV6_V6ONLY, libc::IPPROTO_IPV6, 0)?;
+        }
         if options.reuse_port {
             on(libc::SO_REUSEPORT, libc::SOL_SOCKET, 1)?;
         }

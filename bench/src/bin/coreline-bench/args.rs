@@ -1,8 +1,9 @@
-//! Command-line options of `coreline-bench compare`, parsed by hand (a dozen flags do not need
-//! a parser crate), each with the default the README documents.
+//! Command-line options of `coreline-bench compare` (clap), each with the default the README
+//! documents, and the checks that involve several of them.
 
 use std::path::PathBuf;
 
+use clap::Parser;
 use coreline_runtime::Cores;
 
 use crate::fail::{usage, Fail};
@@ -10,9 +11,10 @@ use crate::scenarios::{self, Scenario};
 use crate::servers::Kind;
 
 /// Which tool generates the load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LoadTool {
     /// `coreline-load` from this crate: closed and open loop, TLS resumption, p99.9.
+    #[value(name = "coreline-load")]
     CorelineLoad,
     /// `wrk`: closed loop only, full TLS handshakes only; a cross-check.
     Wrk,
@@ -65,156 +67,183 @@ pub struct CompareArgs {
     pub quick: bool,
 }
 
-/// The usage text of `compare` (also the README's option list, in short).
-pub const COMPARE_USAGE: &str = "\
-usage: coreline-bench compare [OPTIONS]
-
-  --servers LIST      coreline,nginx,hyper[,ceiling]            (default coreline,nginx,hyper)
-                      coreline variants: coreline-metrics, coreline-rxts (latency
-                      metrics on), coreline-splice, coreline-read, coreline-send-zc
-                      (one file-body method at every size); axum-coreline and
-                      axum-tokio: the axum example's router on coreline / axum::serve
-  --scenarios LIST    plain64,plain1024,pipelined16,close,file64k,file1m,tls,
-                      tls-handshake,tls-resume,open50,open90    (default: these)
-                      and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB;
-                      axum-json, axum-user: the axum servers' JSON routes
-  --duration SECS     seconds per run                           (default 10)
-  --repeats N         interleaved repeats, medians reported     (default 3)
-  --server-cpus LIST  CPUs of the servers                       (default 0)
-  --client-cpus LIST  CPUs of the load generator                (default 1)
-  --load TOOL         coreline-load, or wrk (closed loop only)  (default coreline-load)
-  --port-base PORT    server i on PORT+2i, TLS on PORT+2i+1     (default 27180)
-  --quiet-wait SECS   wait for idle CPUs before each run        (default 30)
-  --retries N         redo a disturbed run up to N times        (default 2)
-  --out NAME          NAME.md, NAME.json, NAME-*.svg            (default compare)
-  --results-dir DIR   where the report goes                     (default bench/results)
-  --bin-dir DIR       coreline, hyper-peer, coreline-load       (default: beside this binary)
-  --no-build          do not cargo-build the binaries first
-  --nginx-conf FILE   reference nginx config            (default bench/nginx/nginx.conf)
-  --quick             every scenario briefly: 1 s, 1 repeat, no waits, <= 128 connections
-";
+/// `compare`'s flags as given (`None`: not given; `--quick` changes those defaults).
+#[derive(Debug, Parser)]
+#[command(
+    name = "coreline-bench compare",
+    version,
+    about = "coreline vs nginx vs hyper on this machine, interleaved and repeated.",
+    color = clap::ColorChoice::Never,
+    args_override_self = true,
+    help_template = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}"
+)]
+pub struct CompareFlags {
+    /// coreline,nginx,hyper[,ceiling]; coreline variants: coreline-metrics, coreline-rxts
+    /// (latency metrics on), coreline-splice, coreline-read, coreline-send-zc (one
+    /// file-body method at every size); axum-coreline and axum-tokio: the axum example's
+    /// router on coreline / axum::serve [default: coreline,nginx,hyper]
+    #[arg(long, value_name = "LIST", value_parser = |v: &str| parse_servers(v).map_err(message))]
+    servers: Option<::std::vec::Vec<Kind>>,
+    /// plain64,plain1024,pipelined16,close,file64k,file1m,tls,tls-handshake,tls-resume,
+    /// open50,open90, and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB;
+    /// axum-json, axum-user: the axum servers' JSON routes [default: these but the axum ones]
+    #[arg(long, value_name = "LIST",
+          value_parser = |v: &str| scenarios::parse(v).map_err(message))]
+    scenarios: Option<::std::vec::Vec<Scenario>>,
+    /// Seconds per run [default: 10; 1 with --quick]
+    #[arg(long, value_name = "SECS", value_parser = at_least::<1>)]
+    duration: Option<u64>,
+    /// Interleaved repeats, medians reported [default: 3; 1 with --quick]
+    #[arg(long, value_name = "N", value_parser = at_least::<1>)]
+    repeats: Option<u64>,
+    /// CPUs of the servers
+    #[arg(long, value_name = "LIST", value_parser = cpu_list, default_value = "0")]
+    server_cpus: ::std::vec::Vec<usize>,
+    /// CPUs of the load generator
+    #[arg(long, value_name = "LIST", value_parser = cpu_list, default_value = "1")]
+    client_cpus: ::std::vec::Vec<usize>,
+    /// The load generator: coreline-load, or wrk (closed loop only)
+    #[arg(long, value_name = "TOOL", value_enum, default_value = "coreline-load")]
+    load: LoadTool,
+    /// Server i on PORT+2i, TLS on PORT+2i+1 (1024..65000)
+    #[arg(long, value_name = "PORT", value_parser = port_base, default_value = "27180")]
+    port_base: u16,
+    /// Wait for idle CPUs before each run [default: 30; 0 with --quick]
+    #[arg(long, value_name = "SECS", value_parser = quiet_wait)]
+    quiet_wait: Option<f64>,
+    /// Redo a disturbed run up to N times
+    #[arg(long, value_name = "N", value_parser = at_least::<0>, default_value = "2")]
+    retries: u64,
+    /// The report's name: NAME.md, NAME.json, NAME-*.svg
+    #[arg(long, value_name = "NAME", value_parser = out_name, default_value = "compare")]
+    out: String,
+    /// Where the report goes [default: bench/results]
+    #[arg(long, value_name = "DIR")]
+    results_dir: Option<PathBuf>,
+    /// Where coreline, hyper-peer and coreline-load are [default: beside this binary]
+    #[arg(long, value_name = "DIR")]
+    bin_dir: Option<PathBuf>,
+    /// Do not cargo-build the binaries first
+    #[arg(long)]
+    no_build: bool,
+    /// Reference nginx config [default: bench/nginx/nginx.conf]
+    #[arg(long, value_name = "FILE")]
+    nginx_conf: Option<PathBuf>,
+    /// Every scenario briefly: 1 s, 1 repeat, no waits, <= 128 connections
+    #[arg(long)]
+    quick: bool,
+}
 
 impl CompareArgs {
     /// Parses the arguments after `compare`.
+    #[cfg(test)]
     pub fn parse(args: &[String]) -> Result<CompareArgs, Fail> {
-        let mut a = CompareArgs {
-            servers: vec![Kind::Coreline, Kind::Nginx, Kind::Hyper],
-            scenarios: scenarios::defaults(),
-            duration: 10,
-            repeats: 3,
-            server_cpus: vec![0],
-            client_cpus: vec![1],
-            load: LoadTool::CorelineLoad,
-            port_base: 27180,
-            quiet_wait: 30.0,
-            retries: 2,
-            out: "compare".into(),
-            results_dir: None,
-            bin_dir: None,
-            no_build: false,
-            nginx_conf: None,
-            quick: false,
-        };
-        let (mut duration, mut repeats, mut quiet) = (None, None, None);
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            if flag == "--quick" {
-                a.quick = true;
-                continue;
-            }
-            if flag == "--no-build" {
-                a.no_build = true;
-                continue;
-            }
-            if flag == "-h" || flag == "--help" {
-                return Err(Fail::Help(COMPARE_USAGE));
-            }
-            let value = it
-                .next()
-                .ok_or_else(|| usage(format!("{flag} needs a value")))?;
-            match flag.as_str() {
-                "--servers" => a.servers = parse_servers(value)?,
-                "--scenarios" => a.scenarios = scenarios::parse(value)?,
-                "--duration" => duration = Some(number(flag, value, 1)?),
-                "--repeats" => repeats = Some(number(flag, value, 1)? as usize),
-                "--server-cpus" => a.server_cpus = cpu_list(flag, value)?,
-                "--client-cpus" => a.client_cpus = cpu_list(flag, value)?,
-                "--load" => {
-                    a.load = match value.as_str() {
-                        "coreline-load" => LoadTool::CorelineLoad,
-                        "wrk" => LoadTool::Wrk,
-                        _ => return Err(usage("--load takes coreline-load or wrk")),
-                    }
-                }
-                "--port-base" => {
-                    a.port_base = value
-                        .parse()
-                        .ok()
-                        .filter(|p| (1024..65000).contains(p))
-                        .ok_or_else(|| usage("--port-base takes a port in 1024..65000"))?
-                }
-                "--quiet-wait" => {
-                    quiet = Some(
-                        value
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|s| *s >= 0.0)
-                            .ok_or_else(|| usage("--quiet-wait takes seconds >= 0"))?,
-                    )
-                }
-                "--retries" => a.retries = number(flag, value, 0)? as usize,
-                "--out" => {
-                    if value.is_empty() || value.contains('/') {
-                        return Err(usage("--out takes a file name without '/'"));
-                    }
-                    a.out = value.clone();
-                }
-                "--results-dir" => a.results_dir = Some(value.into()),
-                "--bin-dir" => a.bin_dir = Some(value.into()),
-                "--nginx-conf" => a.nginx_conf = Some(value.into()),
-                _ => return Err(usage(format!("unknown option '{flag}'"))),
-            }
+        let argv = std::iter::once("compare".to_string()).chain(args.iter().cloned());
+        match CompareFlags::try_parse_from(argv) {
+            Ok(flags) => CompareArgs::from_flags(flags),
+            Err(e) => Err(clap_fail(&e)),
         }
-        // --quick sets the brief defaults; explicit flags still win.
-        a.duration = duration.unwrap_or(if a.quick { 1 } else { 10 });
-        a.repeats = repeats.unwrap_or(if a.quick { 1 } else { 3 });
-        a.quiet_wait = quiet.unwrap_or(if a.quick { 0.0 } else { 30.0 });
-        if a.quick {
-            for s in &mut a.scenarios {
+    }
+
+    /// Applies the defaults (`--quick`'s where it is given; explicit flags still win) and
+    /// checks the combination.
+    pub fn from_flags(f: CompareFlags) -> Result<CompareArgs, Fail> {
+        let mut scenarios = f.scenarios.unwrap_or_else(scenarios::defaults);
+        if f.quick {
+            for s in &mut scenarios {
                 s.connections = s.connections.min(128);
             }
         }
-        if a.server_cpus.iter().any(|c| a.client_cpus.contains(c)) {
+        if f.server_cpus.iter().any(|c| f.client_cpus.contains(c)) {
             return Err(usage("--server-cpus and --client-cpus must not overlap"));
         }
-        Ok(a)
+        Ok(CompareArgs {
+            servers: f
+                .servers
+                .unwrap_or_else(|| vec![Kind::Coreline, Kind::Nginx, Kind::Hyper]),
+            scenarios,
+            duration: f.duration.unwrap_or(if f.quick { 1 } else { 10 }),
+            repeats: f.repeats.unwrap_or(if f.quick { 1 } else { 3 }) as usize,
+            server_cpus: f.server_cpus,
+            client_cpus: f.client_cpus,
+            load: f.load,
+            port_base: f.port_base,
+            quiet_wait: f.quiet_wait.unwrap_or(if f.quick { 0.0 } else { 30.0 }),
+            retries: f.retries as usize,
+            out: f.out,
+            results_dir: f.results_dir,
+            bin_dir: f.bin_dir,
+            no_build: f.no_build,
+            nginx_conf: f.nginx_conf,
+            quick: f.quick,
+        })
     }
 }
 
-fn number(flag: &str, value: &str, min: u64) -> Result<u64, Fail> {
+/// Help and version as [`Fail::Help`], every other clap error as one [`Fail::Usage`] line.
+pub fn clap_fail(e: &clap::Error) -> Fail {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+    let text = e.render().to_string();
+    if matches!(e.kind(), DisplayHelp | DisplayVersion) {
+        return Fail::Help(text);
+    }
+    let first = text.lines().take_while(|l| !l.trim().is_empty());
+    let joined = first.map(str::trim).collect::<Vec<_>>().join(" ");
+    usage(joined.trim_start_matches("error: "))
+}
+
+/// The message of a [`Fail`] made by a parser (for clap to put after the flag's name).
+fn message(f: Fail) -> String {
+    match f {
+        Fail::Usage(m) | Fail::Setup(m) | Fail::Run(m) | Fail::Help(m) => m,
+    }
+}
+
+fn at_least<const MIN: u64>(value: &str) -> Result<u64, String> {
     value
         .parse::<u64>()
         .ok()
-        .filter(|n| *n >= min)
-        .ok_or_else(|| usage(format!("{flag} takes a whole number >= {min}")))
+        .filter(|n| *n >= MIN)
+        .ok_or_else(|| format!("takes a whole number >= {MIN}"))
 }
 
-fn cpu_list(flag: &str, value: &str) -> Result<Vec<usize>, Fail> {
-    match Cores::parse_list(value) {
-        Ok(Cores::List(mut cpus)) if !cpus.is_empty() => {
-            cpus.sort_unstable();
-            cpus.dedup();
-            let online = std::thread::available_parallelism().map_or(1, |n| n.get());
-            match cpus.iter().find(|c| **c >= online) {
-                Some(c) => Err(usage(format!(
-                    "{flag}: CPU {c} does not exist (this machine has {online})"
-                ))),
-                None => Ok(cpus),
-            }
-        }
-        _ => Err(usage(format!(
-            "{flag} takes a CPU list such as 0, 0,1 or 0-3"
-        ))),
+fn port_base(value: &str) -> Result<u16, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|p| (1024..65000).contains(p))
+        .ok_or_else(|| "takes a port in 1024..65000".to_string())
+}
+
+fn quiet_wait(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .ok_or_else(|| "takes seconds >= 0".to_string())
+}
+
+fn out_name(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.contains('/') {
+        return Err("takes a file name without '/'".into());
+    }
+    Ok(value.to_string())
+}
+
+/// A CPU list of CPUs this machine has, sorted, each once.
+fn cpu_list(value: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = match Cores::parse_list(value) {
+        Ok(Cores::List(cpus)) if !cpus.is_empty() => cpus,
+        _ => return Err("takes a CPU list such as 0, 0,1 or 0-3".into()),
+    };
+    cpus.sort_unstable();
+    cpus.dedup();
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match cpus.iter().find(|c| **c >= online) {
+        Some(c) => Err(format!(
+            "CPU {c} does not exist (this machine has {online})"
+        )),
+        None => Ok(cpus),
     }
 }
 
@@ -241,52 +270,5 @@ fn parse_servers(value: &str) -> Result<Vec<Kind>, Fail> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<CompareArgs, Fail> {
-        CompareArgs::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn quick_shortens_everything_but_explicit_flags_win() {
-        let a = parse(&["--quick"]).unwrap();
-        assert_eq!((a.duration, a.repeats, a.quiet_wait), (1, 1, 0.0));
-        assert!(a.scenarios.iter().all(|s| s.connections <= 128));
-        assert_eq!(a.scenarios.len(), 11);
-        let a = parse(&["--quick", "--duration", "4", "--repeats", "2"]).unwrap();
-        assert_eq!((a.duration, a.repeats), (4, 2));
-        let full = parse(&[]).unwrap();
-        assert_eq!(
-            (full.duration, full.repeats, full.quiet_wait),
-            (10, 3, 30.0)
-        );
-        assert_eq!(
-            full.scenarios
-                .iter()
-                .find(|s| s.name == "plain1024")
-                .unwrap()
-                .connections,
-            1024
-        );
-    }
-
-    #[test]
-    fn servers_come_in_report_order_and_bad_values_are_refused() {
-        let a = parse(&["--servers", "hyper,coreline", "--load", "wrk"]).unwrap();
-        assert_eq!(a.servers, [Kind::Coreline, Kind::Hyper]);
-        assert_eq!(a.load, LoadTool::Wrk);
-        for bad in [
-            &["--servers", "apache"][..],
-            &["--duration", "0"],
-            &["--load", "ab"],
-            &["--out", "a/b"],
-            &["--port-base", "80"],
-            &["--retries"],
-            &["--frob", "1"],
-        ] {
-            assert!(matches!(parse(bad), Err(Fail::Usage(_))), "{bad:?}");
-        }
-        assert!(matches!(parse(&["--help"]), Err(Fail::Help(_))));
-    }
-}
+#[path = "args/tests.rs"]
+mod tests;

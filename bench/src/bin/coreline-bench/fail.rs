@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug)]
 pub enum Fail {
     /// `--help`: print this and exit 0.
-    Help(&'static str),
+    Help(String),
     /// A bad command line (exit 2, with a pointer to `--help`).
     Usage(String),
     /// Something to install, build or fix before running (exit 2).

@@ -33,26 +33,47 @@ mod svg;
 
 use std::process::{Command, ExitCode};
 
-use args::CompareArgs;
+use clap::Parser;
+
+use args::{CompareArgs, CompareFlags};
 use fail::{setup, usage, Fail};
 
-const USAGE: &str = "\
-usage: coreline-bench compare [OPTIONS]   coreline vs nginx vs hyper (--help for options)
-       coreline-bench micro [ARGS...]     the criterion micro-benchmarks (cargo bench -p coreline-http)
-";
+/// Every command's help starts with its usage line.
+const HELP_TEMPLATE: &str = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}";
+
+/// coreline measured against nginx and hyper, and the micro-benchmarks.
+#[derive(Debug, Parser)]
+#[command(
+    name = "coreline-bench",
+    version,
+    color = clap::ColorChoice::Never,
+    help_template = HELP_TEMPLATE
+)]
+enum Cli {
+    /// coreline vs nginx vs hyper (compare --help for the options).
+    #[command(help_template = HELP_TEMPLATE)]
+    Compare(Box<CompareFlags>),
+    /// The criterion micro-benchmarks (cargo bench -p coreline-http [ARGS...]).
+    #[command(help_template = HELP_TEMPLATE)]
+    Micro {
+        /// Passed on to cargo bench.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("compare") => {
-            CompareArgs::parse(&args[1..]).and_then(|a| compare::compare(&a, command_line(&args)))
+    let argv = std::iter::once("coreline-bench".to_string()).chain(args.iter().cloned());
+    let result = match Cli::try_parse_from(argv) {
+        Ok(Cli::Compare(flags)) => {
+            CompareArgs::from_flags(*flags).and_then(|a| compare::compare(&a, command_line(&args)))
         }
-        Some("micro") => micro(&args[1..]),
-        Some("-h" | "--help") => Err(Fail::Help(USAGE)),
-        Some(other) => Err(usage(format!(
-            "unknown subcommand '{other}' (compare, micro)"
-        ))),
-        None => Err(usage("a subcommand is needed: compare or micro")),
+        Ok(Cli::Micro { args }) => micro(&args),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            Err(usage("a subcommand is needed: compare or micro"))
+        }
+        Err(e) => Err(args::clap_fail(&e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,42 +1,13 @@
-//! Command-line parsing: wrk-like flags into a checked [`Config`]. Every error is one line
-//! that names the flag and what is wrong with it; `main` prints it with the usage and exits 2.
+//! Command-line parsing (clap): wrk-like flags into a checked [`Config`]. Every error is one
+//! line that names the flag and what is wrong with it; `main` prints it and exits 2.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::{CommandFactory, FromArgMatches, Parser};
+use coreline_runtime::Cores;
+
 use crate::url::Target;
-
-/// The usage text (`-h`/`--help`, and after every argument error).
-pub const USAGE: &str = "\
-usage: coreline-load -c CONNS -d SECS [options] URL
-
-  URL                  http://HOST:PORT/path or https://HOST:PORT/path
-  -c, --connections N  connections, split evenly across the cores (required)
-  -d, --duration T     how long to send: seconds, or with a unit (500ms, 10s, 2m) (required)
-  -R, --rate RATE      open loop: RATE requests/s in total, each latency measured from the
-                       time its request was due (coordinated omission corrected);
-                       without it: closed loop, as fast as responses come back
-      --pipeline N     requests outstanding per connection (default 1, at most 256)
-      --close          a new connection per request (`Connection: close`; latency includes
-                       connect and, for https, the handshake)
-      --fastopen       connect with TCP Fast Open (TCP_FASTOPEN_CONNECT): once the server
-                       gave a cookie, each new connection's request rides in its SYN
-                       (for --close runs; needs the server's listen option and sysctl)
-      --cpus LIST      CPUs to run on, one core each: 1 / 0,1 / 0-3
-                       (default: the second CPU this process may use, or the only one)
-  -m, --method M       request method (default GET)
-  -H, --header 'N: v'  add a request header (repeatable)
-      --body STRING    request body (sent with Content-Length)
-      --timeout T      per-request timeout (default 10s): counts an error and reconnects
-      --cacert FILE    verify the server's certificate against these PEM roots; without it
-                       certificates are NOT verified (this is a benchmark tool)
-      --no-tls-resume  full TLS handshake on every connection (default: resume sessions)
-      --json FILE      write the results as JSON
-      --hlog FILE      write an HdrHistogram interval log (one interval per second)
-      --plot FILE      write the latency percentile spectrum as an SVG plot
-      --quiet          no live progress line (it is only shown when stderr is a terminal)
-  -h, --help           this text
-";
 
 /// Most requests a connection may keep outstanding (the request batches are pre-encoded
 /// for every depth up to this, see `request.rs`).
@@ -45,17 +16,113 @@ pub const MAX_PIPELINE: usize = 256;
 /// Most connections (far beyond what one machine's ports and file descriptors allow).
 pub const MAX_CONNECTIONS: usize = 1_000_000;
 
+/// How long a run with `-n` and without `-d` may take at most.
+pub const REQUESTS_ONLY_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
+/// The flags as given.
+#[derive(Debug, Parser)]
+#[command(
+    name = "coreline-load",
+    version,
+    about = "An HTTP/1.1 load generator on coreline's runtime.",
+    color = clap::ColorChoice::Never,
+    args_override_self = true,
+    help_template = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}"
+)]
+struct Flags {
+    /// http://HOST:PORT/path or https://HOST:PORT/path
+    #[arg(value_name = "URL", value_parser = Target::parse)]
+    url: Target,
+    /// Connections, split evenly across the cores.
+    #[arg(short = 'c', long = "connections", value_name = "N", value_parser = count)]
+    connections: usize,
+    /// How long to send: seconds, or with a unit (500ms, 10s, 2m); optional with -n.
+    #[arg(short = 'd', long = "duration", value_name = "T", value_parser = seconds,
+          required_unless_present = "requests")]
+    duration: Option<Duration>,
+    /// Stop after N requests in total (after the warm-up), or at the end of -d if sooner.
+    #[arg(short = 'n', long = "requests", value_name = "N", value_parser = count)]
+    requests: Option<usize>,
+    /// Send load for SECS whole seconds first and measure only what follows.
+    #[arg(long, value_name = "SECS", value_parser = warmup, default_value = "0")]
+    warmup: Duration,
+    /// Open loop: RATE requests/s in total, each latency measured from the time its
+    /// request was due (coordinated omission corrected); without it: closed loop, as fast
+    /// as responses come back.
+    #[arg(short = 'R', long = "rate", value_name = "RATE", value_parser = rate)]
+    rate: Option<f64>,
+    /// Requests outstanding per connection (at most 256).
+    #[arg(long, value_name = "N", value_parser = count, default_value = "1")]
+    pipeline: usize,
+    /// A new connection per request (`Connection: close`; latency includes connect and,
+    /// for https, the handshake).
+    #[arg(long)]
+    close: bool,
+    /// Connect with TCP Fast Open (TCP_FASTOPEN_CONNECT): once the server gave a cookie,
+    /// each new connection's request rides in its SYN (for --close runs; needs the
+    /// server's listen option and sysctl).
+    #[arg(long)]
+    fastopen: bool,
+    /// CPUs to run on, one core each: 1 / 0,1 / 0-3 (default: the second CPU this process
+    /// may use, or the only one).
+    #[arg(long, value_name = "LIST", value_parser = cpu_list, conflicts_with = "threads")]
+    cpus: Option<::std::vec::Vec<usize>>, // one value (a plain `Vec` would mean "repeatable")
+    /// Threads: one core each on the first N CPUs from the second on (as --cpus would
+    /// list them); more than the CPUs this process may use runs one per CPU, with a warning.
+    #[arg(short = 't', long = "threads", value_name = "N", value_parser = count)]
+    threads: Option<usize>,
+    /// Request method.
+    #[arg(short = 'm', long = "method", value_name = "M", value_parser = method,
+          default_value = "GET")]
+    method: String,
+    /// Add a request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'N: v'", value_parser = header)]
+    headers: Vec<(String, String)>,
+    /// Request body (sent with Content-Length).
+    #[arg(long, value_name = "STRING")]
+    body: Option<String>,
+    /// Per-request timeout: counts an error and reconnects.
+    #[arg(long, value_name = "T", value_parser = seconds, default_value = "10s")]
+    timeout: Duration,
+    /// Verify the server's certificate against these PEM roots; without it certificates
+    /// are NOT verified (this is a benchmark tool).
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Full TLS handshake on every connection (default: resume sessions).
+    #[arg(long)]
+    no_tls_resume: bool,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write an HdrHistogram interval log (one interval per second).
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+    /// Write the latency percentile spectrum as an SVG plot.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// No live progress line (it is only shown when stderr is a terminal).
+    #[arg(long)]
+    quiet: bool,
+}
+
 /// A checked command line.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub target: Target,
     pub connections: usize,
+    /// `-d`, or [`REQUESTS_ONLY_LIMIT`] with `-n` alone.
     pub duration: Duration,
+    /// `-n`: requests in total.
+    pub requests: Option<usize>,
+    /// `--warmup`: whole seconds of unmeasured load before the run.
+    pub warmup: Duration,
     pub rate: Option<f64>,
     pub pipeline: usize,
     pub close: bool,
     pub fastopen: bool,
     pub cpus: Option<Vec<usize>>,
+    /// `-t`: as many cores, CPUs picked as for the default.
+    pub threads: Option<usize>,
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
@@ -72,124 +139,126 @@ pub struct Config {
 #[derive(Debug)]
 pub enum Command {
     Run(Box<Config>),
-    Help,
+    /// `--help` or `--version`: print this and exit 0.
+    Print(String),
 }
 
 /// Parses the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut args = args.into_iter();
-    let (mut conns, mut duration, mut url) = (None, None, None);
-    let mut cfg = Config {
-        target: Target::placeholder(),
-        connections: 0,
-        duration: Duration::ZERO,
-        rate: None,
-        pipeline: 1,
-        close: false,
-        fastopen: false,
-        cpus: None,
-        method: "GET".into(),
-        headers: Vec::new(),
-        body: None,
-        timeout: Duration::from_secs(10),
-        cacert: None,
-        tls_resume: true,
-        json: None,
-        hlog: None,
-        plot: None,
-        quiet: false,
-    };
-    while let Some(arg) = args.next() {
-        // `--flag=value` as well as `--flag value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-c" | "--connections" => conns = Some(count(&flag, &value(&flag)?)?),
-            "-d" | "--duration" => duration = Some(seconds(&flag, &value(&flag)?)?),
-            "-R" | "--rate" => {
-                let v = value(&flag)?;
-                match v.parse::<f64>() {
-                    Ok(r) if (0.01..1e9).contains(&r) => cfg.rate = Some(r),
-                    _ => return Err(format!("{flag} wants a rate from 0.01 to 1e9, got '{v}'")),
-                }
-            }
-            "--pipeline" => cfg.pipeline = count(&flag, &value(&flag)?)?,
-            "--close" => cfg.close = true,
-            "--fastopen" => cfg.fastopen = true,
-            "--cpus" => cfg.cpus = Some(cpu_list(&value(&flag)?)?),
-            "-m" | "--method" => {
-                let m = value(&flag)?;
-                if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
-                    return Err(format!("{flag}: '{m}' is not a method name"));
-                }
-                cfg.method = m;
-            }
-            "-H" | "--header" => cfg.headers.push(header(&value(&flag)?)?),
-            "--body" => cfg.body = Some(value(&flag)?),
-            "--timeout" => cfg.timeout = seconds(&flag, &value(&flag)?)?,
-            "--cacert" => cfg.cacert = Some(value(&flag)?.into()),
-            "--no-tls-resume" => cfg.tls_resume = false,
-            "--json" => cfg.json = Some(value(&flag)?.into()),
-            "--hlog" => cfg.hlog = Some(value(&flag)?.into()),
-            "--plot" => cfg.plot = Some(value(&flag)?.into()),
-            "--quiet" => cfg.quiet = true,
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
-            _ if url.is_some() => return Err(format!("more than one URL: '{arg}'")),
-            _ => url = Some(arg),
+    let argv = std::iter::once("coreline-load".to_string()).chain(args);
+    let flags = match Flags::command().try_get_matches_from(argv) {
+        Ok(m) => Flags::from_arg_matches(&m).map_err(|e| one_line(&e))?,
+        Err(e) => {
+            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+            return match e.kind() {
+                DisplayHelp | DisplayVersion => Ok(Command::Print(e.render().to_string())),
+                _ => Err(one_line(&e)),
+            };
         }
-    }
-    cfg.connections = conns.ok_or("-c CONNS is required")?;
-    if cfg.connections > MAX_CONNECTIONS {
+    };
+    check(flags).map(|c| Command::Run(Box::new(c)))
+}
+
+/// clap's message on one line: its first paragraph without the `error:` prefix.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().take_while(|l| !l.trim().is_empty());
+    let joined = first.map(str::trim).collect::<Vec<_>>().join(" ");
+    joined.trim_start_matches("error: ").to_string()
+}
+
+/// The checks that involve more than one flag.
+fn check(f: Flags) -> Result<Config, String> {
+    if f.connections > MAX_CONNECTIONS {
         return Err(format!(
             "-c {} is more than {MAX_CONNECTIONS}",
-            cfg.connections
+            f.connections
         ));
     }
-    cfg.duration = duration.ok_or("-d SECS is required")?;
-    cfg.target = Target::parse(&url.ok_or("a URL is required")?)?;
-    if cfg.pipeline > MAX_PIPELINE {
+    if f.pipeline > MAX_PIPELINE {
         return Err(format!(
             "--pipeline {} is more than {MAX_PIPELINE}",
-            cfg.pipeline
+            f.pipeline
         ));
     }
-    if cfg.close && cfg.pipeline > 1 {
+    if f.close && f.pipeline > 1 {
         return Err("--close and --pipeline > 1 exclude each other".into());
     }
-    if let Some(cpus) = &cfg.cpus {
-        if cfg.connections < cpus.len() {
-            return Err(format!(
-                "-c {} is fewer connections than the {} CPUs of --cpus",
-                cfg.connections,
-                cpus.len()
-            ));
-        }
+    // (-t is checked once its CPUs are known: more than there are runs one per CPU.)
+    if let Some(cpus) = f.cpus.as_ref().filter(|c| f.connections < c.len()) {
+        return Err(format!(
+            "-c {} is fewer connections than the {} CPUs of --cpus",
+            f.connections,
+            cpus.len()
+        ));
     }
-    if cfg.cacert.is_some() && !cfg.target.tls {
+    if f.cacert.is_some() && !f.url.tls {
         return Err("--cacert is for https URLs".into());
     }
-    Ok(Command::Run(Box::new(cfg)))
+    Ok(Config {
+        target: f.url,
+        connections: f.connections,
+        duration: f.duration.unwrap_or(REQUESTS_ONLY_LIMIT),
+        requests: f.requests,
+        warmup: f.warmup,
+        rate: f.rate,
+        pipeline: f.pipeline,
+        close: f.close,
+        fastopen: f.fastopen,
+        cpus: f.cpus,
+        threads: f.threads,
+        method: f.method,
+        headers: f.headers,
+        body: f.body,
+        timeout: f.timeout,
+        cacert: f.cacert,
+        tls_resume: !f.no_tls_resume,
+        json: f.json,
+        hlog: f.hlog,
+        plot: f.plot,
+        quiet: f.quiet,
+    })
+}
+
+/// A CPU list, each CPU once: `1`, `0,1`, `0-3`.
+fn cpu_list(spec: &str) -> Result<Vec<usize>, String> {
+    Cores::parse_cpus(spec).map_err(|e| format!("{e} (a CPU list like 1, 0,1 or 0-3)"))
+}
+
+/// Open-loop rate: 0.01 to 1e9 requests/s.
+fn rate(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(r) if (0.01..1e9).contains(&r) => Ok(r),
+        _ => Err(format!("wants a rate from 0.01 to 1e9, got '{v}'")),
+    }
+}
+
+/// Warm-up: whole seconds, 0 to 3600 (so the measured intervals start on a tick).
+fn warmup(v: &str) -> Result<Duration, String> {
+    match v.parse::<u64>() {
+        Ok(s) if s <= 3600 => Ok(Duration::from_secs(s)),
+        _ => Err(format!("wants whole seconds from 0 to 3600, got '{v}'")),
+    }
+}
+
+/// A method name: letters and `-`.
+fn method(m: &str) -> Result<String, String> {
+    if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+        return Err(format!("'{m}' is not a method name"));
+    }
+    Ok(m.to_string())
 }
 
 /// A positive integer.
-fn count(flag: &str, v: &str) -> Result<usize, String> {
+fn count(v: &str) -> Result<usize, String> {
     match v.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag} wants a positive whole number, got '{v}'")),
+        _ => Err(format!("wants a positive whole number, got '{v}'")),
     }
 }
 
 /// A positive duration: `3`, `2.5`, `500ms`, `10s`, `2m`.
-fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+fn seconds(v: &str) -> Result<Duration, String> {
     let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = v.strip_suffix('s') {
@@ -202,32 +271,9 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
     match num.parse::<f64>() {
         Ok(x) if x > 0.0 && (x * scale) < 1e7 => Ok(Duration::from_secs_f64(x * scale)),
         _ => Err(format!(
-            "{flag} wants a positive duration (e.g. 10, 500ms), got '{v}'"
+            "wants a positive duration (e.g. 10, 500ms), got '{v}'"
         )),
     }
-}
-
-/// `1`, `0,1`, `0-3`: the CPUs, each once.
-fn cpu_list(spec: &str) -> Result<Vec<usize>, String> {
-    let bad = || format!("--cpus: '{spec}' is not a CPU list like 1, 0,1 or 0-3");
-    let mut cpus = Vec::new();
-    for part in spec.split(',') {
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part.trim(), part.trim()),
-        };
-        let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-        if a > b || b - a > 4096 {
-            return Err(bad());
-        }
-        for cpu in a..=b {
-            if cpus.contains(&cpu) {
-                return Err(format!("--cpus: CPU {cpu} is listed twice"));
-            }
-            cpus.push(cpu);
-        }
-    }
-    Ok(cpus)
 }
 
 /// `Name: value` with a token name and a value without CR/LF.

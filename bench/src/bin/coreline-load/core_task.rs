@@ -41,7 +41,8 @@ pub async fn run(
     ticker.abort();
     let mut stats = core.stats.take();
     // The last, partial interval (unless the run ended exactly on a tick).
-    let whole = (core.plan.end - core.plan.start).as_secs_f64().ceil() as usize;
+    let measured = core.plan.end - core.plan.measure_from;
+    let whole = measured.as_secs_f64().ceil() as usize;
     if !stats.interval.is_empty() || stats.intervals.len() < whole {
         stats.rotate();
     }
@@ -50,12 +51,18 @@ pub async fn run(
 }
 
 /// Closes an interval of the core's histogram every second of the run and publishes the
-/// counts for the progress line.
+/// counts for the progress line. At the end of a warm-up (whole seconds) the counts start
+/// over instead.
 async fn tick(core: Rc<Core>, progress: Arc<Progress>, index: usize) {
+    let warmup = (core.plan.measure_from - core.plan.start).as_secs();
     for k in 1u64.. {
         time::sleep_until(core.plan.start + Duration::from_secs(k)).await;
         let mut stats = core.stats.borrow_mut();
-        stats.rotate();
+        match k.cmp(&warmup) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => *stats = Stats::default(),
+            std::cmp::Ordering::Greater => stats.rotate(),
+        }
         progress.publish(index, stats.requests, stats.errors.total());
     }
 }

@@ -28,6 +28,8 @@ use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use coreline_runtime::{Cores, Runtime};
@@ -48,12 +50,12 @@ const RECV_BUFFERS: (u16, u32) = (1024, 16 * 1024);
 fn main() -> ExitCode {
     let cfg = match args::parse(std::env::args().skip(1)) {
         Ok(Command::Run(cfg)) => cfg,
-        Ok(Command::Help) => {
-            print!("{}", args::USAGE);
+        Ok(Command::Print(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprint!("coreline-load: {e}\n\n{}", args::USAGE);
+            eprintln!("coreline-load: {e} (see coreline-load --help)");
             return ExitCode::from(2);
         }
     };
@@ -66,8 +68,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The CPUs to run on: `--cpus`, else the second CPU this process may use (leaving the
-/// first to a server started with `--cpus 0`), or the only one.
+/// The CPUs to run on: `--cpus`, else `-t N` (or 1) of those this process may use from the
+/// second on (leaving the first to a server started with `--cpus 0`), the first last.
 fn cpus(cfg: &Config) -> Result<Vec<usize>, String> {
     if let Some(list) = &cfg.cpus {
         return Ok(list.clone());
@@ -77,11 +79,21 @@ fn cpus(cfg: &Config) -> Result<Vec<usize>, String> {
     let allowed: Vec<usize> = (0..nix::sched::CpuSet::count())
         .filter(|&c| set.is_set(c).unwrap_or(false))
         .collect();
-    match allowed.as_slice() {
-        [] => Err("no CPU is available to this process".into()),
-        [only] => Ok(vec![*only]),
-        [_, second, ..] => Ok(vec![*second]),
+    if allowed.is_empty() {
+        return Err("no CPU is available to this process".into());
     }
+    let wanted = cfg.threads.unwrap_or(1);
+    if wanted > allowed.len() {
+        eprintln!(
+            "coreline-load: warning: -t {wanted} is more than the {} CPUs this process may \
+             use; running one thread on each",
+            allowed.len()
+        );
+    }
+    let mut order = allowed.clone();
+    order.rotate_left(1.min(allowed.len() - 1));
+    order.truncate(wanted);
+    Ok(order)
 }
 
 /// Lets this process hold as many connections as its hard limit allows.
@@ -135,7 +147,9 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         cfg.timeout,
         cfg.pipeline,
         cfg.close,
-    );
+    )
+    .with_warmup(cfg.warmup);
+    let budget = cfg.requests.map(|n| Arc::new(AtomicUsize::new(n)));
     let interrupt = Interrupt::install();
     let progress = Progress::new(cpus.len());
     let printer =
@@ -156,6 +170,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
             fastopen: cfg.fastopen,
             plan,
             stats: RefCell::new(Stats::default()),
+            budget: budget.clone(),
         });
         let (progress, interrupt) = (progress.clone(), interrupt.clone());
         core_task::run(core, first, count, progress, interrupt, id.index)
@@ -169,8 +184,13 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
     for s in &outputs {
         stats.merge(s);
     }
+    let spent = budget.is_some_and(|left| left.load(Ordering::Relaxed) == 0);
     let duration = match interrupt.at() {
-        Some(at) => at.saturating_duration_since(start).min(cfg.duration),
+        Some(at) => at
+            .saturating_duration_since(plan.measure_from)
+            .min(cfg.duration),
+        // -n reached: the run lasted until its last response.
+        None if spent => stats.last_response.min(cfg.duration),
         None => cfg.duration.max(stats.last_response),
     };
     let report = Report {
@@ -178,7 +198,8 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         cpus: &cpus,
         stats: &stats,
         duration,
-        due: plan.due_count(cfg.connections),
+        due: (plan.due_count(cfg.connections))
+            .map(|due| cfg.requests.map_or(due, |n| due.min(n as u64))),
         interrupted: interrupt.is_set(),
     };
     print!("{}", report.text());
@@ -187,7 +208,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         std::fs::write(path, text + "\n").map_err(|e| format!("--json {}: {e}", path.display()))?;
     }
     if let Some(path) = &cfg.hlog {
-        hlog::write(path, started_wall, &stats.intervals, duration)?;
+        hlog::write(path, started_wall + cfg.warmup, &stats.intervals, duration)?;
     }
     if let Some(path) = &cfg.plot {
         let title = format!("{} ({} connections)", cfg.target.url, cfg.connections);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use coreline_bench::{ErrorCounts, LatencyUs, LoadReport, LoadSummary, LOAD_REPORT_SCHEMA_VERSION};
 use hdrhistogram::Histogram;
 
-use crate::args::Config;
+use crate::args::{Config, REQUESTS_ONLY_LIMIT};
 use crate::stats::{ErrorKind, Stats};
 
 /// Percentiles reported, with their labels.
@@ -105,6 +105,9 @@ impl Report<'_> {
             tls_resume: self.cfg.tls_resume,
             method: self.cfg.method.clone(),
             fastopen: self.cfg.fastopen,
+            status_counts: s.statuses.clone(),
+            requests_limit: self.cfg.requests.map(|n| n as u64),
+            warmup_s: self.cfg.warmup.as_secs_f64(),
         }
     }
 
@@ -116,11 +119,19 @@ impl Report<'_> {
             Some(r) => format!("open loop at {r} requests/s (latency from due time)"),
             None => "closed loop".to_string(),
         };
+        let seconds = format!("{:.1}s", cfg.duration.as_secs_f64());
+        let mut length = match cfg.requests {
+            Some(n) if cfg.duration == REQUESTS_ONLY_LIMIT => format!("{n} requests"),
+            Some(n) => format!("{n} requests or {seconds}"),
+            None => seconds,
+        };
+        if !cfg.warmup.is_zero() {
+            length += &format!(" after a {}s warm-up", cfg.warmup.as_secs());
+        }
         let _ = writeln!(
             out,
-            "coreline-load {} for {:.1}s: {} connections, pipeline {}{}{}, cpus {:?}, {mode}",
+            "coreline-load {} for {length}: {} connections, pipeline {}{}{}, cpus {:?}, {mode}",
             cfg.target.url,
-            cfg.duration.as_secs_f64(),
             cfg.connections,
             cfg.pipeline,
             if cfg.close {
@@ -152,6 +163,12 @@ impl Report<'_> {
             self.duration.as_secs_f64(),
             bytes(s.bytes as f64)
         );
+        if !s.statuses.is_empty() {
+            let counts: Vec<String> = (s.statuses.iter())
+                .map(|(status, n)| format!("{status}: {n}"))
+                .collect();
+            let _ = writeln!(out, "  Status codes: {}", counts.join(", "));
+        }
         if s.errors.total() > 0 {
             let _ = writeln!(out, "  Errors:");
             for kind in ErrorKind::ALL {

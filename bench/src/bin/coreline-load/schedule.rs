@@ -22,6 +22,8 @@ pub const RECONNECT_BACKOFF: Duration = Duration::from_millis(10);
 pub struct Plan {
     /// When every core starts sending (a moment after the threads have started).
     pub start: Instant,
+    /// When measuring starts: `start`, or the end of the warm-up.
+    pub measure_from: Instant,
     /// No request is started (or due) at or after this.
     pub end: Instant,
     /// Responses still outstanding at this time are abandoned.
@@ -53,6 +55,7 @@ impl Plan {
         let end = start + duration;
         Plan {
             start,
+            measure_from: start,
             end,
             drain_end: end + timeout.min(MAX_DRAIN),
             timeout,
@@ -60,6 +63,17 @@ impl Plan {
             close,
             period: rate.map(|r| Duration::from_secs_f64(connections as f64 / r)),
             spacing: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+        }
+    }
+
+    /// The same plan with `warmup` of unmeasured load first (the measured part keeps its
+    /// length).
+    pub fn with_warmup(self, warmup: Duration) -> Plan {
+        Plan {
+            measure_from: self.start + warmup,
+            end: self.end + warmup,
+            drain_end: self.drain_end + warmup,
+            ..self
         }
     }
 
@@ -73,11 +87,17 @@ impl Plan {
 }
 
 impl Plan {
-    /// Open loop: how many requests fall due before the end over `connections`
+    /// Open loop: how many requests fall due in the measured part over `connections`
     /// connections (what a run that keeps up completes).
     pub fn due_count(&self, connections: usize) -> Option<u64> {
+        let all = self.due_before(self.end, connections)?;
+        Some(all - self.due_before(self.measure_from, connections)?)
+    }
+
+    /// Open loop: how many requests fall due from the start until `until`.
+    fn due_before(&self, until: Instant, connections: usize) -> Option<u64> {
         let period = self.period?;
-        let length = self.end - self.start;
+        let length = until - self.start;
         let mut due = 0;
         for g in 0..connections {
             let first = self.first_due(g) - self.start;
@@ -121,5 +141,12 @@ mod tests {
             assert!(gap.abs_diff(Duration::from_millis(5)) < Duration::from_micros(10));
         }
         assert_eq!(plan.drain_end - plan.end, MAX_DRAIN);
+        let warm = plan.with_warmup(Duration::from_secs(1));
+        assert_eq!(
+            warm.due_count(4),
+            Some(400),
+            "the measured part keeps its length"
+        );
+        assert_eq!(warm.end - warm.measure_from, Duration::from_secs(2));
     }
 }

@@ -128,8 +128,10 @@ pub struct Stats {
     pub interval: Histogram<u64>,
     /// Closed intervals: `intervals[k]` covers seconds k..k+1 of the run.
     pub intervals: Vec<Histogram<u64>>,
-    /// When the last response arrived, as time since the run's start.
+    /// When the last response arrived, as time since the measured run's start.
     pub last_response: Duration,
+    /// Responses by status code.
+    pub statuses: BTreeMap<u16, u64>,
 }
 
 impl Default for Stats {
@@ -142,6 +144,7 @@ impl Default for Stats {
             interval: histogram(),
             intervals: Vec::new(),
             last_response: Duration::ZERO,
+            statuses: BTreeMap::new(),
         }
     }
 }
@@ -154,6 +157,7 @@ impl Stats {
         self.interval.saturating_record(us);
         self.requests += 1;
         self.last_response = since_start;
+        *self.statuses.entry(status).or_default() += 1;
         if !(200..400).contains(&status) {
             self.errors
                 .add(ErrorKind::Status, 1, || format!("status {status}"));
@@ -179,5 +183,8 @@ impl Stats {
             self.intervals[k].add(h).expect("same bounds");
         }
         self.last_response = self.last_response.max(other.last_response);
+        for (status, n) in &other.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
     }
 }

@@ -20,18 +20,6 @@ pub struct Target {
 }
 
 impl Target {
-    /// A value to fill in before the URL is parsed.
-    pub fn placeholder() -> Target {
-        Target {
-            url: String::new(),
-            tls: false,
-            host: String::new(),
-            authority: String::new(),
-            port: 0,
-            path: String::new(),
-        }
-    }
-
     /// Parses an http or https URL.
     pub fn parse(url: &str) -> Result<Target, String> {
         let bad = |why: &str| format!("URL '{url}': {why}");

@@ -1,9 +1,11 @@
-//! `coreline serve [--listen ADDR] [--cpus LIST] [--backlog N] [--root DIR] [--tls-listen
-//! ADDR --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]`: the coreline HTTP
-//! and HTTPS server; `coreline gen-cert DIR [--days N] [--force]`: a self-signed
-//! certificate for local use.
-//! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag, an address
-//! in use, an unreadable root or a bad certificate or key prints one line and exits 2.
+//! `coreline serve [--config FILE] [--listen ADDR]... [--cpus LIST] [--backlog N] [--root
+//! DIR] [--tls-listen ADDR... --tls-cert FILE --tls-key FILE [--tls-sni NAME=CERT:KEY]...]`:
+//! the coreline HTTP and HTTPS server; `coreline gen-cert DIR [--days N] [--force]`: a
+//! self-signed certificate for local use; `coreline check-config FILE`: checks a config
+//! file without serving (exit 0 or 1, as `nginx -t`).
+//! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag or config
+//! value, an address in use, an unreadable root or a bad certificate or key prints one line
+//! and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
 //! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
@@ -22,6 +24,7 @@ mod stats;
 mod stderr_log;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -30,12 +33,13 @@ use coreline_tls::TlsAcceptor;
 
 fn main() -> ExitCode {
     stderr_log::init();
-    match args::parse(std::env::args().skip(1)) {
-        Ok(args::Command::Help) => {
+    match args::parse(std::env::args_os().skip(1)) {
+        Err(args::Exit::Print(text)) => {
             // `coreline --help | head` closes the pipe early: not an error, and no panic.
-            let _ = writeln!(std::io::stdout(), "{}", args::USAGE);
+            let _ = write!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
+        Err(args::Exit::Usage(e)) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
         Ok(args::Command::Serve(serve)) => run(*serve),
         Ok(args::Command::GenCert(gen)) => gen_cert(&gen),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
@@ -45,8 +49,49 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Err(e) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
+        Ok(args::Command::CheckConfig(path)) => check_config(&path),
     }
+}
+
+/// `check-config FILE`: as `nginx -t`, the settings, certificates, root and addresses are
+/// checked without serving; one line either way.
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let checked = args::check_config(path).and_then(|serve| {
+        let shown = path.display();
+        if let Some(root) = &serve.root {
+            files::Files::new(root).map_err(|e| format!("{shown}: {e}"))?;
+        }
+        if let Some(tls) = &serve.tls {
+            acceptor(tls).map_err(|e| format!("{shown}: {e}"))?;
+        }
+        let all = serve
+            .listen
+            .iter()
+            .chain(serve.tls.iter().flat_map(|t| &t.listen));
+        for addr in all {
+            addr.resolve().map_err(|e| format!("{shown}: {e}"))?;
+        }
+        Ok(())
+    });
+    match checked {
+        Ok(()) => {
+            let _ = writeln!(std::io::stdout(), "configuration {} is ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("coreline: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Every socket address of `addrs`, names resolved now.
+fn resolve_all(addrs: &[coreline_http::ListenAddr]) -> Result<Vec<SocketAddr>, String> {
+    let mut out = Vec::new();
+    for addr in addrs {
+        out.extend(addr.resolve().map_err(|e| e.to_string())?);
+    }
+    Ok(out)
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -93,8 +138,8 @@ fn warn_if_no_fastopen_server() {
 /// Reads and checks every certificate and key (before anything starts).
 fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     let mut builder = TlsAcceptor::builder().default_cert(&tls.cert, &tls.key);
-    for (name, cert, key) in &tls.sni {
-        builder = builder.sni_cert(name, cert, key);
+    for sni in &tls.sni {
+        builder = builder.sni_cert(&sni.name, &sni.cert, &sni.key);
     }
     builder.build()
 }
@@ -109,11 +154,23 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    if serve.metrics.admin.is_some()
-        && serve.metrics.admin == serve.listen
-        && serve.listen.is_some_and(|a| a.port() != 0)
+    let listen = match resolve_all(&serve.listen) {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    let tls_listen = match serve
+        .tls
+        .as_ref()
+        .map(|t| resolve_all(&t.listen))
+        .transpose()
     {
-        return fail("--metrics needs an address other than --listen's");
+        Ok(a) => a.unwrap_or_default(),
+        Err(e) => return fail(&e),
+    };
+    if let Some(admin) = serve.metrics.admin {
+        if admin.port() != 0 && listen.contains(&admin) {
+            return fail("--metrics needs an address other than --listen's");
+        }
     }
     let hlog = match &serve.metrics.admin {
         Some(_) => {
@@ -158,12 +215,16 @@ fn run(serve: args::Serve) -> ExitCode {
     if let Some(t) = serve.drain_timeout {
         builder = builder.drain_timeout(t);
     }
-    if let Some(addr) = serve.listen {
+    for addr in listen {
         builder = builder.listen(addr);
     }
     if let Some(tls) = &serve.tls {
         match acceptor(tls) {
-            Ok(acceptor) => builder = builder.tls_listen(tls.listen, acceptor),
+            Ok(acceptor) => {
+                for addr in tls_listen {
+                    builder = builder.tls_listen(addr, acceptor.clone());
+                }
+            }
             Err(e) => return fail(&e.to_string()),
         }
     }

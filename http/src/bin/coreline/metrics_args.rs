@@ -17,39 +17,6 @@ pub struct MetricsFlags {
     pub public: bool,
 }
 
-/// Handles `flag` if it is a metrics flag: `None` if it is not one, else the outcome.
-/// `value` gives the flag's value (inline `--flag=v` or the next argument).
-pub fn parse_flag(
-    flags: &mut MetricsFlags,
-    flag: &str,
-    value: impl FnOnce() -> Option<String>,
-) -> Option<Result<(), String>> {
-    if flag == "--metrics-rx-timestamps" {
-        flags.rx_timestamps = true;
-        return Some(Ok(()));
-    }
-    if flag == "--metrics-public" {
-        flags.public = true;
-        return Some(Ok(()));
-    }
-    if flag != "--metrics" && flag != "--metrics-hlog" {
-        return None;
-    }
-    let Some(value) = value() else {
-        return Some(Err(format!("{flag} needs a value")));
-    };
-    Some(match flag {
-        "--metrics" => value
-            .parse()
-            .map(|a| flags.admin = Some(a))
-            .map_err(|_| format!("--metrics '{value}' is not an IP:PORT address")),
-        _ => {
-            flags.hlog_dir = Some(PathBuf::from(value));
-            Ok(())
-        }
-    })
-}
-
 /// Checks the combination (after all flags are read).
 pub fn check(flags: &MetricsFlags) -> Result<(), String> {
     if flags.hlog_dir.is_some() && flags.admin.is_none() {
@@ -81,33 +48,8 @@ pub struct Stats {
     pub count: Option<u64>,
 }
 
-/// Parses the arguments after `stats`.
-pub fn parse_stats(args: impl Iterator<Item = String>) -> Result<Stats, String> {
-    let mut args = args.peekable();
-    let url = args
-        .next()
-        .ok_or("stats needs the admin URL, e.g. http://127.0.0.1:9090")?;
-    let addr = resolve(&url)?;
-    let mut count = None;
-    while let Some(arg) = args.next() {
-        let value = match arg.split_once('=') {
-            Some(("--count", v)) => v.to_string(),
-            _ if arg == "--count" => args.next().ok_or("--count needs a value")?,
-            _ => return Err(format!("unknown argument '{arg}'")),
-        };
-        count = Some(
-            value
-                .parse()
-                .ok()
-                .filter(|&n: &u64| n > 0)
-                .ok_or_else(|| format!("--count '{value}' is not a positive number"))?,
-        );
-    }
-    Ok(Stats { addr, count })
-}
-
 /// `http://HOST:PORT[/]` (or just `HOST:PORT`) to an address.
-fn resolve(url: &str) -> Result<SocketAddr, String> {
+pub fn resolve(url: &str) -> Result<SocketAddr, String> {
     if url.starts_with("https://") {
         return Err(format!("'{url}': the admin listener speaks plain http"));
     }
@@ -129,57 +71,32 @@ fn resolve(url: &str) -> Result<SocketAddr, String> {
 mod tests {
     use super::*;
 
-    fn s(args: &[&str]) -> Result<Stats, String> {
-        parse_stats(args.iter().map(|a| a.to_string()))
-    }
-
     #[test]
-    fn stats_arguments() {
-        let st = s(&["http://127.0.0.1:9090/", "--count", "2"]).unwrap();
-        assert_eq!(st.addr, "127.0.0.1:9090".parse().unwrap());
-        assert_eq!(st.count, Some(2));
-        assert_eq!(s(&["127.0.0.1:1", "--count=3"]).unwrap().count, Some(3));
-        assert_eq!(s(&["http://127.0.0.1:1"]).unwrap().count, None);
+    fn admin_urls() {
+        let addr = resolve("http://127.0.0.1:9090/").unwrap();
+        assert_eq!(addr, "127.0.0.1:9090".parse().unwrap());
+        assert!(resolve("127.0.0.1:1").is_ok());
         for bad in [
-            &[][..],
-            &["https://127.0.0.1:1"],
-            &["http://127.0.0.1:1/metrics"],
-            &["nohost"],
-            &["127.0.0.1:1", "--count", "0"],
-            &["127.0.0.1:1", "--count"],
-            &["127.0.0.1:1", "--what"],
+            "https://127.0.0.1:1",
+            "http://127.0.0.1:1/metrics",
+            "nohost",
         ] {
-            let e = s(bad).unwrap_err();
+            let e = resolve(bad).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }
     }
 
     #[test]
-    fn serve_flags() {
-        let mut f = MetricsFlags::default();
-        assert!(parse_flag(&mut f, "--listen", || None).is_none());
-        assert!(
-            parse_flag(&mut f, "--metrics", || Some("127.0.0.1:9".into()))
-                .unwrap()
-                .is_ok()
-        );
-        assert_eq!(f.admin, Some("127.0.0.1:9".parse().unwrap()));
-        assert!(parse_flag(&mut f, "--metrics", || Some("x".into()))
-            .unwrap()
-            .is_err());
-        assert!(parse_flag(&mut f, "--metrics-hlog", || None)
-            .unwrap()
-            .is_err());
+    fn combinations() {
         let only_hlog = MetricsFlags {
             hlog_dir: Some("/tmp".into()),
             ..MetricsFlags::default()
         };
         assert!(check(&only_hlog).is_err());
-        let mut rx = MetricsFlags::default();
-        assert!(parse_flag(&mut rx, "--metrics-rx-timestamps", || None)
-            .unwrap()
-            .is_ok());
-        assert!(rx.rx_timestamps);
+        let mut rx = MetricsFlags {
+            rx_timestamps: true,
+            ..MetricsFlags::default()
+        };
         assert_eq!(
             check(&rx).unwrap_err(),
             "--metrics-rx-timestamps needs --metrics ADDR"
@@ -203,10 +120,10 @@ mod tests {
             assert!(e.contains("--metrics-public") && !e.contains('\n'), "{e}");
             assert!(check(&on(public, true)).is_ok(), "{public}");
         }
-        let mut alone = MetricsFlags::default();
-        assert!(parse_flag(&mut alone, "--metrics-public", || None)
-            .unwrap()
-            .is_ok());
+        let alone = MetricsFlags {
+            public: true,
+            ..MetricsFlags::default()
+        };
         assert_eq!(
             check(&alone).unwrap_err(),
             "--metrics-public needs --metrics ADDR"

@@ -48,7 +48,43 @@ fn flags_and_defaults() {
     assert_eq!(c.cpus, Some(vec![0, 1, 3]));
     assert_eq!(c.headers, vec![("X-A".into(), "b".into())]);
     assert!(c.target.tls && !c.tls_resume);
-    assert!(matches!(p(&["--help"]), Ok(Command::Help)));
+    assert!(matches!(p(&["--help"]), Ok(Command::Print(_))));
+    assert!(matches!(p(&["-V"]), Ok(Command::Print(_))));
+}
+
+#[test]
+fn requests_threads_and_warmup() {
+    let c = cfg(&[
+        "-c",
+        "4",
+        "-n",
+        "100",
+        "-t",
+        "2",
+        "--warmup",
+        "1",
+        "http://a/",
+    ]);
+    assert_eq!((c.requests, c.threads), (Some(100), Some(2)));
+    assert_eq!(
+        (c.duration, c.warmup),
+        (REQUESTS_ONLY_LIMIT, Duration::from_secs(1))
+    );
+    let c = cfg(&["-c", "1", "-d", "2", "--requests=5", "http://a/"]);
+    assert_eq!((c.duration, c.requests), (Duration::from_secs(2), Some(5)));
+    assert_eq!((c.warmup, c.threads), (Duration::ZERO, None));
+    let e = |args: &[&str]| p(args).unwrap_err();
+    assert!(e(&["-c", "2", "-t", "2", "--cpus", "0", "-d", "1", "http://a/"]).contains("--cpus"));
+    assert!(e(&["-c", "1", "-t", "0", "-d", "1", "http://a/"]).contains("-t"));
+    assert!(e(&["-c", "1", "-n", "x", "http://a/"]).contains("--requests"));
+    assert!(e(&["-c", "1", "-d", "1", "--warmup", "1.5", "http://a/"]).contains("--warmup"));
+    assert!(e(&["-c", "1", "-d", "1", "--cpus", "0,0", "http://a/"]).contains("twice"));
+    for args in [
+        &["-c", "1", "http://a/"][..],
+        &["-c", "x", "-d", "1", "http://a/"],
+    ] {
+        assert!(!e(args).contains('\n'), "{args:?}");
+    }
 }
 
 #[test]
@@ -60,6 +96,7 @@ fn errors_name_the_problem() {
     assert!(e(&["-c", "0", "-d", "1", "http://a/"]).contains("positive"));
     assert!(e(&["-c", "1", "-d", "x", "http://a/"]).contains("duration"));
     assert!(e(&["-c", "1", "-d", "1", "--cpus", "1-0", "http://a/"]).contains("CPU list"));
+    assert!(e(&["-c", "1", "-d", "1", "--cpus", "0-999999", "http://a/"]).contains("CPU"));
     assert!(e(&["-c", "1", "-d", "1", "--cpus", "0,1", "http://a/"]).contains("fewer"));
     assert!(e(&["-c", "1", "-d", "1", "-H", "bad", "http://a/"]).contains("header"));
     assert!(e(&["-c", "1", "-d", "1", "--pipeline", "999", "http://a/"]).contains("256"));
@@ -76,7 +113,8 @@ fn errors_name_the_problem() {
     .contains("exclude"));
     assert!(e(&["-c", "1", "-d", "1", "--frob", "http://a/"]).contains("--frob"));
     assert!(e(&["-c", "1", "-d", "1", "ftp://a/"]).contains("http"));
-    assert!(e(&["-c", "1", "-d", "1", "http://a/", "http://b/"]).contains("more than one"));
+    assert!(e(&["-c", "1", "-d", "1", "http://a/", "http://b/"])
+        .contains("unexpected argument 'http://b/'"));
     assert!(e(&["-c", "1", "-d", "1", "--cacert", "x", "http://a/"]).contains("https"));
     assert!(e(&["-c", "1", "-d", "1", "-R", "0", "http://a/"]).contains("rate"));
     assert!(e(&["-c", "1", "-d", "1", "-R", "1e-300", "http://a/"]).contains("rate"));

@@ -13,6 +13,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
@@ -35,6 +37,8 @@ pub struct Core {
     pub fastopen: bool,
     pub plan: Plan,
     pub stats: RefCell<Stats>,
+    /// `-n`: the measured requests every core may still start, shared by all.
+    pub budget: Option<Arc<AtomicUsize>>,
 }
 
 /// How a connection ended.
@@ -76,7 +80,8 @@ pub async fn run(core: Rc<Core>, global_index: usize) {
             time::sleep_until(plan.start).await;
         }
         let now = Instant::now();
-        if now >= plan.end && (load.owed.is_empty() || now >= plan.drain_end) {
+        let over = now >= plan.end || load.spent();
+        if over && (load.owed.is_empty() || now >= plan.drain_end) {
             return;
         }
         if plan.close && plan.period.is_none() {
@@ -117,7 +122,7 @@ impl Load {
         let plan = &self.core.plan;
         match plan.period {
             None if now < plan.end => {
-                while self.owed.len() < plan.pipeline {
+                while self.owed.len() < plan.pipeline && self.take(now) {
                     self.owed.push_back(now);
                 }
             }
@@ -126,12 +131,29 @@ impl Load {
                 while self.owed.len() < plan.pipeline
                     && self.next_due <= now
                     && self.next_due < plan.end
+                    && self.take(self.next_due)
                 {
                     self.owed.push_back(self.next_due);
                     self.next_due += period;
                 }
             }
         }
+    }
+
+    /// Takes a request starting at `at` from the `-n` budget (warm-up requests are free);
+    /// false when it is spent.
+    fn take(&self, at: Instant) -> bool {
+        match &self.core.budget {
+            Some(left) if at >= self.core.plan.measure_from => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+            _ => true,
+        }
+    }
+
+    /// Whether `-n` requests have all been started.
+    fn spent(&self) -> bool {
+        (self.core.budget.as_ref()).is_some_and(|left| left.load(Ordering::Relaxed) == 0)
     }
 
     fn error(&self, kind: ErrorKind, n: u64, e: &io::Error) {
@@ -144,7 +166,8 @@ impl Load {
         let mut sleep = time::sleep_until(plan.end);
         loop {
             let now = Instant::now();
-            if (now >= plan.end && self.owed.is_empty()) || now >= plan.drain_end {
+            let over = now >= plan.end || self.spent();
+            if (over && self.owed.is_empty()) || now >= plan.drain_end {
                 return End::Finished;
             }
             // Send what may start now, in one batch.

@@ -28,7 +28,7 @@ impl Load {
     pub(super) fn received(&mut self, transport: &mut Transport, chunk: RecvBuf) -> Option<End> {
         let now = Instant::now();
         let core = self.core.clone();
-        let since_start = now.saturating_duration_since(core.plan.start);
+        let since_start = now.saturating_duration_since(core.plan.measure_from);
         let mut stats = core.stats.borrow_mut();
         let (mut closed, mut orphan, mut eof, mut answered) = (false, false, false, 0);
         let (parser, owed, sent) = (&mut self.parser, &mut self.owed, &mut self.sent);
@@ -91,7 +91,7 @@ impl Load {
     pub(super) fn closed_by_peer(&mut self) -> End {
         let now = Instant::now();
         let core = self.core.clone();
-        let since_start = now.saturating_duration_since(core.plan.start);
+        let since_start = now.saturating_duration_since(core.plan.measure_from);
         let (owed, sent) = (&mut self.owed, &mut self.sent);
         let mut stats = core.stats.borrow_mut();
         let clean = self.parser.eof(&mut |done| {

@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 
-use coreline_http::{Builder, FileBodyMethod};
+use coreline_http::{FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::*;
 
-fn p(args: &[&str]) -> Result<Command, String> {
-    parse(args.iter().map(|s| s.to_string()))
+fn p(args: &[&str]) -> Result<Command, Exit> {
+    parse(args.iter().copied())
 }
 
 fn serve(args: &[&str]) -> Serve {
@@ -16,10 +16,24 @@ fn serve(args: &[&str]) -> Serve {
     }
 }
 
+fn err(args: &[&str]) -> String {
+    match p(args) {
+        Err(Exit::Usage(e)) => {
+            assert!(!e.contains('\n'), "{args:?}: {e}");
+            e
+        }
+        other => panic!("{args:?} gave {other:?}"),
+    }
+}
+
+fn addr(s: &str) -> ListenAddr {
+    s.parse().unwrap()
+}
+
 #[test]
 fn defaults_and_flags() {
     let s = serve(&["serve"]);
-    assert_eq!(s.listen, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(s.listen, vec![addr("127.0.0.1:8080")]);
     assert_eq!(
         (s.cpus, s.backlog, s.root, s.tls),
         (Cores::All, 4096, None, None)
@@ -34,11 +48,39 @@ fn defaults_and_flags() {
         "--root",
         "/x",
     ]);
-    assert_eq!(s.listen, Some("0.0.0.0:1".parse().unwrap()));
+    assert_eq!(s.listen, vec![addr("0.0.0.0:1")]);
     assert_eq!(s.cpus, Cores::List(vec![0, 1]));
     assert_eq!(s.backlog, 7);
     assert_eq!(s.root, Some(PathBuf::from("/x")));
     assert_eq!(p(&[]).unwrap(), p(&["serve"]).unwrap());
+    // Flags without a command: serve. A single-value flag given twice: the last wins.
+    let s = serve(&["--cpus", "0", "--cpus", "1"]);
+    assert_eq!(s.cpus, Cores::List(vec![1]));
+}
+
+#[test]
+fn repeatable_listeners_in_every_form() {
+    let s = serve(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:80",
+        "--listen=[::1]:81",
+        "--listen",
+        ":82",
+        "--listen",
+        "localhost:83",
+    ]);
+    assert_eq!(
+        s.listen,
+        vec![
+            addr("127.0.0.1:80"),
+            addr("[::1]:81"),
+            ListenAddr::AllInterfaces(82),
+            addr("localhost:83")
+        ]
+    );
+    let e = err(&["serve", "--listen", "localhost"]);
+    assert!(e.contains("--listen") && e.contains(":PORT"), "{e}");
 }
 
 #[test]
@@ -47,6 +89,8 @@ fn tls_flags() {
         "serve",
         "--tls-listen",
         "127.0.0.1:8443",
+        "--tls-listen",
+        ":8444",
         "--tls-cert",
         "c.pem",
         "--tls-key=k.pem",
@@ -55,18 +99,29 @@ fn tls_flags() {
         "--tls-sni=b.example=C:\\b.pem:b:key.pem",
     ]);
     // --tls-listen without --listen: HTTPS only.
-    assert_eq!(s.listen, None);
+    assert!(s.listen.is_empty());
     let tls = s.tls.unwrap();
-    assert_eq!(tls.listen, "127.0.0.1:8443".parse().unwrap());
-    assert_eq!((tls.cert, tls.key), ("c.pem".into(), "k.pem".into()));
     assert_eq!(
-        tls.sni,
-        vec![
-            ("a.example".into(), "a/cert.pem".into(), "a/key.pem".into()),
-            ("b.example".into(), "C:\\b.pem:b".into(), "key.pem".into()),
+        tls.listen,
+        vec![addr("127.0.0.1:8443"), ListenAddr::AllInterfaces(8444)]
+    );
+    assert_eq!((tls.cert, tls.key), ("c.pem".into(), "k.pem".into()));
+    let sni: Vec<_> = (tls.sni.iter())
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.cert.to_str().unwrap(),
+                s.key.to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sni,
+        [
+            ("a.example", "a/cert.pem", "a/key.pem"),
+            ("b.example", "C:\\b.pem:b", "key.pem")
         ]
     );
-    // With --listen too: both.
     let s = serve(&[
         "serve",
         "--listen=127.0.0.1:80",
@@ -74,7 +129,7 @@ fn tls_flags() {
         "--tls-cert=c",
         "--tls-key=k",
     ]);
-    assert_eq!(s.listen, Some("127.0.0.1:80".parse().unwrap()));
+    assert_eq!(s.listen, vec![addr("127.0.0.1:80")]);
     assert!(s.tls.is_some());
 }
 
@@ -99,7 +154,7 @@ fn gen_cert() {
         p(&["gen-cert", "/tmp/d", "--days=398"]).unwrap(),
         made("/tmp/d", 398, false)
     );
-    assert_eq!(p(&["gen-cert", "--help"]).unwrap(), Command::Help);
+    assert!(matches!(p(&["gen-cert", "--help"]), Err(Exit::Print(_))));
     for bad in [
         &["gen-cert"][..],
         &["gen-cert", "a", "b"],
@@ -107,150 +162,121 @@ fn gen_cert() {
         &["gen-cert", "a", "--days"],
         &["gen-cert", "a", "--days", "0"],
         &["gen-cert", "a", "--days", "399"],
-        &["gen-cert", "a", "--days", "-1"],
         &["gen-cert", "a", "--days=x"],
+        &["gen-cert", "a", "--days", "-1"],
     ] {
-        let e = p(bad).unwrap_err();
-        assert!(!e.contains('\n'), "{e}");
+        err(bad);
     }
 }
 
 #[test]
-fn errors_and_help() {
-    assert_eq!(p(&["serve", "--help"]).unwrap(), Command::Help);
-    assert_eq!(p(&["-h"]).unwrap(), Command::Help);
-    for bad in [
-        &["serve", "--nope"][..],
-        &["serve", "--listen"],
-        &["serve", "--listen", "localhost"],
-        &["serve", "--backlog", "0"],
-        &["serve", "--cpus", "x"],
-        &["frobnicate"],
-        &["serve", "--tls-listen", "127.0.0.1:1"],
-        &["serve", "--tls-listen", "127.0.0.1:1", "--tls-cert", "c"],
-        &["serve", "--tls-listen", "127.0.0.1:1", "--tls-key", "k"],
-        &["serve", "--tls-cert", "c", "--tls-key", "k"],
-        &["serve", "--tls-sni", "a=c:k"],
-        &[
-            "serve",
-            "--tls-listen",
-            "x",
-            "--tls-cert",
-            "c",
+fn help_version_and_errors() {
+    for asks in [
+        &["serve", "--help"][..],
+        &["-h"],
+        &["check-config", "--help"],
+        &["stats", "-h"],
+    ] {
+        match p(asks) {
+            Err(Exit::Print(text)) => assert!(text.starts_with("usage: coreline"), "{text}"),
+            other => panic!("{asks:?} gave {other:?}"),
+        }
+    }
+    for asks in [&["-V"][..], &["--version"], &["serve", "--version"]] {
+        let version = format!("coreline {}\n", env!("CARGO_PKG_VERSION"));
+        assert_eq!(p(asks), Err(Exit::Print(version)));
+    }
+    for (bad, names) in [
+        (&["serve", "--nope"][..], "--nope"),
+        (&["serve", "--listen"], "--listen"),
+        (&["serve", "--backlog", "0"], "--backlog"),
+        (&["serve", "--backlog", "-3"], "--backlog"),
+        (&["serve", "--cpus", "x"], "--cpus"),
+        (&["frobnicate"], "frobnicate"),
+        (&["serve", "--tls-listen", "127.0.0.1:1"], "--tls-cert"),
+        (
+            &["serve", "--tls-listen", "127.0.0.1:1", "--tls-cert", "c"],
             "--tls-key",
-            "k",
-        ],
-        &[
-            "serve",
-            "--tls-listen=127.0.0.1:1",
-            "--tls-cert=c",
-            "--tls-key=k",
-            "--tls-sni=nofiles",
-        ],
-        &[
-            "serve",
-            "--tls-listen=127.0.0.1:1",
-            "--tls-cert=c",
-            "--tls-key=k",
-            "--tls-sni=a=nokey",
-        ],
+        ),
+        (
+            &["serve", "--tls-cert", "c", "--tls-key", "k"],
+            "--tls-listen",
+        ),
+        (&["serve", "--tls-sni", "a=c:k"], "--tls-listen"),
+        (&["serve", "--tls-listen", "x"], "--tls-listen"),
+        (&["serve", "--tls-sni=nofiles"], "--tls-sni"),
+        (&["serve", "--tls-sni=a=nokey"], "--tls-sni"),
+        (&["serve", "--max-connections", "lots"], "--max-connections"),
+        (&["serve", "--max-handshakes", "x"], "--max-handshakes"),
+        (&["serve", "--drain-timeout", "-1"], "--drain-timeout"),
+        (&["serve", "--tcp-nodelay", "yes"], "--tcp-nodelay"),
+        (&["serve", "--tcp-nodelay"], "--tcp-nodelay"),
+        (&["serve", "--tcp-fastopen", "0"], "--tcp-fastopen"),
+        (&["serve", "--tcp-fastopen", "-1"], "--tcp-fastopen"),
+        (&["serve", "--tcp-fastopen", "3000000000"], "--tcp-fastopen"),
+        (&["serve", "--file-body", "sendfile"], "--file-body"),
+        (&["serve", "--min-body-rate", "fast"], "--min-body-rate"),
+        (&["serve", "--metrics-public"], "--metrics"),
+        (&["stats"], "admin URL"),
+        (&["stats", "127.0.0.1:1", "--count", "0"], "--count"),
     ] {
-        let e = p(bad).unwrap_err();
-        assert!(!e.contains('\n'), "{e}");
+        let e = err(bad);
+        assert!(e.contains(names), "{bad:?}: {e}");
     }
 }
 
 #[test]
-fn restart_and_connection_limit_flags() {
+fn server_settings() {
     let s = serve(&["serve"]);
     assert_eq!((s.reuse_port, s.max_connections), (false, None));
-    // A switch takes no value: the next flag is still read as a flag.
+    assert_eq!((s.max_handshakes, s.drain_timeout), (None, None));
+    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (true, None));
+    assert_eq!((s.min_body_rate, s.min_send_rate), (None, None));
+    assert_eq!(s.file_body, FileBodyMethod::Auto);
     let s = serve(&[
         "serve",
         "--reuse-port",
         "--max-connections",
         "64",
-        "--cpus",
+        "--max-handshakes",
+        "32",
+        "--drain-timeout",
+        "2.5",
+        "--tcp-nodelay",
+        "off",
+        "--tcp-fastopen=256",
+        "--file-body",
+        "send-zc",
+        "--min-body-rate",
         "0",
+        "--min-send-rate=1000",
     ]);
     assert_eq!((s.reuse_port, s.max_connections), (true, Some(64)));
-    assert_eq!(s.cpus, Cores::List(vec![0]));
-    assert!(p(&["serve", "--max-connections", "lots"])
-        .unwrap_err()
-        .contains("--max-connections"));
-}
-
-#[test]
-fn handshake_cap_and_drain_timeout_flags() {
-    let s = serve(&["serve"]);
-    assert_eq!((s.max_handshakes, s.drain_timeout), (None, None));
-    let s = serve(&["serve", "--max-handshakes", "32", "--drain-timeout", "2.5"]);
     assert_eq!(s.max_handshakes, Some(32));
     assert_eq!(
         s.drain_timeout,
         Some(std::time::Duration::from_millis(2500))
     );
-    for bad in [["--max-handshakes", "x"], ["--drain-timeout", "-1"]] {
-        let e = p(&["serve", bad[0], bad[1]]).unwrap_err();
-        assert!(e.contains(bad[0]), "{e}");
-    }
+    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (false, Some(256)));
+    assert_eq!(s.file_body, FileBodyMethod::SendZc);
+    assert_eq!((s.min_body_rate, s.min_send_rate), (Some(0), Some(1000)));
 }
 
 #[test]
-fn socket_option_flags() {
-    let s = serve(&["serve"]);
-    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (true, None));
-    let s = serve(&["serve", "--tcp-nodelay", "off", "--tcp-fastopen=256"]);
-    assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (false, Some(256)));
-    assert!(serve(&["serve", "--tcp-nodelay=on"]).tcp_nodelay);
+fn notsent_lowat_flag() {
     let lowat = |args: &[&str]| serve(args).notsent_lowat;
-    assert_eq!(lowat(&["serve"]), Some(Builder::DEFAULT_NOTSENT_LOWAT));
-    let stated = format!("(default {})", Builder::DEFAULT_NOTSENT_LOWAT);
-    assert!(USAGE.contains(&stated), "the usage states the default");
+    assert_eq!(
+        lowat(&["serve"]),
+        Some(coreline_http::Builder::DEFAULT_NOTSENT_LOWAT)
+    );
     assert_eq!(lowat(&["serve", "--notsent-lowat", "16384"]), Some(16384));
     assert_eq!(lowat(&["serve", "--notsent-lowat=off"]), None);
-    for (bad, names) in [
-        (&["serve", "--tcp-nodelay", "yes"][..], "--tcp-nodelay"),
-        (&["serve", "--tcp-nodelay"], "--tcp-nodelay"),
-        (&["serve", "--tcp-fastopen", "0"], "--tcp-fastopen"),
-        (&["serve", "--tcp-fastopen", "-1"], "--tcp-fastopen"),
-        (&["serve", "--tcp-fastopen", "3000000000"], "--tcp-fastopen"),
-        (&["serve", "--tcp-fastopen", "many"], "--tcp-fastopen"),
-        (&["serve", "--notsent-lowat", "0"], "--notsent-lowat"),
-        (
-            &["serve", "--notsent-lowat", "3000000000"],
-            "--notsent-lowat",
-        ),
-        (&["serve", "--notsent-lowat", "on"], "--notsent-lowat"),
-        (&["serve", "--notsent-lowat"], "--notsent-lowat"),
+    for bad in [
+        &["serve", "--notsent-lowat", "0"][..],
+        &["serve", "--notsent-lowat", "3000000000"],
+        &["serve", "--notsent-lowat", "on"],
+        &["serve", "--notsent-lowat"],
     ] {
-        let e = p(bad).unwrap_err();
-        assert!(e.contains(names) && !e.contains('\n'), "{bad:?}: {e}");
+        assert!(err(bad).contains("--notsent-lowat"), "{bad:?}");
     }
-}
-
-#[test]
-fn file_body_flag() {
-    assert_eq!(serve(&["serve"]).file_body, FileBodyMethod::Auto);
-    for (value, method) in [
-        ("auto", FileBodyMethod::Auto),
-        ("splice", FileBodyMethod::Splice),
-        ("read", FileBodyMethod::Read),
-        ("send-zc", FileBodyMethod::SendZc),
-    ] {
-        assert_eq!(serve(&["serve", "--file-body", value]).file_body, method);
-    }
-    let e = p(&["serve", "--file-body", "sendfile"]).unwrap_err();
-    assert!(e.contains("--file-body") && !e.contains('\n'), "{e}");
-}
-
-#[test]
-fn minimum_rate_flags() {
-    let s = serve(&["serve", "--min-body-rate", "0", "--min-send-rate=1000"]);
-    assert_eq!((s.min_body_rate, s.min_send_rate), (Some(0), Some(1000)));
-    let s = serve(&["serve"]);
-    assert_eq!((s.min_body_rate, s.min_send_rate), (None, None));
-    assert!(p(&["serve", "--min-body-rate", "fast"])
-        .unwrap_err()
-        .contains("--min-body-rate"));
 }

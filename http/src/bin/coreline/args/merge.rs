@@ -1,0 +1,165 @@
+//! From `serve`'s flags and config file to checked settings: the file's keys are read as
+//! flags placed before the command line's, so a flag given on the command line wins (a
+//! repeatable one replaces the file's list), then the defaults and combinations apply.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, FromArgMatches};
+use coreline_http::{Builder, FileBodyMethod, ListenAddr};
+use coreline_runtime::Cores;
+
+use super::config::{self, FileArg};
+use super::serve::ServeArgs;
+use super::values::SniCert;
+use crate::metrics_args::{self, MetricsFlags};
+
+/// The plain listener used when neither `--listen` nor `--tls-listen` is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// What `serve` was asked to do, defaults applied and combinations checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serve {
+    /// Plain HTTP addresses: `--listen`, else 127.0.0.1:8080 unless `--tls-listen` is given
+    /// (then none: HTTPS only).
+    pub listen: Vec<ListenAddr>,
+    /// CPUs to serve on (default: all).
+    pub cpus: Cores,
+    /// Listen backlog (default 4096).
+    pub backlog: u32,
+    /// Directory whose files are served, if any.
+    pub root: Option<PathBuf>,
+    /// HTTPS, if `--tls-listen` was given.
+    pub tls: Option<Tls>,
+    /// Metrics and the admin listener (`--metrics`, `--metrics-hlog`).
+    pub metrics: MetricsFlags,
+    /// `--reuse-port`: share the ports with a running coreline (zero-downtime restart).
+    pub reuse_port: bool,
+    /// `--max-connections N`: connections per core (library default when `None`).
+    pub max_connections: Option<usize>,
+    /// `--max-handshakes N`: TLS handshakes in progress per core (library default when
+    /// `None`).
+    pub max_handshakes: Option<usize>,
+    /// `--drain-timeout SECS`: the bound on graceful shutdown (library default when `None`).
+    pub drain_timeout: Option<Duration>,
+    /// `--tcp-nodelay on|off` (default on).
+    pub tcp_nodelay: bool,
+    /// `--tcp-fastopen QLEN` (default off).
+    pub tcp_fastopen: Option<u32>,
+    /// `--notsent-lowat BYTES|off` (default [`Builder::DEFAULT_NOTSENT_LOWAT`]; `None`: off).
+    pub notsent_lowat: Option<u32>,
+    /// `--file-body METHOD` (default `auto`).
+    pub file_body: FileBodyMethod,
+    /// `--min-body-rate` (library default when `None`).
+    pub min_body_rate: Option<u32>,
+    /// `--min-send-rate` (library default when `None`).
+    pub min_send_rate: Option<u32>,
+}
+
+/// The HTTPS listeners and their certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// `--tls-listen`, each given.
+    pub listen: Vec<ListenAddr>,
+    /// `--tls-cert`: the default chain (PEM).
+    pub cert: PathBuf,
+    /// `--tls-key`: its key (PEM).
+    pub key: PathBuf,
+    /// `--tls-sni NAME=CERT:KEY`, in order.
+    pub sni: Vec<SniCert>,
+}
+
+/// `serve`'s arguments merged with `--config FILE`'s keys, if a file is named: the file's
+/// arguments go first, leaving out keys the command line gives. `Err` is one line.
+pub fn with_config(
+    serve: &clap::Command,
+    matches: &ArgMatches,
+    cli: &[OsString],
+) -> Result<ServeArgs, String> {
+    let flags = ServeArgs::from_arg_matches(matches).map_err(|e| super::one_line(&e))?;
+    let Some(path) = &flags.config else {
+        return Ok(flags);
+    };
+    let file = config::read(path, serve)?;
+    let from_file = file
+        .iter()
+        .filter(|arg| matches.value_source(&arg.id) != Some(ValueSource::CommandLine))
+        .flat_map(|arg: &FileArg| arg.args.iter().map(OsString::from));
+    let all: Vec<OsString> = std::iter::once(OsString::from("serve"))
+        .chain(from_file)
+        .chain(cli.iter().cloned())
+        .collect();
+    let merged = serve
+        .clone()
+        .try_get_matches_from(all)
+        .map_err(|e| super::one_line(&e))?;
+    ServeArgs::from_arg_matches(&merged).map_err(|e| super::one_line(&e))
+}
+
+impl Serve {
+    /// Applies the defaults and checks the combinations. `Err` is one line.
+    pub fn from_args(a: ServeArgs) -> Result<Serve, String> {
+        let tls = match (a.tls_listen.is_empty(), a.tls_cert, a.tls_key) {
+            (false, Some(cert), Some(key)) => Some(Tls {
+                listen: a.tls_listen,
+                cert,
+                key,
+                sni: a.tls_sni,
+            }),
+            (false, None, _) => return Err("--tls-listen needs --tls-cert FILE".into()),
+            (false, _, None) => return Err("--tls-listen needs --tls-key FILE".into()),
+            (true, None, None) if a.tls_sni.is_empty() => None,
+            (true, ..) => {
+                return Err("--tls-cert, --tls-key and --tls-sni need --tls-listen ADDR".into())
+            }
+        };
+        let metrics = MetricsFlags {
+            admin: a.metrics,
+            hlog_dir: a.metrics_hlog,
+            rx_timestamps: a.metrics_rx_timestamps,
+            public: a.metrics_public,
+        };
+        metrics_args::check(&metrics)?;
+        // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
+        let listen = match (a.listen.is_empty(), &tls) {
+            (false, _) | (true, Some(_)) => a.listen,
+            (true, None) => vec![DEFAULT_LISTEN.parse().expect("a valid default")],
+        };
+        Ok(Serve {
+            listen,
+            cpus: a.cpus.unwrap_or(Cores::All),
+            backlog: a.backlog.unwrap_or(4096),
+            root: a.root,
+            tls,
+            metrics,
+            reuse_port: a.reuse_port,
+            max_connections: a.max_connections,
+            max_handshakes: a.max_handshakes,
+            drain_timeout: a.drain_timeout,
+            tcp_nodelay: a.tcp_nodelay.unwrap_or(true),
+            tcp_fastopen: a.tcp_fastopen,
+            notsent_lowat: a
+                .notsent_lowat
+                .map_or(Some(Builder::DEFAULT_NOTSENT_LOWAT), |l| l.0),
+            file_body: a.file_body.unwrap_or(FileBodyMethod::Auto),
+            min_body_rate: a.min_body_rate,
+            min_send_rate: a.min_send_rate,
+        })
+    }
+}
+
+/// `check-config FILE`: the file's settings alone, checked as `serve --config FILE` would
+/// check them. `Err` is one line.
+pub fn check_file(serve: &clap::Command, path: &std::path::Path) -> Result<Serve, String> {
+    let file = config::read(path, serve)?;
+    let args = std::iter::once(OsString::from("serve"))
+        .chain(file.iter().flat_map(|a| a.args.iter().map(OsString::from)));
+    let matches = serve
+        .clone()
+        .try_get_matches_from(args)
+        .map_err(|e| super::one_line(&e))?;
+    let flags = ServeArgs::from_arg_matches(&matches).map_err(|e| super::one_line(&e))?;
+    Serve::from_args(flags).map_err(|e| format!("{}: {e}", path.display()))
+}
