@@ -189,7 +189,7 @@ pub enum FileBodyMethod {
 }
 
 /// Everything a core needs to serve connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
@@ -199,4 +199,13 @@ pub(crate) struct Config {
     pub(crate) metrics: bool,
     /// Whether the runtime records kernel receive timestamps (with `metrics` only).
     pub(crate) rx_timestamps: bool,
+    /// The `Server` field's value on every response, if any.
+    pub(crate) server_header: Option<http::HeaderValue>,
+}
+
+impl Config {
+    /// The `Server` value to encode, if any.
+    pub(crate) fn server(&self) -> Option<&[u8]> {
+        self.server_header.as_ref().map(|v| v.as_bytes())
+    }
 }

@@ -132,7 +132,8 @@ fn run(serve: args::Serve) -> ExitCode {
         .share_ports(serve.reuse_port)
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
-        .file_body_method(serve.file_body);
+        .file_body_method(serve.file_body)
+        .server_header(Some(http::HeaderValue::from_static("coreline")));
     if serve.tcp_fastopen.is_some() {
         warn_if_no_fastopen_server();
     }
