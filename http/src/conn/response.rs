@@ -138,8 +138,8 @@ pub(crate) async fn write_body(
     match body.kind {
         Kind::Bytes(b) => {
             io.flush().await?;
-            // No copy when `b` owns a Vec.
-            io.send_all(&RefCell::new(Vec::from(b)), ops::send).await
+            // Sent from the `Bytes` itself (shared or not): never copied.
+            io.send_all(&RefCell::new(b), ops::send).await
         }
         Kind::Static(s) => {
             io.flush().await?;

@@ -8,6 +8,7 @@ use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use coreline_runtime::buf::IoBuf;
 use coreline_runtime::{ops, SharedFd};
 
@@ -26,6 +27,12 @@ impl SendBuf for Vec<u8> {
         // All sent: keep the storage. Partial sends (socket buffer full) are rare, so
         // moving the tail is fine.
         self.drain(..n.min(self.len()));
+    }
+}
+
+impl SendBuf for Bytes {
+    fn advance(&mut self, n: usize) {
+        Buf::advance(self, n.min(self.len()));
     }
 }
 
