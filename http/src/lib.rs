@@ -48,6 +48,7 @@ mod body;
 mod clock;
 mod config;
 mod conn;
+mod conn_info;
 pub mod date;
 pub mod encode;
 mod handler;
@@ -59,6 +60,7 @@ pub mod static_files;
 
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
+pub use conn_info::{ConnectInfo, TlsInfo};
 pub use handler::Handler;
 pub use pool::{recycle, response};
 pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};

@@ -1,6 +1,6 @@
-//! 9. `Date` (IMF-fixdate, current) on every response; `Server` only when the embedder
-//! sets one ([`Builder::server_header`](coreline_http::Builder::server_header)), then on
-//! every response too.
+//! Behaviour 9: `Date` (IMF-fixdate, current) on every response; `Server` only when the
+//! embedder sets one ([`Builder::server_header`](coreline_http::Builder::server_header)),
+//! then on every response too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
