@@ -37,6 +37,8 @@ echo "ci: cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 # The runtime's optional features (`bytes`, `futures-io`) and the tests gated on them.
 cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
+# The TLS crate's optional feature (`futures-io`) and its test.
+cargo clippy -p coreline-tls --all-targets --all-features -- -D warnings
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -49,5 +51,6 @@ echo "ci: cargo test"
 cargo test --workspace --release -- --test-threads=1
 echo "ci: cargo test (runtime features)"
 cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io -- --test-threads=1
+cargo test --release -p coreline-tls --all-features --test futures_io -- --test-threads=1
 echo "ci: fuzzing (each target briefly)"
 bash fuzz/run.sh 30

@@ -9,6 +9,8 @@
 //! owned per-stream `Vec` (`write_tls`), and that `Vec` is handed to the kernel by value
 //! and comes back with the result, so it is reused from call to call.
 
+#[cfg(feature = "futures-io")]
+mod compat;
 mod send;
 
 use std::io::{self, BufRead};
@@ -48,6 +50,12 @@ pub struct TlsStream {
     out: Option<Vec<u8>>,
     /// Staging buffer for coalescing the parts of a small vectored send.
     plain: Vec<u8>,
+    /// The send of a `futures-io` write in flight (it holds `out` meanwhile).
+    #[cfg(feature = "futures-io")]
+    sending: Option<compat::Sending>,
+    /// The write-side shutdown of a `futures-io` close in flight.
+    #[cfg(feature = "futures-io")]
+    closing: Option<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>>>>>,
 }
 
 fn tls_error(e: rustls::Error) -> io::Error {
@@ -64,6 +72,10 @@ impl TlsStream {
             received_at_us: 0,
             out: Some(Vec::new()),
             plain: Vec::new(),
+            #[cfg(feature = "futures-io")]
+            sending: None,
+            #[cfg(feature = "futures-io")]
+            closing: None,
         };
         while s.conn.is_handshaking() {
             if s.pending.is_none() {

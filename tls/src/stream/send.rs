@@ -66,7 +66,7 @@ impl TlsStream {
 
     /// Encrypts `data` and appends the records to `out`, looping because rustls accepts at
     /// most its buffer limit (64 KiB) of unsent records per write.
-    fn seal(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    pub(super) fn seal(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         while !data.is_empty() {
             let took = self.conn.writer().write(data)?;
             data = &data[took..];
@@ -79,7 +79,7 @@ impl TlsStream {
     }
 
     /// Moves every record rustls has queued into `out`.
-    fn move_records(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+    pub(super) fn move_records(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
         while self.conn.wants_write() {
             self.conn.write_tls(out)?;
         }
@@ -113,7 +113,7 @@ impl TlsStream {
         Ok(out)
     }
 
-    fn take_out(&mut self) -> io::Result<Vec<u8>> {
+    pub(super) fn take_out(&mut self) -> io::Result<Vec<u8>> {
         self.out.take().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::BrokenPipe,
