@@ -39,6 +39,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p coreline-runtime --all-targets --all-features -- -D warnings
 # The TLS crate's optional feature (`futures-io`) and its test.
 cargo clippy -p coreline-tls --all-targets --all-features -- -D warnings
+echo "ci: cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p coreline-runtime -p coreline-tls --all-features
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh

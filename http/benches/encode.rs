@@ -7,8 +7,8 @@ use criterion::{Criterion, Throughput};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
-use coreline_http::date::{self, DateCache};
-use coreline_http::encode::{self, Persistence, ResponseFraming};
+use coreline_http::__fuzz::date::{self, DateCache};
+use coreline_http::__fuzz::encode::{self, Persistence, ResponseFraming};
 
 const DATE: &[u8; date::DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
 /// The `Server` value the `coreline` binary sends.

@@ -64,19 +64,13 @@ fn check(metrics: bool) {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let timeouts = Timeouts {
-        // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
-        header_read: Duration::from_secs(60),
-        ..Timeouts::default()
-    };
+    // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
+    let timeouts = Timeouts::default().header_read(Duration::from_secs(60));
     let server = Server::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .cores(Cores::Count(1))
         .timeouts(timeouts)
-        .limits(Limits {
-            max_requests_per_connection: 0,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_requests_per_connection(0))
         .metrics(metrics)
         .build(|| routes::Router::new(None))
         .unwrap();

@@ -17,6 +17,8 @@
 //! - [`sync`]: `oneshot` and bounded `mpsc` channels between cores and plain threads.
 //! - Feature `bytes`: `bytes::Bytes` and `bytes::BytesMut` are owned buffers
 //!   ([`buf::IoBuf`]), sent without a copy.
+//! - Feature `futures-io`: `net::Compat` gives a [`net::TcpStream`] the `futures-io`
+//!   `AsyncRead`/`AsyncWrite` traits (one copy each way).
 //!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};
