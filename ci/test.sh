@@ -42,6 +42,11 @@ cargo clippy -p coreline-http --all-targets --features tokio -- -D warnings
 # The http crate's `tower` feature (and `http-body`, which it turns on): the axum example and
 # the tests gated on them.
 cargo clippy -p coreline-http --all-targets --features tower -- -D warnings
+# The TLS crate's optional feature (`futures-io`) and its test.
+cargo clippy -p coreline-tls --all-targets --all-features -- -D warnings
+echo "ci: cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p coreline-runtime -p coreline-tls --all-features
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh
@@ -54,6 +59,7 @@ echo "ci: cargo test"
 cargo test --workspace --release -- --test-threads=1
 echo "ci: cargo test (runtime features)"
 cargo test --release -p coreline-runtime --all-features --test bytes_buf --test futures_io --test tokio_compat -- --test-threads=1
+cargo test --release -p coreline-tls --all-features --test futures_io -- --test-threads=1
 echo "ci: cargo test (coreline-http features tokio and tower)"
 # One build for both features: each feature set is a full release build of the crate.
 cargo test --release -p coreline-http --features tokio,tower --test tokio_client --test axum_example --test http_body -- --test-threads=1

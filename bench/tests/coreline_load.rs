@@ -232,7 +232,10 @@ fn open_loop_rate_and_latency_from_the_due_time() {
     assert!(run.latency("max") >= 190_000.0);
     // Not an absolute bound: under CPU hogs the median itself waits tens of ms.
     let p50 = run.latency("p50");
-    assert!(p50 < p99 / 2.0, "the stall is not the median: p50 {p50} µs, p99 {p99} µs");
+    assert!(
+        p50 < p99 / 2.0,
+        "the stall is not the median: p50 {p50} µs, p99 {p99} µs"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //!   made of its own bytes, decodes back to exactly itself and stops at the end of the
 //!   encoding.
 
-use coreline_http::parse::{ChunkLimits, ChunkedDecoder};
+use coreline_http::__fuzz::parse::{ChunkLimits, ChunkedDecoder};
 
 /// The body bytes, the bytes consumed, and whether it ended (or the error status).
 pub type Decoding = Result<(Vec<u8>, usize, bool), u16>;

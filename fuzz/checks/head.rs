@@ -6,7 +6,7 @@
 //! shorter prefix, and a chunked body decodes to the same bytes and the same outcome
 //! whether it is fed whole, byte by byte, or in pieces cut where the input says.
 
-use coreline_http::parse::{
+use coreline_http::__fuzz::parse::{
     parse_head, ChunkLimits, ChunkedDecoder, HeadLimits, HeaderSlots, RequestFraming,
 };
 

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use coreline_http::date::{format_imf_fixdate, DateCache, DATE_LEN};
+use coreline_http::__fuzz::date::{format_imf_fixdate, DateCache, DATE_LEN};
 
 /// 10000-01-01T00:00:00Z: the first second an IMF-fixdate cannot show.
 const YEAR_10000: u64 = 253_402_300_800;

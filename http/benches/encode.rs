@@ -7,10 +7,12 @@ use criterion::{Criterion, Throughput};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
-use coreline_http::date::{self, DateCache};
-use coreline_http::encode::{self, Persistence, ResponseFraming};
+use coreline_http::__fuzz::date::{self, DateCache};
+use coreline_http::__fuzz::encode::{self, Persistence, ResponseFraming};
 
 const DATE: &[u8; date::DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+/// The `Server` value the `coreline` binary sends.
+const SERVER: Option<&[u8]> = Some(b"coreline");
 
 fn encoding(c: &mut Criterion) {
     let mut plaintext = HeaderMap::new();
@@ -36,6 +38,7 @@ fn encoding(c: &mut Criterion) {
             encode::response_head(
                 &mut out,
                 StatusCode::OK,
+                SERVER,
                 black_box(&plaintext),
                 ResponseFraming::Length(13),
                 Persistence::KeepAlive,
@@ -51,6 +54,7 @@ fn encoding(c: &mut Criterion) {
             encode::response_head(
                 &mut out,
                 StatusCode::NOT_FOUND,
+                SERVER,
                 black_box(&several),
                 ResponseFraming::Length(1234),
                 Persistence::Close,
@@ -62,7 +66,13 @@ fn encoding(c: &mut Criterion) {
     group.bench_function("error response", |b| {
         b.iter(|| {
             out.clear();
-            encode::error_response(&mut out, StatusCode::BAD_REQUEST, "bad header field", DATE);
+            encode::error_response(
+                &mut out,
+                StatusCode::BAD_REQUEST,
+                SERVER,
+                "bad header field",
+                DATE,
+            );
             black_box(out.len())
         })
     });
@@ -74,6 +84,7 @@ fn encoding(c: &mut Criterion) {
                 encode::response_head(
                     &mut out,
                     StatusCode::OK,
+                    SERVER,
                     &plaintext,
                     ResponseFraming::Length(13),
                     Persistence::KeepAlive,

@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use coreline_http::parse::{
+use coreline_http::__fuzz::parse::{
     parse_head, ChunkLimits, ChunkedDecoder, HeadLimits, HeaderSlots, RequestHead,
 };
 use criterion::{Criterion, Throughput};

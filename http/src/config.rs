@@ -6,7 +6,15 @@ use std::time::Duration;
 use crate::parse::{ChunkLimits, HeadLimits};
 
 /// Size and count limits. Exceeding one gets the matching 4xx and the connection closed.
+///
+/// Start from the defaults and change what you need with the setters (one per field):
+///
+/// ```
+/// let limits = coreline_http::Limits::default().max_body(16 << 20).max_headers(50);
+/// assert_eq!(limits.max_body, 16 << 20);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest request head (request line + header fields + blank line): 16 KiB. Over it:
     /// 431 (or 414 while still in the request line).
@@ -86,10 +94,63 @@ impl Limits {
     }
 }
 
+/// One setter per field, each taking and returning the value (the structs are
+/// `#[non_exhaustive]`, so code outside this crate builds them from `default()`).
+macro_rules! setters {
+    ($ty:ident { $($field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "` (see the field).")]
+                #[must_use]
+                pub fn $field(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters!(Limits {
+    max_head: usize,
+    max_headers: usize,
+    max_target: usize,
+    max_body: u64,
+    max_chunk_line: usize,
+    max_trailers: usize,
+    max_chunk_extensions: usize,
+    max_requests_per_connection: u64,
+    max_discard: u64,
+    max_connections_per_core: usize,
+    max_handshakes_per_core: usize,
+});
+
+setters!(Timeouts {
+    header_read: Duration,
+    keep_alive: Duration,
+    body_read: Duration,
+    min_body_rate: u32,
+    min_send_rate: u32,
+    min_rate_grace: Duration,
+    write: Duration,
+    linger: Duration,
+    shutdown_grace: Duration,
+    tls_handshake: Duration,
+});
+
 /// Timeouts. Each is enforced by a per-core sweeper with a resolution of about a tenth of
 /// the shortest timeout (at least 10 ms, at most 500 ms), so setting a deadline costs a
 /// field write and no timer operation on the request path.
+///
+/// Start from the defaults and change what you need with the setters (one per field):
+///
+/// ```
+/// use std::time::Duration;
+/// let timeouts = coreline_http::Timeouts::default().keep_alive(Duration::from_secs(5));
+/// assert_eq!(timeouts.keep_alive, Duration::from_secs(5));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// From a request head's first byte (or from accept, for the first request) until the
     /// head is complete: 10 s. Expired with part of a head received: 408 and close; with
@@ -174,6 +235,7 @@ impl Timeouts {
 /// TLS they are always read and sent encrypted). Set with
 /// [`Builder::file_body_method`](crate::Builder::file_body_method).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FileBodyMethod {
     /// By size (the default): bodies under 8 KiB are read into the output buffer and leave
     /// with the head in one send; larger ones are spliced file → pipe → socket.
@@ -189,7 +251,7 @@ pub enum FileBodyMethod {
 }
 
 /// Everything a core needs to serve connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
@@ -199,4 +261,13 @@ pub(crate) struct Config {
     pub(crate) metrics: bool,
     /// Whether the runtime records kernel receive timestamps (with `metrics` only).
     pub(crate) rx_timestamps: bool,
+    /// The `Server` field's value on every response, if any.
+    pub(crate) server_header: Option<http::HeaderValue>,
+}
+
+impl Config {
+    /// The `Server` value to encode, if any.
+    pub(crate) fn server(&self) -> Option<&[u8]> {
+        self.server_header.as_ref().map(|v| v.as_bytes())
+    }
 }

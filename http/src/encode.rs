@@ -1,7 +1,7 @@
 //! Response-head encoding: pure functions that append bytes to an output buffer.
 //!
-//! The server owns the framing and connection-management fields: it writes `Server`,
-//! `Date`, `Content-Length` or `Transfer-Encoding`, and `Connection` itself, and skips
+//! The server owns the framing and connection-management fields: it writes `Server` (the
+//! embedder's choice, or none), `Date`, `Content-Length` or `Transfer-Encoding`, and `Connection` itself, and skips
 //! those names (and `Keep-Alive`) in the handler's header map, so a handler can never
 //! produce a response whose framing disagrees with what is sent. Everything else the
 //! handler set is written as is; `HeaderValue` cannot hold CR or LF, so no header can
@@ -61,20 +61,31 @@ pub fn status_line(out: &mut Vec<u8>, status: StatusCode) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends a complete response head: status line, `Server`, `Date`, the handler's
-/// fields, framing, `Connection`, and the blank line.
+/// Appends `Server: {value}` if there is a value, then `Date: {date}`.
+fn server_and_date(out: &mut Vec<u8>, server: Option<&[u8]>, date: &[u8; DATE_LEN]) {
+    if let Some(server) = server {
+        out.extend_from_slice(b"Server: ");
+        out.extend_from_slice(server);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Date: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a complete response head: status line, `Server` (if `server` is some),
+/// `Date`, the handler's fields, framing, `Connection`, and the blank line.
 pub fn response_head(
     out: &mut Vec<u8>,
     status: StatusCode,
+    server: Option<&[u8]>,
     headers: &HeaderMap,
     framing: ResponseFraming,
     persistence: Persistence,
     date: &[u8; DATE_LEN],
 ) {
     status_line(out, status);
-    out.extend_from_slice(b"Server: coreline\r\nDate: ");
-    out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\n");
+    server_and_date(out, server, date);
     for (name, value) in headers {
         if is_server_managed(name) {
             continue;
@@ -107,11 +118,16 @@ pub fn response_head(
 
 /// Appends a complete error response (`text/plain` body `reason` and a newline) that
 /// closes the connection.
-pub fn error_response(out: &mut Vec<u8>, status: StatusCode, reason: &str, date: &[u8; DATE_LEN]) {
+pub fn error_response(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    server: Option<&[u8]>,
+    reason: &str,
+    date: &[u8; DATE_LEN],
+) {
     status_line(out, status);
-    out.extend_from_slice(b"Server: coreline\r\nDate: ");
-    out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+    server_and_date(out, server, date);
+    out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
     decimal(out, reason.len() as u64 + 1);
     out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
     out.extend_from_slice(reason.as_bytes());
@@ -164,7 +180,7 @@ mod tests {
 
     fn head(status: StatusCode, h: &HeaderMap, f: ResponseFraming, p: Persistence) -> String {
         let mut out = Vec::new();
-        response_head(&mut out, status, h, f, p, DATE);
+        response_head(&mut out, status, Some(b"coreline"), h, f, p, DATE);
         String::from_utf8(out).unwrap()
     }
 
@@ -239,6 +255,18 @@ mod tests {
     }
 
     #[test]
+    fn no_server_field_without_a_value() {
+        let mut out = Vec::new();
+        let h = HeaderMap::new();
+        let (f, p) = (ResponseFraming::Length(0), Persistence::KeepAlive);
+        response_head(&mut out, StatusCode::OK, None, &h, f, p, DATE);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn numbers() {
         for (v, want) in [
             (0u64, "0"),
@@ -265,9 +293,9 @@ mod tests {
     #[test]
     fn error_response_closes() {
         let mut out = Vec::new();
-        error_response(&mut out, StatusCode::BAD_REQUEST, "bad", DATE);
+        error_response(&mut out, StatusCode::BAD_REQUEST, None, "bad", DATE);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(s.starts_with("HTTP/1.1 400 Bad Request\r\nDate: "), "{s}");
         assert!(s.contains("Content-Length: 4\r\nConnection: close\r\n\r\nbad\n"));
     }
 }

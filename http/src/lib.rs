@@ -5,7 +5,7 @@
 //! - **Thread per core**: [`Server::run`] starts one pinned thread per core, each with its
 //!   own `SO_REUSEPORT` listener, connections and handler (built by a factory on that core,
 //!   so it may be `!Send`).
-//! - **Strict parsing** ([`parse`]): ambiguous framing, malformed heads and bodies are
+//! - **Strict parsing**: ambiguous framing, malformed heads and bodies are
 //!   refused with the right 4xx/5xx, `Connection: close` and a lingering close.
 //! - **Pipelining**: every complete request already received is answered in order, and the
 //!   responses of a batch leave in one send.
@@ -18,6 +18,10 @@
 //! - **Timeouts** ([`Timeouts`]): header read (408), idle keep-alive, body read, write,
 //!   lingering close; enforced by a per-core sweeper, so none costs a timer per request.
 //! - **Graceful shutdown** through a [`ServerHandle`] from any thread.
+//! - **Connection info**: every request's extensions hold a [`ConnectInfo`] (peer and
+//!   local address) and, over TLS, a [`TlsInfo`] (SNI name, ALPN protocol, TLS version),
+//!   worked out once per connection.
+//! - **`Server` field**: none unless [`Builder::server_header`] sets one.
 //! - **HTTPS** ([`Builder::tls_listen`]): the same handler behind a rustls
 //!   [`TlsAcceptor`](coreline_tls::TlsAcceptor), beside or instead of plain listeners; the
 //!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
@@ -34,14 +38,22 @@
 //!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
 //! ```no_run
-//! use coreline_http::{response, recycle, Body, Server};
+//! use coreline_http::{response, recycle, Body, ConnectInfo, Server};
 //! use http::{header, HeaderValue, Request, StatusCode};
 //!
 //! Server::builder()
 //!     .listen("127.0.0.1:8080".parse().unwrap())
+//!     .server_header(Some(HeaderValue::from_static("hello/1.0")))
 //!     .build(|| |req: Request<Body>| async move {
-//!         recycle(req); // give the header map back to the core's pool
-//!         let mut res = response(StatusCode::OK, Body::from_static(b"Hello, World!"));
+//!         let body = match req.uri().path() {
+//!             "/whoami" => {
+//!                 let peer = req.extensions().get::<ConnectInfo>().map(|c| c.peer);
+//!                 Body::from(format!("{peer:?}\n"))
+//!             }
+//!             _ => Body::from_static(b"Hello, World!"),
+//!         };
+//!         recycle(req); // give the header and extension maps back to the core's pools
+//!         let mut res = response(StatusCode::OK, body);
 //!         res.headers_mut()
 //!             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
 //!         res
@@ -54,20 +66,40 @@ mod body;
 mod clock;
 mod config;
 mod conn;
-pub mod date;
-pub mod encode;
+mod conn_info;
+mod date;
+mod encode;
 mod handler;
 mod listen_addr;
 pub mod metrics;
-pub mod parse;
+mod parse;
 mod pool;
 mod server;
 #[cfg(feature = "tower")]
 pub mod service;
 pub mod static_files;
 
+/// The request parser, response encoder and date cache, for the fuzz targets (`fuzz/`)
+/// and the benchmarks: internals, not public API, with no stability promise.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// The request-head and chunked-body parsers.
+    pub mod parse {
+        pub use crate::parse::*;
+    }
+    /// Response-head encoding.
+    pub mod encode {
+        pub use crate::encode::*;
+    }
+    /// The cached `Date` value.
+    pub mod date {
+        pub use crate::date::*;
+    }
+}
+
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
+pub use conn_info::{ConnectInfo, TlsInfo};
 /// Feature `tokio`: handlers await futures that need a tokio runtime (tokio-based clients,
 /// tokio timers) through a [`TokioBridge`](tokio_compat::TokioBridge), without blocking
 /// their core.

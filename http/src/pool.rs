@@ -1,11 +1,14 @@
 //! Per-core pools that make the steady-state request path allocation-free.
 //!
-//! Three things would otherwise be allocated for every request:
+//! Four things would otherwise be allocated for every request:
 //!
 //! - **Header maps.** `http::HeaderMap` allocates its tables on first insert. The server
 //!   takes request maps from this pool, and puts response maps back after encoding. A
 //!   handler closes the loop by calling [`recycle`] on a request it is done with, and by
 //!   building responses with [`response`], whose map comes from the pool.
+//! - **Extension maps.** Every request carries its connection's info in its extensions
+//!   (a [`ConnectInfo`](crate::ConnectInfo), over TLS a [`TlsInfo`](crate::TlsInfo) too); the maps a handler gives back with [`recycle`]
+//!   come back here, holding entries the next request's info overwrites in place.
 //! - **Receive buffers.** A connection copies received bytes into a `BytesMut` taken from
 //!   here only while it has unprocessed bytes, and gives it back when it goes idle: an idle
 //!   keep-alive connection holds no buffer at all. Request heads, URIs and header values
@@ -20,8 +23,9 @@
 use std::cell::RefCell;
 
 use bytes::BytesMut;
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Extensions, HeaderMap, Request, Response, StatusCode};
 
+use crate::conn_info::ConnInfo;
 use crate::Body;
 
 /// Header maps kept per core.
@@ -42,6 +46,9 @@ const MAX_POOLED_MAP_CAPACITY: usize = 128;
 #[derive(Default)]
 struct Pools {
     maps: Vec<HeaderMap>,
+    /// Extension maps holding a `ConnectInfo` only, and those with a `TlsInfo` beside it.
+    plain_extensions: Vec<Extensions>,
+    tls_extensions: Vec<Extensions>,
     inbufs: Vec<BytesMut>,
     outbufs: Vec<Vec<u8>>,
 }
@@ -69,6 +76,40 @@ pub(crate) fn put_map(mut map: HeaderMap) {
         let mut p = p.borrow_mut();
         if p.maps.len() < MAX_MAPS {
             p.maps.push(map);
+        }
+    });
+}
+
+/// Request extensions carrying `info`, in a map from this core's pool if one is there.
+pub(crate) fn take_extensions(info: &ConnInfo) -> Extensions {
+    let tls = info.tls().is_some();
+    let pooled = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        match tls {
+            true => p.tls_extensions.pop(),
+            false => p.plain_extensions.pop(),
+        }
+    });
+    let mut ext = pooled.ok().flatten().unwrap_or_default();
+    info.fill(&mut ext);
+    ext
+}
+
+/// Keeps a request's extension map for reuse if it holds only the connection info the
+/// server put in (the previous connection's values stay until the next request overwrites
+/// them: a few bytes). A map the handler added to is dropped.
+fn put_extensions(ext: Extensions) {
+    let Some(tls) = ConnInfo::only_ours(&ext) else {
+        return;
+    };
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let pool = match tls {
+            true => &mut p.tls_extensions,
+            false => &mut p.plain_extensions,
+        };
+        if pool.len() < MAX_MAPS {
+            pool.push(ext);
         }
     });
 }
@@ -118,7 +159,8 @@ pub(crate) fn put_outbuf(mut buf: Vec<u8>) {
     });
 }
 
-/// Gives a request's header map back to this core's pool and drops the rest of it.
+/// Gives a request's header map (and extension map) back to this core's pool and drops
+/// the rest of it.
 ///
 /// Call it from a handler once the request is no longer needed (after reading what it
 /// needs from the headers, URI and body). It is optional: a request simply dropped is
@@ -129,6 +171,7 @@ pub fn recycle(request: Request<Body>) {
     let (parts, body) = request.into_parts();
     drop(body);
     put_map(parts.headers);
+    put_extensions(parts.extensions);
 }
 
 /// A response with `status`, `body`, and an empty header map from this core's pool.

@@ -102,10 +102,7 @@ fn open_connections(server: &common::Running) -> u64 {
 
 #[test]
 fn silent_tls_connects_are_capped_and_others_are_served() {
-    let (server, tls) = start(Limits {
-        max_handshakes_per_core: MAX_HANDSHAKES,
-        ..Limits::default()
-    });
+    let (server, tls) = start(Limits::default().max_handshakes_per_core(MAX_HANDSHAKES));
     let baseline = p99(server.addr);
     let attackers = silent_connects(tls, ATTACKERS);
     std::thread::sleep(Duration::from_millis(300)); // let the core accept them all
@@ -146,11 +143,11 @@ fn silent_tls_connects_are_capped_and_others_are_served() {
 
 #[test]
 fn tls_connections_count_against_the_connection_limit_from_accept() {
-    let (server, tls) = start(Limits {
-        max_connections_per_core: 50,
-        max_handshakes_per_core: 0,
-        ..Limits::default()
-    });
+    let (server, tls) = start(
+        Limits::default()
+            .max_connections_per_core(50)
+            .max_handshakes_per_core(0),
+    );
     let attackers = silent_connects(tls, 200);
     std::thread::sleep(Duration::from_millis(300));
     let refused = closed_by_server(&attackers);

@@ -87,10 +87,7 @@ fn slow_body_senders_are_cut_after_the_grace_and_a_fresh_client_is_served() {
         .cores(Cores::Count(1))
         .metrics(true)
         // The fresh client and the attackers: the attack alone fills the core.
-        .limits(Limits {
-            max_connections_per_core: ATTACKERS + 1,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_connections_per_core(ATTACKERS + 1))
         .timeouts(timeouts)
         .build(|| common::test_handler)
         .expect("build server");

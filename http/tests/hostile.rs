@@ -19,11 +19,9 @@ use coreline_http::{Limits, Timeouts};
 const GET: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
 
 fn timeouts() -> Timeouts {
-    Timeouts {
-        header_read: Duration::from_secs(4),
-        write: Duration::from_secs(1),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .header_read(Duration::from_secs(4))
+        .write(Duration::from_secs(1))
 }
 
 /// Latencies (µs) of `n` sequential keep-alive requests, sorted.
@@ -167,10 +165,7 @@ fn a_client_that_never_reads_is_closed_by_the_send_timeout() {
 
 #[test]
 fn connections_over_the_per_core_limit_get_503_and_close() {
-    let limits = Limits {
-        max_connections_per_core: 4,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_connections_per_core(4);
     let server = common::start(limits, Timeouts::default());
     let mut held: Vec<TcpStream> = (0..4)
         .map(|_| {

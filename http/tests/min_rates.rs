@@ -21,14 +21,12 @@ use http::{Request, Response, StatusCode};
 /// A minimum rate well above what the tests' trickles give, a short grace, and per-wait
 /// timeouts long enough that only the rate can end a trickle within the tests' bounds.
 fn timeouts() -> Timeouts {
-    Timeouts {
-        min_body_rate: 240,
-        min_send_rate: 1_000_000,
-        min_rate_grace: Duration::from_secs(1),
-        body_read: Duration::from_secs(30),
-        write: Duration::from_secs(30),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .min_body_rate(240)
+        .min_send_rate(1_000_000)
+        .min_rate_grace(Duration::from_secs(1))
+        .body_read(Duration::from_secs(30))
+        .write(Duration::from_secs(30))
 }
 
 /// Bytes of `/huge`.
@@ -257,11 +255,11 @@ fn a_client_that_reads_at_full_speed_gets_the_whole_response() {
 
 #[test]
 fn rates_of_zero_turn_the_minimums_off() {
-    let server = start(Timeouts {
-        min_body_rate: 0,
-        body_read: Duration::from_secs(3),
-        ..timeouts()
-    });
+    let server = start(
+        timeouts()
+            .min_body_rate(0)
+            .body_read(Duration::from_secs(3)),
+    );
     // At one byte per 300 ms the body outlives the grace; only the body-read timeout
     // (3 s per wait, restarted by each byte) could end it, and it does not.
     let t = trickle(
@@ -277,10 +275,7 @@ fn rates_of_zero_turn_the_minimums_off() {
 #[test]
 fn the_first_header_timeout_runs_from_accept() {
     let header = Duration::from_secs(2);
-    let server = start(Timeouts {
-        header_read: header,
-        ..Timeouts::default()
-    });
+    let server = start(Timeouts::default().header_read(header));
     let mut c = connect(server.addr);
     let accepted = Instant::now();
     // One byte shortly before the header timeout, then nothing.

@@ -22,13 +22,7 @@ use common::{still_serves, Client, Running};
 const HANDSHAKE: Duration = Duration::from_millis(500);
 
 fn server(timeouts: Timeouts) -> Running {
-    common::start(
-        Limits::default(),
-        Timeouts {
-            tls_handshake: HANDSHAKE,
-            ..timeouts
-        },
-    )
+    common::start(Limits::default(), timeouts.tls_handshake(HANDSHAKE))
 }
 
 /// The first flight of a real client: a ClientHello.
@@ -196,10 +190,7 @@ fn read_to_end(c: &mut Client) -> std::io::Result<Vec<u8>> {
 
 #[test]
 fn graceful_closes_send_close_notify() {
-    let s = server(Timeouts {
-        keep_alive: Duration::from_millis(300),
-        ..Timeouts::default()
-    });
+    let s = server(Timeouts::default().keep_alive(Duration::from_millis(300)));
     // After a `Connection: close` response.
     let mut c = Client::connect(s.addr);
     c.send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -227,10 +218,7 @@ fn graceful_closes_send_close_notify() {
 
 #[test]
 fn the_write_timeout_applies_over_tls() {
-    let s = server(Timeouts {
-        write: Duration::from_millis(300),
-        ..Timeouts::default()
-    });
+    let s = server(Timeouts::default().write(Duration::from_millis(300)));
     let mut c = Client::connect(s.addr);
     // 200 pipelined requests for 100 KiB each (20 MB of responses), and no reading.
     let one = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n";

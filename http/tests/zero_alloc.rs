@@ -2,6 +2,9 @@
 //! a counting global allocator (process-wide, so it also sees the server's core thread)
 //! must report a small, constant number of allocations over many keep-alive requests,
 //! plain and pipelined. The router is the binary's own code, compiled in here.
+//!
+//! Also: a large `Bytes` response body goes to the socket from its own storage, never
+//! copied into a buffer of the server's.
 
 #[path = "../src/bin/coreline/files.rs"]
 #[allow(dead_code)]
@@ -14,8 +17,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use coreline_http::{Limits, Server, Timeouts};
+use bytes::Bytes;
+use coreline_http::{recycle, response, Body, Limits, Server, Timeouts};
 use coreline_runtime::Cores;
+use http::{Request, StatusCode};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -59,19 +64,13 @@ fn check(metrics: bool) {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let timeouts = Timeouts {
-        // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
-        header_read: Duration::from_secs(60),
-        ..Timeouts::default()
-    };
+    // Long timeouts: the sweeper ticks (every 500 ms) are not request work.
+    let timeouts = Timeouts::default().header_read(Duration::from_secs(60));
     let server = Server::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .cores(Cores::Count(1))
         .timeouts(timeouts)
-        .limits(Limits {
-            max_requests_per_connection: 0,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_requests_per_connection(0))
         .metrics(metrics)
         .build(|| routes::Router::new(None))
         .unwrap();
@@ -120,6 +119,76 @@ fn check(metrics: bool) {
             "{allocs} allocations for {requests} requests: the plaintext path allocates"
         );
     }
+    drop(stream);
+    handle.shutdown();
+    thread.join().unwrap().unwrap();
+}
+
+/// A 1 MiB `Bytes` body, shared with the handler (so a conversion into a `Vec` would have
+/// to copy it), is sent without the server allocating anything near its size.
+#[test]
+fn a_large_bytes_body_is_not_copied() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    const SIZE: usize = 1024 * 1024;
+    let big = Bytes::from(vec![b'x'; SIZE]);
+    let server = Server::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cores(Cores::Count(1))
+        .build(move || {
+            let big = big.clone();
+            move |req: Request<Body>| {
+                recycle(req);
+                let body = Body::from(big.clone());
+                async move { response(StatusCode::OK, body) }
+            }
+        })
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    assert!(handle.wait_ready(Duration::from_secs(10)));
+
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let request = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut buf = [0u8; 64 * 1024];
+    let mut get = |stream: &mut TcpStream| {
+        stream.write_all(request).unwrap();
+        let mut got = 0;
+        let mut head_len = None;
+        loop {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "server closed");
+            if head_len.is_none() {
+                let end = buf[..n].windows(4).position(|w| w == b"\r\n\r\n");
+                let end = end.expect("head in the first read") + 4;
+                assert!(buf.starts_with(b"HTTP/1.1 200 OK\r\n"));
+                head_len = Some(end);
+            }
+            got += n;
+            if got == head_len.unwrap() + SIZE {
+                return;
+            }
+        }
+    };
+    get(&mut stream); // warm up: pools, slab
+    const ROUNDS: usize = 8;
+    let region = Region::new(GLOBAL);
+    for _ in 0..ROUNDS {
+        get(&mut stream);
+    }
+    let stats = region.change();
+    eprintln!(
+        "{ROUNDS} responses of {SIZE} bytes: {} allocations, {} bytes allocated",
+        stats.allocations + stats.reallocations,
+        stats.bytes_allocated
+    );
+    assert!(
+        stats.bytes_allocated < 64 * 1024,
+        "{} bytes allocated for {ROUNDS} responses of 1 MiB: the body was copied",
+        stats.bytes_allocated
+    );
     drop(stream);
     handle.shutdown();
     thread.join().unwrap().unwrap();

@@ -5,6 +5,7 @@ use std::io;
 
 /// Why the runtime could not start or stopped early.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The io_uring instance could not be created; the message says why and what to change.
     RingSetup {

@@ -14,6 +14,7 @@ use crate::executor::{Executor, TaskRef};
 
 /// Why a task produced no output.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JoinError {
     /// The task panicked; the message is the panic payload if it was a string.
     Panicked(String),

@@ -20,6 +20,8 @@
 //! - Feature `tokio`: `tokio_compat::TokioBridge` runs futures that need a tokio runtime
 //!   (tokio-based clients, tokio timers) beside the cores; a core awaits their output
 //!   without blocking.
+//! - Feature `futures-io`: `net::Compat` gives a [`net::TcpStream`] the `futures-io`
+//!   `AsyncRead`/`AsyncWrite` traits (one copy each way).
 //!
 //! ```no_run
 //! use coreline_runtime::{net::TcpListener, spawn_local, Cores, Runtime};

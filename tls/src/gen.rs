@@ -20,7 +20,13 @@ pub const DEFAULT_VALID_DAYS: u32 = 90;
 pub const MAX_VALID_DAYS: u32 = 398;
 
 /// How [`generate_self_signed_with`] makes and writes a certificate.
+///
+/// ```
+/// let options = coreline_tls::GenOptions::default().days(30).overwrite(true);
+/// assert_eq!(options.days, 30);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GenOptions {
     /// Days the certificate is valid, from now: 1 to [`MAX_VALID_DAYS`].
     pub days: u32,
@@ -37,6 +43,22 @@ impl Default for GenOptions {
             days: DEFAULT_VALID_DAYS,
             overwrite: false,
         }
+    }
+}
+
+impl GenOptions {
+    /// Sets `days` (see the field).
+    #[must_use]
+    pub fn days(mut self, days: u32) -> Self {
+        self.days = days;
+        self
+    }
+
+    /// Sets `overwrite` (see the field).
+    #[must_use]
+    pub fn overwrite(mut self, on: bool) -> Self {
+        self.overwrite = on;
+        self
     }
 }
 

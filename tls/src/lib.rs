@@ -36,6 +36,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Feature `futures-io`: [`TlsStream`] implements the `futures-io` `AsyncRead` and
+//! `AsyncWrite` traits (close sends `close_notify`), for libraries written against them.
+//!
 //! # Protocols
 //! TLS 1.3 and 1.2 (1.2 can be switched off), ALPN `http/1.1` (configurable), SNI with a
 //! certificate per exact server name and a default ([`SniResolver`]), `close_notify` on

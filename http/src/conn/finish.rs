@@ -135,7 +135,8 @@ fn queue_error(io: &ConnIo, e: HeadError) {
     io.end_body();
     date::refresh(); // (a timeout may have passed since the batch began)
     let date = date::current();
-    io.with_out(|out| encode::error_response(out, e.status, e.reason, &date));
+    let server = io.registry.config.server();
+    io.with_out(|out| encode::error_response(out, e.status, server, e.reason, &date));
 }
 
 /// After a `Connection: close` response: send it, then close (lingering if the client

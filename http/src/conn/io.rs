@@ -7,7 +7,7 @@
 //! the output buffer is moved out while the kernel owns it. So a handler that stashes a
 //! body and reads it from another task gets an error, never a panic.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
@@ -24,6 +24,7 @@ use super::stamps::ConnStamps;
 use super::transport::Transport;
 use crate::body::SourceId;
 use crate::clock;
+use crate::conn_info::ConnInfo;
 use crate::metrics::CoreHttpMetrics;
 use crate::pool;
 
@@ -68,6 +69,8 @@ pub(crate) struct ConnIo {
     pub(crate) stamps: ConnStamps,
     /// Bytes sent and time waited for room, for the minimum send rate (per response).
     pub(super) send_rate: Cell<RateClock>,
+    /// The connection's addresses and TLS facts, worked out at its first request.
+    info: OnceCell<ConnInfo>,
 }
 
 impl ConnIo {
@@ -87,6 +90,7 @@ impl ConnIo {
             key: Cell::new(u32::MAX),
             stamps: Default::default(),
             send_rate: Cell::new(RateClock::default()),
+            info: OnceCell::new(),
         })
     }
 
@@ -222,6 +226,12 @@ impl ConnIo {
     pub(crate) fn stamp_flushed(&self) {
         self.stamps
             .flushed(self.metrics(), || self.out.borrow().is_empty());
+    }
+
+    /// The connection's info for its requests' extensions (two `getsockname`-type system
+    /// calls and, over TLS, a copy of the handshake's facts, once per connection).
+    pub(crate) fn conn_info(&self) -> &ConnInfo {
+        self.info.get_or_init(|| self.transport.conn_info())
     }
 
     /// This connection as a request body's source, to tell its bodies from others.

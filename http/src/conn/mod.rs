@@ -287,7 +287,8 @@ fn start<H: Handler>(
     } else {
         Body::incoming(Incoming::new(io.clone(), seq))
     };
-    let req = req.map(|()| body);
+    let mut req = req.map(|()| body);
+    *req.extensions_mut() = pool::take_extensions(io.conn_info());
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
     let fut = catch_unwind(AssertUnwindSafe(|| handler.call(req))).ok();

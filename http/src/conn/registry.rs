@@ -58,6 +58,7 @@ thread_local! {
 
 impl ConnRegistry {
     pub(crate) fn new(config: Config) -> Rc<Self> {
+        let metrics = config.metrics.then(|| Box::new(CoreHttpMetrics::new()));
         Rc::new(ConnRegistry {
             config,
             stopping: Cell::new(false),
@@ -66,7 +67,7 @@ impl ConnRegistry {
             conns: RefCell::new(Slab::new()),
             handshakes: Handshakes::default(),
             main_waker: RefCell::new(None),
-            metrics: config.metrics.then(|| Box::new(CoreHttpMetrics::new())),
+            metrics,
         })
     }
 

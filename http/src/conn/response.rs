@@ -96,8 +96,17 @@ pub(crate) fn encode(
         (true, _) => Persistence::KeepAlive,
     };
     let date = date::current();
+    let server = io.registry.config.server();
     io.with_out(|out| {
-        encode::response_head(out, status, &parts.headers, framing, persistence, &date)
+        encode::response_head(
+            out,
+            status,
+            server,
+            &parts.headers,
+            framing,
+            persistence,
+            &date,
+        )
     });
     pool::put_map(parts.headers);
     let after = if keep { After::KeepAlive } else { After::Close };
@@ -129,6 +138,7 @@ pub(crate) async fn write_body(
     match body.kind {
         Kind::Bytes(b) => {
             io.flush().await?;
+            // Sent from the `Bytes` itself (shared or not): never copied.
             io.send_all(&RefCell::new(b), ops::send).await
         }
         Kind::Static(s) => {

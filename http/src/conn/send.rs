@@ -8,6 +8,7 @@ use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use coreline_runtime::buf::IoBuf;
 use coreline_runtime::{ops, SharedFd};
 
@@ -31,9 +32,9 @@ impl SendBuf for Vec<u8> {
 
 /// Large in-memory bodies: a partial send costs no copy of the rest (with
 /// `TCP_NOTSENT_LOWAT`, a body larger than the mark leaves in several sends).
-impl SendBuf for bytes::Bytes {
+impl SendBuf for Bytes {
     fn advance(&mut self, n: usize) {
-        bytes::Buf::advance(self, n.min(self.len()));
+        Buf::advance(self, n.min(self.len()));
     }
 }
 

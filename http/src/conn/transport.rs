@@ -22,6 +22,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use coreline_runtime::net::TcpStream;
@@ -29,6 +30,7 @@ use coreline_runtime::{AsSharedFd, SharedFd};
 use coreline_tls::TlsStream;
 
 use super::io::ConnIo;
+use crate::conn_info::{ConnInfo, ConnectInfo, TlsInfo};
 use crate::pool;
 
 /// Sends over TLS are cut into pieces of at most this size, each bounded by the write
@@ -76,6 +78,32 @@ impl Transport {
                 let shared = fd(stream.as_deref().map(TlsStream::tcp));
                 cell.set(stream);
                 shared
+            }
+        }
+    }
+
+    /// The connection's addresses and TLS facts. (Called at a request's start, when no
+    /// send holds the stream; an address that cannot be read is reported unspecified.)
+    pub(crate) fn conn_info(&self) -> ConnInfo {
+        let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
+        let addrs = |tcp: &TcpStream| {
+            let peer = tcp.peer_addr().unwrap_or(unknown);
+            ConnectInfo::new(peer, tcp.local_addr().unwrap_or(unknown))
+        };
+        let none = ConnectInfo::new(unknown, unknown);
+        match self {
+            Transport::Plain(cell) => {
+                let stream = cell.take();
+                let connect = stream.as_ref().map_or(none, addrs);
+                cell.set(stream);
+                ConnInfo::new(connect, None)
+            }
+            Transport::Tls(cell) => {
+                let stream = cell.take();
+                let connect = stream.as_deref().map_or(none, |s| addrs(s.tcp()));
+                let tls = stream.as_deref().map(TlsInfo::of);
+                cell.set(stream);
+                ConnInfo::new(connect, tls)
             }
         }
     }

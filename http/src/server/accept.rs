@@ -108,7 +108,10 @@ fn start_connection<H: Handler>(
     let full = max > 0 && core.connections() >= max;
     let handler = handler.clone();
     match tls {
-        None if full => drop(spawn_local(refuse::refuse(stream))),
+        None if full => {
+            let server = core.config.server_header.clone();
+            drop(spawn_local(refuse::refuse(stream, server)))
+        }
         None => drop(spawn_local(conn::serve(stream, core.clone(), handler))),
         // A TLS client could not read a plain 503: over the limit it is just closed.
         Some(_) if full => drop(stream),

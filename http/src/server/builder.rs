@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use coreline_runtime::net::ListenOptions;
 use coreline_runtime::Cores;
 use coreline_tls::TlsAcceptor;
+use http::HeaderValue;
 
 use super::handle::ServerHandle;
 use super::{fd_limit, start, Server};
@@ -27,6 +28,7 @@ pub struct Builder {
     rx_timestamps: bool,
     share_ports: bool,
     file_body: FileBodyMethod,
+    server_header: Option<HeaderValue>,
 }
 
 impl Default for Builder {
@@ -35,16 +37,14 @@ impl Default for Builder {
             addrs: Vec::new(),
             tls: Vec::new(),
             cores: Cores::All,
-            listen: ListenOptions {
-                notsent_lowat: Some(Self::DEFAULT_NOTSENT_LOWAT),
-                ..ListenOptions::default()
-            },
+            listen: ListenOptions::default().notsent_lowat(Some(Self::DEFAULT_NOTSENT_LOWAT)),
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             metrics: false,
             rx_timestamps: false,
             share_ports: false,
             file_body: FileBodyMethod::Auto,
+            server_header: None,
         }
     }
 }
@@ -198,6 +198,14 @@ impl Builder {
         self
     }
 
+    /// The `Server` field of every response (default `None`: no `Server` field). The
+    /// server writes this field itself, so a handler's own `Server` header is dropped
+    /// either way. The `coreline` binary sends `Server: coreline`.
+    pub fn server_header(mut self, value: Option<HeaderValue>) -> Self {
+        self.server_header = value;
+        self
+    }
+
     /// Checks that every address can be listened on (and resolves port 0), and returns
     /// the server, ready to [`run`](Server::run). `factory` runs once on each core's
     /// thread to build that core's handler, so the handler need not be `Send`.
@@ -257,6 +265,7 @@ impl Builder {
                 file_body: self.file_body,
                 metrics: self.metrics,
                 rx_timestamps: self.rx_timestamps,
+                server_header: self.server_header,
             },
             factory,
             handle: ServerHandle::default(),

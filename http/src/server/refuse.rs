@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use coreline_runtime::net::TcpStream;
 use coreline_runtime::time;
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 
 use crate::{date, encode};
 
@@ -19,17 +19,22 @@ const REFUSE_WITHIN: Duration = Duration::from_secs(1);
 /// Discard at most this much of what the client sent before closing.
 const DRAIN_MAX: usize = 64 * 1024;
 
-/// Answers `503 Service Unavailable` and closes.
-pub(crate) async fn refuse(mut stream: TcpStream) {
-    let _ = time::timeout(REFUSE_WITHIN, answer_and_close(&mut stream)).await;
+/// Answers `503 Service Unavailable` (with the server's `Server` field, if any) and closes.
+pub(crate) async fn refuse(mut stream: TcpStream, server: Option<HeaderValue>) {
+    let answer = answer_and_close(&mut stream, server);
+    let _ = time::timeout(REFUSE_WITHIN, answer).await;
 }
 
-async fn answer_and_close(stream: &mut TcpStream) -> std::io::Result<()> {
+async fn answer_and_close(
+    stream: &mut TcpStream,
+    server: Option<HeaderValue>,
+) -> std::io::Result<()> {
     date::refresh();
     let mut out = Vec::with_capacity(192);
     encode::error_response(
         &mut out,
         StatusCode::SERVICE_UNAVAILABLE,
+        server.as_ref().map(HeaderValue::as_bytes),
         "too many connections; try again later",
         &date::current(),
     );

@@ -114,7 +114,7 @@ where
             .map(|(a, acceptor)| bind(*a, Some(acceptor)));
         let listeners: io::Result<Vec<Listener>> = plain.chain(tls).collect();
         gate.report(listeners.as_ref().map(drop));
-        let core = ConnRegistry::new(config);
+        let core = ConnRegistry::new(config.clone());
         core.install(); // before any cross-core shutdown job can run here
         let handler = Rc::new(factory());
         core_main(core, handler, listeners, gate.clone(), handle.clone())

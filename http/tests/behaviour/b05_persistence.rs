@@ -77,10 +77,8 @@ fn pipelined_requests_are_answered_in_order_in_one_send() {
 
 #[test]
 fn max_requests_per_connection() {
-    let limits = Limits {
-        max_requests_per_connection: 3,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .max_requests_per_connection(3);
     let server = start(limits, Timeouts::default());
     let mut c = Client::connect(server.addr);
     c.send(&GET.repeat(5));
@@ -97,10 +95,8 @@ fn short(timeouts: Timeouts) -> crate::common::Running {
 
 #[test]
 fn idle_keep_alive_timeout_closes_silently() {
-    let server = short(Timeouts {
-        keep_alive: Duration::from_millis(300),
-        ..Timeouts::default()
-    });
+    let server = short(Timeouts::default()
+        .keep_alive(Duration::from_millis(300)));
     let mut c = Client::connect(server.addr);
     c.send(GET);
     assert_eq!(c.response(false).status, 200);
@@ -113,10 +109,8 @@ fn idle_keep_alive_timeout_closes_silently() {
 
 #[test]
 fn header_read_timeout_is_408_then_close() {
-    let server = short(Timeouts {
-        header_read: Duration::from_millis(300),
-        ..Timeouts::default()
-    });
+    let server = short(Timeouts::default()
+        .header_read(Duration::from_millis(300)));
     let mut c = Client::connect(server.addr);
     c.send(b"GET /plaintext HTTP/1.1\r\nHost:");
     let t = Instant::now();
@@ -132,10 +126,8 @@ fn header_read_timeout_is_408_then_close() {
 
 #[test]
 fn body_read_timeout_is_408_then_close() {
-    let server = short(Timeouts {
-        body_read: Duration::from_millis(300),
-        ..Timeouts::default()
-    });
+    let server = short(Timeouts::default()
+        .body_read(Duration::from_millis(300)));
     let mut c = Client::connect(server.addr);
     c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     let r = c.response(false);

@@ -1,12 +1,21 @@
-//! 9. `Date` (IMF-fixdate, current) and `Server: coreline` on every response.
+//! Behaviour 9: `Date` (IMF-fixdate, current) on every response; `Server` only when the
+//! embedder sets one ([`Builder::server_header`](coreline_http::Builder::server_header)),
+//! then on every response too.
 
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use crate::addr;
-use crate::common::{one, Client};
+use http::HeaderValue;
 
-fn check(r: &crate::common::Resp) {
-    assert_eq!(r.header("server"), Some("coreline"), "{}", r.head);
+use crate::addr;
+use crate::common::{one, start_configured, Client, Resp};
+
+fn check(r: &Resp) {
+    check_with_server(r, None);
+}
+
+fn check_with_server(r: &Resp, server: Option<&str>) {
+    assert_eq!(r.header("server"), server, "{}", r.head);
     let date = r.header("date").expect("a Date header");
     assert_eq!(date.len(), 29, "IMF-fixdate: {date}");
     assert!(
@@ -23,20 +32,34 @@ fn check(r: &crate::common::Resp) {
     );
 }
 
-#[test]
-fn on_success_error_and_interim_paths() {
-    check(&one(addr(), b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n").0);
-    check(&one(addr(), b"GET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n").0);
-    check(&one(addr(), b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n").0);
-    check(&one(addr(), b"GET / HTTP/9.9\r\nHost: x\r\n\r\n").0);
-    check(&one(addr(), b"BAD\r\n\r\n").0);
+/// Success, bodiless, protocol-error, parse-error and body-limit responses from `addr`.
+fn every_path(addr: SocketAddr, check: impl Fn(&Resp)) {
+    check(&one(addr, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n").0);
+    check(&one(addr, b"GET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n").0);
+    check(&one(addr, b"GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n").0);
+    check(&one(addr, b"GET / HTTP/9.9\r\nHost: x\r\n\r\n").0);
+    check(&one(addr, b"BAD\r\n\r\n").0);
     check(
         &one(
-            addr(),
+            addr,
             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n\r\n",
         )
         .0,
     );
+}
+
+#[test]
+fn on_success_error_and_interim_paths() {
+    every_path(addr(), check);
+}
+
+#[test]
+fn the_embedder_s_server_header_on_every_path() {
+    let server = start_configured(|b| {
+        b.server_header(Some(HeaderValue::from_static("embedder/1.0")))
+    });
+    every_path(server.addr, |r| check_with_server(r, Some("embedder/1.0")));
+    server.stop().unwrap();
 }
 
 #[test]

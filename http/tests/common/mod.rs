@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use coreline_http::{recycle, response, Body, Limits, Server, ServerHandle, Timeouts};
+use coreline_http::{recycle, response, Body, Builder, Limits, Server, ServerHandle, Timeouts};
 use coreline_runtime::{time, Cores};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 
@@ -43,6 +43,12 @@ impl Drop for Running {
 /// Starts the test server (one core) with these limits and timeouts; in a target that
 /// runs over TLS (`crate::OVER_TLS`), `addr` is an HTTPS listener with the test certificate.
 pub fn start(limits: Limits, timeouts: Timeouts) -> Running {
+    start_configured(|b| b.limits(limits).timeouts(timeouts))
+}
+
+/// Starts the test server (one core) as [`start`] does, with the builder's other options
+/// set by `configure`.
+pub fn start_configured(configure: impl FnOnce(Builder) -> Builder) -> Running {
     let local: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let builder = Server::builder();
     let builder = if crate::OVER_TLS {
@@ -50,10 +56,7 @@ pub fn start(limits: Limits, timeouts: Timeouts) -> Running {
     } else {
         builder.listen(local)
     };
-    let server = builder
-        .cores(Cores::Count(1))
-        .limits(limits)
-        .timeouts(timeouts)
+    let server = configure(builder.cores(Cores::Count(1)))
         .build(|| test_handler)
         .expect("build server");
     run_on_thread(server)

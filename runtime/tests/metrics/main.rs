@@ -30,11 +30,7 @@ fn queue_info_reports_depth_and_backlog() {
         .build()
         .unwrap()
         .block_on(|| async {
-            let options = ListenOptions {
-                backlog: 16,
-                reuse_port: false,
-                ..ListenOptions::default()
-            };
+            let options = ListenOptions::default().backlog(16).reuse_port(false);
             let listener = TcpListener::bind_with(localhost(), &options).unwrap();
             let addr = listener.local_addr();
             let empty = listener.queue_info().unwrap();
@@ -135,11 +131,7 @@ fn netns_child() {
         .build()
         .unwrap()
         .block_on(|| async {
-            let options = ListenOptions {
-                backlog: 4,
-                reuse_port: false,
-                ..ListenOptions::default()
-            };
+            let options = ListenOptions::default().backlog(4).reuse_port(false);
             let listener = TcpListener::bind_with(localhost(), &options).unwrap();
             let addr = listener.local_addr();
             // The burst: 64 concurrent connects, each given up after 300 ms (a dropped SYN

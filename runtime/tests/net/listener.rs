@@ -13,10 +13,7 @@ use crate::{any_port, one_core};
 fn nodelay_can_be_turned_off_on_the_listener() {
     one_core()
         .block_on(|| async {
-            let options = ListenOptions {
-                nodelay: false,
-                ..Default::default()
-            };
+            let options = ListenOptions::default().nodelay(false);
             let mut listener = TcpListener::bind_with(any_port(), &options).unwrap();
             let _client = TcpStream::connect(listener.local_addr()).await.unwrap();
             let server = listener.accept().await.unwrap();
@@ -29,10 +26,7 @@ fn nodelay_can_be_turned_off_on_the_listener() {
 fn notsent_lowat_set_on_the_listener_reaches_accepted_sockets() {
     one_core()
         .block_on(|| async {
-            let options = ListenOptions {
-                notsent_lowat: Some(64 * 1024),
-                ..Default::default()
-            };
+            let options = ListenOptions::default().notsent_lowat(Some(64 * 1024));
             let mut listener = TcpListener::bind_with(any_port(), &options).unwrap();
             let _client = TcpStream::connect(listener.local_addr()).await.unwrap();
             let server = listener.accept().await.unwrap();
@@ -50,10 +44,7 @@ fn reuse_port_lets_two_sockets_share_a_port_and_its_absence_does_not() {
             let addr = first.local_addr();
             let second = TcpListener::bind(addr).expect("SO_REUSEPORT shares the port");
             assert_eq!(second.local_addr(), addr);
-            let exclusive = ListenOptions {
-                reuse_port: false,
-                ..Default::default()
-            };
+            let exclusive = ListenOptions::default().reuse_port(false);
             let err = TcpListener::bind_with(addr, &exclusive).unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
             assert!(err.to_string().contains(&addr.to_string()), "{err}");
@@ -113,18 +104,12 @@ fn check_listen_options(options: ListenOptions) {
 
 #[test]
 fn defer_accept_and_fastopen_are_applied() {
-    let deferred = ListenOptions {
-        defer_accept: Some(Duration::from_secs(2)),
-        ..Default::default()
-    };
+    let deferred = ListenOptions::default().defer_accept(Some(Duration::from_secs(2)));
     check_listen_options(deferred.clone());
     // The first TCP_FASTOPEN listener of a network namespace makes the kernel generate
     // that namespace's net.ipv4.tcp_fastopen_key: a host setting this test must not
     // change, so Fast Open is tried in a namespace of its own (root only).
-    let with_fastopen = ListenOptions {
-        fastopen: Some(256),
-        ..deferred
-    };
+    let with_fastopen = deferred.fastopen(Some(256));
     if in_private_netns(move || check_listen_options(with_fastopen)).is_none() {
         eprintln!("skipped TCP_FASTOPEN: needs root for a private network namespace");
     }

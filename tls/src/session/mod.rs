@@ -139,6 +139,24 @@ impl<C: Deref<Target = [u8]>> TlsSession<C> {
         }
     }
 
+    /// Reads plaintext into `buf`, the `std::io::Read` way (for slice readers such as the
+    /// `futures-io` traits): `Some(n)` with `n` bytes, `Some(0)` (with room in `buf`) after
+    /// the peer's `close_notify`; `None` when the next chunk or the end of the stream is
+    /// needed. Errors as [`read_plaintext`](Self::read_plaintext).
+    pub fn read_into(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            match io::Read::read(&mut self.conn.reader(), buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if self.pending.is_none() {
+                return Ok(None);
+            }
+            self.absorb(None)?;
+        }
+    }
+
     /// The rustls connection, for anything not covered here.
     pub fn connection(&self) -> &ServerConnection {
         &self.conn

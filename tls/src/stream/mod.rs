@@ -8,6 +8,8 @@
 //! and that `Vec` is handed to the kernel by value and comes back with the result, so it
 //! is reused from call to call.
 
+#[cfg(feature = "futures-io")]
+mod compat;
 mod send;
 
 use std::io;
@@ -35,6 +37,12 @@ pub struct TlsStream {
     /// send future was dropped mid-flight (part of a record may have left: the stream
     /// cannot continue, and later sends fail with `BrokenPipe`).
     out: Option<Vec<u8>>,
+    /// The send of a `futures-io` write in flight (it holds `out` meanwhile).
+    #[cfg(feature = "futures-io")]
+    sending: Option<compat::Sending>,
+    /// The write-side shutdown of a `futures-io` close in flight.
+    #[cfg(feature = "futures-io")]
+    closing: Option<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>>>>>,
 }
 
 impl TlsStream {
@@ -45,6 +53,10 @@ impl TlsStream {
             session: TlsSession::new(conn),
             received_at_us: 0,
             out: Some(Vec::new()),
+            #[cfg(feature = "futures-io")]
+            sending: None,
+            #[cfg(feature = "futures-io")]
+            closing: None,
         };
         loop {
             match s.session.advance_handshake() {

@@ -69,7 +69,7 @@ impl TlsStream {
         Ok(out)
     }
 
-    fn take_out(&mut self) -> io::Result<Vec<u8>> {
+    pub(super) fn take_out(&mut self) -> io::Result<Vec<u8>> {
         self.out.take().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::BrokenPipe,

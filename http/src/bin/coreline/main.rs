@@ -100,10 +100,9 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn gen_cert(gen: &args::GenCert) -> ExitCode {
-    let options = coreline_tls::GenOptions {
-        days: gen.days,
-        overwrite: gen.force,
-    };
+    let options = coreline_tls::GenOptions::default()
+        .days(gen.days)
+        .overwrite(gen.force);
     match coreline_tls::generate_self_signed_with(&gen.dir, &[], options) {
         Ok((cert, key)) => {
             let _ = writeln!(std::io::stdout(), "{}\n{}", cert.display(), key.display());
@@ -191,23 +190,21 @@ fn run(serve: args::Serve) -> ExitCode {
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
         .notsent_lowat(serve.notsent_lowat)
-        .file_body_method(serve.file_body);
+        .file_body_method(serve.file_body)
+        .server_header(Some(http::HeaderValue::from_static("coreline")));
     if serve.tcp_fastopen.is_some() {
         warn_if_no_fastopen_server();
     }
     if let Some(n) = serve.max_connections {
-        builder = builder.limits(coreline_http::Limits {
-            max_connections_per_core: n,
-            ..Default::default()
-        });
+        builder = builder.limits(coreline_http::Limits::default().max_connections_per_core(n));
     }
     if serve.min_body_rate.is_some() || serve.min_send_rate.is_some() {
         let defaults = coreline_http::Timeouts::default();
-        builder = builder.timeouts(coreline_http::Timeouts {
-            min_body_rate: serve.min_body_rate.unwrap_or(defaults.min_body_rate),
-            min_send_rate: serve.min_send_rate.unwrap_or(defaults.min_send_rate),
-            ..defaults
-        });
+        builder = builder.timeouts(
+            defaults
+                .min_body_rate(serve.min_body_rate.unwrap_or(defaults.min_body_rate))
+                .min_send_rate(serve.min_send_rate.unwrap_or(defaults.min_send_rate)),
+        );
     }
     if let Some(n) = serve.max_handshakes {
         builder = builder.max_handshakes(n);

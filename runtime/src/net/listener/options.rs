@@ -3,8 +3,16 @@
 use std::sync::Once;
 use std::time::Duration;
 
-/// How a listening socket is set up.
+/// How a listening socket is set up. Start from the defaults and change what you need
+/// with the setters (one per field):
+///
+/// ```
+/// use coreline_runtime::net::ListenOptions;
+/// let options = ListenOptions::default().backlog(1024).nodelay(false);
+/// assert_eq!(options.backlog, 1024);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListenOptions {
     /// Accept-queue length passed to `listen(2)` (default 4096). The kernel caps it at
     /// `net.core.somaxconn`; a warning is printed once if that happens.
@@ -41,6 +49,50 @@ impl Default for ListenOptions {
             fastopen: None,
             notsent_lowat: None,
         }
+    }
+}
+
+impl ListenOptions {
+    /// Sets `backlog` (see the field).
+    #[must_use]
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// Sets `reuse_port` (see the field).
+    #[must_use]
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
+    }
+
+    /// Sets `nodelay` (see the field).
+    #[must_use]
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.nodelay = on;
+        self
+    }
+
+    /// Sets `defer_accept` (see the field).
+    #[must_use]
+    pub fn defer_accept(mut self, wait: Option<Duration>) -> Self {
+        self.defer_accept = wait;
+        self
+    }
+
+    /// Sets `fastopen` (see the field).
+    #[must_use]
+    pub fn fastopen(mut self, queue: Option<u32>) -> Self {
+        self.fastopen = queue;
+        self
+    }
+
+    /// Sets `notsent_lowat` (see the field).
+    #[must_use]
+    pub fn notsent_lowat(mut self, bytes: Option<u32>) -> Self {
+        self.notsent_lowat = bytes;
+        self
     }
 }
 
