@@ -46,7 +46,7 @@ cargo clippy -p coreline-http --all-targets --features tower -- -D warnings
 cargo clippy -p coreline-tls --all-targets --all-features -- -D warnings
 echo "ci: cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p coreline-runtime -p coreline-tls --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p coreline-runtime -p coreline-tls -p coreline-http --all-features
 echo "ci: kernel-tuning scripts (inside private network namespaces)"
 if [ "$(id -u)" -eq 0 ]; then
     bash kernel-tuning/tests/run.sh

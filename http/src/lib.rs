@@ -27,7 +27,7 @@
 //!   handshake runs in the connection's task (bounded by [`Timeouts::tls_handshake`]),
 //!   graceful closes send `close_notify`, and a truncation is an error, never the end of a
 //!   message. Files are read and sent encrypted instead of spliced.
-//! - **Tower** (the `tower` feature, [`service`]): a `tower::Service` per core, such as
+//! - **Tower** (the `tower` feature, module `service`): a `tower::Service` per core, such as
 //!   an `axum::Router`, instead of a handler fn; with the `http-body` feature (which
 //!   `tower` turns on), [`Body`] is an `http_body::Body` and any `http_body::Body` can be
 //!   a response body.

@@ -14,6 +14,10 @@
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
 
+// The flag structs' doc comments are also their `--help` text, written for a terminal:
+// `[IPv6]:PORT` there is an address form, not a rustdoc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod admin;
 mod args;
 mod files;
