@@ -3,10 +3,11 @@
 //! - SIGINT, SIGTERM, SIGQUIT: graceful shutdown (a second one of any of them exits at
 //!   once). SIGQUIT would otherwise dump core; operators and init systems send it to stop
 //!   a server gracefully (nginx's own graceful stop).
-//! - SIGHUP: logged and ignored, the server keeps serving. Reloading means swapping the
-//!   TLS acceptor's configuration, which the acceptor does not support (its rustls
-//!   `ServerConfig` is fixed when it is built); a restart (`--reuse-port`) applies changes.
-//!   Without this, SIGHUP (a closed terminal, a reload command) would kill the process.
+//! - SIGHUP: reads the `--tls-cert`/`--tls-key`/`--tls-sni` files again and serves them
+//!   to new handshakes ([`TlsAcceptor::reload_certificates`]); if any fails to load, the
+//!   certificates served stay as they were and the error is logged. Nothing else is
+//!   reloaded (other settings take a restart, see `--reuse-port`); the server keeps
+//!   serving either way, where SIGHUP's default action would kill it.
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
 //! No signal handler: the signals are blocked before any thread starts (so every thread
@@ -15,6 +16,7 @@
 use nix::sys::signal::{SigSet, Signal};
 
 use coreline_http::ServerHandle;
+use coreline_tls::TlsAcceptor;
 
 /// Blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR1 in the calling thread (and every
 /// thread it starts later).
@@ -34,11 +36,12 @@ pub fn block() -> nix::Result<SigSet> {
 }
 
 /// Starts the thread that turns the first SIGINT/SIGTERM/SIGQUIT into a graceful shutdown
-/// and a second one into an immediate exit, logs each SIGHUP, and calls `on_usr1` for
-/// each SIGUSR1.
+/// and a second one into an immediate exit, reloads the certificates of `tls` (if any) on
+/// each SIGHUP, and calls `on_usr1` for each SIGUSR1.
 pub fn spawn_waiter(
     set: SigSet,
     handle: ServerHandle,
+    tls: Option<TlsAcceptor>,
     on_usr1: impl Fn() + Send + 'static,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -47,10 +50,7 @@ pub fn spawn_waiter(
             while let Ok(signal) = set.wait() {
                 match signal {
                     Signal::SIGUSR1 => on_usr1(),
-                    Signal::SIGHUP => log::warn!(
-                        "coreline: SIGHUP: reloading is not supported, still serving with \
-                         the configuration read at start (restart to apply changes)"
-                    ),
+                    Signal::SIGHUP => reload(tls.as_ref()),
                     _ if handle.is_shutting_down() => {
                         eprintln!("coreline: {signal} again, exiting now");
                         std::process::exit(130);
@@ -65,4 +65,21 @@ pub fn spawn_waiter(
             }
         })
         .map(drop)
+}
+
+/// SIGHUP: the certificates again, or a line saying why not.
+fn reload(tls: Option<&TlsAcceptor>) {
+    let Some(acceptor) = tls else {
+        log::warn!(
+            "coreline: SIGHUP: nothing to reload without --tls-cert (other settings take a \
+             restart); still serving"
+        );
+        return;
+    };
+    match acceptor.reload_certificates() {
+        Ok(()) => eprintln!("coreline: SIGHUP: certificates reloaded (new handshakes get them)"),
+        Err(e) => log::error!(
+            "coreline: SIGHUP: certificates not reloaded, still serving the previous ones: {e}"
+        ),
+    }
 }
