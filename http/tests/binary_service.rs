@@ -54,8 +54,18 @@ fn healthz_is_ok_while_serving_and_503_while_draining() {
         .and_then(|l| l.local_addr())
         .unwrap();
     let admin_s = admin.to_string();
+    // The interval log written at shutdown goes to a directory of its own.
+    let hlog = std::env::temp_dir().join(format!("coreline-healthz-{}", std::process::id()));
+    std::fs::create_dir_all(&hlog).unwrap();
     let mut s = Served::start(
-        &["--metrics", &admin_s, "--drain-timeout", "8"],
+        &[
+            "--metrics",
+            &admin_s,
+            "--metrics-hlog",
+            hlog.to_str().unwrap(),
+            "--drain-timeout",
+            "8",
+        ],
         Stdio::null,
     );
     assert!(eventually(Duration::from_secs(10), || {
@@ -79,6 +89,7 @@ fn healthz_is_ok_while_serving_and_503_while_draining() {
     drop(held); // the last connection is gone: the drain ends
     let status = exit_status(&mut s, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
+    let _ = std::fs::remove_dir_all(&hlog);
 }
 
 #[test]
