@@ -77,7 +77,7 @@ fn closed_loop_count_matches_the_server_and_outputs_are_written() {
     // Every response is the same size (status, Date, Content-Length, 13-byte body).
     let bytes = run.int("bytes");
     assert!(
-        bytes % requests == 0 && (60..300).contains(&(bytes / requests)),
+        bytes.is_multiple_of(requests) && (60..300).contains(&(bytes / requests)),
         "{bytes}"
     );
     let rps = run.json["requests_per_sec"].as_f64().unwrap();

@@ -55,7 +55,7 @@ fn decode_chunked(c: &mut Criterion) {
     let mut body = Vec::new();
     for _ in 0..16 {
         body.extend_from_slice(format!("{CHUNK:x}\r\n").as_bytes());
-        body.extend(std::iter::repeat(b'x').take(CHUNK));
+        body.extend(std::iter::repeat_n(b'x', CHUNK));
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(b"0\r\n\r\n");

@@ -10,6 +10,7 @@ use coreline_runtime::net::TcpStream;
 use coreline_runtime::time;
 use rustls::{ServerConfig, ServerConnection};
 
+use crate::reload::Reloadable;
 use crate::{resumption, ConfigError, TlsAcceptorBuilder, TlsStream};
 
 /// How long a client may take to complete the handshake unless configured otherwise.
@@ -28,6 +29,8 @@ pub struct TlsAcceptor {
     /// Capacity for the fresh cache [`per_core`](Self::per_core) installs; 0 = keep the
     /// config's own storage (e.g. a caller-made config).
     session_cache_size: usize,
+    /// The certificates' files, for an acceptor built from them.
+    certificates: Option<Arc<Reloadable>>,
 }
 
 impl TlsAcceptor {
@@ -38,6 +41,7 @@ impl TlsAcceptor {
             config,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             session_cache_size: 0,
+            certificates: None,
         }
     }
 
@@ -62,11 +66,27 @@ impl TlsAcceptor {
         config: Arc<ServerConfig>,
         handshake_timeout: Duration,
         session_cache_size: usize,
+        certificates: Option<Arc<Reloadable>>,
     ) -> Self {
         TlsAcceptor {
             config,
             handshake_timeout,
             session_cache_size,
+            certificates,
+        }
+    }
+
+    /// Reads the certificate and key files this acceptor was built from (by
+    /// [`TlsAcceptorBuilder`]) again and, only if every one loads and matches, serves them
+    /// to the handshakes that start from now on, through this acceptor, its clones and
+    /// their [`per_core`](Self::per_core) copies. On an error (which names the file) the
+    /// certificates served stay as they were. Connections already established and resumed
+    /// sessions are not affected. An acceptor made with [`new`](Self::new) has no files:
+    /// [`ConfigError::NotReloadable`].
+    pub fn reload_certificates(&self) -> Result<(), ConfigError> {
+        match &self.certificates {
+            Some(certificates) => certificates.reload(),
+            None => Err(ConfigError::NotReloadable),
         }
     }
 

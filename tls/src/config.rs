@@ -8,8 +8,9 @@ use rustls::version::{TLS12, TLS13};
 use rustls::ServerConfig;
 
 use crate::acceptor::DEFAULT_HANDSHAKE_TIMEOUT;
+use crate::reload::{CertFiles, Reloadable};
 use crate::resumption::{self, DEFAULT_SESSION_CACHE_SIZE};
-use crate::{load_certified_key, ConfigError, SniResolver, TlsAcceptor};
+use crate::{ConfigError, TlsAcceptor};
 
 /// Builds a [`TlsAcceptor`]; every file is read and checked in [`build`](Self::build).
 ///
@@ -92,11 +93,12 @@ impl TlsAcceptorBuilder {
 
     /// Reads and checks every certificate and key and builds the acceptor.
     pub fn build(self) -> Result<TlsAcceptor, ConfigError> {
-        let (cert, key) = self.default.as_ref().ok_or(ConfigError::NoDefaultCert)?;
-        let mut resolver = SniResolver::new(load_certified_key(cert, key)?);
-        for (name, cert, key) in &self.sni {
-            resolver.add(name, load_certified_key(cert, key)?)?;
-        }
+        let default = self.default.clone().ok_or(ConfigError::NoDefaultCert)?;
+        let files = CertFiles {
+            default,
+            sni: self.sni.clone(),
+        };
+        let resolver = Arc::new(Reloadable::load(files)?);
         let versions: &[&rustls::SupportedProtocolVersion] = if self.tls12 {
             &[&TLS13, &TLS12]
         } else {
@@ -106,7 +108,7 @@ impl TlsAcceptorBuilder {
             .with_protocol_versions(versions)
             .map_err(ConfigError::Tls)?
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .with_cert_resolver(resolver.clone());
         config.alpn_protocols = self.alpn;
         config.session_storage = resumption::session_cache(self.session_cache_size);
         if self.tickets {
@@ -116,6 +118,7 @@ impl TlsAcceptorBuilder {
             Arc::new(config),
             self.handshake_timeout,
             self.session_cache_size,
+            Some(resolver),
         ))
     }
 }

@@ -83,6 +83,9 @@ pub enum ConfigError {
     },
     /// rustls refused the configuration.
     Tls(rustls::Error),
+    /// [`TlsAcceptor::reload_certificates`](crate::TlsAcceptor::reload_certificates) on an
+    /// acceptor made from a ready-made rustls config: it has no files to read again.
+    NotReloadable,
 }
 
 impl fmt::Display for ConfigError {
@@ -131,6 +134,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "cannot generate a self-signed certificate: {reason}")
             }
             ConfigError::Tls(e) => write!(f, "TLS configuration refused: {e}"),
+            ConfigError::NotReloadable => {
+                f.write_str("the TLS acceptor was not built from certificate files")
+            }
         }
     }
 }

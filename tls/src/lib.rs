@@ -79,6 +79,7 @@ mod certs;
 mod config;
 mod error;
 mod gen;
+mod reload;
 pub mod resumption;
 mod session;
 mod sni;

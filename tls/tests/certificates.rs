@@ -1,5 +1,6 @@
 //! SNI (the right certificate per server name, the default otherwise) checked with Python
-//! ssl, and PEM loading: chains, PKCS#8 / SEC1 / PKCS#1 keys, and one-line errors.
+//! ssl, PEM loading: chains, PKCS#8 / SEC1 / PKCS#1 keys, and one-line errors, and
+//! certificates reloaded while serving.
 
 mod common;
 
@@ -226,4 +227,38 @@ fn generated_files_load_and_the_key_is_private() {
     // Default names cover localhost by name and by address.
     let server = Server::echo(TlsAcceptor::from_pem_files(&cert, &key).unwrap());
     assert_eq!(peer_san(&server, &cert, "localhost", true), "localhost");
+}
+
+#[test]
+fn reload_serves_the_new_files_and_keeps_the_old_on_an_error() {
+    let dir = TempDir::new();
+    let (c1, k1) = dir.cert("one", &["one.test"]);
+    let (c2, k2) = dir.cert("two", &["two.test"]);
+    let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
+    std::fs::copy(&c1, &cert).unwrap();
+    std::fs::copy(&k1, &key).unwrap();
+    let tls = TlsAcceptor::builder()
+        .default_cert(&cert, &key)
+        .build()
+        .unwrap();
+    // The server's copy is a per-core one: the reload through this handle reaches it.
+    let server = Server::echo(tls.clone());
+    let ca = concat(&dir, "both.pem", &[&c1, &c2]);
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "one.test");
+
+    std::fs::copy(&c2, &cert).unwrap();
+    std::fs::copy(&k2, &key).unwrap();
+    tls.reload_certificates().unwrap();
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "two.test");
+
+    std::fs::copy(&k1, &key).unwrap(); // no longer matches the certificate
+    let e = tls.reload_certificates().unwrap_err();
+    assert!(matches!(e, ConfigError::KeyMismatch { .. }), "{e}");
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "two.test");
+
+    let ready_made = TlsAcceptor::new(tls.config().clone());
+    assert!(matches!(
+        ready_made.reload_certificates(),
+        Err(ConfigError::NotReloadable)
+    ));
 }

@@ -178,7 +178,7 @@ fn serve(mut stream: TcpStream, script: Script, c: &Counts, stop: &AtomicBool) {
                 if text.contains("\r\nconnection: close\r\n") {
                     c.with_close.fetch_add(1, Ordering::Relaxed);
                 }
-                let res: &[u8] = if n % 2 == 0 {
+                let res: &[u8] = if n.is_multiple_of(2) {
                     b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
                 } else {
                     b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until the close"

@@ -98,7 +98,7 @@ impl ConnIo {
         self.body
             .borrow()
             .as_ref()
-            .map_or(true, |st| matches!(st.unread, Unread::Done))
+            .is_none_or(|st| matches!(st.unread, Unread::Done))
     }
 
     /// Why reading the body failed, if it did.

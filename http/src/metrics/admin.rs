@@ -16,10 +16,15 @@ use crate::{recycle, response, Body, Handler, ServerHandle};
 ///
 /// - `GET /metrics`: Prometheus text ([`prometheus_text`]);
 /// - `GET /debug/latency`: the per-core percentile table ([`latency_table`]);
+/// - `GET /healthz`: `200 ok` while the observed server accepts on every core, `503
+///   draining` from the moment its graceful shutdown begins (so a load balancer stops
+///   sending it new connections while it finishes the old ones), `503 starting` before it
+///   accepts; it never waits for the observed cores;
 /// - `GET /`: a list of these.
 ///
-/// Other paths get 404, other methods 405; 503 while the observed server has no metrics
-/// (not started yet, or built without [`Builder::metrics`](crate::Builder::metrics)).
+/// Other paths get 404, other methods 405; `/metrics` and `/debug/latency` get 503 while
+/// the observed server has no metrics (not started yet, or built without
+/// [`Builder::metrics`](crate::Builder::metrics)).
 ///
 /// Scrapes are served from one gather at a time: concurrent ones share the gather in
 /// progress, and for a second after it its snapshot answers without asking the observed
@@ -57,7 +62,7 @@ impl MetricsAdmin {
 }
 
 const INDEX: &str = "coreline admin: GET /metrics (Prometheus text), GET /debug/latency \
-                     (percentile table per core)\n";
+                     (percentile table per core), GET /healthz (200 ok, 503 while draining)\n";
 
 impl Handler for MetricsAdmin {
     type Future = Pin<Box<dyn Future<Output = Response<Body>>>>;
@@ -69,13 +74,19 @@ impl Handler for MetricsAdmin {
         recycle(req);
         Box::pin(async move {
             let render: fn(&super::MetricsSnapshot) -> String = match path.as_str() {
-                _ if !get && matches!(path.as_str(), "/" | "/metrics" | "/debug/latency") => {
+                _ if !get
+                    && matches!(
+                        path.as_str(),
+                        "/" | "/metrics" | "/debug/latency" | "/healthz"
+                    ) =>
+                {
                     let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
                     res.headers_mut()
                         .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
                     return res;
                 }
                 "/" => return text(StatusCode::OK, INDEX),
+                "/healthz" => return health(&observed),
                 "/metrics" => prometheus_text,
                 "/debug/latency" => latency_table,
                 _ => return text(StatusCode::NOT_FOUND, "not found\n"),
@@ -92,6 +103,17 @@ impl Handler for MetricsAdmin {
                 .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
             res
         })
+    }
+}
+
+/// `/healthz`: shutdown first, since a server that finished is also not ready.
+fn health(observed: &ServerHandle) -> Response<Body> {
+    if observed.is_shutting_down() {
+        text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else if observed.wait_ready(std::time::Duration::ZERO) {
+        text(StatusCode::OK, "ok\n")
+    } else {
+        text(StatusCode::SERVICE_UNAVAILABLE, "starting\n")
     }
 }
 

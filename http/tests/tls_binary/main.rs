@@ -1,11 +1,12 @@
 //! The `coreline` binary's TLS side: `gen-cert`, static files and ranges over HTTPS
-//! (read and encrypted, not spliced), `--tls-listen` alone serving HTTPS only, and the
-//! one-line exit-2 errors for bad certificates and keys.
+//! (read and encrypted, not spliced), `--tls-listen` alone serving HTTPS only, certificates
+//! reloaded on SIGHUP, and the one-line exit-2 errors for bad certificates and keys.
 //!
-//! `gen_cert`: the certificate command. `serving`: files, ranges and `--tls-listen`. This
-//! file: bad certificates and keys.
+//! `gen_cert`: the certificate command. `serving`: files, ranges and `--tls-listen`.
+//! `reload`: SIGHUP. This file: bad certificates and keys.
 
 mod gen_cert;
+mod reload;
 #[path = "../common/served.rs"]
 mod served;
 mod serving;

@@ -3,7 +3,8 @@
 //! the coreline HTTP and HTTPS server; `coreline gen-cert DIR [--days N] [--force]`: a
 //! self-signed certificate for local use; `coreline check-config FILE`: checks a config
 //! file without serving (exit 0 or 1, as `nginx -t`).
-//! Ctrl-C or SIGTERM shuts the server down gracefully and exits 0; a bad flag or config
+//! Ctrl-C, SIGTERM or SIGQUIT shuts the server down gracefully and exits 0; SIGHUP
+//! reloads the TLS certificates (see `signals`); a bad flag or config
 //! value, an address in use, an unreadable root or a bad certificate or key prints one line
 //! and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
@@ -63,7 +64,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     let checked = args::check_config(path).and_then(|serve| {
         let shown = path.display();
         if let Some(root) = &serve.root {
-            files::Files::new(root).map_err(|e| format!("{shown}: {e}"))?;
+            files::Root::new(root).map_err(|e| format!("{shown}: {e}"))?;
         }
         if let Some(tls) = &serve.tls {
             acceptor(tls).map_err(|e| format!("{shown}: {e}"))?;
@@ -153,7 +154,7 @@ fn run(serve: args::Serve) -> ExitCode {
     if let Err(e) = coreline_http::raise_fd_limit() {
         eprintln!("coreline: warning: cannot raise the open-file limit: {e}");
     }
-    let files = match serve.root.as_deref().map(files::Files::new).transpose() {
+    let root = match serve.root.as_deref().map(files::Root::new).transpose() {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
@@ -219,22 +220,22 @@ fn run(serve: args::Serve) -> ExitCode {
     for addr in listen {
         builder = builder.listen(addr);
     }
-    if let Some(tls) = &serve.tls {
-        match acceptor(tls) {
-            Ok(acceptor) => {
-                for addr in tls_listen {
-                    builder = builder.tls_listen(addr, acceptor.clone());
-                }
-            }
-            Err(e) => return fail(&e.to_string()),
+    // Kept for SIGHUP: every listener's copy shares its certificates.
+    let tls_acceptor = match serve.tls.as_ref().map(acceptor).transpose() {
+        Ok(a) => a,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Some(acceptor) = &tls_acceptor {
+        for addr in tls_listen {
+            builder = builder.tls_listen(addr, acceptor.clone());
         }
     }
     // Before any thread exists, so that every thread inherits the blocked mask.
     let signals = match signals::block() {
         Ok(s) => s,
-        Err(e) => return fail(&format!("cannot block SIGINT/SIGTERM/SIGUSR1: {e}")),
+        Err(e) => return fail(&format!("cannot block the signals it handles: {e}")),
     };
-    let server = match builder.build(move || routes::Router::new(files.clone())) {
+    let server = match builder.build(move || routes::Router::new(root.clone())) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
@@ -246,7 +247,7 @@ fn run(serve: args::Serve) -> ExitCode {
             None => eprintln!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
         }
     };
-    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), on_usr1) {
+    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), tls_acceptor, on_usr1) {
         return fail(&format!("cannot start the signal thread: {e}"));
     }
     let admin = match serve.metrics.admin {

@@ -1,33 +1,46 @@
-//! The routes of `coreline serve`: `/`, `/plaintext`, `/echo`, and files under `--root`.
+//! The routes of `coreline serve`: `/plaintext`, `/echo`, and files under `--root`; `/`
+//! is the root's `index.html` with `--root`, else a page listing the routes.
+//!
+//! With `--root`, files win: `/plaintext` and `/echo` are the fixed routes only while the
+//! root has no entry of that name (looked up once at start, see [`Root`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use coreline_http::{recycle, response, Body, Handler, Limits};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
-use crate::files::Files;
+use crate::files::{Files, Root};
 
 const HELLO: &[u8] = b"Hello, World!";
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
 
 /// One core's router.
 pub struct Router {
-    index: Bytes,
     files: Option<Rc<Files>>,
+    /// `/plaintext` is the fixed route (no file of that name under the root).
+    plaintext_route: bool,
+    /// `/echo` is the fixed route (no file of that name under the root).
+    echo_route: bool,
 }
 
 impl Router {
-    /// A router serving `files` (if any) besides the fixed routes.
-    pub fn new(files: Option<Files>) -> Self {
-        let index = index_page(files.as_ref());
-        Router {
-            index: Bytes::from(index),
-            files: files.map(Rc::new),
+    /// A router serving the files of `root` (if any) besides the fixed routes.
+    pub fn new(root: Option<Root>) -> Self {
+        match root {
+            Some(root) => Router {
+                plaintext_route: !root.has_plaintext,
+                echo_route: !root.has_echo,
+                files: Some(Rc::new(root.files)),
+            },
+            None => Router {
+                files: None,
+                plaintext_route: true,
+                echo_route: true,
+            },
         }
     }
 }
@@ -37,7 +50,7 @@ impl Router {
 /// connection's task). Routes that do I/O (echo, files) are boxed.
 pub enum RouteFuture {
     Plaintext,
-    Index(Bytes),
+    Index,
     NotFound,
     MethodNotAllowed,
     Done,
@@ -58,8 +71,8 @@ impl Future for RouteFuture {
                 res.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
                 res
             }
-            RouteFuture::Index(page) => {
-                let mut res = response(StatusCode::OK, Body::from(page));
+            RouteFuture::Index => {
+                let mut res = response(StatusCode::OK, Body::from_static(INDEX_PAGE));
                 res.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
@@ -98,9 +111,9 @@ impl Handler for Router {
     fn call(&self, req: Request<Body>) -> RouteFuture {
         let get_or_head = req.method() == Method::GET || req.method() == Method::HEAD;
         let fixed = match req.uri().path() {
-            "/plaintext" => RouteFuture::Plaintext,
-            "/" => RouteFuture::Index(self.index.clone()),
-            "/echo" => return RouteFuture::Boxed(Box::pin(echo(req))),
+            "/plaintext" if self.plaintext_route => RouteFuture::Plaintext,
+            "/echo" if self.echo_route => return RouteFuture::Boxed(Box::pin(echo(req))),
+            "/" if self.files.is_none() => RouteFuture::Index,
             _ => match &self.files {
                 Some(files) if get_or_head => {
                     return RouteFuture::Boxed(Box::pin(crate::files::serve(files.clone(), req)));
@@ -111,7 +124,7 @@ impl Handler for Router {
         };
         recycle(req);
         match fixed {
-            RouteFuture::Plaintext | RouteFuture::Index(_) if !get_or_head => {
+            RouteFuture::Plaintext | RouteFuture::Index if !get_or_head => {
                 RouteFuture::MethodNotAllowed
             }
             other => other,
@@ -134,25 +147,11 @@ async fn echo(req: Request<Body>) -> Response<Body> {
     res
 }
 
-fn index_page(files: Option<&Files>) -> String {
-    let files = match files {
-        Some(f) => format!(
-            "<li><code>GET /PATH</code>: files under <code>{}</code></li>",
-            escape(&f.root().display().to_string())
-        ),
-        None => "<li>no file root (start with <code>--root DIR</code> to serve files)</li>".into(),
-    };
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>coreline</title></head>\n\
-         <body><h1>coreline</h1>\n<p>A thread-per-core io_uring HTTP/1.1 server. Routes:</p>\n\
-         <ul><li><code>GET /plaintext</code>: <code>Hello, World!</code> (text/plain)</li>\n\
-         <li><code>/echo</code> (any method): the request body back \
-         (application/octet-stream)</li>\n{files}</ul>\n</body></html>\n"
-    )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+/// `/` without `--root`. It names no filesystem path (the page is public).
+const INDEX_PAGE: &[u8] = b"<!doctype html>\n\
+<html><head><meta charset=\"utf-8\"><title>coreline</title></head>\n\
+<body><h1>coreline</h1>\n<p>A thread-per-core io_uring HTTP/1.1 server. Routes:</p>\n\
+<ul><li><code>GET /plaintext</code>: <code>Hello, World!</code> (text/plain)</li>\n\
+<li><code>/echo</code> (any method): the request body back (application/octet-stream)</li>\n\
+<li>no file root (start with <code>--root DIR</code> to serve files)</li></ul>\n\
+</body></html>\n";

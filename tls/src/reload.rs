@@ -1,0 +1,65 @@
+//! Certificates replaced while serving ([`TlsAcceptor::reload_certificates`]). An
+//! acceptor built from files resolves certificates through [`Reloadable`], which keeps the
+//! current [`SniResolver`] behind a lock that handshakes only read (uncontended except
+//! during the swap itself): every clone and [`per_core`] copy of the acceptor shares it,
+//! since rustls configs share their resolver.
+//!
+//! [`TlsAcceptor::reload_certificates`]: crate::TlsAcceptor::reload_certificates
+//! [`per_core`]: crate::TlsAcceptor::per_core
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+use crate::{load_certified_key, ConfigError, SniResolver};
+
+/// The certificate and key files an acceptor serves: the default pair and one pair per
+/// SNI name.
+#[derive(Debug, Clone)]
+pub(crate) struct CertFiles {
+    pub(crate) default: (PathBuf, PathBuf),
+    pub(crate) sni: Vec<(String, PathBuf, PathBuf)>,
+}
+
+impl CertFiles {
+    /// Reads and checks every file.
+    fn load(&self) -> Result<SniResolver, ConfigError> {
+        let (cert, key) = &self.default;
+        let mut resolver = SniResolver::new(load_certified_key(cert, key)?);
+        for (name, cert, key) in &self.sni {
+            resolver.add(name, load_certified_key(cert, key)?)?;
+        }
+        Ok(resolver)
+    }
+}
+
+/// A resolver whose certificates can be read again from their files.
+#[derive(Debug)]
+pub(crate) struct Reloadable {
+    files: CertFiles,
+    current: RwLock<Arc<SniResolver>>,
+}
+
+impl Reloadable {
+    /// Loads `files` (an error names the file at fault).
+    pub(crate) fn load(files: CertFiles) -> Result<Reloadable, ConfigError> {
+        let current = RwLock::new(Arc::new(files.load()?));
+        Ok(Reloadable { files, current })
+    }
+
+    /// Reads every file again; only if all load do new handshakes get them.
+    pub(crate) fn reload(&self) -> Result<(), ConfigError> {
+        let fresh = Arc::new(self.files.load()?);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for Reloadable {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()));
+        current.resolve(hello)
+    }
+}
