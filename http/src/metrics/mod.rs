@@ -31,8 +31,10 @@
 //! time and reuses it for a second, however many clients scrape).
 
 mod admin;
+mod buckets;
 mod collect;
 mod core;
+mod counters;
 mod hlog;
 mod parse;
 mod prometheus;
@@ -43,8 +45,10 @@ mod snapshot;
 mod table;
 
 pub use self::admin::MetricsAdmin;
+pub use self::buckets::bounds as bucket_bounds;
 pub(crate) use self::collect::{block_on, RunMetrics};
 pub(crate) use self::core::CoreHttpMetrics;
+pub use self::counters::{Refusal, RefusalCounts, ResponseCounts, ResponseKind, STATUS_CLASSES};
 pub use self::hlog::write_interval_log;
 pub use self::parse::{printable, rows_from_prometheus};
 pub use self::prometheus::prometheus_text;
