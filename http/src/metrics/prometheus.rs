@@ -158,7 +158,12 @@ fn histograms(out: &mut String, snap: &MetricsSnapshot) {
             let (h, core) = (&s.hist, &s.core);
             let counts = cumulative(h, bounds);
             for (bound, count) in bounds.iter().zip(&counts) {
-                let le = *bound as f64 * scale;
+                // Divided, not multiplied by 1e-6: the quotient is the double nearest the
+                // decimal bound, so labels read `0.000025`, not `0.000024999999999999998`.
+                let le = match spec.micros {
+                    true => *bound as f64 / 1e6,
+                    false => *bound as f64,
+                };
                 let _ = writeln!(out, "{name}_bucket{{core=\"{core}\",le=\"{le}\"}} {count}");
             }
             let _ = writeln!(
