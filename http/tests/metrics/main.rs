@@ -3,12 +3,14 @@
 //! with Python's `prometheus_client` parser, and the table and interval-log exports.
 //! `arrival.rs`: requests stamped when they arrive, not when the connection reads them.
 //! `outcomes.rs`: responses by status class and kind, refusals by reason.
+//! `prometheus_server.rs`: a real Prometheus server scrapes and queries them (if installed).
 //! `scrape.rs`: concurrent scrapes share one gather.
 
 mod arrival;
 #[path = "../common/mod.rs"]
 mod common;
 mod outcomes;
+mod prometheus_server;
 mod scrape;
 
 /// The shared test helpers' switch: plain HTTP here.
