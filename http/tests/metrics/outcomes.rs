@@ -7,7 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use coreline_http::metrics::MetricsAdmin;
-use coreline_http::{Limits, Server, Timeouts};
+use coreline_http::static_files::StaticFiles;
+use coreline_http::{Body, Limits, Server, Timeouts};
 use coreline_runtime::Cores;
 
 use crate::common::metrics::{
@@ -112,6 +113,42 @@ fn the_connection_limit_counts_a_503() {
     assert_eq!(refusals(&m, "connection_limit"), 1.0);
     assert_eq!(responses(&m, "5xx", "error"), 1.0);
     assert_eq!(responses(&m, "2xx", "handler"), 1.0);
+}
+
+#[test]
+fn file_bodies_count_as_the_file_route() {
+    let dir = std::env::temp_dir().join(format!("coreline-metrics-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), b"hello\n").unwrap();
+    let files = StaticFiles::new(&dir).unwrap();
+    let (server, admin) = start_observed(one_core(), move || {
+        let files = files.clone();
+        move |req: http::Request<Body>| {
+            let files = files.clone();
+            async move { files.serve(req).await }
+        }
+    });
+    let mut c = Client::connect(server.addr);
+    for _ in 0..3 {
+        let res = c
+            .send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .response(false);
+        assert_eq!(res.status, 200);
+    }
+    let res = c
+        .send(b"HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .response(true);
+    assert_eq!(res.status, 200);
+    // The static file server's 404 has no file body: the handler's.
+    let res = c
+        .send(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        .response(false);
+    assert_eq!(res.status, 404);
+    let m = metrics(admin.addr);
+    assert_eq!(responses(&m, "2xx", "file"), 4.0);
+    assert_eq!(responses(&m, "2xx", "handler"), 0.0);
+    assert_eq!(responses(&m, "4xx", "handler"), 1.0);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A plain server with a TLS listener too; its admin server; the TLS address.
