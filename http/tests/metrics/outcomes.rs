@@ -47,7 +47,9 @@ fn status_of(addr: SocketAddr, raw: &[u8]) -> String {
 #[test]
 fn responses_and_request_refusals_are_counted_by_class_and_reason() {
     let limits = Limits::default().max_body(1_000).max_head(4 * 1024);
-    let timeouts = Timeouts::default().header_read(Duration::from_millis(200));
+    let timeouts = Timeouts::default()
+        .header_read(Duration::from_millis(200))
+        .body_read(Duration::from_millis(200));
     let (server, admin) = start_observed(one_core().limits(limits).timeouts(timeouts), || handler);
     let mut c = Client::connect(server.addr);
     for _ in 0..7 {
@@ -73,12 +75,15 @@ fn responses_and_request_refusals_are_counted_by_class_and_reason() {
     .contains(" 400 "));
     // Half a head, then silence past the header timeout.
     assert!(status_of(server.addr, b"GET / HTTP/1.1\r\n").contains(" 408 "));
+    // Part of a body, then silence past the body timeout.
+    let short_body = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
+    assert!(status_of(server.addr, short_body).contains(" 408 "));
 
     let m = metrics(admin.addr);
     assert!(m.contains_key("# family coreline_http_responses counter"));
     assert!(m.contains_key("# family coreline_http_refusals counter"));
     assert_eq!(responses(&m, "2xx", "handler"), 7.0);
-    assert_eq!(responses(&m, "4xx", "error"), 4.0);
+    assert_eq!(responses(&m, "4xx", "error"), 5.0);
     assert_eq!(responses(&m, "4xx", "handler"), 0.0);
     assert_eq!(responses(&m, "5xx", "error"), 0.0);
     for (reason, n) in [
@@ -86,14 +91,15 @@ fn responses_and_request_refusals_are_counted_by_class_and_reason() {
         ("body_too_large", 1.0),
         ("bad_request", 1.0),
         ("head_timeout", 1.0),
-        ("body_timeout", 0.0),
+        ("body_timeout", 1.0),
         ("connection_limit", 0.0),
     ] {
         assert_eq!(refusals(&m, reason), n, "{reason}");
     }
-    // The handler ran for the 7 only: their service times, in cumulative buckets.
+    // The handler ran for the 7 and for the POST (whose unread body then timed out): their
+    // service times, in cumulative buckets.
     let service = histogram(&m, "coreline_http_service_seconds", "0");
-    assert_eq!(service.last().unwrap().1, 7.0);
+    assert_eq!(service.last().unwrap().1, 8.0);
 }
 
 #[test]
