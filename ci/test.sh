@@ -17,6 +17,8 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 # The metrics tests parse /metrics with the reference parser, under Debian's python (the
 # package installs there, whatever python3 comes first on PATH).
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
+# A real Prometheus server scrapes the admin listener (http/tests/metrics/prometheus_server.rs).
+command -v prometheus >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

@@ -14,6 +14,7 @@ use super::io::{ConnIo, Recv};
 use super::response::{self, After, Shape};
 use crate::body::Body;
 use crate::encode::ResponseFraming;
+use crate::metrics::{Refusal, ResponseKind};
 use crate::parse::HeadError;
 use crate::{date, encode, pool};
 
@@ -132,6 +133,10 @@ pub(super) async fn fail(io: &ConnIo, e: HeadError) -> End {
 
 /// Queues an error response (the connection will close after it).
 fn queue_error(io: &ConnIo, e: HeadError) {
+    if let Some(m) = io.registry.metrics.as_deref() {
+        m.responded(e.status, ResponseKind::Error);
+        m.refused(Refusal::of(&e));
+    }
     io.end_body();
     date::refresh(); // (a timeout may have passed since the batch began)
     let date = date::current();

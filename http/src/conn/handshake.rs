@@ -20,6 +20,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use super::registry::ConnRegistry;
+use crate::metrics::Refusal;
 
 /// The pending handshakes of one core, oldest first.
 #[derive(Default)]
@@ -90,6 +91,24 @@ impl HandshakeSlot {
     /// The core's registry.
     pub(crate) fn registry(&self) -> Rc<ConnRegistry> {
         self.registry.clone()
+    }
+
+    /// Counts a handshake that did not complete (`None`: evicted) among the core's
+    /// refusals; evictions by graceful shutdown are not refusals.
+    pub(crate) fn count_failure(&self, outcome: Option<std::io::Result<()>>) {
+        let Some(m) = self.registry.metrics.as_deref() else {
+            return;
+        };
+        let reason = match outcome {
+            Some(Ok(())) => return,
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Refusal::TlsHandshakeTimeout
+            }
+            Some(Err(_)) => Refusal::TlsHandshakeError,
+            None if self.registry.is_draining() || self.registry.is_stopping() => return,
+            None => Refusal::TlsHandshakeEvicted,
+        };
+        m.refused(reason);
     }
 
     /// Runs `handshake` until it ends or this slot is evicted (then `None`: the handshake

@@ -88,8 +88,10 @@ pub(crate) async fn serve_tls<H: Handler>(
 ) {
     // Boxed: the handshake's state (rustls' connection among it) is freed when the
     // handshake ends instead of taking room in the task for the connection's whole life.
-    let Some(Ok(tls)) = slot.run(Box::pin(acceptor.accept(tcp))).await else {
-        return;
+    let outcome = slot.run(Box::pin(acceptor.accept(tcp))).await;
+    let tls = match outcome {
+        Some(Ok(tls)) => tls,
+        failed => return slot.count_failure(failed.map(|r| r.map(drop))),
     };
     drop(acceptor);
     let registry = slot.registry();

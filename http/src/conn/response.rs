@@ -13,6 +13,7 @@ use super::io::ConnIo;
 use crate::body::{Body, Kind};
 use crate::date;
 use crate::encode::{self, Persistence, ResponseFraming};
+use crate::metrics::ResponseKind;
 use crate::pool;
 
 /// Bodies up to this size are copied into the output buffer behind their head.
@@ -69,6 +70,13 @@ pub(crate) fn encode(
     let mut keep = shape.keep_alive && !asks_close(&res);
     let (parts, body) = res.into_parts();
     let status = parts.status;
+    if let Some(m) = io.registry.metrics.as_deref() {
+        let kind = match body.kind {
+            Kind::File { .. } => ResponseKind::File,
+            _ => ResponseKind::Handler,
+        };
+        m.responded(status, kind);
+    }
     let framing = if !allows_body(status) {
         ResponseFraming::NoBody
     } else {

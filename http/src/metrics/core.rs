@@ -6,6 +6,9 @@ use std::cell::{Cell, RefCell};
 use coreline_runtime::metrics::local_snapshot;
 use coreline_runtime::{buf_ring_stats, core_stats, current_core};
 
+use http::StatusCode;
+
+use super::counters::{Refusal, RefusalCounts, ResponseCounts, ResponseKind};
 use super::snapshot::{record_n, CoreSnapshot, HttpHistograms};
 
 /// The recording side, owned by the core's `ConnRegistry`.
@@ -13,6 +16,8 @@ pub(crate) struct CoreHttpMetrics {
     hist: RefCell<HttpHistograms>,
     requests: Cell<u64>,
     accepted: Cell<u64>,
+    responses: RefCell<ResponseCounts>,
+    refusals: RefCell<RefusalCounts>,
 }
 
 impl CoreHttpMetrics {
@@ -21,6 +26,8 @@ impl CoreHttpMetrics {
             hist: RefCell::new(HttpHistograms::new()),
             requests: Cell::new(0),
             accepted: Cell::new(0),
+            responses: RefCell::default(),
+            refusals: RefCell::default(),
         }
     }
 
@@ -45,6 +52,16 @@ impl CoreHttpMetrics {
         record_n(&mut self.hist.borrow_mut().service_us, us, n);
     }
 
+    #[inline]
+    pub(crate) fn responded(&self, status: StatusCode, kind: ResponseKind) {
+        self.responses.borrow_mut().count(status, kind);
+    }
+
+    #[inline]
+    pub(crate) fn refused(&self, reason: Refusal) {
+        self.refusals.borrow_mut().count(reason);
+    }
+
     /// A copy of everything, with the runtime's view of this core.
     pub(crate) fn snapshot(&self, connections_open: usize) -> CoreSnapshot {
         let id = current_core();
@@ -55,6 +72,8 @@ impl CoreHttpMetrics {
             connections_accepted: self.accepted.get(),
             connections_open: connections_open as u64,
             listen_backlog: 0,
+            responses: *self.responses.borrow(),
+            refusals: *self.refusals.borrow(),
             http: self.hist.borrow().clone(),
             runtime: local_snapshot().histograms,
             buffers: buf_ring_stats(),

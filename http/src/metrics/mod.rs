@@ -15,8 +15,10 @@
 //!   a thread of its own (a busy core cannot sample its own queue);
 //! - with [`Builder::rx_timestamps`](crate::Builder::rx_timestamps) (off by default):
 //!   kernel receive timestamp → reap of the receive's completion (`rx_wait`);
-//! - counters: requests, connections accepted and open; the kernel's listen counters as
-//!   deltas since the start; the runtime's loop histograms and ring occupancy.
+//! - counters: requests, connections accepted and open; responses by status class and
+//!   [`ResponseKind`]; refusals by [`Refusal`] (connection limit, request timeouts and
+//!   parse refusals, failed TLS handshakes); the kernel's listen counters as deltas since
+//!   the start; the runtime's loop histograms and ring occupancy.
 //!
 //! Timestamps come from the runtime's [`loop_clock_us`](coreline_runtime::metrics::loop_clock_us):
 //! one clock read per loop iteration, taken when completions are reaped, so no request
@@ -25,14 +27,17 @@
 //! queue while a handler runs count from their arrival, not from when they are read. Its resolution is one loop iteration: work within one iteration
 //! (a pipelined batch answered without waiting) reads as 0 µs of queueing.
 //!
-//! Exported as Prometheus text ([`prometheus_text`]), a per-core percentile table
+//! Exported as Prometheus text ([`prometheus_text`]: histograms with fixed buckets per
+//! core, [`bucket_bounds`]), a per-core percentile table
 //! ([`latency_table`]), HdrHistogram interval logs ([`write_interval_log`]), all served by
 //! [`MetricsAdmin`], the handler of an admin listener (which gathers one snapshot at a
 //! time and reuses it for a second, however many clients scrape).
 
 mod admin;
+mod buckets;
 mod collect;
 mod core;
+mod counters;
 mod hlog;
 mod parse;
 mod prometheus;
@@ -43,8 +48,10 @@ mod snapshot;
 mod table;
 
 pub use self::admin::MetricsAdmin;
+pub use self::buckets::bounds as bucket_bounds;
 pub(crate) use self::collect::{block_on, RunMetrics};
 pub(crate) use self::core::CoreHttpMetrics;
+pub use self::counters::{Refusal, RefusalCounts, ResponseCounts, ResponseKind, STATUS_CLASSES};
 pub use self::hlog::write_interval_log;
 pub use self::parse::{printable, rows_from_prometheus};
 pub use self::prometheus::prometheus_text;

@@ -1,15 +1,20 @@
 //! The Prometheus text exposition format (version 0.0.4) of a [`MetricsSnapshot`].
 //!
-//! Histograms are `summary` families with `quantile` labels 0.5, 0.9, 0.99 and 0.999 and
-//! `_sum`/`_count` (the sum is the histogram's mean × count: 1 % precision), each with a
-//! `_max` gauge family beside it. Every series has a `core` label: the core's index, or
-//! `all` for the cores merged (do not add `all` to the others). Latencies are in seconds.
-//! The listen counters are namespace-wide deltas since the server started, so they carry
-//! no core label.
+//! Every series has a `core` label (the core's index); there are no merged series, since
+//! Prometheus sums cores itself (`sum by (le) (...)`). Histograms are `histogram`
+//! families: cumulative `_bucket` counts at fixed bounds (10 µs .. 10 s for latencies,
+//! 0 and powers of 2 for counts; see `buckets.rs`) counted from each core's HdrHistogram
+//! when scraped, `_count`, and `_sum`, which is the HdrHistogram's mean × count (1 %
+//! precision, no exact running sum is kept); each has a `_max` gauge family beside it.
+//! Latencies are in seconds. Responses are counted by status class and route kind,
+//! refusals by reason. The listen counters are namespace-wide deltas since the server
+//! started, so they carry no core label.
 
 use std::fmt::Write;
 
-use super::series::{series, QUANTILES};
+use super::buckets::{bounds, cumulative};
+use super::counters::{Refusal, ResponseKind, STATUS_CLASSES};
+use super::series::series;
 use super::snapshot::MetricsSnapshot;
 
 /// Renders `snap` as Prometheus text.
@@ -116,7 +121,8 @@ pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
             family(o, name, "counter", &help, &[(String::new(), value as f64)]);
         }
     }
-    summaries(o, snap);
+    outcomes(o, snap);
+    histograms(o, snap);
     out
 }
 
@@ -135,23 +141,36 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
     }
 }
 
-/// Every histogram as a summary family plus a `_max` gauge family.
-fn summaries(out: &mut String, snap: &MetricsSnapshot) {
-    let all = series(snap);
-    for group in all.chunk_by(|a, b| a.spec.prom == b.spec.prom) {
+/// Every histogram as a `histogram` family per core, plus a `_max` gauge family.
+fn histograms(out: &mut String, snap: &MetricsSnapshot) {
+    // The merged ("all") series are for the table and logs: Prometheus sums cores itself.
+    let per_core: Vec<_> = series(snap)
+        .into_iter()
+        .filter(|s| s.core != "all")
+        .collect();
+    for group in per_core.chunk_by(|a, b| a.spec.prom == b.spec.prom) {
         let spec = group[0].spec;
         let scale = if spec.micros { 1e-6 } else { 1.0 };
         let name = spec.prom;
-        let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} summary", spec.help);
+        let bounds = bounds(spec.micros);
+        let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} histogram", spec.help);
         for s in group {
             let (h, core) = (&s.hist, &s.core);
-            for (q, label) in QUANTILES {
-                let v = match h.is_empty() {
-                    true => f64::NAN,
-                    false => h.value_at_quantile(q) as f64 * scale,
+            let counts = cumulative(h, bounds);
+            for (bound, count) in bounds.iter().zip(&counts) {
+                // Divided, not multiplied by 1e-6: the quotient is the double nearest the
+                // decimal bound, so labels read `0.000025`, not `0.000024999999999999998`.
+                let le = match spec.micros {
+                    true => *bound as f64 / 1e6,
+                    false => *bound as f64,
                 };
-                let _ = writeln!(out, "{name}{{core=\"{core}\",quantile=\"{label}\"}} {v}");
+                let _ = writeln!(out, "{name}_bucket{{core=\"{core}\",le=\"{le}\"}} {count}");
             }
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{core=\"{core}\",le=\"+Inf\"}} {}",
+                h.len()
+            );
             let sum = h.mean() * h.len() as f64 * scale;
             let _ = writeln!(out, "{name}_sum{{core=\"{core}\"}} {sum}");
             let _ = writeln!(out, "{name}_count{{core=\"{core}\"}} {}", h.len());
@@ -165,4 +184,40 @@ fn summaries(out: &mut String, snap: &MetricsSnapshot) {
             let _ = writeln!(out, "{name}_max{{core=\"{}\"}} {max}", s.core);
         }
     }
+}
+
+/// Responses by status class and kind, refusals by reason: one counter family each.
+fn outcomes(out: &mut String, snap: &MetricsSnapshot) {
+    let mut responses = Vec::new();
+    let mut refusals = Vec::new();
+    for c in &snap.cores {
+        for (class, label) in STATUS_CLASSES.iter().enumerate() {
+            for kind in ResponseKind::ALL {
+                let labels = format!(
+                    "class=\"{label}\",core=\"{}\",route=\"{}\"",
+                    c.index,
+                    kind.label()
+                );
+                responses.push((labels, c.responses.get(class, kind) as f64));
+            }
+        }
+        for reason in Refusal::ALL {
+            let labels = format!("core=\"{}\",reason=\"{}\"", c.index, reason.label());
+            refusals.push((labels, c.refusals.get(reason) as f64));
+        }
+    }
+    family(
+        out,
+        "coreline_http_responses_total",
+        "counter",
+        "Responses by status class and route kind (handler, file body, the library's own error responses).",
+        &responses,
+    );
+    family(
+        out,
+        "coreline_http_refusals_total",
+        "counter",
+        "Connections and requests refused, by reason.",
+        &refusals,
+    );
 }

@@ -6,6 +6,8 @@ use coreline_runtime::metrics::{ListenCounters, LoopHistograms};
 use coreline_runtime::{BufRingStats, CoreStats};
 use hdrhistogram::Histogram;
 
+use super::counters::{RefusalCounts, ResponseCounts};
+
 /// Highest latency tracked, in microseconds (one minute; larger values count as one minute).
 const MAX_US: u64 = 60_000_000;
 /// Highest accept-queue depth tracked.
@@ -94,6 +96,10 @@ pub struct CoreSnapshot {
     /// The accept queue's limit as the kernel reports it (largest over the core's
     /// listeners; 0 before the first sample).
     pub listen_backlog: u32,
+    /// Responses by status class and kind.
+    pub responses: ResponseCounts,
+    /// Refused connections and requests by reason.
+    pub refusals: RefusalCounts,
     /// The HTTP histograms.
     pub http: HttpHistograms,
     /// The runtime's loop histograms (completions per enter, loop lag).

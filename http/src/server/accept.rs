@@ -14,10 +14,11 @@ use std::time::Duration;
 use coreline_runtime::net::{TcpListener, TcpStream};
 use coreline_runtime::{spawn_local, time};
 use coreline_tls::TlsAcceptor;
+use http::StatusCode;
 
 use super::refuse;
 use crate::conn::{self, ConnRegistry, HandshakeSlot};
-use crate::metrics::ProbeGuard;
+use crate::metrics::{ProbeGuard, Refusal, ResponseKind};
 use crate::Handler;
 
 /// One core's bound listener.
@@ -107,6 +108,12 @@ fn start_connection<H: Handler>(
     let max = limits.max_connections_per_core;
     let full = max > 0 && core.connections() >= max;
     let handler = handler.clone();
+    if let (true, Some(m)) = (full, core.metrics.as_deref()) {
+        m.refused(Refusal::ConnectionLimit);
+        if tls.is_none() {
+            m.responded(StatusCode::SERVICE_UNAVAILABLE, ResponseKind::Error);
+        }
+    }
     match tls {
         None if full => {
             let server = core.config.server_header.clone();

@@ -100,7 +100,7 @@ fn metrics_endpoints_stats_and_interval_logs() {
     let m = parse_prometheus(&curl(&format!("http://{admin}/metrics")));
     assert_eq!(sample(&m, "coreline_http_requests_total{core=\"0\"}"), 5.0);
     assert_eq!(
-        sample(&m, "coreline_http_service_seconds_count{core=\"all\"}"),
+        sample(&m, "coreline_http_service_seconds_count{core=\"0\"}"),
         5.0
     );
     assert!(sample(&m, "coreline_ring_buffers{core=\"0\"}") > 0.0);
@@ -108,7 +108,7 @@ fn metrics_endpoints_stats_and_interval_logs() {
     assert!(sample(&m, "coreline_completions_per_enter_count{core=\"0\"}") > 0.0);
     // Receive timestamps are off unless asked for.
     assert_eq!(
-        sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"all\"}"),
+        sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"0\"}"),
         0.0
     );
     let table = curl(&format!("http://{admin}/debug/latency"));

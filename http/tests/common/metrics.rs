@@ -109,6 +109,34 @@ pub fn sample(samples: &BTreeMap<String, f64>, key: &str) -> f64 {
     }
 }
 
+/// The `_bucket` series of histogram `name` on `core`, as (upper bound, cumulative count)
+/// in bound order, `+Inf` last; asserts that they are cumulative (never decreasing) and
+/// that `+Inf` equals `_count`.
+pub fn histogram(samples: &BTreeMap<String, f64>, name: &str, core: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{core=\"{core}\",le=\"");
+    let mut buckets: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|(k, v)| {
+            let le = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
+            Some((le, *v))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(!buckets.is_empty(), "no buckets of {name} on core {core}");
+    assert!(
+        buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{name} buckets not cumulative: {buckets:?}"
+    );
+    let count = sample(samples, &format!("{name}_count{{core=\"{core}\"}}"));
+    assert_eq!(buckets.last(), Some(&(f64::INFINITY, count)), "{name}");
+    buckets
+}
+
 /// Waits (bounded) until `cond` holds.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + limit;

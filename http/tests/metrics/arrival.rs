@@ -133,8 +133,8 @@ fn kernel_receive_timestamps_show_a_blocked_core_as_rx_wait() {
         assert_eq!(b.send(GET_FAST).response(false).status, 200);
         assert_eq!(a.response(false).status, 200);
         let m = parse_prometheus(&fetch_metrics(admin.addr));
-        let count = sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"all\"}");
-        let max = sample(&m, "coreline_rx_kernel_to_reap_seconds_max{core=\"all\"}");
+        let count = sample(&m, "coreline_rx_kernel_to_reap_seconds_count{core=\"0\"}");
+        let max = sample(&m, "coreline_rx_kernel_to_reap_seconds_max{core=\"0\"}");
         if !on {
             assert_eq!(count, 0.0);
             continue;
