@@ -28,10 +28,8 @@ pub(crate) struct BodyState {
 impl BodyState {
     pub(super) fn error(&self) -> Option<HeadError> {
         let status = StatusCode::from_u16(self.error_status).ok()?;
-        Some(HeadError {
-            status,
-            reason: self.error_reason,
-        })
+        // Every error stored here is the body's (see `HeadError::in_body`).
+        Some(HeadError::new(status, self.error_reason).of_body())
     }
 
     pub(super) fn set_error(&mut self, e: HeadError) {
@@ -165,7 +163,7 @@ impl ConnIo {
             })
         });
         if st.error_status == 0 {
-            st.set_error(HeadError { status, reason });
+            st.set_error(HeadError::new(status, reason));
         }
     }
 }

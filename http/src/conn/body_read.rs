@@ -129,10 +129,10 @@ impl ConnIo {
                 if !d.data.is_empty() {
                     chunked.read += d.data.len() as u64;
                     if chunked.read > self.registry.config.limits.max_body {
-                        st.set_error(HeadError {
-                            status: StatusCode::PAYLOAD_TOO_LARGE,
-                            reason: "request body too large",
-                        });
+                        st.set_error(HeadError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "request body too large",
+                        ));
                         return Step::Failed;
                     }
                     break inbuf.split_to(d.consumed).freeze().slice(d.data);

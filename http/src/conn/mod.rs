@@ -252,10 +252,10 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             Recv::TimedOut if idle && io.registry.is_draining() => return End::Linger,
             Recv::TimedOut if idle => return End::Close,
             Recv::TimedOut => {
-                let e = HeadError {
-                    status: StatusCode::REQUEST_TIMEOUT,
-                    reason: "request head not received in time",
-                };
+                let e = HeadError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request head not received in time",
+                );
                 return finish::fail(io, e).await;
             }
         }
@@ -276,10 +276,9 @@ fn start<H: Handler>(
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
             pool::recycle(req.map(|()| Body::empty()));
-            return Err(HeadError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                reason: "request body too large",
-            });
+            return Err(
+                HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
+            );
         }
     }
     io.reset_send_rate();

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
@@ -32,10 +32,7 @@ thread_local! {
 }
 
 fn bad(reason: &'static str) -> HeadError {
-    HeadError {
-        status: StatusCode::BAD_REQUEST,
-        reason,
-    }
+    HeadError::bad_request(reason)
 }
 
 /// Position of `part` inside `base` (both from the same buffer).

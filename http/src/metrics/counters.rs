@@ -118,10 +118,8 @@ impl Refusal {
     /// The reason of a request refused with `e`.
     pub(crate) fn of(e: &HeadError) -> Refusal {
         match e.status {
-            // The body's timeouts (and minimum rate) say "request body ..." (body_read.rs).
-            StatusCode::REQUEST_TIMEOUT if e.reason.starts_with("request body") => {
-                Self::BodyTimeout
-            }
+            // The body's timeouts and minimum rate (body_read.rs).
+            StatusCode::REQUEST_TIMEOUT if e.in_body => Self::BodyTimeout,
             StatusCode::REQUEST_TIMEOUT => Self::HeadTimeout,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadTooLarge,
             StatusCode::PAYLOAD_TOO_LARGE => Self::BodyTooLarge,
@@ -163,11 +161,8 @@ mod tests {
         assert_eq!(r.get(0, ResponseKind::Handler), 1);
         assert_eq!(r.get(2, ResponseKind::File), 1);
         assert_eq!(r.get(3, ResponseKind::Error), 1);
-        let e = |status, reason| HeadError { status, reason };
-        let body = e(
-            StatusCode::REQUEST_TIMEOUT,
-            "request body not received in time",
-        );
+        let e = HeadError::new;
+        let body = e(StatusCode::REQUEST_TIMEOUT, "any reason").of_body();
         assert_eq!(Refusal::of(&body), Refusal::BodyTimeout);
         let head = e(
             StatusCode::REQUEST_TIMEOUT,

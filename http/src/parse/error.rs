@@ -13,11 +13,26 @@ pub struct HeadError {
     pub status: StatusCode,
     /// A short, static description of what was wrong, for logs and error bodies.
     pub reason: &'static str,
+    /// The request's body failed (its framing, size or timing), not its head: metrics
+    /// count a body timeout apart from a head timeout by this, not by the reason's text.
+    pub in_body: bool,
 }
 
 impl HeadError {
     pub(crate) const fn new(status: StatusCode, reason: &'static str) -> Self {
-        Self { status, reason }
+        Self {
+            status,
+            reason,
+            in_body: false,
+        }
+    }
+
+    /// The same error, marked as the body's.
+    pub(crate) const fn of_body(self) -> Self {
+        Self {
+            in_body: true,
+            ..self
+        }
     }
 
     pub(crate) const fn bad_request(reason: &'static str) -> Self {
