@@ -2,12 +2,11 @@
 //! meanwhile, threads that start lazily and exit when idle.
 
 use std::collections::HashSet;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use coreline_runtime::{handle, spawn_blocking, spawn_local, time, Cores, JoinError, Runtime};
+use coreline_runtime::{handle, spawn_blocking, time, Cores, JoinError, Runtime};
 
 mod common;
 
@@ -30,16 +29,7 @@ fn a_hundred_blocking_sleeps_finish_on_a_bounded_pool_while_the_core_runs() {
         .unwrap()
         .block_on(move || async move {
             assert_eq!(handle().blocking_threads(), 0, "threads start lazily");
-            let ticks = Rc::new(std::cell::Cell::new(0u32));
-            let ticker = {
-                let ticks = ticks.clone();
-                spawn_local(async move {
-                    loop {
-                        time::sleep(Duration::from_millis(2)).await;
-                        ticks.set(ticks.get() + 1);
-                    }
-                })
-            };
+            let ticker = common::Ticker::start();
             let start = Instant::now();
             let jobs: Vec<_> = (0..JOBS)
                 .map(|i| {
@@ -59,8 +49,8 @@ fn a_hundred_blocking_sleeps_finish_on_a_bounded_pool_while_the_core_runs() {
                 assert_eq!(job.await.unwrap(), i * 2);
             }
             let elapsed = start.elapsed();
-            let ticks_during = ticks.get();
-            ticker.abort();
+            let ticks_during = ticker.count();
+            drop(ticker);
             time::sleep(Duration::from_millis(800)).await;
             (elapsed, ticks_during, handle().blocking_threads())
         })

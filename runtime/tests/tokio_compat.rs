@@ -1,8 +1,6 @@
 //! `tokio_compat::TokioBridge`: futures that need a tokio runtime, awaited on a core that
 //! keeps running meanwhile; panics and cancellation across the handoff.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,16 +20,7 @@ fn tokio_sleeps_finish_while_the_core_runs_its_other_tasks() {
     let tokio = TokioBridge::start().unwrap();
     let (outputs, ticks, elapsed) = one_core()
         .block_on(move || async move {
-            let ticks = Rc::new(Cell::new(0u32));
-            let ticker = {
-                let ticks = ticks.clone();
-                spawn_local(async move {
-                    loop {
-                        time::sleep(Duration::from_millis(2)).await;
-                        ticks.set(ticks.get() + 1);
-                    }
-                })
-            };
+            let ticker = common::Ticker::start();
             let start = Instant::now();
             // Ten 50 ms tokio sleeps at once: they overlap on the tokio worker.
             let calls: Vec<_> = (0..10u32)
@@ -47,8 +36,9 @@ fn tokio_sleeps_finish_while_the_core_runs_its_other_tasks() {
                 outputs.push(call.await);
             }
             let elapsed = start.elapsed();
-            ticker.abort();
-            (outputs, ticks.get(), elapsed)
+            let ticks = ticker.count();
+            drop(ticker);
+            (outputs, ticks, elapsed)
         })
         .unwrap();
     assert_eq!(outputs, (0..10).map(|i| i * 3).collect::<Vec<_>>());

@@ -172,3 +172,36 @@ pub fn quiet_expected_panics() {
         }));
     });
 }
+
+/// A task on the current core that counts 2 ms timer ticks, to show the core kept running
+/// while other work waited: a blocked core counts too few. Stops when dropped.
+pub struct Ticker {
+    ticks: std::rc::Rc<std::cell::Cell<u32>>,
+    task: coreline_runtime::JoinHandle<()>,
+}
+
+impl Ticker {
+    /// Starts counting (call on a core).
+    pub fn start() -> Self {
+        let ticks = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let counted = ticks.clone();
+        let task = coreline_runtime::spawn_local(async move {
+            loop {
+                coreline_runtime::time::sleep(Duration::from_millis(2)).await;
+                counted.set(counted.get() + 1);
+            }
+        });
+        Self { ticks, task }
+    }
+
+    /// Ticks so far.
+    pub fn count(&self) -> u32 {
+        self.ticks.get()
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
