@@ -15,11 +15,10 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use coreline_http::{Limits, Server};
-use coreline_runtime::Cores;
+use coreline_http::Limits;
 use coreline_tls::rustls::{self, ClientConnection, StreamOwned};
 
-use common::transport::{client_config, test_acceptor};
+use common::transport::client_config;
 
 const ATTACKERS: usize = 1000;
 const MAX_HANDSHAKES: usize = 256;
@@ -28,13 +27,8 @@ const GET: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n
 /// Starts a one-core server with a plain and a TLS listener and metrics on.
 fn start(limits: Limits) -> (common::Running, SocketAddr) {
     coreline_http::raise_fd_limit().expect("raise RLIMIT_NOFILE");
-    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = Server::builder()
-        .listen(local)
-        .tls_listen(local, test_acceptor())
-        .cores(Cores::Count(1))
+    let server = common::transport::plain_and_tls_builder()
         .limits(limits)
-        .metrics(true)
         .build(|| common::test_handler)
         .expect("build server");
     let tls = server.tls_local_addrs()[0];

@@ -139,3 +139,14 @@ impl Write for Stream {
         }
     }
 }
+
+/// A one-core server builder with metrics on, a plain listener and a TLS listener (the test
+/// certificate) on free loopback ports: the TLS address is `tls_local_addrs()[0]`.
+pub fn plain_and_tls_builder() -> coreline_http::Builder {
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    coreline_http::Server::builder()
+        .listen(local)
+        .tls_listen(local, test_acceptor())
+        .cores(coreline_runtime::Cores::Count(1))
+        .metrics(true)
+}

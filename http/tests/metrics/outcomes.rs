@@ -14,7 +14,6 @@ use coreline_runtime::Cores;
 use crate::common::metrics::{
     eventually, fetch_metrics, histogram, parse_prometheus, sample, start_observed,
 };
-use crate::common::transport::test_acceptor;
 use crate::common::{one, run_on_thread, Client, Running};
 use crate::{handler, one_core};
 
@@ -159,21 +158,16 @@ fn file_bodies_count_as_the_file_route() {
 
 /// A plain server with a TLS listener too; its admin server; the TLS address.
 fn start_tls(limits: Limits, timeouts: Timeouts) -> (Running, Running, SocketAddr) {
-    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = Server::builder()
-        .listen(local)
-        .tls_listen(local, test_acceptor())
-        .cores(Cores::Count(1))
+    let server = crate::common::transport::plain_and_tls_builder()
         .limits(limits)
         .timeouts(timeouts)
-        .metrics(true)
         .build(|| handler)
         .unwrap();
     let tls = server.tls_local_addrs()[0];
     let observed = run_on_thread(server);
     let handle = observed.handle.clone();
     let admin = Server::builder()
-        .listen(local)
+        .listen("127.0.0.1:0".parse::<SocketAddr>().unwrap())
         .cores(Cores::Count(1))
         .build(move || MetricsAdmin::new(handle.clone()))
         .unwrap();
