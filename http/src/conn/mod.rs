@@ -12,6 +12,7 @@ mod body;
 mod body_read;
 mod finish;
 mod handshake;
+mod header_names;
 mod io;
 mod rate;
 mod registry;

@@ -1,6 +1,7 @@
 //! Turning a parsed head into an `http::Request` without copying or allocating: the URI
 //! and header values are `Bytes` slices of the connection's receive buffer, standard
-//! header names are the `http` crate's constants, and the header map comes from the
+//! header names are the `http` crate's constants (the most common spellings matched
+//! directly, see `header_names`), and the header map comes from the
 //! core's pool. (A non-standard header *name* is the one thing that allocates: `http`
 //! stores custom names as owned lowercase copies.)
 
@@ -10,6 +11,7 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
+use super::header_names::header_name;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
@@ -73,8 +75,8 @@ fn take_with(
         };
         let target = range_in(buf, parsed.target.as_bytes()).ok_or(bad("request target"))?;
         for field in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(field.name.as_bytes())
-                .map_err(|_| bad("invalid header field name"))?;
+            let name =
+                header_name(field.name.as_bytes()).map_err(|_| bad("invalid header field name"))?;
             let value = range_in(buf, field.value).unwrap_or(0..0);
             fields.push((name, value));
         }
