@@ -21,6 +21,7 @@ mod response;
 mod send;
 mod splice;
 mod stamps;
+mod target_cache;
 mod transport;
 
 use std::future::{poll_fn, Future};

@@ -1,5 +1,6 @@
 //! Turning a parsed head into an `http::Request` without copying or allocating: the URI
-//! and header values are `Bytes` slices of the connection's receive buffer, standard
+//! (unless the core's `target_cache` has it parsed already) and header values are `Bytes`
+//! slices of the connection's receive buffer, standard
 //! header names are the `http` crate's constants (the most common spellings matched
 //! directly, see `header_names`), and the header map comes from the
 //! core's pool. (A non-standard header *name* is the one thing that allocates: `http`
@@ -12,6 +13,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
 use super::header_names::header_name;
+use super::target_cache;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
@@ -98,13 +100,19 @@ fn take_with(
         };
         map.append(name, value);
     }
-    // The URI takes the head's own handle, narrowed in place: one reference-count
-    // increment and decrement (atomic operations) fewer per request than a slice.
-    bytes.truncate(target.end);
-    bytes.advance(target.start);
-    let Ok(uri) = Uri::from_maybe_shared(bytes) else {
-        pool::put_map(map);
-        return Err(bad("invalid request target"));
+    let uri = match target_cache::uri_for(&bytes[target.clone()]) {
+        Some(uri) => uri,
+        None => {
+            // The URI takes the head's own handle, narrowed in place: one reference-count
+            // increment and decrement (atomic operations) fewer per request than a slice.
+            bytes.truncate(target.end);
+            bytes.advance(target.start);
+            let Ok(uri) = Uri::from_maybe_shared(bytes) else {
+                pool::put_map(map);
+                return Err(bad("invalid request target"));
+            };
+            uri
+        }
     };
     let mut request = Request::new(());
     *request.method_mut() = method;
