@@ -47,7 +47,11 @@ if [ -n "$out" ]; then
         echo "# bench/scripts/callgrind_plaintext.sh $n $out"
         echo "# coreline serve --cpus 0 under valgrind --tool=callgrind; load: taskset -c 1 h2load --h1 -m 16 -c 16 -n $n .../plaintext after a warm-up of $((n / 10)), counters zeroed in between"
         echo "# $done_line"
-        echo "# $total instructions, $per per request (userspace only); callgrind_annotate --inclusive=no, top 40"
-        callgrind_annotate --inclusive=no --threshold=100 "$dump" | sed -n '/^-\{10,\}/,$p' | head -60
+        echo "# $total instructions, $per per request (userspace only); callgrind_annotate --inclusive=no, top 40 (paths shortened)"
+        # (Without --threshold=100 this callgrind_annotate lists only the thread's entry.)
+        callgrind_annotate --inclusive=no --threshold=100 "$dump" |
+            sed -n '/file:function/,$p' | grep -v '(100.0%)' |
+            sed -E "s#[^ ]*/registry/src/[^/]*/##g; s#/rustc/[0-9a-f]+/##g; s#$PWD/##g" |
+            grep -v '^$' | head -42
     } >"$out"
 fi
