@@ -23,7 +23,8 @@
 use std::cell::RefCell;
 
 use bytes::BytesMut;
-use http::{Extensions, HeaderMap, Request, Response, StatusCode};
+use http::response::Parts;
+use http::{Extensions, HeaderMap, Request, Response, StatusCode, Version};
 
 use crate::conn_info::ConnInfo;
 use crate::Body;
@@ -51,6 +52,9 @@ struct Pools {
     tls_extensions: Vec<Extensions>,
     inbufs: Vec<BytesMut>,
     outbufs: Vec<Vec<u8>>,
+    /// The parts of encoded responses (their header maps cleared): building the next
+    /// response from them costs no new, empty header map and extension map to drop.
+    response_parts: Vec<Parts>,
 }
 
 thread_local! {
@@ -180,10 +184,39 @@ pub fn recycle(request: Request<Body>) {
 /// encoded, so building responses with this function (rather than `Response::new`, whose
 /// map allocates on the first insert) allocates nothing in steady state.
 pub fn response(status: StatusCode, body: Body) -> Response<Body> {
-    let mut res = Response::new(body);
+    let parts = POOLS
+        .try_with(|p| p.borrow_mut().response_parts.pop())
+        .ok()
+        .flatten();
+    let mut res = match parts {
+        Some(parts) => Response::from_parts(parts, body),
+        None => {
+            let mut res = Response::new(body);
+            *res.headers_mut() = take_map();
+            res
+        }
+    };
     *res.status_mut() = status;
-    *res.headers_mut() = take_map();
     res
+}
+
+/// Keeps the parts of an encoded response for [`response`] to reuse: its header map
+/// cleared (as [`put_map`] does), its extensions emptied, status and version reset.
+pub(crate) fn put_response_parts(mut parts: Parts) {
+    let capacity = parts.headers.capacity();
+    if capacity == 0 || capacity > MAX_POOLED_MAP_CAPACITY {
+        return;
+    }
+    parts.headers.clear();
+    parts.extensions.clear();
+    parts.status = StatusCode::OK;
+    parts.version = Version::default();
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.response_parts.len() < MAX_MAPS {
+            p.response_parts.push(parts);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -213,6 +246,21 @@ mod tests {
         let r2 = response(StatusCode::NOT_FOUND, Body::empty());
         assert_eq!(r2.status(), StatusCode::NOT_FOUND);
         assert_eq!(r2.headers().capacity(), cap);
+    }
+
+    #[test]
+    fn response_parts_come_back_as_new() {
+        let mut r = response(StatusCode::NOT_FOUND, Body::empty());
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        r.extensions_mut().insert(7u32);
+        *r.version_mut() = http::Version::HTTP_10;
+        put_response_parts(r.into_parts().0);
+        let again = response(StatusCode::OK, Body::empty());
+        assert!(again.headers().is_empty() && again.headers().capacity() > 0);
+        assert!(again.extensions().is_empty());
+        assert_eq!(again.version(), http::Version::HTTP_11);
+        assert_eq!(again.status(), StatusCode::OK);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod body;
 mod body_read;
 mod finish;
 mod handshake;
+mod header_names;
 mod io;
 mod rate;
 mod registry;
@@ -20,6 +21,7 @@ mod response;
 mod send;
 mod splice;
 mod stamps;
+mod target_cache;
 mod transport;
 
 use std::future::{poll_fn, Future};

@@ -1,6 +1,8 @@
 //! Turning a parsed head into an `http::Request` without copying or allocating: the URI
-//! and header values are `Bytes` slices of the connection's receive buffer, standard
-//! header names are the `http` crate's constants, and the header map comes from the
+//! (unless the core's `target_cache` has it parsed already) and header values are `Bytes`
+//! slices of the connection's receive buffer, standard
+//! header names are the `http` crate's constants (the most common spellings matched
+//! directly, see `header_names`), and the header map comes from the
 //! core's pool. (A non-standard header *name* is the one thing that allocates: `http`
 //! stores custom names as owned lowercase copies.)
 
@@ -10,6 +12,8 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
 
+use super::header_names::header_name;
+use super::target_cache;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
@@ -70,8 +74,8 @@ fn take_with(
         };
         let target = range_in(buf, parsed.target.as_bytes()).ok_or(bad("request target"))?;
         for field in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(field.name.as_bytes())
-                .map_err(|_| bad("invalid header field name"))?;
+            let name =
+                header_name(field.name.as_bytes()).map_err(|_| bad("invalid header field name"))?;
             let value = range_in(buf, field.value).unwrap_or(0..0);
             fields.push((name, value));
         }
@@ -93,13 +97,19 @@ fn take_with(
         };
         map.append(name, value);
     }
-    // The URI takes the head's own handle, narrowed in place: one reference-count
-    // increment and decrement (atomic operations) fewer per request than a slice.
-    bytes.truncate(target.end);
-    bytes.advance(target.start);
-    let Ok(uri) = Uri::from_maybe_shared(bytes) else {
-        pool::put_map(map);
-        return Err(bad("invalid request target"));
+    let uri = match target_cache::uri_for(&bytes[target.clone()]) {
+        Some(uri) => uri,
+        None => {
+            // The URI takes the head's own handle, narrowed in place: one reference-count
+            // increment and decrement (atomic operations) fewer per request than a slice.
+            bytes.truncate(target.end);
+            bytes.advance(target.start);
+            let Ok(uri) = Uri::from_maybe_shared(bytes) else {
+                pool::put_map(map);
+                return Err(bad("invalid request target"));
+            };
+            uri
+        }
     };
     let mut request = Request::new(());
     *request.method_mut() = method;

@@ -116,7 +116,7 @@ pub(crate) fn encode(
             &date,
         )
     });
-    pool::put_map(parts.headers);
+    pool::put_response_parts(parts);
     let after = if keep { After::KeepAlive } else { After::Close };
     if !send_body {
         return (after, None);

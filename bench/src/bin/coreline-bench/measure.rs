@@ -1,5 +1,5 @@
 //! One measured run: the load process under `taskset`, with the server's CPU-seconds
-//! (/proc/PID/stat), both sides' CPU busy shares (/proc/stat), the load process's own CPU
+//! (/proc/PID/stat, user and kernel apart), both sides' CPU busy shares (/proc/stat), the load process's own CPU
 //! (getrusage of reaped children) and the server's RSS while the connections are open.
 
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::fail::{run, Fail};
-use crate::procstat::{processes_cpu_s, rss_kib, CpuTimes};
+use crate::procstat::{processes_cpu_split, rss_kib, CpuTimes};
 use coreline_bench::LoadSummary;
 
 /// A core at or above this busy share (%) is "the limit" of a closed-loop run.
@@ -27,6 +27,10 @@ pub struct Measured {
     pub wall_s: f64,
     /// Server CPU-seconds over the run (all measured processes).
     pub server_cpu_s: f64,
+    /// The user-mode part of `server_cpu_s` (utime).
+    pub server_user_s: f64,
+    /// The kernel part of `server_cpu_s` (stime).
+    pub server_sys_s: f64,
     /// Server CPU ÷ wall ÷ number of server CPUs (100 = all its cores).
     pub server_core_pct: f64,
     /// Busy share of the client CPUs (/proc/stat, including softirq).
@@ -46,10 +50,24 @@ pub struct Measured {
 impl Measured {
     /// Server CPU-µs per request.
     pub fn cpu_us_per_req(&self) -> f64 {
+        self.per_req_us(self.server_cpu_s)
+    }
+
+    /// Server user-mode CPU-µs per request.
+    pub fn user_us_per_req(&self) -> f64 {
+        self.per_req_us(self.server_user_s)
+    }
+
+    /// Server kernel CPU-µs per request.
+    pub fn sys_us_per_req(&self) -> f64 {
+        self.per_req_us(self.server_sys_s)
+    }
+
+    fn per_req_us(&self, cpu_s: f64) -> f64 {
         if self.load.requests == 0 {
             f64::NAN
         } else {
-            self.server_cpu_s / self.load.requests as f64 * 1e6
+            cpu_s / self.load.requests as f64 * 1e6
         }
     }
 
@@ -88,7 +106,7 @@ pub fn measure(
     log: &Path,
 ) -> Result<(String, Measured), Fail> {
     let ru0 = children_cpu_s();
-    let cpu0 = processes_cpu_s(server_pids);
+    let cpu0 = processes_cpu_split(server_pids);
     let (s0, c0) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
     let start = Instant::now();
     let stderr = std::fs::File::create(log).map_err(|e| run(format!("{}: {e}", log.display())))?;
@@ -130,7 +148,7 @@ pub fn measure(
         thread::sleep(Duration::from_millis(10));
     };
     let wall = start.elapsed().as_secs_f64();
-    let cpu1 = processes_cpu_s(server_pids);
+    let cpu1 = processes_cpu_split(server_pids);
     let (s1, c1) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
     let load_cpu = children_cpu_s() - ru0;
     let stdout = reader.join().unwrap_or_default();
@@ -147,13 +165,16 @@ pub fn measure(
             cmd.join(" ")
         )));
     }
-    let server_cpu_s = cpu1 - cpu0;
+    let used = cpu0.until(&cpu1);
+    let server_cpu_s = used.total_s();
     let server_core_pct = 100.0 * server_cpu_s / wall / server_cpus.len() as f64;
     let load_process_pct = 100.0 * load_cpu / wall / client_cpus.len() as f64;
     let other = (s0.task_pct(&s1) - server_core_pct).max(c0.task_pct(&c1) - load_process_pct);
     let m = Measured {
         wall_s: wall,
         server_cpu_s,
+        server_user_s: used.user_s,
+        server_sys_s: used.sys_s,
         server_core_pct,
         client_core_pct: c0.busy_pct(&c1),
         server_cpus_busy_pct: s0.busy_pct(&s1),
@@ -184,5 +205,23 @@ mod tests {
         assert_eq!(limit(50.0, 99.0), "client");
         assert_eq!(limit(96.0, 99.0), "both");
         assert_eq!(limit(50.0, 50.0), "neither");
+    }
+
+    #[test]
+    fn user_and_kernel_time_per_request() {
+        let m = Measured {
+            load: LoadSummary {
+                requests: 1000,
+                ..LoadSummary::default()
+            },
+            server_cpu_s: 0.004,
+            server_user_s: 0.001,
+            server_sys_s: 0.003,
+            ..Measured::default()
+        };
+        assert!((m.cpu_us_per_req() - 4.0).abs() < 1e-9);
+        assert!((m.user_us_per_req() - 1.0).abs() < 1e-9);
+        assert!((m.sys_us_per_req() - 3.0).abs() < 1e-9);
+        assert!(Measured::default().user_us_per_req().is_nan());
     }
 }

@@ -35,17 +35,49 @@ pub fn ppid(pid: u32) -> Option<u32> {
     stat_fields(pid)?.get(1)?.parse().ok()
 }
 
-/// CPU-seconds (utime + stime, all threads) the process has used so far.
-pub fn process_cpu_s(pid: u32) -> Option<f64> {
+/// CPU-seconds a process has used so far, all threads: user (utime) and kernel (stime).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuSplit {
+    /// User-mode seconds (utime).
+    pub user_s: f64,
+    /// Kernel-mode seconds (stime): system calls, io_uring work, softirq charged to it.
+    pub sys_s: f64,
+}
+
+impl CpuSplit {
+    /// User plus kernel seconds.
+    pub fn total_s(&self) -> f64 {
+        self.user_s + self.sys_s
+    }
+
+    /// The time used between `self` (earlier) and `later`.
+    pub fn until(&self, later: &CpuSplit) -> CpuSplit {
+        CpuSplit {
+            user_s: later.user_s - self.user_s,
+            sys_s: later.sys_s - self.sys_s,
+        }
+    }
+}
+
+/// The process's utime and stime so far, in seconds.
+pub fn process_cpu_split(pid: u32) -> Option<CpuSplit> {
     let f = stat_fields(pid)?;
     let utime: f64 = f.get(11)?.parse().ok()?;
     let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / clk_tck())
+    Some(CpuSplit {
+        user_s: utime / clk_tck(),
+        sys_s: stime / clk_tck(),
+    })
 }
 
-/// Sum of [`process_cpu_s`] over several processes (nginx's workers); 0 for a gone one.
-pub fn processes_cpu_s(pids: &[u32]) -> f64 {
-    pids.iter().filter_map(|p| process_cpu_s(*p)).sum()
+/// Sum of [`process_cpu_split`] over several processes (nginx's workers); 0 for a gone one.
+pub fn processes_cpu_split(pids: &[u32]) -> CpuSplit {
+    pids.iter()
+        .filter_map(|p| process_cpu_split(*p))
+        .fold(CpuSplit::default(), |a, c| CpuSplit {
+            user_s: a.user_s + c.user_s,
+            sys_s: a.sys_s + c.sys_s,
+        })
 }
 
 /// Resident set size in KiB (VmRSS), summed over `pids`.
@@ -153,7 +185,7 @@ mod tests {
     fn own_process_is_visible() {
         let me = std::process::id();
         assert!(rss_kib(&[me]) > 0);
-        assert!(process_cpu_s(me).is_some());
+        assert!(process_cpu_split(me).is_some());
         assert_eq!(ppid(me), Some(std::os::unix::process::parent_id()));
         let t = CpuTimes::read(&[0]);
         assert!(t.total > 0 && t.busy <= t.total && t.task <= t.busy);
@@ -167,9 +199,14 @@ mod tests {
             .unwrap();
         let pid = child.id();
         thread::sleep(Duration::from_millis(300));
-        let cpu = process_cpu_s(pid);
+        let cpu = process_cpu_split(pid).unwrap_or_default();
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(cpu.unwrap_or(0.0) > 0.0, "no CPU charged to a busy shell");
+        // A shell loop runs in user mode: that side must have grown.
+        assert!(
+            cpu.user_s > 0.0,
+            "no user CPU charged to a busy shell: {cpu:?}"
+        );
+        assert!(cpu.sys_s >= 0.0);
     }
 }

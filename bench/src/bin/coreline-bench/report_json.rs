@@ -13,7 +13,7 @@ use crate::stats::Summary;
 
 fn summary_json(x: &Summary) -> Value {
     json!({"rps": x.rps, "bytes_per_sec": x.bytes_per_sec, "latency_us": x.latency_us, "cpu_us_per_req": x.cpu_us_per_req,
-        "req_per_cpu_s": x.req_per_cpu_s, "server_core_pct": x.server_core_pct, "client_core_pct": x.client_core_pct,
+        "user_us_per_req": x.user_us_per_req, "sys_us_per_req": x.sys_us_per_req, "req_per_cpu_s": x.req_per_cpu_s, "server_core_pct": x.server_core_pct, "client_core_pct": x.client_core_pct,
         "rss_kib": x.rss_kib, "limit": x.limit, "errors": x.errors, "requests": x.requests})
 }
 
@@ -22,7 +22,8 @@ fn run_json(r: &Run) -> Value {
     json!({"rep": r.rep, "attempt": r.attempt, "busy_before_pct": r.busy_before_pct, "disturbed": r.disturbed, "command": r.command,
         "requests": m.load.requests, "bytes": m.load.bytes, "rps": m.load.requests_per_sec, "bytes_per_sec": m.load.bytes_per_sec,
         "latency_us": m.load.latency_us, "errors": m.load.errors, "wall_s": m.wall_s, "server_cpu_s": m.server_cpu_s,
-        "cpu_us_per_req": m.cpu_us_per_req(), "req_per_cpu_s": m.req_per_cpu_s(), "server_core_pct": m.server_core_pct,
+        "server_user_s": m.server_user_s, "server_sys_s": m.server_sys_s, "cpu_us_per_req": m.cpu_us_per_req(),
+        "user_us_per_req": m.user_us_per_req(), "sys_us_per_req": m.sys_us_per_req(), "req_per_cpu_s": m.req_per_cpu_s(), "server_core_pct": m.server_core_pct,
         "server_cpus_busy_pct": m.server_cpus_busy_pct, "client_core_pct": m.client_core_pct, "load_process_pct": m.load_process_pct,
         "other_pct": m.other_pct, "rss_kib": m.rss_kib, "rss_peak_kib": m.rss_peak_kib})
 }

@@ -58,7 +58,7 @@ pub fn markdown(
         "- {} s per run, medians of {} interleaved repeat(s) (repeat → scenario → server; closed-loop scenarios first, then open-loop){}; load: `{}` under `taskset -c {}`",
         a.duration, a.repeats, if a.quick { ", **--quick** (not for quoting)" } else { "" }, a.load.name(), cpus(&a.client_cpus)
     );
-    let _ = writeln!(m, "- server CPU from /proc/PID/stat utime+stime (nginx: its workers); core shares from /proc/stat; RSS = VmRSS at the end of the run");
+    let _ = writeln!(m, "- server CPU from /proc/PID/stat utime+stime (nginx: its workers), also apart: user (utime) and kernel (stime) µs per request; core shares from /proc/stat; RSS = VmRSS at the end of the run");
     let _ = writeln!(
         m,
         "- scenarios: {}",
@@ -110,17 +110,17 @@ pub fn markdown(
     for ((s, k), why) in &o.failed {
         let _ = writeln!(m, "- **failed** `{s}` for {}: {why}", k.name());
     }
-    m += "\n| scenario | server | req/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU-µs/req | req per server CPU-s | server core % | client core % | limit | RSS MiB | errors |\n";
-    m += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
+    m += "\n| scenario | server | req/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU-µs/req | user µs/req | kernel µs/req | req per server CPU-s | server core % | client core % | limit | RSS MiB | errors |\n";
+    m += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
     for s in &a.scenarios {
         for k in ordered(o, s) {
             let x = &sum[&(s.name.to_string(), k)];
             let limit = limit_cell(x, o.rates.get(s.name).copied());
             let _ = writeln!(
                 m,
-                "| {} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
+                "| {} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
                 s.name, k.name(), x.rps, x.bytes_per_sec / 1e6, x.lat("p50"), x.lat("p99"), x.lat("p99.9"),
-                x.cpu_us_per_req, x.req_per_cpu_s, x.server_core_pct, x.client_core_pct, limit, x.rss_kib / 1024.0, errors(&x.errors)
+                x.cpu_us_per_req, x.user_us_per_req, x.sys_us_per_req, x.req_per_cpu_s, x.server_core_pct, x.client_core_pct, limit, x.rss_kib / 1024.0, errors(&x.errors)
             );
         }
     }

@@ -189,8 +189,8 @@ impl Session<'_> {
             }
             if why.is_none() || last {
                 note(format!(
-                    "rep {rep} {:13} {:8} {:>11.0} req/s {:>8.3} CPU-us/req  p99 {:>8.0} us  server {:.0}%  client {:.0}%  errors {}",
-                    s.name, kind.name(), m.load.requests_per_sec, m.cpu_us_per_req(), m.load.latency_us.p99,
+                    "rep {rep} {:13} {:8} {:>11.0} req/s {:>8.3} CPU-us/req (user {:.3}, kernel {:.3})  p99 {:>8.0} us  server {:.0}%  client {:.0}%  errors {}",
+                    s.name, kind.name(), m.load.requests_per_sec, m.cpu_us_per_req(), m.user_us_per_req(), m.sys_us_per_req(), m.load.latency_us.p99,
                     m.server_core_pct, m.client_core_pct, m.load.errors.total()
                 ));
                 let plot = plot.filter(|p| p.is_file());

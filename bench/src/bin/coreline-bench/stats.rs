@@ -33,6 +33,10 @@ pub struct Summary {
     pub latency_us: BTreeMap<String, f64>,
     /// Server CPU-µs per request.
     pub cpu_us_per_req: f64,
+    /// The user-mode part of `cpu_us_per_req` (median on its own).
+    pub user_us_per_req: f64,
+    /// The kernel part of `cpu_us_per_req` (median on its own).
+    pub sys_us_per_req: f64,
     /// Requests per server CPU-second.
     pub req_per_cpu_s: f64,
     /// Server CPU ÷ wall (% of its cores).
@@ -57,6 +61,8 @@ impl Summary {
             rps: med(&|r| r.m.load.requests_per_sec),
             bytes_per_sec: med(&|r| r.m.load.bytes_per_sec),
             cpu_us_per_req: med(&|r| r.m.cpu_us_per_req()),
+            user_us_per_req: med(&|r| r.m.user_us_per_req()),
+            sys_us_per_req: med(&|r| r.m.sys_us_per_req()),
             req_per_cpu_s: med(&|r| r.m.req_per_cpu_s()),
             server_core_pct: med(&|r| r.m.server_core_pct),
             client_core_pct: med(&|r| r.m.client_core_pct),
