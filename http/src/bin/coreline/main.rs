@@ -25,10 +25,10 @@
 mod admin;
 mod args;
 mod files;
-mod metrics_args;
-mod routes;
 mod log_sink;
+mod metrics_args;
 mod reload;
+mod routes;
 mod signals;
 mod stats;
 
@@ -158,8 +158,8 @@ fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
     log_sink::init(serve.log_format, serve.log_level);
     log::debug!("coreline: settings given: {}", serve.keys);
     let in_force = serve.clone(); // for SIGHUP to compare a new config file with
-    // One descriptor per connection: take what the hard limit allows (the server warns at
-    // start if that is still low).
+                                  // One descriptor per connection: take what the hard limit allows (the server warns at
+                                  // start if that is still low).
     if let Err(e) = coreline_http::raise_fd_limit() {
         log::warn!("coreline: cannot raise the open-file limit: {e}");
     }

@@ -43,7 +43,10 @@ impl Reload {
 
     /// Runs `hook` after every reload, whatever its outcome (for files to reopen, such as
     /// logs).
-    #[allow(dead_code, reason = "the place for work after each SIGHUP; serve adds none itself")]
+    #[allow(
+        dead_code,
+        reason = "the place for work after each SIGHUP; serve adds none itself"
+    )]
     pub fn on_reload(&mut self, hook: impl FnMut() + Send + 'static) {
         self.hooks.push(Box::new(hook));
     }
@@ -89,9 +92,8 @@ impl Reload {
         let changed = self.current.keys.changed(&fresh.keys);
         // Certificates can change only where HTTPS was and still is configured.
         let both_tls = self.current.tls.is_some() && fresh.tls.is_some();
-        let applies = |key: &str| {
-            RELOADABLE.contains(&key) && (both_tls || !key.starts_with("tls-"))
-        };
+        let applies =
+            |key: &str| RELOADABLE.contains(&key) && (both_tls || !key.starts_with("tls-"));
         if let (Some(acceptor), Some(tls)) = (&self.tls, &fresh.tls) {
             if let Err(e) = acceptor.reload_certificates_from(&cert_files(tls)) {
                 log::error!(
@@ -110,7 +112,8 @@ impl Reload {
         }
         if fresh.log_level != self.current.log_level {
             log_sink::set_level(fresh.log_level);
-            log::info!("coreline: SIGHUP: log-level is now {}", fresh.log_level);
+            let level = fresh.log_level.as_str().to_lowercase();
+            log::info!("coreline: SIGHUP: log-level is now {level}");
         }
         let applied: Vec<&str> = changed.iter().copied().filter(|k| applies(k)).collect();
         self.current.keys = self.current.keys.with(&fresh.keys, &applied);

@@ -49,7 +49,8 @@ struct Cli {
 enum CliCommand {
     /// Serve plain HTTP on --listen and, with --tls-listen, HTTPS with the same routes.
     /// SIGTERM/SIGINT shut down gracefully; SIGHUP reloads the certificates and --config's
-    /// log-level; SIGUSR1 writes an interval log (--metrics). Logs go to stderr.
+    /// log-level; SIGUSR1 writes an interval log (--metrics). Logs go to stderr (journald
+    /// collects them under systemd).
     #[command(
         args_override_self = true,
         allow_negative_numbers = true,
