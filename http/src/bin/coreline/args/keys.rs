@@ -54,17 +54,55 @@ impl Keys {
     }
 }
 
-/// `key=value key=value1,value2 switch`, in name order.
+/// `key=value key=value1,value2 switch=true`, in name order.
 impl fmt::Display for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, (key, values)) in self.0.iter().enumerate() {
             let sep = if i == 0 { "" } else { " " };
             let values: Vec<_> = values.iter().map(|v| v.to_string_lossy()).collect();
-            match values.is_empty() {
-                true => write!(f, "{sep}{key}")?,
-                false => write!(f, "{sep}{key}={}", values.join(","))?,
-            }
+            write!(f, "{sep}{key}={}", values.join(","))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args::{parse, Command};
+
+    fn serve(args: &[&str]) -> crate::args::Serve {
+        match parse(args.iter().copied()) {
+            Ok(Command::Serve(s)) => *s,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_tell_what_changed() {
+        let old = serve(&[
+            "serve",
+            "--cpus",
+            "0",
+            "--log-level",
+            "warn",
+            "--reuse-port",
+        ])
+        .keys;
+        let new = serve(&[
+            "serve",
+            "--cpus",
+            "0",
+            "--log-level",
+            "info",
+            "--backlog",
+            "8",
+        ])
+        .keys;
+        assert_eq!(old.changed(&new), ["backlog", "log-level", "reuse-port"]);
+        assert!(old.changed(&old).is_empty());
+        // Taking only log-level from the new keys leaves the other two changed.
+        let applied = old.with(&new, &["log-level"]);
+        assert_eq!(applied.changed(&new), ["backlog", "reuse-port"]);
+        assert_eq!(applied.to_string(), "cpus=0 log-level=info reuse-port=true");
     }
 }
