@@ -90,6 +90,20 @@ impl TlsAcceptor {
         }
     }
 
+    /// Like [`reload_certificates`](Self::reload_certificates), from the files `files`
+    /// names (its [`default_cert`] and [`sni_cert`]s; its other settings are ignored): for
+    /// certificates that moved. Only if every one loads and matches are they served, and
+    /// read by later reloads; on an error the certificates and files stay as they were.
+    ///
+    /// [`default_cert`]: TlsAcceptorBuilder::default_cert
+    /// [`sni_cert`]: TlsAcceptorBuilder::sni_cert
+    pub fn reload_certificates_from(&self, files: &TlsAcceptorBuilder) -> Result<(), ConfigError> {
+        match &self.certificates {
+            Some(certificates) => certificates.reload_from(files.cert_files()?),
+            None => Err(ConfigError::NotReloadable),
+        }
+    }
+
     /// The same acceptor with another handshake deadline.
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;

@@ -91,14 +91,18 @@ impl TlsAcceptorBuilder {
         self
     }
 
-    /// Reads and checks every certificate and key and builds the acceptor.
-    pub fn build(self) -> Result<TlsAcceptor, ConfigError> {
+    /// The certificate and key files named so far.
+    pub(crate) fn cert_files(&self) -> Result<CertFiles, ConfigError> {
         let default = self.default.clone().ok_or(ConfigError::NoDefaultCert)?;
-        let files = CertFiles {
+        Ok(CertFiles {
             default,
             sni: self.sni.clone(),
-        };
-        let resolver = Arc::new(Reloadable::load(files)?);
+        })
+    }
+
+    /// Reads and checks every certificate and key and builds the acceptor.
+    pub fn build(self) -> Result<TlsAcceptor, ConfigError> {
+        let resolver = Arc::new(Reloadable::load(self.cert_files()?)?);
         let versions: &[&rustls::SupportedProtocolVersion] = if self.tls12 {
             &[&TLS13, &TLS12]
         } else {

@@ -8,7 +8,7 @@
 //! [`per_core`]: crate::TlsAcceptor::per_core
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -38,7 +38,8 @@ impl CertFiles {
 /// A resolver whose certificates can be read again from their files.
 #[derive(Debug)]
 pub(crate) struct Reloadable {
-    files: CertFiles,
+    /// The files the next [`reload`](Self::reload) reads (those last loaded).
+    files: Mutex<CertFiles>,
     current: RwLock<Arc<SniResolver>>,
 }
 
@@ -46,13 +47,24 @@ impl Reloadable {
     /// Loads `files` (an error names the file at fault).
     pub(crate) fn load(files: CertFiles) -> Result<Reloadable, ConfigError> {
         let current = RwLock::new(Arc::new(files.load()?));
-        Ok(Reloadable { files, current })
+        Ok(Reloadable {
+            files: Mutex::new(files),
+            current,
+        })
     }
 
     /// Reads every file again; only if all load do new handshakes get them.
     pub(crate) fn reload(&self) -> Result<(), ConfigError> {
-        let fresh = Arc::new(self.files.load()?);
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.reload_from(files)
+    }
+
+    /// Reads `files`; only if all load do new handshakes get them, and do later reloads
+    /// read these files.
+    pub(crate) fn reload_from(&self, files: CertFiles) -> Result<(), ConfigError> {
+        let fresh = Arc::new(files.load()?);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *self.files.lock().unwrap_or_else(|p| p.into_inner()) = files;
         Ok(())
     }
 }

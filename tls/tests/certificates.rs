@@ -262,3 +262,37 @@ fn reload_serves_the_new_files_and_keeps_the_old_on_an_error() {
         Err(ConfigError::NotReloadable)
     ));
 }
+
+#[test]
+fn reload_from_other_files_serves_them_and_reads_them_next_time() {
+    let dir = TempDir::new();
+    let (c1, k1) = dir.cert("one", &["one.test"]);
+    let (c2, k2) = dir.cert("two", &["two.test"]);
+    let (c3, k3) = dir.cert("three", &["three.test"]);
+    let tls = TlsAcceptor::builder()
+        .default_cert(&c1, &k1)
+        .build()
+        .unwrap();
+    let server = Server::echo(tls.clone());
+    let ca = concat(&dir, "all.pem", &[&c1, &c2, &c3]);
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "one.test");
+
+    // A pair that does not match: nothing changes.
+    let bad = TlsAcceptor::builder().default_cert(&c2, &k1);
+    let e = tls.reload_certificates_from(&bad).unwrap_err();
+    assert!(matches!(e, ConfigError::KeyMismatch { .. }), "{e}");
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "one.test");
+
+    let moved = TlsAcceptor::builder()
+        .default_cert(&c2, &k2)
+        .sni_cert("three.test", &c3, &k3);
+    tls.reload_certificates_from(&moved).unwrap();
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "two.test");
+    assert_eq!(peer_san(&server, &ca, "three.test", false), "three.test");
+
+    // A plain reload now reads the new files.
+    std::fs::copy(&c1, &c2).unwrap();
+    std::fs::copy(&k1, &k2).unwrap();
+    tls.reload_certificates().unwrap();
+    assert_eq!(peer_san(&server, &ca, "x.test", false), "one.test");
+}

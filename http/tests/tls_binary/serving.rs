@@ -139,9 +139,8 @@ fn tls_listen_without_listen_serves_https_only() {
     );
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(
-        line.trim_end(),
-        format!("coreline: serving https://{port}/ on 1 core(s) (Ctrl-C to stop)")
-    );
+    // After the log line's time and level.
+    let serving = format!(" INFO  coreline: serving https://{port}/ on 1 core(s) (Ctrl-C to stop)");
+    assert!(line.trim_end().ends_with(&serving), "{line}");
     assert_eq!(out.stdout, "Hello, World!");
 }

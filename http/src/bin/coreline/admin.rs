@@ -65,7 +65,7 @@ impl Admin {
     pub fn stop(self) {
         self.handle.shutdown();
         if let Ok(Err(e)) = self.thread.join() {
-            eprintln!("coreline: admin listener: {e}");
+            log::error!("coreline: admin listener: {e}");
         }
     }
 }
@@ -98,7 +98,7 @@ impl Hlog {
     /// Writes the next log from the server's current (or final) metrics and says where.
     pub fn dump(&self, server: &ServerHandle) {
         let Some(snap) = server.metrics_snapshot_blocking(Duration::from_secs(5)) else {
-            eprintln!("coreline: no metrics to write (the cores did not answer within 5 s)");
+            log::warn!("coreline: no metrics to write (the cores did not answer within 5 s)");
             return;
         };
         let n = self.next.fetch_add(1, Ordering::SeqCst);
@@ -111,8 +111,8 @@ impl Hlog {
             std::io::Write::flush(&mut out)
         });
         match written {
-            Ok(()) => eprintln!("coreline: wrote {}", path.display()),
-            Err(e) => eprintln!("coreline: cannot write {}: {e}", path.display()),
+            Ok(()) => log::info!("coreline: wrote {}", path.display()),
+            Err(e) => log::error!("coreline: cannot write {}: {e}", path.display()),
         }
     }
 }

@@ -4,9 +4,12 @@
 //! self-signed certificate for local use; `coreline check-config FILE`: checks a config
 //! file without serving (exit 0 or 1, as `nginx -t`).
 //! Ctrl-C, SIGTERM or SIGQUIT shuts the server down gracefully and exits 0; SIGHUP
-//! reloads the TLS certificates (see `signals`); a bad flag or config
-//! value, an address in use, an unreadable root or a bad certificate or key prints one line
-//! and exits 2.
+//! reloads the TLS certificates and `--config`'s log-level (see `signals` and `reload`); a
+//! bad flag or config value, an address in use, an unreadable root or a bad certificate or
+//! key prints one plain line and exits 2.
+//! Once serving, everything it reports is a log record on stderr (`log_sink`):
+//! `--log-level error|warn|info|debug|trace` (info: startup, reloads, shutdown) and
+//! `--log-format text|json`.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
 //! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
@@ -22,12 +25,14 @@
 mod admin;
 mod args;
 mod files;
+mod log_sink;
 mod metrics_args;
+mod reload;
 mod routes;
 mod signals;
 mod stats;
-mod stderr_log;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -37,15 +42,19 @@ use coreline_http::Server;
 use coreline_tls::TlsAcceptor;
 
 fn main() -> ExitCode {
-    stderr_log::init();
-    match args::parse(std::env::args_os().skip(1)) {
+    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let command = args::parse(argv.clone());
+    if !matches!(command, Ok(args::Command::Serve(_))) {
+        log_sink::init(log_sink::LogFormat::Text, log::LevelFilter::Warn);
+    }
+    match command {
         Err(args::Exit::Print(text)) => {
             // `coreline --help | head` closes the pipe early: not an error, and no panic.
             let _ = write!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
         Err(args::Exit::Usage(e)) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
-        Ok(args::Command::Serve(serve)) => run(*serve),
+        Ok(args::Command::Serve(serve)) => run(*serve, argv),
         Ok(args::Command::GenCert(gen)) => gen_cert(&gen),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
             Ok(()) => ExitCode::SUCCESS,
@@ -132,27 +141,27 @@ fn warn_if_no_fastopen_server() {
         return;
     };
     if v & 2 == 0 {
-        eprintln!(
-            "coreline: warning: --tcp-fastopen has no effect while net.ipv4.tcp_fastopen={v} \
-             lacks the server bit (set it to 3, see kernel-tuning/)"
+        log::warn!(
+            "coreline: --tcp-fastopen has no effect while net.ipv4.tcp_fastopen={v} lacks the \
+             server bit (set it to 3, see kernel-tuning/)"
         );
     }
 }
 
 /// Reads and checks every certificate and key (before anything starts).
 fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
-    let mut builder = TlsAcceptor::builder().default_cert(&tls.cert, &tls.key);
-    for sni in &tls.sni {
-        builder = builder.sni_cert(&sni.name, &sni.cert, &sni.key);
-    }
-    builder.build()
+    reload::cert_files(tls).build()
 }
 
-fn run(serve: args::Serve) -> ExitCode {
-    // One descriptor per connection: take what the hard limit allows (the server warns at
-    // start if that is still low).
+/// Serves with `serve`, the settings `argv` (the arguments after the program name) gave.
+fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
+    log_sink::init(serve.log_format, serve.log_level);
+    log::debug!("coreline: settings given: {}", serve.keys);
+    let in_force = serve.clone(); // for SIGHUP to compare a new config file with
+                                  // One descriptor per connection: take what the hard limit allows (the server warns at
+                                  // start if that is still low).
     if let Err(e) = coreline_http::raise_fd_limit() {
-        eprintln!("coreline: warning: cannot raise the open-file limit: {e}");
+        log::warn!("coreline: cannot raise the open-file limit: {e}");
     }
     let root = match serve.root.as_deref().map(files::Root::new).transpose() {
         Ok(f) => f,
@@ -244,17 +253,18 @@ fn run(serve: args::Serve) -> ExitCode {
         let (hlog, handle) = (hlog.clone(), handle.clone());
         move || match &hlog {
             Some(h) => h.dump(&handle),
-            None => eprintln!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
+            None => log::warn!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
         }
     };
-    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), tls_acceptor, on_usr1) {
+    let reload = reload::Reload::new(argv, in_force, tls_acceptor);
+    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), reload, on_usr1) {
         return fail(&format!("cannot start the signal thread: {e}"));
     }
     let admin = match serve.metrics.admin {
         Some(addr) => match admin::Admin::start(addr, server.cpus()[0], handle.clone()) {
             Ok(a) => {
                 let addr = a.addr;
-                eprintln!("coreline: metrics on http://{addr}/metrics and /debug/latency");
+                log::info!("coreline: metrics on http://{addr}/metrics and /debug/latency");
                 Some(a)
             }
             Err(e) => return fail(&e),
@@ -271,7 +281,7 @@ fn run(serve: args::Serve) -> ExitCode {
                 .map(|a| format!("https://{a}/")),
         )
         .collect();
-    eprintln!(
+    log::info!(
         "coreline: serving {} on {cpus} core(s) (Ctrl-C to stop)",
         urls.join(" and ")
     );
@@ -284,7 +294,7 @@ fn run(serve: args::Serve) -> ExitCode {
     }
     match result {
         Ok(()) => {
-            eprintln!("coreline: stopped");
+            log::info!("coreline: stopped");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),

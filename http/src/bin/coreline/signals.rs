@@ -3,20 +3,26 @@
 //! - SIGINT, SIGTERM, SIGQUIT: graceful shutdown (a second one of any of them exits at
 //!   once). SIGQUIT would otherwise dump core; operators and init systems send it to stop
 //!   a server gracefully (nginx's own graceful stop).
-//! - SIGHUP: reads the `--tls-cert`/`--tls-key`/`--tls-sni` files again and serves them
-//!   to new handshakes ([`TlsAcceptor::reload_certificates`]); if any fails to load, the
-//!   certificates served stay as they were and the error is logged. Nothing else is
-//!   reloaded (other settings take a restart, see `--reuse-port`); the server keeps
-//!   serving either way, where SIGHUP's default action would kill it.
+//! - SIGHUP: [`Reload::run`]: with `--config`, the file read again and checked whole; if
+//!   it is valid and its certificates load, `log-level` and the `tls-cert`/`tls-key`/
+//!   `tls-sni` files apply, and each other key that changed is logged as taking a
+//!   restart; if not, everything stays as it was and one error line says what to fix.
+//!   Without `--config`, the certificate files are read again
+//!   ([`TlsAcceptor::reload_certificates`]). Connections are not touched, and the server
+//!   keeps serving either way, where SIGHUP's default action would kill it. Work that
+//!   must follow every SIGHUP (files to reopen) goes in [`Reload::on_reload`].
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
 //! No signal handler: the signals are blocked before any thread starts (so every thread
 //! inherits the mask) and one plain thread takes them with `sigwait`.
+//!
+//! [`TlsAcceptor::reload_certificates`]: coreline_tls::TlsAcceptor::reload_certificates
 
 use nix::sys::signal::{SigSet, Signal};
 
 use coreline_http::ServerHandle;
-use coreline_tls::TlsAcceptor;
+
+use crate::reload::Reload;
 
 /// Blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR1 in the calling thread (and every
 /// thread it starts later).
@@ -36,12 +42,12 @@ pub fn block() -> nix::Result<SigSet> {
 }
 
 /// Starts the thread that turns the first SIGINT/SIGTERM/SIGQUIT into a graceful shutdown
-/// and a second one into an immediate exit, reloads the certificates of `tls` (if any) on
-/// each SIGHUP, and calls `on_usr1` for each SIGUSR1.
+/// and a second one into an immediate exit, runs `reload` on each SIGHUP, and calls
+/// `on_usr1` for each SIGUSR1.
 pub fn spawn_waiter(
     set: SigSet,
     handle: ServerHandle,
-    tls: Option<TlsAcceptor>,
+    mut reload: Reload,
     on_usr1: impl Fn() + Send + 'static,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -50,13 +56,13 @@ pub fn spawn_waiter(
             while let Ok(signal) = set.wait() {
                 match signal {
                     Signal::SIGUSR1 => on_usr1(),
-                    Signal::SIGHUP => reload(tls.as_ref()),
+                    Signal::SIGHUP => reload.run(),
                     _ if handle.is_shutting_down() => {
-                        eprintln!("coreline: {signal} again, exiting now");
+                        log::warn!("coreline: {signal} again, exiting now");
                         std::process::exit(130);
                     }
                     _ => {
-                        eprintln!(
+                        log::info!(
                             "coreline: {signal}: shutting down (finishing requests in flight)"
                         );
                         handle.shutdown();
@@ -65,21 +71,4 @@ pub fn spawn_waiter(
             }
         })
         .map(drop)
-}
-
-/// SIGHUP: the certificates again, or a line saying why not.
-fn reload(tls: Option<&TlsAcceptor>) {
-    let Some(acceptor) = tls else {
-        log::warn!(
-            "coreline: SIGHUP: nothing to reload without --tls-cert (other settings take a \
-             restart); still serving"
-        );
-        return;
-    };
-    match acceptor.reload_certificates() {
-        Ok(()) => eprintln!("coreline: SIGHUP: certificates reloaded (new handshakes get them)"),
-        Err(e) => log::error!(
-            "coreline: SIGHUP: certificates not reloaded, still serving the previous ones: {e}"
-        ),
-    }
 }

@@ -12,8 +12,10 @@ use coreline_http::{Builder, FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::config::{self, FileArg};
+use super::keys::Keys;
 use super::serve::ServeArgs;
 use super::values::SniCert;
+use crate::log_sink::LogFormat;
 use crate::metrics_args::{self, MetricsFlags};
 
 /// The plain listener used when neither `--listen` nor `--tls-listen` is given.
@@ -56,6 +58,15 @@ pub struct Serve {
     pub min_body_rate: Option<u32>,
     /// `--min-send-rate` (library default when `None`).
     pub min_send_rate: Option<u32>,
+    /// `--log-level` (default info).
+    pub log_level: log::LevelFilter,
+    /// `--log-format` (default text).
+    pub log_format: LogFormat,
+    /// `--config FILE`, if given.
+    pub config: Option<PathBuf>,
+    /// Every key as given, for SIGHUP to see what a new config file changes (filled in by
+    /// `parse`; empty from [`Serve::from_args`] alone).
+    pub keys: Keys,
 }
 
 /// The HTTPS listeners and their certificates.
@@ -77,10 +88,10 @@ pub fn with_config(
     serve: &clap::Command,
     matches: &ArgMatches,
     cli: &[OsString],
-) -> Result<ServeArgs, String> {
+) -> Result<ArgMatches, String> {
     let flags = ServeArgs::from_arg_matches(matches).map_err(|e| super::one_line(&e))?;
     let Some(path) = &flags.config else {
-        return Ok(flags);
+        return Ok(matches.clone());
     };
     let file = config::read(path, serve)?;
     let from_file = file
@@ -91,11 +102,10 @@ pub fn with_config(
         .chain(from_file)
         .chain(cli.iter().cloned())
         .collect();
-    let merged = serve
+    serve
         .clone()
         .try_get_matches_from(all)
-        .map_err(|e| super::one_line(&e))?;
-    ServeArgs::from_arg_matches(&merged).map_err(|e| super::one_line(&e))
+        .map_err(|e| super::one_line(&e))
 }
 
 impl Serve {
@@ -146,6 +156,10 @@ impl Serve {
             file_body: a.file_body.unwrap_or(FileBodyMethod::Auto),
             min_body_rate: a.min_body_rate,
             min_send_rate: a.min_send_rate,
+            log_level: a.log_level.unwrap_or(log::LevelFilter::Info),
+            log_format: a.log_format.unwrap_or_default(),
+            config: a.config,
+            keys: Keys::default(),
         })
     }
 }

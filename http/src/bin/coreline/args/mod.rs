@@ -7,6 +7,7 @@
 mod config;
 #[cfg(test)]
 mod config_tests;
+mod keys;
 mod merge;
 mod serve;
 #[cfg(test)]
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+pub use keys::Keys;
 pub use merge::{Serve, Tls};
 pub use serve::ServeArgs;
 
@@ -46,7 +48,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum CliCommand {
     /// Serve plain HTTP on --listen and, with --tls-listen, HTTPS with the same routes.
-    /// SIGTERM/SIGINT shut down gracefully; SIGUSR1 writes an interval log (--metrics).
+    /// SIGTERM/SIGINT shut down gracefully; SIGHUP reloads the certificates and --config's
+    /// log-level; SIGUSR1 writes an interval log (--metrics). Logs go to stderr (journald
+    /// collects them under systemd).
     #[command(
         args_override_self = true,
         allow_negative_numbers = true,
@@ -149,10 +153,11 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Comm
     let matches = command.clone().try_get_matches_from(argv).map_err(exit)?;
     if let Some(("serve", sub)) = matches.subcommand() {
         let serve = command.find_subcommand("serve").expect("serve exists");
-        let flags = merge::with_config(serve, sub, &args[1..]).map_err(Exit::Usage)?;
-        return Serve::from_args(flags)
-            .map(|s| Command::Serve(Box::new(s)))
-            .map_err(Exit::Usage);
+        let merged = merge::with_config(serve, sub, &args[1..]).map_err(Exit::Usage)?;
+        let flags = ServeArgs::from_arg_matches(&merged).map_err(|e| Exit::Usage(one_line(&e)))?;
+        let mut settings = Serve::from_args(flags).map_err(Exit::Usage)?;
+        settings.keys = Keys::of(serve, &merged);
+        return Ok(Command::Serve(Box::new(settings)));
     }
     let cli = Cli::from_arg_matches(&matches).map_err(exit)?;
     match cli.command {

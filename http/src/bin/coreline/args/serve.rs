@@ -9,6 +9,7 @@ use coreline_http::{FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::values::{self, SniCert};
+use crate::log_sink::LogFormat;
 
 /// `serve`'s flags as given (`None`/empty: not given; defaults are applied in `merge.rs`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -96,4 +97,12 @@ pub struct ServeArgs {
     /// Likewise for a client taking a response (0 = none); slower is closed [default: 240].
     #[arg(long, value_name = "BYTES_PER_S", value_parser = values::rate)]
     pub min_send_rate: Option<u32>,
+    /// The least severe log records written to stderr: error, warn, info, debug or trace
+    /// [default: info]. SIGHUP applies a new value from --config's file.
+    #[arg(long, value_name = "LEVEL", value_parser = values::log_level)]
+    pub log_level: Option<log::LevelFilter>,
+    /// How each log line on stderr is written: text (time, level, message) or json (one
+    /// object per line: ts, level, target, msg) [default: text].
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
 }

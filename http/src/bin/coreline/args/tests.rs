@@ -2,8 +2,10 @@ use std::path::PathBuf;
 
 use coreline_http::{FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
+use log::LevelFilter;
 
 use super::*;
+use crate::log_sink::LogFormat;
 
 fn p(args: &[&str]) -> Result<Command, Exit> {
     parse(args.iter().copied())
@@ -278,5 +280,26 @@ fn notsent_lowat_flag() {
         &["serve", "--notsent-lowat"],
     ] {
         assert!(err(bad).contains("--notsent-lowat"), "{bad:?}");
+    }
+}
+
+#[test]
+fn log_flags() {
+    let s = serve(&["serve"]);
+    assert_eq!(
+        (s.log_level, s.log_format),
+        (LevelFilter::Info, LogFormat::Text)
+    );
+    let s = serve(&["serve", "--log-level", "debug", "--log-format", "json"]);
+    assert_eq!(
+        (s.log_level, s.log_format),
+        (LevelFilter::Debug, LogFormat::Json)
+    );
+    for bad in [
+        &["serve", "--log-level", "off"][..],
+        &["serve", "--log-level", "loud"],
+        &["serve", "--log-format", "xml"],
+    ] {
+        assert!(err(bad).contains("--log-"), "{bad:?}");
     }
 }

@@ -64,6 +64,16 @@ pub fn on_off(value: &str) -> Result<bool, String> {
     }
 }
 
+/// A log level: error, warn, info, debug or trace.
+pub fn log_level(value: &str) -> Result<log::LevelFilter, String> {
+    match value.parse() {
+        Ok(log::LevelFilter::Off) | Err(_) => Err(format!(
+            "'{value}' is not error, warn, info, debug or trace"
+        )),
+        Ok(level) => Ok(level),
+    }
+}
+
 /// A Fast Open queue length: 1 to `i32::MAX`.
 pub fn fastopen_queue(value: &str) -> Result<u32, String> {
     socket_int(value, "a positive queue length")
