@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Large-file run-to-run spread: consecutive short runs of one 1 MiB file against fresh
+servers, to show whether throughput settles in one mode or jumps between modes.
+
+    python3 bench/scripts/bimodal.py [--servers 3] [--runs 10] [--duration 3] [--out bimodal]
+    python3 bench/scripts/bimodal.py --servers 1 --runs 4 --clients wrk --no-nginx \
+        --server-arg=--notsent-lowat=off --out bimodal-lowat-off
+
+For each client (`wrk -t1 -c16` and `coreline-load -c 16`, both pinned to CPU 1) it starts
+--servers fresh `coreline serve --cpus 0 --root DIR` processes one after another and runs
+--runs consecutive --duration second runs against each; then nginx (one worker on CPU 0,
+sendfile and tcp_nopush on, as in bench/nginx/nginx.conf) gets the same number of wrk runs
+in the same session. Verdict per coreline server: every run within ±15 % of that server's
+median, and the median of all coreline wrk runs at least 2.5x nginx's.
+
+Besides req/s, each run records what tells the modes apart: the server's and the client's
+CPU seconds split user/system (/proc/PID/stat, the client's from wait4), and the host's TCP
+counter deltas over the run (`nstat`: retransmitted segments, spurious retransmissions
+detected by D-SACK, receive-queue drops at the client's socket). The counters are
+host-wide: other load on the machine adds to them.
+
+Results go to bench/results/OUT.md and OUT.json. Stdlib only; never changes sysctls.
+"""
+import argparse, datetime, json, os, shlex, signal, socket, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+CLK = os.sysconf("SC_CLK_TCK")
+# nstat counters that differ between the modes (see bench/README.md#large-file-spread).
+COUNTERS = ["TcpRetransSegs", "TcpExtTCPDSACKRecv", "TcpExtTCPRcvQDrop",
+            "TcpExtTCPBacklogDrop", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"]
+NGINX_CONF = """worker_processes 1;
+worker_cpu_affinity 1;
+daemon off;
+error_log stderr error;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 1024; use epoll; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    client_body_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    fastcgi_temp_path {prefix}/tmp;
+    uwsgi_temp_path {prefix}/tmp;
+    scgi_temp_path {prefix}/tmp;
+    server {{ listen 127.0.0.1:{port} reuseport backlog=4096; root {root}; }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc):
+    for _ in range(200):
+        if proc.poll() is not None:
+            sys.exit(f"server exited early ({proc.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("server did not start listening")
+
+
+def cpu_times(pid):
+    """(user, system) CPU seconds of every thread of `pid` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK, int(fields[12]) / CLK
+
+
+def nstat():
+    out = subprocess.run(["nstat", "-az", "--json"], capture_output=True, text=True).stdout
+    data = json.loads(out)
+    kernel = data.get("kernel", data)
+    return {k: int(kernel.get(k, 0)) for k in COUNTERS}
+
+
+def client_cmd(client, url, duration, connections):
+    if client == "wrk":
+        return ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
+    return [str(TARGET / "coreline-load"), "--cpus", "1", "-c", str(connections),
+            "-d", f"{duration}s", "--quiet", url]
+
+
+def parse_rate(client, out):
+    # wrk and coreline-load both print a `Requests/sec: N` line; a run with any other
+    # status than 200 measured something else (a 403 is much faster than a file).
+    if "Non-2xx" in out or any(l.strip().startswith("Status codes:") and l.split()[2:] != ["200:"]
+                               and len(l.split()) != 4 for l in out.splitlines()):
+        sys.exit(f"{client} saw responses other than 200:\n{out}")
+    for line in out.splitlines():
+        if line.strip().startswith("Requests/sec:"):
+            return float(line.split()[1])
+    sys.exit(f"no rate in {client}'s output:\n{out}")
+
+
+def one_run(client, url, duration, connections, server_pid):
+    s0, n0 = cpu_times(server_pid), nstat()
+    t0 = time.monotonic()
+    p = subprocess.Popen(client_cmd(client, url, duration, connections),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    s1, n1 = cpu_times(server_pid), nstat()
+    if p.returncode != 0:
+        sys.exit(f"{client} failed:\n{out}")
+    return {
+        "rps": parse_rate(client, out),
+        "server_user": round(s1[0] - s0[0], 2), "server_sys": round(s1[1] - s0[1], 2),
+        "client_user": round(ru.ru_utime, 2), "client_sys": round(ru.ru_stime, 2),
+        "wall": round(wall, 2),
+        **{k: n1[k] - n0[k] for k in COUNTERS},
+    }
+
+
+def serve_coreline(root, extra):
+    port = free_port()
+    cmd = [str(TARGET / "coreline"), "serve", "--cpus", "0", "--root", str(root),
+           "--listen", f"127.0.0.1:{port}", *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, proc)
+    return proc, port, shlex.join(cmd)
+
+
+def serve_nginx(root, prefix):
+    port = free_port()
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=root))
+    proc = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, proc)
+    # The worker serves: measure its CPU, not the master's.
+    for _ in range(100):
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if kids:
+            return proc, port, int(kids[0])
+        time.sleep(0.05)
+    sys.exit("nginx started no worker")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def within(rates, pct):
+    med = statistics.median(rates)
+    return all(abs(r - med) <= med * pct / 100 for r in rates)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--duration", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--size", type=int, default=1 << 20, help="file size in bytes")
+    ap.add_argument("--clients", default="wrk,coreline-load")
+    ap.add_argument("--no-nginx", action="store_true")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="extra `coreline serve` argument (repeatable)")
+    ap.add_argument("--out", default="bimodal")
+    a = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="coreline-bimodal-"))
+    tmp.chmod(0o755)  # nginx's worker runs as an unprivileged user
+    (tmp / "www").mkdir()
+    (tmp / "www" / "file.bin").write_bytes(os.urandom(a.size))
+    path = "/file.bin"
+    rows, commands = [], []
+    for client in a.clients.split(","):
+        for server in range(1, a.servers + 1):
+            proc, port, cmd = serve_coreline(tmp / "www", a.server_arg)
+            commands.append(cmd)
+            url = f"http://127.0.0.1:{port}{path}"
+            try:
+                for run in range(1, a.runs + 1):
+                    r = one_run(client, url, a.duration, a.connections, proc.pid)
+                    rows.append({"server": f"coreline {server}", "client": client, "run": run, **r})
+                    print(f"{client} coreline {server} run {run}: {r}", file=sys.stderr)
+            finally:
+                stop(proc)
+    if not a.no_nginx:
+        proc, port, worker = serve_nginx(tmp / "www", tmp / "nginx")
+        try:
+            for run in range(1, a.runs + 1):
+                r = one_run("wrk", f"http://127.0.0.1:{port}{path}", a.duration, a.connections, worker)
+                rows.append({"server": "nginx", "client": "wrk", "run": run, **r})
+                print(f"wrk nginx run {run}: {r}", file=sys.stderr)
+        finally:
+            stop(proc)
+    write(a, rows, commands)
+
+
+def write(a, rows, commands):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["client"], r["server"]), []).append(r)
+    nginx = [r["rps"] for r in groups.get(("wrk", "nginx"), [])]
+    nginx_med = statistics.median(nginx) if nginx else None
+    summary = []
+    for (client, server), rs in groups.items():
+        rates = [r["rps"] for r in rs]
+        med = statistics.median(rates)
+        summary.append({
+            "client": client, "server": server, "median": med, "min": min(rates),
+            "max": max(rates), "within_15pct": within(rates, 15),
+            "x_nginx": round(med / nginx_med, 2) if nginx_med and server != "nginx" else None,
+        })
+    argv = " ".join(shlex.quote(x) for x in sys.argv[1:])
+    lines = [
+        "# Large files: run-to-run spread",
+        "",
+        f"- command: `python3 bench/scripts/bimodal.py {argv}`",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
+        f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
+        f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
+        f"- server: `{commands[0] if commands else ''}`",
+        f"- load average at the end: {os.getloadavg()[0]:.2f}",
+        "",
+        "| client | server | median req/s | min | max | all within ±15 % | × nginx |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for s in summary:
+        lines.append(f"| {s['client']} | {s['server']} | {s['median']:,.0f} | {s['min']:,.0f} | "
+                     f"{s['max']:,.0f} | {'yes' if s['within_15pct'] else 'no'} | "
+                     f"{s['x_nginx'] if s['x_nginx'] is not None else ''} |")
+    lines += ["", "Every run (CPU seconds over the run; TCP counters host-wide):", "",
+              "| client | server | run | req/s | server user | server sys | client user | "
+              "client sys | retrans segs | D-SACKs | rcvq drops |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['client']} | {r['server']} | {r['run']} | {r['rps']:,.0f} | "
+                     f"{r['server_user']} | {r['server_sys']} | {r['client_user']} | "
+                     f"{r['client_sys']} | {r['TcpRetransSegs']} | {r['TcpExtTCPDSACKRecv']} | "
+                     f"{r['TcpExtTCPRcvQDrop']} |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{a.out}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{a.out}.json").write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
