@@ -232,6 +232,14 @@ def main():
     write(a, rows, commands)
 
 
+def policy():
+    """How this session was scheduled: under `chrt -f N` the runs take their CPUs from
+    every ordinary process (a busy machine's share no longer decides the rate)."""
+    if os.sched_getscheduler(0) == os.SCHED_FIFO:
+        return f"SCHED_FIFO priority {os.sched_getparam(0).sched_priority} (`chrt -f`)"
+    return f"normal (nice {os.nice(0)})"
+
+
 def write(a, rows, commands):
     groups = {}
     for r in rows:
@@ -256,7 +264,7 @@ def write(a, rows, commands):
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
         f"- server: `{commands[0] if commands else ''}`",
-        f"- load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
+        f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
         + ("of a private network namespace" if a.netns else "host-wide"),
         "",
         "| client | server | median req/s | min | max | all within ±15 % | × nginx |",
