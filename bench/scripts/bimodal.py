@@ -194,13 +194,21 @@ def main():
     ap.add_argument("--netns", action="store_true",
                     help="run everything in a private network namespace (its own loopback, "
                          "so the TCP counters are this script's alone)")
+    ap.add_argument("--netns-sysctl", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --netns: set this per-namespace sysctl inside the private "
+                         "namespace first (net.ipv4.tcp_congestion_control=reno); the host's "
+                         "are never touched (repeatable)")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
+    if a.netns_sysctl and not a.netns:
+        ap.error("--netns-sysctl needs --netns (host sysctls are never changed)")
     if a.netns and os.environ.get("BIMODAL_IN_NETNS") != "1":
         os.environ["BIMODAL_IN_NETNS"] = "1"
         os.execvp("unshare", ["unshare", "-n", "--", sys.executable, *sys.argv])
     if a.netns:
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        for kv in a.netns_sysctl:
+            subprocess.run(["sysctl", "-qw", kv], check=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="coreline-bimodal-"))
     tmp.chmod(0o755)  # nginx's worker runs as an unprivileged user
@@ -233,11 +241,15 @@ def main():
 
 
 def policy():
-    """How this session was scheduled: under `chrt -f N` the runs take their CPUs from
-    every ordinary process (a busy machine's share no longer decides the rate)."""
-    if os.sched_getscheduler(0) == os.SCHED_FIFO:
-        return f"SCHED_FIFO priority {os.sched_getparam(0).sched_priority} (`chrt -f`)"
-    return f"normal (nice {os.nice(0)})"
+    """How this session was scheduled: under `chrt -r N` the runs take their CPUs from
+    every ordinary process (a busy machine's share no longer decides the rate). Not
+    `chrt -f`: wrk's timer thread then never preempts its busy worker on the same CPU, and
+    runs overstay their duration."""
+    pol = os.sched_getscheduler(0)
+    if pol in (os.SCHED_FIFO, os.SCHED_RR):
+        name = "SCHED_FIFO (`chrt -f`)" if pol == os.SCHED_FIFO else "SCHED_RR (`chrt -r`)"
+        return f"{name} priority {os.sched_getparam(0).sched_priority}"
+    return f"SCHED_OTHER, nice {os.nice(0)}"
 
 
 def write(a, rows, commands):
@@ -264,6 +276,7 @@ def write(a, rows, commands):
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
         f"- server: `{commands[0] if commands else ''}`",
+        *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
         f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
         + ("of a private network namespace" if a.netns else "host-wide"),
         "",
