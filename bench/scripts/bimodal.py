@@ -146,7 +146,11 @@ def serve_coreline(root, extra):
            "--listen", f"127.0.0.1:{port}", *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_listening(port, proc)
-    return proc, port, shlex.join(cmd)
+    # The report names the command as it is typed from the workspace root.
+    shown = ["target/release/coreline", *cmd[1:]]
+    shown[shown.index("--root") + 1] = "DIR"
+    shown[shown.index("--listen") + 1] = "127.0.0.1:PORT"
+    return proc, port, shlex.join(shown)
 
 
 def serve_nginx(root, prefix):
