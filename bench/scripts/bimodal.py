@@ -170,6 +170,27 @@ def serve_nginx(root, prefix):
     sys.exit("nginx started no worker")
 
 
+HOG = """
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+busy, period = float(sys.argv[2]) / 1e3, float(sys.argv[3]) / 1e3
+while True:
+    t = time.perf_counter()
+    while time.perf_counter() - t < busy:
+        pass
+    time.sleep(period - busy)
+"""
+
+
+def start_hog(spec):
+    """A competing task: `CPU:BUSY/PERIOD` spins BUSY ms of every PERIOD ms on CPU, under
+    the session's own scheduling (so under `chrt -r` it queues behind whichever of the
+    server or client is running, and takes its turn whenever that one sleeps)."""
+    cpu, rest = spec.split(":")
+    busy, period = rest.split("/")
+    return subprocess.Popen([sys.executable, "-c", HOG, cpu, busy, period])
+
+
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
     try:
@@ -202,6 +223,9 @@ def main():
                     help="with --netns: set this per-namespace sysctl inside the private "
                          "namespace first (net.ipv4.tcp_congestion_control=reno); the host's "
                          "are never touched (repeatable)")
+    ap.add_argument("--hog", metavar="CPU:BUSY/PERIOD",
+                    help="during the whole session, a task spinning BUSY ms of every PERIOD "
+                         "ms on CPU (0:5/10): how much a server loses to a co-runnable task")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
     if a.netns_sysctl and not a.netns:
@@ -218,8 +242,19 @@ def main():
     tmp.chmod(0o755)  # nginx's worker runs as an unprivileged user
     (tmp / "www").mkdir()
     (tmp / "www" / "file.bin").write_bytes(os.urandom(a.size))
-    path = "/file.bin"
     rows, commands = [], []
+    hog = start_hog(a.hog) if a.hog else None
+    try:
+        run_session(a, tmp, rows, commands)
+    finally:
+        if hog:
+            hog.kill()
+            hog.wait()
+    write(a, rows, commands)
+
+
+def run_session(a, tmp, rows, commands):
+    path = "/file.bin"
     for client in a.clients.split(","):
         for server in range(1, a.servers + 1):
             proc, port, cmd = serve_coreline(tmp / "www", a.server_arg)
@@ -241,7 +276,6 @@ def main():
                 print(f"wrk nginx run {run}: {r}", file=sys.stderr)
         finally:
             stop(proc)
-    write(a, rows, commands)
 
 
 def policy():
@@ -281,6 +315,7 @@ def write(a, rows, commands):
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
         f"- server: `{commands[0] if commands else ''}`",
         *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
+        *([f"- competing task: CPU {a.hog.replace(':', ' busy ', 1)} ms"] if a.hog else []),
         f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
         + ("of a private network namespace" if a.netns else "host-wide"),
         "",
