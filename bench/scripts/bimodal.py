@@ -10,8 +10,8 @@ For each client (`wrk -t1 -c16` and `coreline-load -c 16`, both pinned to CPU 1)
 --servers fresh `coreline serve --cpus 0 --root DIR` processes one after another and runs
 --runs consecutive --duration second runs against each; then nginx (one worker on CPU 0,
 sendfile and tcp_nopush on, as in bench/nginx/nginx.conf) gets the same number of wrk runs
-in the same session. Verdict per coreline server: every run within ±15 % of that server's
-median, and the median of all coreline wrk runs at least 2.5x nginx's.
+in the same session. The table gives per server whether every run is within ±15 % of that
+server's median, and the median's ratio to nginx's.
 
 Besides req/s, each run records what tells the modes apart: the server's and the client's
 CPU seconds split user/system (/proc/PID/stat, the client's from wait4), and the host's TCP
@@ -20,13 +20,19 @@ detected by D-SACK, tail loss probes), and how long the server waited for a CPU 
 runnable (schedstat: other processes' share). The counters are host-wide unless --netns
 runs the whole session in a private network namespace.
 
-Results go to bench/results/OUT.md and OUT.json. Stdlib only; never changes sysctls.
+`chrt -r 10 python3 bench/scripts/bimodal.py ...` runs the session with its CPUs guaranteed
+over ordinary processes (the report says how it was scheduled); --hog CPU:BUSY/PERIOD adds
+a competing task on one CPU for the whole session.
+
+Results go to bench/results/OUT.md and OUT.json (written by bimodal_report.py). Stdlib
+only; never changes the host's sysctls (--netns-sysctl acts inside the private namespace).
 """
-import argparse, datetime, json, os, shlex, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shlex, signal, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 
+from bimodal_report import write
+
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "bench" / "results"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 CLK = os.sysconf("SC_CLK_TCK")
 # nstat counters that differ between the modes (see bench/README.md#large-file-spread).
@@ -200,11 +206,6 @@ def stop(proc):
         proc.wait()
 
 
-def within(rates, pct):
-    med = statistics.median(rates)
-    return all(abs(r - med) <= med * pct / 100 for r in rates)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--servers", type=int, default=3)
@@ -276,69 +277,6 @@ def run_session(a, tmp, rows, commands):
                 print(f"wrk nginx run {run}: {r}", file=sys.stderr)
         finally:
             stop(proc)
-
-
-def policy():
-    """How this session was scheduled: under `chrt -r N` the runs take their CPUs from
-    every ordinary process (a busy machine's share no longer decides the rate). Not
-    `chrt -f`: wrk's timer thread then never preempts its busy worker on the same CPU, and
-    runs overstay their duration."""
-    pol = os.sched_getscheduler(0)
-    if pol in (os.SCHED_FIFO, os.SCHED_RR):
-        name = "SCHED_FIFO (`chrt -f`)" if pol == os.SCHED_FIFO else "SCHED_RR (`chrt -r`)"
-        return f"{name} priority {os.sched_getparam(0).sched_priority}"
-    return f"SCHED_OTHER, nice {os.nice(0)}"
-
-
-def write(a, rows, commands):
-    groups = {}
-    for r in rows:
-        groups.setdefault((r["client"], r["server"]), []).append(r)
-    nginx = [r["rps"] for r in groups.get(("wrk", "nginx"), [])]
-    nginx_med = statistics.median(nginx) if nginx else None
-    summary = []
-    for (client, server), rs in groups.items():
-        rates = [r["rps"] for r in rs]
-        med = statistics.median(rates)
-        summary.append({
-            "client": client, "server": server, "median": med, "min": min(rates),
-            "max": max(rates), "within_15pct": within(rates, 15),
-            "x_nginx": round(med / nginx_med, 2) if nginx_med and server != "nginx" else None,
-        })
-    argv = " ".join(shlex.quote(x) for x in sys.argv[1:])
-    lines = [
-        "# Large files: run-to-run spread",
-        "",
-        f"- command: `python3 bench/scripts/bimodal.py {argv}`",
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
-        f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
-        f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
-        f"- server: `{commands[0] if commands else ''}`",
-        *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
-        *([f"- competing task: CPU {a.hog.replace(':', ' busy ', 1)} ms"] if a.hog else []),
-        f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
-        + ("of a private network namespace" if a.netns else "host-wide"),
-        "",
-        "| client | server | median req/s | min | max | all within ±15 % | × nginx |",
-        "|---|---|---:|---:|---:|---|---:|",
-    ]
-    for s in summary:
-        lines.append(f"| {s['client']} | {s['server']} | {s['median']:,.0f} | {s['min']:,.0f} | "
-                     f"{s['max']:,.0f} | {'yes' if s['within_15pct'] else 'no'} | "
-                     f"{s['x_nginx'] if s['x_nginx'] is not None else ''} |")
-    lines += ["", "Every run (seconds over the run):", "",
-              "| client | server | run | req/s | server user | server sys | server run-queue wait | client user | "
-              "client sys | loss probes | retrans segs | D-SACKs |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['client']} | {r['server']} | {r['run']} | {r['rps']:,.0f} | "
-                     f"{r['server_user']} | {r['server_sys']} | {r['server_runq_wait']} | {r['client_user']} | "
-                     f"{r['client_sys']} | {r['TcpExtTCPLossProbes']} | {r['TcpRetransSegs']} | "
-                     f"{r['TcpExtTCPDSACKRecv']} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{a.out}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"{a.out}.json").write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
