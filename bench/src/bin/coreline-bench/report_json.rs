@@ -12,7 +12,7 @@ use crate::session::{Outcome, Run};
 use crate::stats::Summary;
 
 fn summary_json(x: &Summary) -> Value {
-    json!({"rps": x.rps, "bytes_per_sec": x.bytes_per_sec, "latency_us": x.latency_us, "cpu_us_per_req": x.cpu_us_per_req,
+    json!({"rps": x.rps, "rps_min": x.rps_min, "rps_max": x.rps_max, "bimodal": x.bimodal(), "bytes_per_sec": x.bytes_per_sec, "latency_us": x.latency_us, "cpu_us_per_req": x.cpu_us_per_req,
         "user_us_per_req": x.user_us_per_req, "sys_us_per_req": x.sys_us_per_req, "req_per_cpu_s": x.req_per_cpu_s, "server_core_pct": x.server_core_pct, "client_core_pct": x.client_core_pct,
         "rss_kib": x.rss_kib, "limit": x.limit, "errors": x.errors, "requests": x.requests})
 }

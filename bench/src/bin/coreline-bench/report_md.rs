@@ -110,19 +110,34 @@ pub fn markdown(
     for ((s, k), why) in &o.failed {
         let _ = writeln!(m, "- **failed** `{s}` for {}: {why}", k.name());
     }
-    m += "\n| scenario | server | req/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU-µs/req | user µs/req | kernel µs/req | req per server CPU-s | server core % | client core % | limit | RSS MiB | errors |\n";
-    m += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
+    m += "\n| scenario | server | req/s | req/s min–max | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU-µs/req | user µs/req | kernel µs/req | req per server CPU-s | server core % | client core % | limit | RSS MiB | errors |\n";
+    m += "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n";
     for s in &a.scenarios {
         for k in ordered(o, s) {
             let x = &sum[&(s.name.to_string(), k)];
             let limit = limit_cell(x, o.rates.get(s.name).copied());
             let _ = writeln!(
                 m,
-                "| {} | {} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
-                s.name, k.name(), x.rps, x.bytes_per_sec / 1e6, x.lat("p50"), x.lat("p99"), x.lat("p99.9"),
+                "| {} | {} | {:.0} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
+                s.name, k.name(), x.rps, spread(x), x.bytes_per_sec / 1e6, x.lat("p50"), x.lat("p99"), x.lat("p99.9"),
                 x.cpu_us_per_req, x.user_us_per_req, x.sys_us_per_req, x.req_per_cpu_s, x.server_core_pct, x.client_core_pct, limit, x.rss_kib / 1024.0, errors(&x.errors)
             );
         }
+    }
+    let bimodal: Vec<String> = a
+        .scenarios
+        .iter()
+        .flat_map(|s| ordered(o, s).map(move |k| (s.name, k)))
+        .filter(|(s, k)| sum[&(s.to_string(), *k)].bimodal())
+        .map(|(s, k)| format!("`{s}` {}", k.name()))
+        .collect();
+    if !bimodal.is_empty() {
+        let _ = writeln!(
+            m,
+            "\n**Bimodal** (fastest repeat more than {}× the slowest: the median hides two modes): {}",
+            crate::stats::BIMODAL_RATIO,
+            bimodal.join(", ")
+        );
     }
     let files: Vec<(&Scenario, u64)> = a
         .scenarios
@@ -194,6 +209,17 @@ pub fn markdown(
     m
 }
 
+/// The req/s spread across repeats, `min–max`, with `**bimodal**` when it exceeds
+/// [`crate::stats::BIMODAL_RATIO`].
+fn spread(x: &Summary) -> String {
+    let range = format!("{:.0}–{:.0}", x.rps_min, x.rps_max);
+    if x.bimodal() {
+        format!("{range} **bimodal**")
+    } else {
+        range
+    }
+}
+
 fn errors(e: &BTreeMap<String, u64>) -> String {
     let v: Vec<String> = e
         .iter()
@@ -231,5 +257,16 @@ mod tests {
         assert_eq!(limit_cell(&x, None), "server");
         assert_eq!(limit_cell(&x, Some(920.0)), "open loop");
         assert_eq!(limit_cell(&x, Some(1800.0)), "rate missed (50 %), server");
+    }
+
+    #[test]
+    fn spread_flags_repeats_far_apart() {
+        let x = |min, max| Summary {
+            rps_min: min,
+            rps_max: max,
+            ..Summary::default()
+        };
+        assert_eq!(spread(&x(7300.0, 7600.0)), "7300–7600");
+        assert_eq!(spread(&x(1928.0, 7693.0)), "1928–7693 **bimodal**");
     }
 }

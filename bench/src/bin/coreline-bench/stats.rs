@@ -22,11 +22,20 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// Repeats whose fastest req/s is more than this many times the slowest are flagged
+/// bimodal: a scenario that lands in one of two modes run to run, so its median says
+/// little about either.
+pub const BIMODAL_RATIO: f64 = 1.5;
+
 /// Medians of one (scenario, server) over its repeats.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Requests per second.
     pub rps: f64,
+    /// The slowest repeat's requests per second.
+    pub rps_min: f64,
+    /// The fastest repeat's requests per second.
+    pub rps_max: f64,
     /// Response bytes per second.
     pub bytes_per_sec: f64,
     /// Latency percentiles in µs (mean, p50 ... max).
@@ -59,6 +68,14 @@ impl Summary {
         let med = |f: &dyn Fn(&Run) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
         let mut s = Summary {
             rps: med(&|r| r.m.load.requests_per_sec),
+            rps_min: runs
+                .iter()
+                .map(|r| r.m.load.requests_per_sec)
+                .fold(f64::NAN, f64::min),
+            rps_max: runs
+                .iter()
+                .map(|r| r.m.load.requests_per_sec)
+                .fold(f64::NAN, f64::max),
             bytes_per_sec: med(&|r| r.m.load.bytes_per_sec),
             cpu_us_per_req: med(&|r| r.m.cpu_us_per_req()),
             user_us_per_req: med(&|r| r.m.user_us_per_req()),
@@ -82,6 +99,12 @@ impl Summary {
             );
         }
         s
+    }
+
+    /// Whether the repeats' req/s differ by more than [`BIMODAL_RATIO`] (fastest ÷
+    /// slowest); a single repeat never is.
+    pub fn bimodal(&self) -> bool {
+        self.rps_max > self.rps_min * BIMODAL_RATIO
     }
 
     /// The p-th latency percentile key's median (µs).
@@ -141,6 +164,19 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn repeats_more_than_one_and_a_half_times_apart_are_bimodal() {
+        let s = |min, max| Summary {
+            rps_min: min,
+            rps_max: max,
+            ..Summary::default()
+        };
+        assert!(s(2000.0, 7500.0).bimodal());
+        assert!(!s(2000.0, 3000.0).bimodal());
+        assert!(!s(2000.0, 2000.0).bimodal());
+        assert!(!s(f64::NAN, f64::NAN).bimodal());
     }
 
     #[test]
