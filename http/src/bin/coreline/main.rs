@@ -19,10 +19,12 @@
 // `[IPv6]:PORT` there is an address form, not a rustdoc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod activation;
 mod admin;
 mod args;
 mod files;
 mod metrics_args;
+mod notify;
 mod routes;
 mod signals;
 mod stats;
@@ -38,6 +40,12 @@ use coreline_tls::TlsAcceptor;
 
 fn main() -> ExitCode {
     stderr_log::init();
+    // Both read (and clear) environment variables: before any thread starts.
+    notify::init();
+    let inherited = match activation::take() {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
     match args::parse(std::env::args_os().skip(1)) {
         Err(args::Exit::Print(text)) => {
             // `coreline --help | head` closes the pipe early: not an error, and no panic.
@@ -45,7 +53,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(args::Exit::Usage(e)) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
-        Ok(args::Command::Serve(serve)) => run(*serve),
+        Ok(args::Command::Serve(serve)) => run(*serve, inherited),
         Ok(args::Command::GenCert(gen)) => gen_cert(&gen),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
             Ok(()) => ExitCode::SUCCESS,
@@ -139,6 +147,52 @@ fn warn_if_no_fastopen_server() {
     }
 }
 
+/// Adds the sockets of socket activation to `builder`: plain ones, and the TLS ones if
+/// there is a certificate (otherwise they are closed, with a warning). `Err` if none is left.
+fn inherited_listeners(
+    mut builder: coreline_http::Builder,
+    inherited: activation::Inherited,
+    tls: Option<&TlsAcceptor>,
+) -> Result<coreline_http::Builder, String> {
+    if inherited.is_empty() {
+        return Ok(builder);
+    }
+    let served = inherited.plain.len() + tls.map_or(0, |_| inherited.tls.len());
+    if tls.is_none() && !inherited.tls.is_empty() {
+        log::warn!(
+            "coreline: socket activation: {} socket(s) named {} not served: no --tls-cert and --tls-key",
+            inherited.tls.len(),
+            activation::TLS_NAMES.join(" or ")
+        );
+    }
+    if served == 0 {
+        return Err("socket activation: no socket to serve on".into());
+    }
+    for fd in inherited.plain {
+        builder = builder.listen_inherited(fd);
+    }
+    if let Some(acceptor) = tls {
+        for fd in inherited.tls {
+            builder = builder.tls_listen_inherited(fd, acceptor.clone());
+        }
+    }
+    Ok(builder)
+}
+
+/// Tells the service manager `READY=1` once every core accepts (from a thread of its
+/// own: `Server::run` holds the main thread).
+fn notify_when_ready(handle: coreline_http::ServerHandle, status: String) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("coreline-notify".into())
+        .spawn(move || {
+            // A run that fails to start ends the process: no READY=1 then.
+            if handle.wait_ready(std::time::Duration::from_secs(24 * 3600)) {
+                notify::ready(&status);
+            }
+        })
+        .map(drop)
+}
+
 /// Reads and checks every certificate and key (before anything starts).
 fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     let mut builder = TlsAcceptor::builder().default_cert(&tls.cert, &tls.key);
@@ -148,7 +202,7 @@ fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     builder.build()
 }
 
-fn run(serve: args::Serve) -> ExitCode {
+fn run(serve: args::Serve, inherited: activation::Inherited) -> ExitCode {
     // One descriptor per connection: take what the hard limit allows (the server warns at
     // start if that is still low).
     if let Err(e) = coreline_http::raise_fd_limit() {
@@ -158,7 +212,10 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
+    // Socket activation replaces the addresses of --listen and --tls-listen.
+    let activated = !inherited.is_empty();
     let listen = match resolve_all(&serve.listen) {
+        Ok(_) if activated => Vec::new(),
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
@@ -168,6 +225,7 @@ fn run(serve: args::Serve) -> ExitCode {
         .map(|t| resolve_all(&t.listen))
         .transpose()
     {
+        Ok(_) if activated => Vec::new(),
         Ok(a) => a.unwrap_or_default(),
         Err(e) => return fail(&e),
     };
@@ -230,6 +288,10 @@ fn run(serve: args::Serve) -> ExitCode {
             builder = builder.tls_listen(addr, acceptor.clone());
         }
     }
+    builder = match inherited_listeners(builder, inherited, tls_acceptor.as_ref()) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
     // Before any thread exists, so that every thread inherits the blocked mask.
     let signals = match signals::block() {
         Ok(s) => s,
@@ -275,6 +337,12 @@ fn run(serve: args::Serve) -> ExitCode {
         "coreline: serving {} on {cpus} core(s) (Ctrl-C to stop)",
         urls.join(" and ")
     );
+    if notify::enabled() {
+        let status = format!("serving {} on {cpus} core(s)", urls.join(" and "));
+        if let Err(e) = notify_when_ready(handle.clone(), status) {
+            return fail(&format!("cannot start the readiness thread: {e}"));
+        }
+    }
     let result = server.run();
     if let Some(a) = admin {
         a.stop();

@@ -10,6 +10,9 @@
 //!   serving either way, where SIGHUP's default action would kill it.
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
+//! Under `Type=notify` (see `notify`), a reload is framed by `RELOADING=1` and `READY=1`,
+//! and a graceful shutdown starts with `STOPPING=1`.
+//!
 //! No signal handler: the signals are blocked before any thread starts (so every thread
 //! inherits the mask) and one plain thread takes them with `sigwait`.
 
@@ -50,7 +53,11 @@ pub fn spawn_waiter(
             while let Ok(signal) = set.wait() {
                 match signal {
                     Signal::SIGUSR1 => on_usr1(),
-                    Signal::SIGHUP => reload(tls.as_ref()),
+                    Signal::SIGHUP => {
+                        crate::notify::reloading();
+                        reload(tls.as_ref());
+                        crate::notify::reloaded("serving (reloaded)");
+                    }
                     _ if handle.is_shutting_down() => {
                         eprintln!("coreline: {signal} again, exiting now");
                         std::process::exit(130);
@@ -59,6 +66,7 @@ pub fn spawn_waiter(
                         eprintln!(
                             "coreline: {signal}: shutting down (finishing requests in flight)"
                         );
+                        crate::notify::stopping("draining: finishing requests in flight");
                         handle.shutdown();
                     }
                 }
