@@ -205,3 +205,30 @@ fn a_bad_listen_fds_is_one_line_and_exit_2() {
     );
     one_line_exit_2(&names, &["LISTEN_FDNAMES"]);
 }
+
+#[test]
+fn an_https_socket_without_a_certificate_is_not_served_and_says_so() {
+    let addr = free_addr();
+    let mut server = Process::start(
+        Command::new("systemd-socket-activate")
+            .args(["-l", &addr.to_string(), "--fdname=https"])
+            .args([CORELINE, "serve", "--cpus", "0"])
+            .stderr(Stdio::piped()),
+    );
+    let deadline = Instant::now() + LIMIT;
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "systemd-socket-activate not listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.exit_code(), Some(2));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("1 socket(s) named https or tls not served: no --tls-cert"),
+        "{err}"
+    );
+    assert!(err.contains("no socket to serve on"), "{err}");
+}

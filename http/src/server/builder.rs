@@ -22,7 +22,7 @@ pub struct Builder {
     addrs: Vec<SocketAddr>,
     tls: Vec<(SocketAddr, TlsAcceptor)>,
     /// Sockets bound elsewhere, with the acceptor of the HTTPS ones.
-    inherited: Vec<(Arc<OwnedFd>, Option<TlsAcceptor>)>,
+    pub(super) inherited: Vec<(Arc<OwnedFd>, Option<TlsAcceptor>)>,
     cores: Cores,
     /// Backlog, `TCP_NODELAY`, `TCP_FASTOPEN` and `TCP_NOTSENT_LOWAT` of every listener
     /// (the runtime's defaults, but for `TCP_NOTSENT_LOWAT`: [`Self::DEFAULT_NOTSENT_LOWAT`]).
@@ -79,26 +79,6 @@ impl Builder {
     /// the resolved addresses.
     pub fn tls_listen(mut self, addr: SocketAddr, acceptor: TlsAcceptor) -> Self {
         self.tls.push((addr, acceptor));
-        self
-    }
-
-    /// Adds a listening TCP socket bound elsewhere (by a service manager, see
-    /// [`coreline_runtime::net::take_listen_fds`], or a parent process) for plain HTTP.
-    /// Every core accepts from its own duplicate of it: one accept queue for all cores,
-    /// where [`listen`](Self::listen) gives each core its own. Accepted connections get
-    /// [`tcp_nodelay`](Self::tcp_nodelay), [`tcp_fastopen`](Self::tcp_fastopen) and
-    /// [`notsent_lowat`](Self::notsent_lowat) (set on the socket); its backlog stays as
-    /// bound. [`build`](Self::build) fails with `InvalidInput` naming the fd if it is not
-    /// a listening TCP socket.
-    pub fn listen_inherited(mut self, socket: OwnedFd) -> Self {
-        self.inherited.push((Arc::new(socket), None));
-        self
-    }
-
-    /// Like [`listen_inherited`](Self::listen_inherited), for HTTPS with `acceptor` (as
-    /// [`tls_listen`](Self::tls_listen)).
-    pub fn tls_listen_inherited(mut self, socket: OwnedFd, acceptor: TlsAcceptor) -> Self {
-        self.inherited.push((Arc::new(socket), Some(acceptor)));
         self
     }
 

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use coreline_runtime::net::{ListenOptions, TcpListener};
 use coreline_tls::TlsAcceptor;
 
+use super::Builder;
+
 /// One listener of a built server.
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
@@ -75,4 +77,27 @@ pub(crate) fn per_core(
             Ok(Mutex::new(one.collect::<io::Result<_>>()?))
         })
         .collect()
+}
+
+/// Sockets bound elsewhere.
+impl Builder {
+    /// Adds a listening TCP socket bound elsewhere (by a service manager, see
+    /// [`coreline_runtime::net::take_listen_fds`], or a parent process) for plain HTTP.
+    /// Every core accepts from its own duplicate of it: one accept queue for all cores,
+    /// where [`listen`](Self::listen) gives each core its own. Accepted connections get
+    /// [`tcp_nodelay`](Self::tcp_nodelay), [`tcp_fastopen`](Self::tcp_fastopen) and
+    /// [`notsent_lowat`](Self::notsent_lowat) (set on the socket); its backlog stays as
+    /// bound. [`build`](Self::build) fails with `InvalidInput` naming the fd if it is not
+    /// a listening TCP socket.
+    pub fn listen_inherited(mut self, socket: OwnedFd) -> Self {
+        self.inherited.push((Arc::new(socket), None));
+        self
+    }
+
+    /// Like [`listen_inherited`](Self::listen_inherited), for HTTPS with `acceptor` (as
+    /// [`tls_listen`](Self::tls_listen)).
+    pub fn tls_listen_inherited(mut self, socket: OwnedFd, acceptor: TlsAcceptor) -> Self {
+        self.inherited.push((Arc::new(socket), Some(acceptor)));
+        self
+    }
 }

@@ -10,7 +10,9 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use coreline_http::Builder;
 use coreline_runtime::net::{take_listen_fds, TcpListener};
+use coreline_tls::TlsAcceptor;
 
 /// The `LISTEN_FDNAMES` entries that mark an HTTPS socket.
 pub const TLS_NAMES: [&str; 2] = ["https", "tls"];
@@ -56,4 +58,36 @@ pub fn take() -> Result<Inherited, String> {
 /// Whether [`take`] found a TLS socket.
 pub fn tls_inherited() -> bool {
     TLS_INHERITED.load(Ordering::Relaxed)
+}
+
+/// Adds the sockets of socket activation to `builder`: plain ones, and the TLS ones if
+/// there is a certificate (otherwise they are closed, with a warning). `Err` if none is left.
+pub fn serve_on(
+    mut builder: Builder,
+    inherited: Inherited,
+    tls: Option<&TlsAcceptor>,
+) -> Result<Builder, String> {
+    if inherited.is_empty() {
+        return Ok(builder);
+    }
+    let served = inherited.plain.len() + tls.map_or(0, |_| inherited.tls.len());
+    if tls.is_none() && !inherited.tls.is_empty() {
+        log::warn!(
+            "coreline: socket activation: {} socket(s) named {} not served: no --tls-cert and --tls-key",
+            inherited.tls.len(),
+            TLS_NAMES.join(" or ")
+        );
+    }
+    if served == 0 {
+        return Err("socket activation: no socket to serve on".into());
+    }
+    for fd in inherited.plain {
+        builder = builder.listen_inherited(fd);
+    }
+    if let Some(acceptor) = tls {
+        for fd in inherited.tls {
+            builder = builder.tls_listen_inherited(fd, acceptor.clone());
+        }
+    }
+    Ok(builder)
 }

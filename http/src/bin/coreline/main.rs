@@ -147,52 +147,6 @@ fn warn_if_no_fastopen_server() {
     }
 }
 
-/// Adds the sockets of socket activation to `builder`: plain ones, and the TLS ones if
-/// there is a certificate (otherwise they are closed, with a warning). `Err` if none is left.
-fn inherited_listeners(
-    mut builder: coreline_http::Builder,
-    inherited: activation::Inherited,
-    tls: Option<&TlsAcceptor>,
-) -> Result<coreline_http::Builder, String> {
-    if inherited.is_empty() {
-        return Ok(builder);
-    }
-    let served = inherited.plain.len() + tls.map_or(0, |_| inherited.tls.len());
-    if tls.is_none() && !inherited.tls.is_empty() {
-        log::warn!(
-            "coreline: socket activation: {} socket(s) named {} not served: no --tls-cert and --tls-key",
-            inherited.tls.len(),
-            activation::TLS_NAMES.join(" or ")
-        );
-    }
-    if served == 0 {
-        return Err("socket activation: no socket to serve on".into());
-    }
-    for fd in inherited.plain {
-        builder = builder.listen_inherited(fd);
-    }
-    if let Some(acceptor) = tls {
-        for fd in inherited.tls {
-            builder = builder.tls_listen_inherited(fd, acceptor.clone());
-        }
-    }
-    Ok(builder)
-}
-
-/// Tells the service manager `READY=1` once every core accepts (from a thread of its
-/// own: `Server::run` holds the main thread).
-fn notify_when_ready(handle: coreline_http::ServerHandle, status: String) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("coreline-notify".into())
-        .spawn(move || {
-            // A run that fails to start ends the process: no READY=1 then.
-            if handle.wait_ready(std::time::Duration::from_secs(24 * 3600)) {
-                notify::ready(&status);
-            }
-        })
-        .map(drop)
-}
-
 /// Reads and checks every certificate and key (before anything starts).
 fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     let mut builder = TlsAcceptor::builder().default_cert(&tls.cert, &tls.key);
@@ -288,7 +242,7 @@ fn run(serve: args::Serve, inherited: activation::Inherited) -> ExitCode {
             builder = builder.tls_listen(addr, acceptor.clone());
         }
     }
-    builder = match inherited_listeners(builder, inherited, tls_acceptor.as_ref()) {
+    builder = match activation::serve_on(builder, inherited, tls_acceptor.as_ref()) {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
@@ -339,7 +293,7 @@ fn run(serve: args::Serve, inherited: activation::Inherited) -> ExitCode {
     );
     if notify::enabled() {
         let status = format!("serving {} on {cpus} core(s)", urls.join(" and "));
-        if let Err(e) = notify_when_ready(handle.clone(), status) {
+        if let Err(e) = notify::ready_when_serving(handle.clone(), status) {
             return fail(&format!("cannot start the readiness thread: {e}"));
         }
     }

@@ -89,3 +89,20 @@ pub fn reloaded(status: &str) {
 pub fn stopping(status: &str) {
     send(&["STOPPING=1", &format!("STATUS={status}")]);
 }
+
+/// Tells the service manager `READY=1` once every core accepts (from a thread of its
+/// own: `Server::run` holds the main thread).
+pub fn ready_when_serving(
+    handle: coreline_http::ServerHandle,
+    status: String,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("coreline-notify".into())
+        .spawn(move || {
+            // A run that fails to start ends the process: no READY=1 then.
+            if handle.wait_ready(std::time::Duration::from_secs(24 * 3600)) {
+                ready(&status);
+            }
+        })
+        .map(drop)
+}
