@@ -12,6 +12,10 @@
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
 //! 5, for the first two).
 //!
+//! Under systemd, `notify` reports readiness, reloads and the drain on `NOTIFY_SOCKET`
+//! (`Type=notify`), and `activation` serves on the sockets of socket activation
+//! (`LISTEN_FDS`) instead of `--listen`/`--tls-listen`; see `dist/coreline.service`.
+//!
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
 
