@@ -84,6 +84,7 @@ where
         .rx_timestamps(config.metrics && config.rx_timestamps)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
+    let per_core = source::per_core(addrs.plain, addrs.tls, rt.cpus().len())?;
     let metrics = match config.metrics {
         true => Some(RunMetrics::start(rt.cpus().len())?),
         false => None,
@@ -93,9 +94,9 @@ where
         pending: AtomicUsize::new(rt.cpus().len()),
         error: Mutex::new(None),
     });
-    let per_core = source::per_core(addrs.plain, addrs.tls, rt.cpus().len())?;
     let outcome = rt.run(|id| {
-        // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
+        // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket
+        // (or adopts its own duplicate of an inherited one).
         // Each listener's accept-queue probe goes with it (see metrics::sampler).
         let bind = |socket: CoreSocket, tls: Option<TlsAcceptor>| {
             let listener = match socket {
