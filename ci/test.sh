@@ -19,6 +19,8 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
 # A real Prometheus server scrapes the admin listener (http/tests/metrics/prometheus_server.rs).
 command -v prometheus >/dev/null || need_apt+=(prometheus)
+# Socket activation through the binary (http/tests/binary_systemd.rs) and the units' checks.
+command -v systemd-socket-activate >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
     echo "ci: installing ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then

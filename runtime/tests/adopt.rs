@@ -1,4 +1,5 @@
-//! Adopting sockets made by std (`from_std`, `From<OwnedFd>`), handing them back
+//! Adopting sockets made by std (`from_std`, `From<OwnedFd>`), checking inherited ones
+//! (`check_inherited`, `prepare_inherited`), handing them back
 //! (`Into<OwnedFd>`, `IntoRawFd`), and the peer address of accepted connections; against
 //! the real kernel with blocking std peers.
 
@@ -155,4 +156,53 @@ fn a_listener_handed_back_still_listens() {
     let client = std::thread::spawn(move || std::net::TcpStream::connect(addr).unwrap());
     let (_conn, peer) = std_listener.accept().unwrap();
     assert_eq!(peer, client.join().unwrap().local_addr().unwrap());
+}
+
+#[test]
+fn check_inherited_accepts_only_listening_tcp_sockets() {
+    use std::os::fd::AsFd;
+    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = TcpListener::check_inherited(listening.as_fd()).unwrap();
+    assert_eq!(addr, listening.local_addr().unwrap());
+
+    let refused = |fd: std::os::fd::BorrowedFd<'_>| {
+        let e = TcpListener::check_inherited(fd).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        e.to_string()
+    };
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    assert!(refused(udp.as_fd()).contains("datagram"));
+    let (unix, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    assert!(refused(unix.as_fd()).contains("Unix socket"));
+    let file = std::fs::File::open("/dev/null").unwrap();
+    assert!(refused(file.as_fd()).contains("no socket"));
+    let connected = std::net::TcpStream::connect(addr).unwrap();
+    assert!(refused(connected.as_fd()).contains("does not listen"));
+}
+
+#[test]
+fn prepare_inherited_sets_the_options_accepted_sockets_inherit() {
+    use std::os::fd::AsFd;
+    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let options = coreline_runtime::net::ListenOptions::default().notsent_lowat(Some(65536));
+    TcpListener::prepare_inherited(listening.as_fd(), &options).unwrap();
+    let raw = listening.as_raw_fd();
+    let get = |name| {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and len are valid for the call; the fd is open.
+        let r = unsafe {
+            libc::getsockopt(
+                raw,
+                libc::IPPROTO_TCP,
+                name,
+                (&mut value as *mut i32).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0);
+        value
+    };
+    assert_eq!(get(libc::TCP_NOTSENT_LOWAT), 65536);
+    assert_eq!(get(libc::TCP_NODELAY), 1);
 }

@@ -2,6 +2,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use coreline_runtime::net::ListenOptions;
 use coreline_runtime::Cores;
@@ -9,6 +11,7 @@ use coreline_tls::TlsAcceptor;
 use http::HeaderValue;
 
 use super::handle::ServerHandle;
+use super::source::Source;
 use super::{fd_limit, start, Server};
 use crate::config::{Config, FileBodyMethod, Limits, Timeouts};
 use crate::Handler;
@@ -18,6 +21,8 @@ use crate::Handler;
 pub struct Builder {
     addrs: Vec<SocketAddr>,
     tls: Vec<(SocketAddr, TlsAcceptor)>,
+    /// Sockets bound elsewhere, with the acceptor of the HTTPS ones.
+    pub(super) inherited: Vec<(Arc<OwnedFd>, Option<TlsAcceptor>)>,
     cores: Cores,
     /// Backlog, `TCP_NODELAY`, `TCP_FASTOPEN` and `TCP_NOTSENT_LOWAT` of every listener
     /// (the runtime's defaults, but for `TCP_NOTSENT_LOWAT`: [`Self::DEFAULT_NOTSENT_LOWAT`]).
@@ -36,6 +41,7 @@ impl Default for Builder {
         Builder {
             addrs: Vec::new(),
             tls: Vec::new(),
+            inherited: Vec::new(),
             cores: Cores::All,
             listen: ListenOptions::default().notsent_lowat(Some(Self::DEFAULT_NOTSENT_LOWAT)),
             limits: Limits::default(),
@@ -212,7 +218,7 @@ impl Builder {
     ///
     /// Fails with the OS error (e.g. `AddrInUse`), its message naming the address, if
     /// an address cannot be bound, and with `InvalidInput` if the CPU selection is not
-    /// usable.
+    /// usable or an inherited socket is not a listening TCP socket.
     pub fn build<F, H>(self, factory: F) -> io::Result<Server<F>>
     where
         F: Fn() -> H + Send + Sync,
@@ -231,30 +237,38 @@ impl Builder {
             true => Ok(a),
             false => start::probe(a),
         };
-        let wanted = if self.addrs.is_empty() && self.tls.is_empty() {
+        let wanted = if self.addrs.is_empty() && self.tls.is_empty() && self.inherited.is_empty() {
             vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
         } else {
             self.addrs
         };
-        let addrs = wanted
+        let mut addrs = wanted
             .into_iter()
-            .map(check_free)
+            .map(|a| check_free(a).map(Source::Bind))
             .collect::<io::Result<Vec<_>>>()?;
         let handshake = self.timeouts.tls_handshake;
-        let tls = self
+        let mut tls = self
             .tls
             .into_iter()
             .map(|(addr, acceptor)| {
                 Ok((
-                    check_free(addr)?,
+                    Source::Bind(check_free(addr)?),
                     acceptor.with_handshake_timeout(handshake),
                 ))
             })
             .collect::<io::Result<Vec<_>>>()?;
+        for (fd, acceptor) in self.inherited {
+            let source = Source::inherited(fd, &self.listen)?;
+            match acceptor {
+                None => addrs.push(source),
+                Some(a) => tls.push((source, a.with_handshake_timeout(handshake))),
+            }
+        }
         if let Some(warning) = fd_limit::low_limit_warning() {
             log::warn!("{warning}");
         }
         Ok(Server {
+            local: addrs.iter().map(Source::addr).collect(),
             addrs,
             tls,
             cores: coreline_runtime::Cores::List(cpus),

@@ -7,6 +7,7 @@ mod gather;
 mod handle;
 mod refuse;
 mod run;
+mod source;
 mod start;
 
 pub use self::builder::Builder;

@@ -8,6 +8,7 @@ use coreline_runtime::Cores;
 use coreline_tls::TlsAcceptor;
 
 use super::handle::ServerHandle;
+use super::source::Source;
 use super::start;
 use crate::config::Config;
 use crate::Handler;
@@ -27,8 +28,10 @@ use crate::Handler;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Server<F> {
-    pub(super) addrs: Vec<SocketAddr>,
-    pub(super) tls: Vec<(SocketAddr, TlsAcceptor)>,
+    pub(super) addrs: Vec<Source>,
+    /// The addresses of `addrs`, for [`Server::local_addrs`].
+    pub(super) local: Vec<SocketAddr>,
+    pub(super) tls: Vec<(Source, TlsAcceptor)>,
     pub(super) cores: Cores,
     pub(super) listen: ListenOptions,
     pub(super) config: Config,
@@ -41,15 +44,17 @@ where
     F: Fn() -> H + Send + Sync,
     H: Handler,
 {
-    /// The addresses the server listens on for plain HTTP (port 0 resolved).
+    /// The addresses the server listens on for plain HTTP (port 0 resolved), those of
+    /// [`Builder::listen_inherited`](super::Builder::listen_inherited) sockets last.
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.addrs
+        &self.local
     }
 
     /// The addresses the server listens on for HTTPS (port 0 resolved), in the order of
-    /// the [`Builder::tls_listen`](super::Builder::tls_listen) calls.
+    /// the [`Builder::tls_listen`](super::Builder::tls_listen) calls, inherited sockets
+    /// last.
     pub fn tls_local_addrs(&self) -> Vec<SocketAddr> {
-        self.tls.iter().map(|(addr, _)| *addr).collect()
+        self.tls.iter().map(|(source, _)| source.addr()).collect()
     }
 
     /// The CPUs the server's cores will run on.

@@ -17,6 +17,7 @@ use coreline_tls::TlsAcceptor;
 use super::accept::{accept_loop, Listener, Stop};
 use super::gather::local_core_snapshot;
 use super::handle::ServerHandle;
+use super::source::{self, CoreSocket, Source};
 use crate::config::Config;
 use crate::conn::ConnRegistry;
 use crate::metrics::RunMetrics;
@@ -58,10 +59,10 @@ impl StartGate {
     }
 }
 
-/// The addresses to listen on, resolved: plain HTTP, and HTTPS with its acceptor.
+/// The listeners: plain HTTP, and HTTPS with its acceptor.
 pub(crate) struct Listeners {
-    pub(crate) plain: Vec<SocketAddr>,
-    pub(crate) tls: Vec<(SocketAddr, TlsAcceptor)>,
+    pub(crate) plain: Vec<Source>,
+    pub(crate) tls: Vec<(Source, TlsAcceptor)>,
 }
 
 pub(crate) fn run<F, H>(
@@ -83,6 +84,7 @@ where
         .rx_timestamps(config.metrics && config.rx_timestamps)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
+    let per_core = source::per_core(addrs.plain, addrs.tls, rt.cpus().len())?;
     let metrics = match config.metrics {
         true => Some(RunMetrics::start(rt.cpus().len())?),
         false => None,
@@ -93,10 +95,14 @@ where
         error: Mutex::new(None),
     });
     let outcome = rt.run(|id| {
-        // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket.
+        // Runs on the core's thread: bind here so each core owns its SO_REUSEPORT socket
+        // (or adopts its own duplicate of an inherited one).
         // Each listener's accept-queue probe goes with it (see metrics::sampler).
-        let bind = |addr: SocketAddr, tls: Option<&TlsAcceptor>| {
-            let listener = TcpListener::bind_with(addr, &options)?;
+        let bind = |socket: CoreSocket, tls: Option<TlsAcceptor>| {
+            let listener = match socket {
+                CoreSocket::Bind(addr) => TcpListener::bind_with(addr, &options)?,
+                CoreSocket::Adopt(fd) => TcpListener::from_std(fd.into())?,
+            };
             let probe = metrics.as_ref().and_then(|m| {
                 let probe = listener.queue_probe().ok()?;
                 Some(m.sampler.watch(id.index, probe))
@@ -107,12 +113,12 @@ where
                 _probe: probe,
             })
         };
-        let plain = addrs.plain.iter().map(|&a| bind(a, None));
-        let tls = addrs
-            .tls
-            .iter()
-            .map(|(a, acceptor)| bind(*a, Some(acceptor)));
-        let listeners: io::Result<Vec<Listener>> = plain.chain(tls).collect();
+        let mine =
+            std::mem::take(&mut *per_core[id.index].lock().unwrap_or_else(|p| p.into_inner()));
+        let listeners: io::Result<Vec<Listener>> = mine
+            .into_iter()
+            .map(|(socket, tls)| bind(socket, tls))
+            .collect();
         gate.report(listeners.as_ref().map(drop));
         let core = ConnRegistry::new(config.clone());
         core.install(); // before any cross-core shutdown job can run here

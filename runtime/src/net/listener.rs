@@ -1,8 +1,10 @@
 //! `TcpListener`: one SO_REUSEPORT socket per core, accepting with one multishot SQE.
 //!
-//! `options`: [`ListenOptions`]. `queue`: [`QueueInfo`] and [`QueueProbe`]. This file:
-//! binding, accepting and draining.
+//! `options`: [`ListenOptions`]. `queue`: [`QueueInfo`] and [`QueueProbe`]. `inherited`:
+//! checking and setting up a socket that was bound elsewhere. This file: binding,
+//! accepting and draining.
 
+mod inherited;
 mod options;
 mod queue;
 
@@ -18,6 +20,7 @@ use crate::driver::slot::OpKind;
 use crate::fd::{AsSharedFd, SharedFd};
 use crate::op::MultiOp;
 use crate::{rx_stamp, sys};
+use inherited::apply_accepted_options;
 use options::warn_if_clamped;
 pub use options::ListenOptions;
 pub use queue::{QueueInfo, QueueProbe};
@@ -53,24 +56,7 @@ impl TcpListener {
         if options.reuse_port {
             on(libc::SO_REUSEPORT, libc::SOL_SOCKET, 1)?;
         }
-        if options.nodelay {
-            on(libc::TCP_NODELAY, libc::IPPROTO_TCP, 1)?;
-        }
-        if let Some(d) = options.defer_accept {
-            let secs = d.as_secs().clamp(1, i32::MAX as u64) as i32;
-            on(libc::TCP_DEFER_ACCEPT, libc::IPPROTO_TCP, secs)?;
-        }
-        if let Some(q) = options.fastopen {
-            on(
-                libc::TCP_FASTOPEN,
-                libc::IPPROTO_TCP,
-                q.min(i32::MAX as u32) as i32,
-            )?;
-        }
-        if let Some(bytes) = options.notsent_lowat {
-            let bytes = bytes.min(i32::MAX as u32) as i32;
-            on(libc::TCP_NOTSENT_LOWAT, libc::IPPROTO_TCP, bytes)?;
-        }
+        apply_accepted_options(raw, options)?;
         sys::bind(raw, &addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
         let backlog = options.backlog.min(i32::MAX as u32);

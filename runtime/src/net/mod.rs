@@ -4,8 +4,11 @@
 //! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
 //! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers. Unix
 //! streams: the same I/O as TCP streams. With the `futures-io` feature, `Compat` gives
-//! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits.
+//! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits. Socket activation:
+//! [`take_listen_fds`] takes the sockets a service manager passed, and
+//! [`TcpListener::prepare_inherited`] checks and sets up each before the cores adopt it.
 
+mod activation;
 mod adopt;
 #[cfg(feature = "futures-io")]
 mod compat;
@@ -15,6 +18,7 @@ mod stream;
 mod udp;
 mod unix;
 
+pub use activation::{take_listen_fds, InheritedFd};
 #[cfg(feature = "futures-io")]
 pub use compat::Compat;
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};

@@ -15,6 +15,10 @@
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
 //! 5, for the first two).
 //!
+//! Under systemd, `notify` reports readiness, reloads and the drain on `NOTIFY_SOCKET`
+//! (`Type=notify`), and `activation` serves on the sockets of socket activation
+//! (`LISTEN_FDS`) instead of `--listen`/`--tls-listen`; see `dist/coreline.service`.
+//!
 //! `coreline stats URL [--count N]`: polls a server's admin listener and prints its
 //! percentile table every second; exits 1 with one line if it cannot read it.
 
@@ -22,11 +26,13 @@
 // `[IPv6]:PORT` there is an address form, not a rustdoc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod activation;
 mod admin;
 mod args;
 mod files;
 mod log_sink;
 mod metrics_args;
+mod notify;
 mod reload;
 mod routes;
 mod signals;
@@ -42,11 +48,18 @@ use coreline_http::Server;
 use coreline_tls::TlsAcceptor;
 
 fn main() -> ExitCode {
+    // Both read (and clear) environment variables: before any thread starts.
+    notify::init();
+    let inherited = activation::take();
     let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
     let command = args::parse(argv.clone());
     if !matches!(command, Ok(args::Command::Serve(_))) {
         log_sink::init(log_sink::LogFormat::Text, log::LevelFilter::Warn);
     }
+    let inherited = match inherited {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
     match command {
         Err(args::Exit::Print(text)) => {
             // `coreline --help | head` closes the pipe early: not an error, and no panic.
@@ -54,7 +67,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(args::Exit::Usage(e)) => fail(&format!("{e} ({})", args::USAGE_SHORT)),
-        Ok(args::Command::Serve(serve)) => run(*serve, argv),
+        Ok(args::Command::Serve(serve)) => run(*serve, argv, inherited),
         Ok(args::Command::GenCert(gen)) => gen_cert(&gen),
         Ok(args::Command::Stats(s)) => match stats::run(&s) {
             Ok(()) => ExitCode::SUCCESS,
@@ -153,8 +166,9 @@ fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     reload::cert_files(tls).build()
 }
 
-/// Serves with `serve`, the settings `argv` (the arguments after the program name) gave.
-fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
+/// Serves with `serve`, the settings `argv` (the arguments after the program name) gave,
+/// on the sockets systemd passed (if any) instead of binding `--listen`/`--tls-listen`.
+fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited) -> ExitCode {
     log_sink::init(serve.log_format, serve.log_level);
     log::debug!("coreline: settings given: {}", serve.keys);
     let in_force = serve.clone(); // for SIGHUP to compare a new config file with
@@ -167,7 +181,10 @@ fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
+    // Socket activation replaces the addresses of --listen and --tls-listen.
+    let activated = !inherited.is_empty();
     let listen = match resolve_all(&serve.listen) {
+        Ok(_) if activated => Vec::new(),
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
@@ -177,6 +194,7 @@ fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
         .map(|t| resolve_all(&t.listen))
         .transpose()
     {
+        Ok(_) if activated => Vec::new(),
         Ok(a) => a.unwrap_or_default(),
         Err(e) => return fail(&e),
     };
@@ -239,6 +257,10 @@ fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
             builder = builder.tls_listen(addr, acceptor.clone());
         }
     }
+    builder = match activation::serve_on(builder, inherited, tls_acceptor.as_ref()) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
     // Before any thread exists, so that every thread inherits the blocked mask.
     let signals = match signals::block() {
         Ok(s) => s,
@@ -285,6 +307,12 @@ fn run(serve: args::Serve, argv: Vec<OsString>) -> ExitCode {
         "coreline: serving {} on {cpus} core(s) (Ctrl-C to stop)",
         urls.join(" and ")
     );
+    if notify::enabled() {
+        let status = format!("serving {} on {cpus} core(s)", urls.join(" and "));
+        if let Err(e) = notify::ready_when_serving(handle.clone(), status) {
+            return fail(&format!("cannot start the readiness thread: {e}"));
+        }
+    }
     let result = server.run();
     if let Some(a) = admin {
         a.stop();

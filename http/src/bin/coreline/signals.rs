@@ -13,6 +13,9 @@
 //!   must follow every SIGHUP (files to reopen) goes in [`Reload::on_reload`].
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
+//! Under `Type=notify` (see `notify`), a reload is framed by `RELOADING=1` and `READY=1`,
+//! and a graceful shutdown starts with `STOPPING=1`.
+//!
 //! No signal handler: the signals are blocked before any thread starts (so every thread
 //! inherits the mask) and one plain thread takes them with `sigwait`.
 //!
@@ -56,7 +59,11 @@ pub fn spawn_waiter(
             while let Ok(signal) = set.wait() {
                 match signal {
                     Signal::SIGUSR1 => on_usr1(),
-                    Signal::SIGHUP => reload.run(),
+                    Signal::SIGHUP => {
+                        crate::notify::reloading();
+                        reload.run();
+                        crate::notify::reloaded("serving (reloaded)");
+                    }
                     _ if handle.is_shutting_down() => {
                         log::warn!("coreline: {signal} again, exiting now");
                         std::process::exit(130);
@@ -65,6 +72,7 @@ pub fn spawn_waiter(
                         log::info!(
                             "coreline: {signal}: shutting down (finishing requests in flight)"
                         );
+                        crate::notify::stopping("draining: finishing requests in flight");
                         handle.shutdown();
                     }
                 }

@@ -121,6 +121,13 @@ impl Serve {
             (false, None, _) => return Err("--tls-listen needs --tls-cert FILE".into()),
             (false, _, None) => return Err("--tls-listen needs --tls-key FILE".into()),
             (true, None, None) if a.tls_sni.is_empty() => None,
+            // The service manager passed an `https` socket: it is the HTTPS listener.
+            (true, Some(cert), Some(key)) if crate::activation::tls_inherited() => Some(Tls {
+                listen: Vec::new(),
+                cert,
+                key,
+                sni: a.tls_sni,
+            }),
             (true, ..) => {
                 return Err("--tls-cert, --tls-key and --tls-sni need --tls-listen ADDR".into())
             }

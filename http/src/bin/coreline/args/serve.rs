@@ -20,7 +20,8 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     /// Plain HTTP address (repeatable): IP:PORT, [IPv6]:PORT, :PORT (every interface, IPv4
     /// and IPv6) or HOST:PORT (every address HOST resolves to at start). Default
-    /// 127.0.0.1:8080, unless --tls-listen is given (then HTTPS only).
+    /// 127.0.0.1:8080, unless --tls-listen is given (then HTTPS only). Under socket
+    /// activation (LISTEN_FDS) the passed sockets replace --listen and --tls-listen.
     #[arg(long, value_name = "ADDR")]
     pub listen: Vec<ListenAddr>,
     /// CPUs to serve on, one core each: all, 0, 0,1, 0-3 [default: all].

@@ -1,0 +1,83 @@
+//! Sockets bound elsewhere (socket activation, a parent process): checking that one is a
+//! listening TCP socket, and giving it the options that its accepted connections inherit.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use super::{ListenOptions, TcpListener};
+use crate::sys;
+
+/// Sets the options of `options` that the kernel copies from a listener to each socket it
+/// accepts: `TCP_NODELAY`, `TCP_DEFER_ACCEPT`, `TCP_FASTOPEN`, `TCP_NOTSENT_LOWAT` (each
+/// only when asked for, so a socket's own setting otherwise stays).
+pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io::Result<()> {
+    let on = |name, value: i32| sys::set_int_opt(raw, libc::IPPROTO_TCP, name, value);
+    if options.nodelay {
+        on(libc::TCP_NODELAY, 1)?;
+    }
+    if let Some(d) = options.defer_accept {
+        on(
+            libc::TCP_DEFER_ACCEPT,
+            d.as_secs().clamp(1, i32::MAX as u64) as i32,
+        )?;
+    }
+    if let Some(q) = options.fastopen {
+        on(libc::TCP_FASTOPEN, q.min(i32::MAX as u32) as i32)?;
+    }
+    if let Some(bytes) = options.notsent_lowat {
+        on(libc::TCP_NOTSENT_LOWAT, bytes.min(i32::MAX as u32) as i32)?;
+    }
+    Ok(())
+}
+
+impl TcpListener {
+    /// Checks that `fd` is a listening TCP socket (IPv4 or IPv6) and sets on it the
+    /// options of `options` that accepted connections inherit (`nodelay`, `defer_accept`,
+    /// `fastopen`, `notsent_lowat`). `backlog` and `reuse_port` stay as whoever bound the
+    /// socket set them. Returns its local address.
+    ///
+    /// Call it once per socket; then each core adopts its own duplicate of the fd
+    /// ([`TcpListener::from_std`]) and accepts from the same queue with its own multishot
+    /// accept.
+    ///
+    /// Errors: those of [`check_inherited`](Self::check_inherited), or the error of an
+    /// option the kernel refused.
+    pub fn prepare_inherited(
+        fd: BorrowedFd<'_>,
+        options: &ListenOptions,
+    ) -> io::Result<SocketAddr> {
+        let addr = Self::check_inherited(fd)?;
+        apply_accepted_options(fd.as_raw_fd(), options)?;
+        Ok(addr)
+    }
+
+    /// Checks that `fd` is a listening TCP socket (IPv4 or IPv6) and returns its local
+    /// address. Errors: `InvalidInput` with a message that says what the fd is instead,
+    /// such as "is a Unix socket, not a listening TCP socket".
+    pub fn check_inherited(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
+        let raw = fd.as_raw_fd();
+        let not = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("is {what}, not a listening TCP socket"),
+            )
+        };
+        let opt = |name| sys::get_int_opt(raw, libc::SOL_SOCKET, name);
+        match opt(libc::SO_DOMAIN) {
+            Ok(libc::AF_INET | libc::AF_INET6) => {}
+            Ok(libc::AF_UNIX) => return Err(not("a Unix socket")),
+            Ok(_) => return Err(not("a socket of another family")),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => return Err(not("no socket")),
+            Err(e) => return Err(e),
+        }
+        if opt(libc::SO_TYPE)? != libc::SOCK_STREAM || opt(libc::SO_PROTOCOL)? != libc::IPPROTO_TCP
+        {
+            return Err(not("a datagram or raw socket"));
+        }
+        if opt(libc::SO_ACCEPTCONN)? == 0 {
+            return Err(not("a TCP socket that does not listen"));
+        }
+        sys::socket_addr(raw, false)
+    }
+}
