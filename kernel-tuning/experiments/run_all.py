@@ -43,7 +43,7 @@ def _clock(seconds):
     return f"{m}:{s:02d}"
 
 
-def run_one(index, total, name, repeats, later_s, start):
+def run_one(index, total, name, repeats, later_s, start, usual_s):
     """Runs one experiment, echoing its progress lines with the whole run's time left."""
     argv = [sys.executable, os.path.join(c.HERE, f"{name}.py"), "--repeats", str(repeats)]
     env = dict(os.environ, KT_NO_BUILD="1")
@@ -55,9 +55,10 @@ def run_one(index, total, name, repeats, later_s, start):
         log_lines.append(line)
         if line.startswith("progress: "):
             m = _LEFT.search(line)
-            left = (int(m.group(1)) * 60 + int(m.group(2)) + later_s) if m else None
-            whole = f"; all: {_clock(time.monotonic() - start)} elapsed" + (
-                f", ~{_clock(left)} left" if left is not None else "")
+            # Before its first row ends an experiment has no estimate: use its usual time.
+            own = int(m.group(1)) * 60 + int(m.group(2)) if m else usual_s
+            whole = (f"; all: {_clock(time.monotonic() - start)} elapsed, "
+                     f"~{_clock(own + later_s)} left")
             print(f"[{index}/{total}] {line[len('progress: '):]}{whole}", flush=True)
     rc = proc.wait()
     if rc != 0:
@@ -86,9 +87,9 @@ def main():
     start = time.monotonic()
     scale = args.repeats / 3
     failed = []
-    for i, (name, _section, _secs) in enumerate(plan):
+    for i, (name, _section, secs) in enumerate(plan):
         later = sum(s for _n, _sec, s in plan[i + 1:]) * scale
-        if run_one(i + 1, len(plan), name, args.repeats, later, start) != 0:
+        if run_one(i + 1, len(plan), name, args.repeats, later, start, secs * scale) != 0:
             failed.append(name)
     print(f"\nall done in {_clock(time.monotonic() - start)} ({args.repeats} repeats per row)")
     print("kernel-tuning/README.md tables and their results files:")
