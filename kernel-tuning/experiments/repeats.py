@@ -9,8 +9,9 @@ Part of the experiments' library: use it through common.
     table = ranged_table(headers, [[cells(r) for r in runs] for runs in grouped])
 """
 import re
-import sys
 import time
+
+from results import markdown_table
 
 # A number inside a cell: "0.21 ms", "5000 / 5000", "connect 15 (connect timed out)".
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -40,7 +41,6 @@ def interleaved(name, plan, run_one, repeats):
             done += 1
     print(f"progress: {name} done, {total} runs in {_clock(time.monotonic() - start)}",
           flush=True)
-    sys.stdout.flush()
     return grouped
 
 
@@ -91,10 +91,8 @@ def merge_rows(rows):
 
 
 def ranged_table(headers, grouped_rows):
-    """A markdown table with one line per plan item, cells merged over its repeats.
-
-    Needs results.markdown_table; imported here so this module stays self-contained."""
-    from results import markdown_table
+    """A markdown table with one line per plan item, cells merged over its repeats, and a
+    last column `runs` when any item ran more than once."""
     repeated = any(len(g) > 1 for g in grouped_rows)
     rows = [merge_rows(g) + ([len(g)] if repeated else []) for g in grouped_rows]
     return markdown_table(list(headers) + (["runs"] if repeated else []), rows)
