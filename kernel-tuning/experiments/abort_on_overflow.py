@@ -52,16 +52,18 @@ def run(path, abort, duration):
     return {"path": path, "abort": abort, "load": result, "delta": delta}
 
 
-def table(runs):
+def cells(r):
+    ld, d = r["load"], r["delta"]
+    path = "loopback" if r["path"] == "loopback" else f"veth, client egress {RATE}"
+    return ([path, r["abort"], ld["requests"], c.errors_cell(ld), d["OutRsts"]]
+            + c.latency_cells(ld) + [c.over(ld, 1000)] + [d[k] for k in COUNTERS])
+
+
+def table(grouped):
+    """One line per (path, setting), each cell over its repeats."""
     headers = (["path", "abort_on_overflow", "requests", "client errors (first message)",
                 "server RSTs (OutRsts)", "p50", "p99", "p99.9", "max", "≥ 1 s"] + COUNTERS)
-    rows = []
-    for r in runs:
-        ld, d = r["load"], r["delta"]
-        path = "loopback" if r["path"] == "loopback" else f"veth, client egress {RATE}"
-        rows.append([path, r["abort"], ld["requests"], c.errors_cell(ld), d["OutRsts"]]
-                    + c.latency_cells(ld) + [c.over(ld, 1000)] + [d[k] for k in COUNTERS])
-    return c.markdown_table(headers, rows)
+    return c.ranged_table(headers, [[cells(r) for r in runs] for runs in grouped])
 
 
 def main():
@@ -69,14 +71,16 @@ def main():
     c.build()
     duration = "3s" if args.quick else "10s"
     paths = ["link"] if args.quick else ["loopback", "link"]
-    runs = [run(p, a, duration) for p in paths for a in (0, 1)]
-    print(table(runs))
+    plan = [(p, a) for p in paths for a in (0, 1)]
+    grouped = c.interleaved("abort_on_overflow", plan, lambda s: run(*s, duration), args.repeats)
+    print(table(grouped))
     if not args.quick:
         c.write_result("abort_on_overflow", (
             f"Kernel {c.kernel()}; coreline --backlog {BACKLOG} stopped 300 ms every second; "
-            f"{CONNS} connections, a new one per request, {duration}.\n"
-            "`sudo python3 kernel-tuning/experiments/abort_on_overflow.py`\n\n" + table(runs)))
+            f"{CONNS} connections, a new one per request, {duration}. {c.RANGE_NOTE}\n"
+            "`sudo python3 kernel-tuning/experiments/abort_on_overflow.py`\n\n" + table(grouped)))
         return
+    runs = [g[0] for g in grouped]
     ck = c.Checks("abort_on_overflow")
     off, on = runs
     ck.check(off["delta"]["ListenOverflows"] > 0 and on["delta"]["ListenOverflows"] > 0,

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 # servers and load); experiments import only this one and find every name here.
 from netns import (QUEUE_COUNTERS, Netns, counter_delta, die, link_veth, netns_pair,
                    require_root, shape)
+from repeats import RANGE_NOTE, interleaved, merge_rows, ranged_table
 from results import (HERE, REPO, RESULTS, Checks, errors_cell, errors_total, kernel,
                      latency_cells, markdown_table, ms, over, reset_errors, write_result)
 
@@ -37,7 +38,9 @@ __all__ = [
     "require_root", "shape", "HERE", "REPO", "RESULTS", "Checks", "errors_cell",
     "errors_total", "kernel", "latency_cells", "markdown_table", "ms", "over",
     "reset_errors", "write_result", "build", "start_coreline", "start_nginx", "run_load",
+    "BackgroundLoad",
     "parse_args", "Stalls", "listen_backlog", "NGINX_CONF", "build_example", "start_program",
+    "RANGE_NOTE", "interleaved", "merge_rows", "ranged_table",
 ]
 
 _built = None
@@ -199,14 +202,46 @@ def run_load(ns, load_args, check=True):
             return json.load(f)
 
 
+class BackgroundLoad:
+    """`coreline-load LOAD_ARGS --json FILE --quiet` started in ns; result() waits for it
+    and returns the parsed JSON (while it runs, the experiment measures something else)."""
+
+    def __init__(self, ns, load_args):
+        self._dir = tempfile.TemporaryDirectory(prefix="kt-load-")
+        self._out = os.path.join(self._dir.name, "load.json")
+        self._args = [str(a) for a in load_args]
+        self._proc = ns.popen([build()["load"]] + self._args + ["--json", self._out, "--quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def result(self, timeout=120):
+        """Waits for coreline-load; its JSON (RuntimeError when it wrote none)."""
+        try:
+            err = self._proc.communicate(timeout=timeout)[1]
+            if not os.path.exists(self._out):
+                raise RuntimeError(f"coreline-load {' '.join(self._args)}: exit "
+                                   f"{self._proc.returncode}: {err.strip()[-500:]}")
+            with open(self._out) as f:
+                return json.load(f)
+        finally:
+            self._dir.cleanup()
+
+
 def parse_args(doc, extra=None):
-    """The common command line: --quick (short, asserting, for CI) and --keep-going."""
+    """The common command line: --quick (one short pass, asserting, for CI) and --repeats N
+    (full mode: each row N times, interleaved; --quick always runs once)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="short run for CI: assert the findings, write no results table")
+                   help="one short pass for CI: assert the findings, write no results table")
+    p.add_argument("--repeats", type=int, default=3, metavar="N",
+                   help="full mode: run every row N times, interleaved (default 3)")
     if extra:
         extra(p)
-    return p.parse_args()
+    args = p.parse_args()
+    if args.quick:
+        args.repeats = 1
+    elif args.repeats < 1:
+        p.error("--repeats must be at least 1")
+    return args
 
 
 class Stalls:

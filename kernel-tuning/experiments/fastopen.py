@@ -56,15 +56,10 @@ def main():
     secs = "1" if args.quick else "5"
     plan = [(3, False, False), (3, False, True), (3, True, False), (3, True, True)]
     if not args.quick:
-        # Twice over (run-to-run noise is of the size of the effect on loopback), then the
-        # server bit missing: the listen option alone does nothing.
-        plan = plan + [(3, False, False), (3, True, True), (1, True, True)]
-    results, rows = {}, []
-    for sysctl, server_fo, client_fo in plan:
-        cells, r, d = row(sysctl, server_fo, client_fo, 1, secs)
-        rows.append(cells)
-        results.setdefault((sysctl, server_fo, client_fo), (r, d))
-        print("# " + " | ".join(map(str, cells)), flush=True)
+        # The server bit missing: the listen option alone does nothing.
+        plan = plan + [(1, True, True)]
+    grouped = common.interleaved("fastopen", plan, lambda p: row(*p, 1, secs), args.repeats)
+    results = {p: runs[0][1:] for p, runs in zip(plan, grouped)}
     if args.quick:
         c = common.Checks("fastopen")
         r, d = results[(3, True, True)]
@@ -81,8 +76,8 @@ def main():
         c.exit()
     md = (f"Experiment 5, TCP Fast Open (kernel {common.kernel()}; `coreline-load -c 1 --close`, "
           f"closed loop, {secs} s per row, `/plaintext`, server on CPU 0, load on CPU 1, each row "
-          "in a fresh namespace)\n\nCommand: `sudo python3 kernel-tuning/experiments/fastopen.py`\n\n"
-          + common.markdown_table(HEADERS, rows))
+          f"in a fresh namespace). {common.RANGE_NOTE}\n\nCommand: `sudo python3 kernel-tuning/experiments/fastopen.py`\n\n"
+          + common.ranged_table(HEADERS, [[run[0] for run in runs] for runs in grouped]))
     common.write_result("fastopen", md)
 
 

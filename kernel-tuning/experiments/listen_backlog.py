@@ -45,30 +45,33 @@ def run(label, somaxconn, backlog, duration):
             "effective": effective, "load": result, "delta": delta}
 
 
-def table(runs):
+def cells(r):
+    ld = r["load"]
+    return ([r["label"], r["somaxconn"], r["backlog"], r["effective"], ld["requests"],
+             c.errors_cell(ld)] + c.latency_cells(ld)
+            + [c.over(ld, 1000), c.over(ld, 3000)] + [r["delta"][k] for k in COUNTERS])
+
+
+def table(grouped):
+    """One line per setting, each cell over its repeats."""
     headers = (["setting", "somaxconn", "--backlog", "effective (ss Send-Q)", "requests", "client errors",
                 "p50", "p99", "p99.9", "max", "≥ 1 s", "≥ 3 s"] + COUNTERS)
-    rows = []
-    for r in runs:
-        ld = r["load"]
-        rows.append([r["label"], r["somaxconn"], r["backlog"], r["effective"], ld["requests"],
-                     c.errors_cell(ld)] + c.latency_cells(ld)
-                    + [c.over(ld, 1000), c.over(ld, 3000)] + [r["delta"][k] for k in COUNTERS])
-    return c.markdown_table(headers, rows)
+    return c.ranged_table(headers, [[cells(r) for r in runs] for runs in grouped])
 
 
 def main():
     args = c.parse_args(__doc__)
     c.build()
     duration = "3s" if args.quick else "10s"
-    runs = [run(*s, duration) for s in SETTINGS]
-    print(table(runs))
+    grouped = c.interleaved("listen_backlog", SETTINGS, lambda s: run(*s, duration), args.repeats)
+    print(table(grouped))
     if not args.quick:
         c.write_result("listen_backlog", (
             f"Kernel {c.kernel()}; {CONNS} connections, a new one per request, {duration}; "
-            f"server stopped {STALL_S * 1000:.0f} ms every {PERIOD_S:.0f} s.\n"
-            "`sudo python3 kernel-tuning/experiments/listen_backlog.py`\n\n" + table(runs)))
+            f"server stopped {STALL_S * 1000:.0f} ms every {PERIOD_S:.0f} s. {c.RANGE_NOTE}\n"
+            "`sudo python3 kernel-tuning/experiments/listen_backlog.py`\n\n" + table(grouped)))
         return
+    runs = [g[0] for g in grouped]
     ck = c.Checks("listen_backlog")
     small, clamped, tuned = runs
     for r in (small, clamped):

@@ -147,8 +147,9 @@ def netns_pair(tag, subnet):
         yield srv, cli, cdev
 
 
-def shape(ns, dev, rate):
+def shape(ns, dev, rate, latency="2s"):
     """Rate-limits dev's egress with tbf (it needs no sch_netem module): a burst queues
-    for a while, like packets on a slower path. rate as tc takes it, e.g. '30mbit'."""
+    for a while, like packets on a slower path. rate as tc takes it, e.g. '30mbit';
+    latency bounds the queue (what waits longer is dropped)."""
     ns.exec(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate,
-             "burst", "1600", "latency", "2s"])
+             "burst", "1600", "latency", latency])

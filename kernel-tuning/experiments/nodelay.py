@@ -54,13 +54,8 @@ def main():
             ("coreline", "/plaintext", "off", 1), ("coreline", "/plaintext", "on", 1)]
     if not args.quick:
         plan += [("small_writes", "/", "off", 16), ("small_writes", "/", "on", 16)]
-    results = {}
-    rows = []
-    for server, route, nodelay, conns in plan:
-        cells, r, d = row(server, route, nodelay, conns, secs)
-        rows.append(cells)
-        results[(server, nodelay, conns)] = (r, d)
-        print("# " + " | ".join(map(str, cells)), flush=True)
+    grouped = common.interleaved("nodelay", plan, lambda p: row(*p, secs), args.repeats)
+    results = {(p[0], p[2], p[3]): runs[0][1:] for p, runs in zip(plan, grouped)}
     if args.quick:
         c = common.Checks("nodelay")
         r, d = results[("small_writes", "off", 1)]
@@ -80,8 +75,8 @@ def main():
         c.exit()
     md = (f"Experiment 4, TCP_NODELAY (kernel {common.kernel()}; keep-alive, closed loop, "
           f"{secs} s per row, server on CPU 0, coreline-load on CPU 1, each row in a fresh "
-          "namespace)\n\nCommand: `sudo python3 kernel-tuning/experiments/nodelay.py`\n\n"
-          + common.markdown_table(HEADERS, rows))
+          f"namespace). {common.RANGE_NOTE}\n\nCommand: `sudo python3 kernel-tuning/experiments/nodelay.py`\n\n"
+          + common.ranged_table(HEADERS, [[run[0] for run in runs] for runs in grouped]))
     common.write_result("nodelay", md)
 
 

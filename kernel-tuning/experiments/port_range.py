@@ -70,15 +70,16 @@ def main():
             ("client", "32768 60999", 0, 0),  # 28,232 ports: used up after a while
             ("client", "32768 60999", 1, 0),
         ]
-    results, rows = {}, []
-    for closer, port_range, reuse, r in plan:
+    def measure(item):
+        closer, port_range, reuse, r = item
         # Long enough for a closed loop to go through the default range without reuse.
         long = not args.quick and r == 0 and port_range != NARROW
         cells, res, d, tw, eaddr = row(closer, port_range, reuse, r, "30" if long else secs)
         cells[3] += " (30 s)" if long else ""
-        rows.append(cells)
-        results[(closer, port_range, reuse, r)] = (res, d, tw, eaddr)
-        print("# " + " | ".join(map(str, cells)), flush=True)
+        return cells, res, d, tw, eaddr
+
+    grouped = common.interleaved("port_range", plan, measure, args.repeats)
+    results = {p: runs[0][1:] for p, runs in zip(plan, grouped)}
     if args.quick:
         c = common.Checks("port_range")
         res, d, tw, eaddr = results[("client", NARROW, 0, rate)]
@@ -100,9 +101,9 @@ def main():
     md = (f"Experiment 6, ip_local_port_range and tcp_tw_reuse (kernel {common.kernel()}; "
           f"`coreline-load -c 1 --close`, open loop at the rate shown or closed loop (max), "
           f"{secs} s per row unless marked, `/plaintext`, server on CPU 0, load on CPU 1, each row in a fresh "
-          "namespace; TIME_WAIT counted with `ss` at the end of the row)\n\nCommand: "
+          f"namespace; TIME_WAIT counted with `ss` at the end of the row). {common.RANGE_NOTE}\n\nCommand: "
           "`sudo python3 kernel-tuning/experiments/port_range.py`\n\n"
-          + common.markdown_table(HEADERS, rows))
+          + common.ranged_table(HEADERS, [[run[0] for run in runs] for runs in grouped]))
     common.write_result("port_range", md)
 
 

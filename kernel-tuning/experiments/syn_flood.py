@@ -76,19 +76,21 @@ def run(label, cookies, backlog, max_syn, flood, seconds):
             "synack_dropped": ip_after["InAddrErrors"] - ip_before["InAddrErrors"]}
 
 
-def table(runs):
+def cells(r):
+    ld = r["load"]
+    return ([r["label"], r["cookies"], r["backlog"], r["max_syn"], r["sent"],
+             r["half_open"], r["synack_dropped"],
+             f"{ld['requests']} / {ld['requests_due']}", c.errors_cell(ld)]
+            + (c.latency_cells(ld) if ld["requests"] else ["-"] * 4)
+            + [r["delta"][k] for k in COUNTERS])
+
+
+def table(grouped):
+    """One line per setting, each cell over its repeats."""
     headers = (["setting", "syncookies", "--backlog", "tcp_max_syn_backlog", "spoofed SYNs",
                 "half-open after 1 s", "SYN-ACKs dropped by client ns", "requests done / due",
                 "client errors", "p50", "p99", "p99.9", "max"] + COUNTERS)
-    rows = []
-    for r in runs:
-        ld = r["load"]
-        rows.append([r["label"], r["cookies"], r["backlog"], r["max_syn"], r["sent"],
-                     r["half_open"], r["synack_dropped"],
-                     f"{ld['requests']} / {ld['requests_due']}", c.errors_cell(ld)]
-                    + (c.latency_cells(ld) if ld["requests"] else ["-"] * 4)
-                    + [r["delta"][k] for k in COUNTERS])
-    return c.markdown_table(headers, rows)
+    return c.ranged_table(headers, [[cells(r) for r in runs] for runs in grouped])
 
 
 def main():
@@ -96,15 +98,16 @@ def main():
     c.build()
     seconds = 4 if args.quick else 10
     settings = [s for s in SETTINGS if not args.quick or s[0] in ("syncookies 0", "syncookies 1")]
-    runs = [run(*s, seconds) for s in settings]
-    print(table(runs))
+    grouped = c.interleaved("syn_flood", settings, lambda s: run(*s, seconds), args.repeats)
+    print(table(grouped))
     if not args.quick:
         c.write_result("syn_flood", (
             f"Kernel {c.kernel()}; {FLOOD_RATE} spoofed SYNs/s from 1 s before until after the "
             f"real clients' {seconds} s: {LEGIT_RATE} requests/s, a new connection each, "
-            "4 s timeout.\n"
-            "`sudo python3 kernel-tuning/experiments/syn_flood.py`\n\n" + table(runs)))
+            f"4 s timeout. {c.RANGE_NOTE}\n"
+            "`sudo python3 kernel-tuning/experiments/syn_flood.py`\n\n" + table(grouped)))
         return
+    runs = [g[0] for g in grouped]
     ck = c.Checks("syn_flood")
     off, on = runs
     for r in runs:
