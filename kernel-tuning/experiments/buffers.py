@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Experiment 7: socket buffer limits (tcp_rmem/tcp_wmem) and the input queue
+"""Experiment 11: socket buffer limits (tcp_rmem/tcp_wmem) and the input queue
 (netdev_max_backlog).
 
 Throughput: coreline (`--root`, a large sparse file) on 10.97.0.1, one client in another

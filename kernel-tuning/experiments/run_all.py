@@ -30,10 +30,10 @@ EXPERIMENTS = [
     ("nodelay", "4. TCP_NODELAY", 110),
     ("fastopen", "5. TCP_FASTOPEN", 100),
     ("port_range", "6. ip_local_port_range and tcp_tw_reuse", 450),
-    ("buffers", "7. Socket buffers and netdev_max_backlog", 110),
     ("migrate_req", "8. tcp_migrate_req and restarts", 80),
     ("notsent_lowat", "9. tcp_notsent_lowat", 130),
     ("fin_timeout", "10. tcp_fin_timeout", 230),
+    ("buffers", "11. Socket buffers and netdev_max_backlog", 110),
 ]
 _LEFT = re.compile(r"~(\d+):(\d\d) left")
 

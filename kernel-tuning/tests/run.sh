@@ -188,7 +188,7 @@ built() {
   fi
 }
 # Experiments 1-3 (accept and SYN queues), 4-6 (socket options, ephemeral ports), then
-# 7-10 (buffers and input queue, tcp_migrate_req, tcp_notsent_lowat, tcp_fin_timeout).
+# 8-11 (tcp_migrate_req, tcp_notsent_lowat, tcp_fin_timeout, buffers and input queue).
 if built; then
   ok "coreline, coreline-load and small_writes built"
   for exp in listen_backlog abort_on_overflow syn_flood nodelay fastopen port_range \
