@@ -6,13 +6,14 @@ use std::io;
 use std::net::Shutdown;
 
 use super::TlsStream;
+use crate::Side;
 use crate::session::SealProgress;
 
 /// The output buffer keeps at most this much capacity between sends (one full record and
 /// then some), so one large response does not pin memory on an idle keep-alive connection.
 const KEEP_CAPACITY: usize = 17 * 1024;
 
-impl TlsStream {
+impl<K: Side> TlsStream<K> {
     /// Encrypts and sends all of `data`.
     pub async fn send_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.send_vectored(&[data]).await
