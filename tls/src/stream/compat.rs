@@ -23,8 +23,8 @@ use coreline_runtime::{ops, AsSharedFd, SharedFd};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::TlsStream;
-use crate::Side;
 use crate::session::SealProgress;
+use crate::Side;
 
 /// Plaintext sealed per write at most (the caller writes the rest with its next call).
 const WRITE_MAX: usize = 64 * 1024;

@@ -6,8 +6,8 @@ use std::io;
 use std::net::Shutdown;
 
 use super::TlsStream;
-use crate::Side;
 use crate::session::SealProgress;
+use crate::Side;
 
 /// The output buffer keeps at most this much capacity between sends (one full record and
 /// then some), so one large response does not pin memory on an idle keep-alive connection.

@@ -55,7 +55,11 @@ fn no_body_cases_ignore_the_length() {
 #[test]
 fn persistence() {
     assert_eq!(
-        parse("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false).unwrap(),
+        parse(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            false
+        )
+        .unwrap(),
         Some((ResponseFraming::Length(0), false))
     );
     assert_eq!(
@@ -95,7 +99,9 @@ fn smuggling_shapes_are_refused() {
         "final transfer coding is not chunked"
     );
     assert_eq!(
-        rejected("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        rejected(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
         "chunked applied more than once"
     );
     assert_eq!(
