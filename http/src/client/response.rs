@@ -56,13 +56,33 @@ pub(super) async fn read_head(
     }
 }
 
-/// Parses a head from `conn.buf`: `Ok(None)` when more bytes are needed (an interim
-/// response is consumed and also reported as `None`).
+/// Parses the final head from `conn.buf`, consuming interim responses before it:
+/// `Ok(None)` when more bytes are needed.
 fn parse(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Option<Head>, Error> {
+    loop {
+        match parse_one(conn, head_request, max_head)? {
+            Parsed::Final(head) => return Ok(Some(head)),
+            Parsed::Incomplete => return Ok(None),
+            Parsed::Interim if conn.buf.is_empty() => return Ok(None),
+            Parsed::Interim => {}
+        }
+    }
+}
+
+/// What one parse of the buffer found.
+enum Parsed {
+    Final(Head),
+    /// A 1xx response, consumed.
+    Interim,
+    /// More bytes are needed (the buffer is untouched).
+    Incomplete,
+}
+
+fn parse_one(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Parsed, Error> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let head = match parse_response_head(&conn.buf, &mut slots, max_head, head_request) {
         Ok(Some(head)) => head,
-        Ok(None) => return Ok(None),
+        Ok(None) => return Ok(Parsed::Incomplete),
         Err(e) => return Err(Error::InvalidResponse(e.reason)),
     };
     let head_len = head.head_len;
@@ -73,7 +93,7 @@ fn parse(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Option<
             ));
         }
         let _ = conn.buf.split_to(head_len);
-        return Ok(None);
+        return Ok(Parsed::Interim);
     }
     let (mut parts, ()) = Response::new(()).into_parts();
     parts.status = head.status;
@@ -88,7 +108,7 @@ fn parse(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Option<
     }
     let (framing, keep_alive) = (head.framing, head.keep_alive);
     let _ = conn.buf.split_to(head_len);
-    Ok(Some(Head {
+    Ok(Parsed::Final(Head {
         parts,
         framing,
         keep_alive,
