@@ -187,8 +187,12 @@ impl Client {
         let upstream = Upstream::of(&parts.uri)?;
         let head = request::encode_head(&parts, &upstream, body.len());
         let head_request = parts.method == Method::HEAD;
+        // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)
-            .then(|| body.in_memory())
+            .then(|| {
+                body.in_memory()
+                    .or_else(|| body.is_empty().then(bytes::Bytes::new))
+            })
             .flatten();
         let pooled = self.inner.pool.take(&upstream);
         let conn = match pooled {
