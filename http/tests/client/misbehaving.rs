@@ -224,3 +224,21 @@ fn interim_responses_are_skipped_and_until_close_bodies_read() {
         assert_eq!(client.idle_connections(&uri), 0, "not reusable");
     });
 }
+
+#[test]
+fn upstream_that_never_reads_hits_the_write_timeout() {
+    let (addr, _) = peer(|stream| {
+        std::thread::sleep(Duration::from_secs(5));
+        drop(stream);
+    });
+    on_core(move || async move {
+        let client = Client::builder()
+            .write_timeout(Duration::from_millis(300))
+            .build();
+        // Far more than the socket buffers of both ends hold.
+        let body = Body::from(vec![b'w'; 64 << 20]);
+        let req = Request::post(format!("http://{addr}/")).body(body).unwrap();
+        let error = client.request(req).await.expect_err("never read");
+        assert!(error.is_timeout(), "{error:?}");
+    });
+}
