@@ -70,7 +70,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Most bytes in a response head; a larger one is an [`Error::InvalidResponse`].
+    /// Most bytes in a response head; a larger one is an
+    /// [`Error::InvalidResponse`](super::Error::InvalidResponse).
     pub fn max_response_head(mut self, max: usize) -> Self {
         self.max_response_head = max;
         self
