@@ -34,6 +34,9 @@
 //! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
 //!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
 //!   depth, exported as Prometheus text, a percentile table and interval logs.
+//! - **Upstream calls** ([`client`]): an HTTP/1.1 [`Client`](client::Client) per core
+//!   with a keep-alive pool, timeouts, streamed bodies and HTTPS, parsing responses as
+//!   strictly as the server parses requests.
 //! - **tokio-based libraries** (feature `tokio`): a handler awaits a future that needs a
 //!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
@@ -63,6 +66,7 @@
 //! ```
 
 mod body;
+pub mod client;
 mod clock;
 mod config;
 mod conn;

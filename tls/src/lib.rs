@@ -39,6 +39,10 @@
 //! Feature `futures-io`: [`TlsStream`] implements the `futures-io` `AsyncRead` and
 //! `AsyncWrite` traits (close sends `close_notify`), for libraries written against them.
 //!
+//! The client end: a [`TlsConnector`] (trusting the system's roots or a given CA) turns a
+//! connected `TcpStream` into a `TlsStream<rustls::ClientConnection>`, the same stream type
+//! over the other end of the protocol (see [`Side`]).
+//!
 //! # Protocols
 //! TLS 1.3 and 1.2 (1.2 can be switched off), ALPN `http/1.1` (configurable), SNI with a
 //! certificate per exact server name and a default ([`SniResolver`]), `close_notify` on
@@ -77,23 +81,27 @@
 mod acceptor;
 mod certs;
 mod config;
+mod connector;
 mod error;
 mod gen;
 mod reload;
 pub mod resumption;
 mod session;
+mod side;
 mod sni;
 mod stream;
 
 pub use acceptor::{TlsAcceptor, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use certs::{load_certified_key, load_certs, load_key};
 pub use config::TlsAcceptorBuilder;
+pub use connector::TlsConnector;
 pub use error::ConfigError;
 pub use gen::{
     generate_self_signed, generate_self_signed_with, GenOptions, DEFAULT_NAMES, DEFAULT_VALID_DAYS,
     MAX_VALID_DAYS,
 };
 pub use session::{Received, SealProgress, TlsSession};
+pub use side::Side;
 pub use sni::SniResolver;
 pub use stream::TlsStream;
 

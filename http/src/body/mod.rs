@@ -120,6 +120,17 @@ impl Body {
         matches!(&self.kind, Kind::Incoming(i) if i.is_current(source))
     }
 
+    /// The whole body, if it is held in memory (empty, bytes or static): a cheap copy that
+    /// can be sent again, as the client does when it retries a request.
+    pub(crate) fn in_memory(&self) -> Option<Bytes> {
+        match &self.kind {
+            Kind::Empty => Some(Bytes::new()),
+            Kind::Bytes(b) => Some(b.clone()),
+            Kind::Static(s) => Some(Bytes::from_static(s)),
+            _ => None,
+        }
+    }
+
     /// Replaces the body by its length alone (for a response whose body is not sent).
     pub(crate) fn omit(&mut self) {
         self.kind = Kind::Omitted(self.len());

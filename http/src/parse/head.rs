@@ -206,7 +206,11 @@ fn finish<'h, 'b>(
 /// httparse also ends lines at a bare LF; we insist on CRLF so that no intermediary can see
 /// a different set of lines. Every field line starts right after the previous line's end, so
 /// checking the two bytes before each name (and the final blank line) covers every line.
-fn check_line_endings(buf: &[u8], head_len: usize, fields: &[Header<'_>]) -> Result<(), HeadError> {
+pub(super) fn check_line_endings(
+    buf: &[u8],
+    head_len: usize,
+    fields: &[Header<'_>],
+) -> Result<(), HeadError> {
     let base = buf.as_ptr() as usize;
     let crlf_before = |end: usize| end >= 2 && buf.get(end - 2..end) == Some(&b"\r\n"[..]);
     let fields_ok = fields

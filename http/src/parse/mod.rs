@@ -1,4 +1,5 @@
-//! Request-head parsing and request-body framing: pure functions over bytes, no I/O, no
+//! Request-head parsing and request-body framing (and, with the same rules, an upstream's
+//! response heads for the client): pure functions over bytes, no I/O, no
 //! allocation. `httparse` tokenizes; the validation and framing rules (RFC 9112) are ours.
 //!
 //! Decisions beyond the letter of the RFCs (all in the direction of rejecting ambiguity):
@@ -21,6 +22,7 @@ mod error;
 mod fields;
 mod head;
 mod request_line;
+mod response;
 mod semantics;
 mod target;
 
@@ -30,6 +32,7 @@ pub use fields::{HeaderFields, HeaderFieldsIter};
 pub use head::{
     parse_head, HeadLimits, HeaderSlots, RequestHead, MAX_HEADERS, MAX_LEADING_EMPTY_LINES,
 };
+pub use response::{parse_response_head, ResponseFraming, ResponseHead};
 pub use semantics::{Expect, RequestFraming};
 pub use target::use_target_host;
 

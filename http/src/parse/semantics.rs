@@ -38,11 +38,24 @@ pub(super) struct Semantics<'b> {
 
 /// What the Transfer-Encoding fields (all of them, in order) said.
 #[derive(Default)]
-struct Codings {
+pub(super) struct Codings {
     present: bool,
     chunked_count: u32,
     last_is_chunked: bool,
     other: bool,
+}
+
+impl Codings {
+    /// Adds the codings of one Transfer-Encoding field value.
+    pub(super) fn add_field(&mut self, value: &[u8]) {
+        self.present = true;
+        for coding in list_elements(value) {
+            let chunked = coding.eq_ignore_ascii_case(b"chunked");
+            self.chunked_count += u32::from(chunked);
+            self.other |= !chunked;
+            self.last_is_chunked = chunked;
+        }
+    }
 }
 
 /// Interprets the fields of a `version` request; names are matched case-insensitively.
@@ -91,15 +104,7 @@ pub(super) fn analyze<'b>(
                 }
                 content_length = Some(length);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                codings.present = true;
-                for coding in list_elements(value) {
-                    let chunked = coding.eq_ignore_ascii_case(b"chunked");
-                    codings.chunked_count += u32::from(chunked);
-                    codings.other |= !chunked;
-                    codings.last_is_chunked = chunked;
-                }
-            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => codings.add_field(value),
             _ => {}
         }
     }
@@ -120,7 +125,8 @@ pub(super) fn analyze<'b>(
 }
 
 /// Decides the body framing; every ambiguous combination is refused (request smuggling).
-fn framing(
+/// The response parser applies the same rules to an upstream's responses.
+pub(super) fn framing(
     version: Version,
     length: Option<u64>,
     codings: &Codings,
@@ -148,7 +154,7 @@ fn framing(
 }
 
 /// `1*DIGIT`, or a comma list of identical ones (RFC 9110 §8.6 allows accepting `5, 5`).
-fn parse_content_length(value: &[u8]) -> Result<u64, HeadError> {
+pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, HeadError> {
     let invalid = || HeadError::bad_request("invalid Content-Length");
     let mut result = None;
     for element in value.split(|&b| b == b',') {
@@ -184,7 +190,7 @@ fn check_host(value: &[u8]) -> Result<(), HeadError> {
 }
 
 /// The non-empty elements of a comma-separated list, whitespace trimmed (RFC 9110 §5.6.1).
-fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
         .map(trim_ows)

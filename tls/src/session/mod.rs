@@ -1,4 +1,4 @@
-//! [`TlsSession`]: the byte processing of a server-side TLS connection, without any I/O.
+//! [`TlsSession`]: the byte processing of a TLS connection (either end), without any I/O.
 //!
 //! It takes what arrived from the socket (chunks, then the end of the stream) and says
 //! what follows from it: plaintext to read, records to send, the peer's clean close
@@ -23,6 +23,8 @@ use std::ops::Deref;
 
 use bytes::BytesMut;
 use rustls::ServerConnection;
+
+use crate::Side;
 
 pub use seal::SealProgress;
 
@@ -49,7 +51,7 @@ enum Plain {
     Nothing,
 }
 
-/// A rustls server connection and the unfed tail of the last received chunk, driven
+/// A rustls connection (server by default, or client: see [`Side`]) and the unfed tail of the last received chunk, driven
 /// without I/O: the caller receives chunks of type `C` (any owner of bytes, such as the
 /// runtime's `RecvBuf` or a `&[u8]`) and sends the records it is given.
 ///
@@ -57,8 +59,8 @@ enum Plain {
 /// out with [`move_records`](Self::move_records) and send it, best effort). Reading after
 /// the end of the stream without `close_notify` is `UnexpectedEof`: a truncation, never
 /// the end of a message.
-pub struct TlsSession<C> {
-    conn: ServerConnection,
+pub struct TlsSession<C, K = ServerConnection> {
+    conn: K,
     /// The last received chunk and how much of it rustls has taken, while some is left.
     pending: Option<(C, usize)>,
     /// Staging buffer for coalescing the parts of a small vectored send.
@@ -69,9 +71,9 @@ fn tls_error(e: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
-impl<C: Deref<Target = [u8]>> TlsSession<C> {
-    /// A session over a fresh rustls server connection (nothing received yet).
-    pub fn new(conn: ServerConnection) -> Self {
+impl<C: Deref<Target = [u8]>, K: Side> TlsSession<C, K> {
+    /// A session over a fresh rustls connection (nothing received yet).
+    pub fn new(conn: K) -> Self {
         TlsSession {
             conn,
             pending: None,
@@ -158,7 +160,7 @@ impl<C: Deref<Target = [u8]>> TlsSession<C> {
     }
 
     /// The rustls connection, for anything not covered here.
-    pub fn connection(&self) -> &ServerConnection {
+    pub fn connection(&self) -> &K {
         &self.conn
     }
 
@@ -218,7 +220,7 @@ impl<C: Deref<Target = [u8]>> TlsSession<C> {
     }
 }
 
-impl<C> std::fmt::Debug for TlsSession<C> {
+impl<C, K: Side> std::fmt::Debug for TlsSession<C, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsSession")
             .field("version", &self.conn.protocol_version())

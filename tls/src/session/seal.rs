@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::ops::Deref;
 
 use super::TlsSession;
+use crate::Side;
 
 /// Vectored sends up to this many bytes are copied into one buffer first so that head and
 /// body (or a batch of pipelined responses) leave in a single TLS record: one AEAD seal,
@@ -25,7 +26,7 @@ pub struct SealProgress {
     at: usize,
 }
 
-impl<C: Deref<Target = [u8]>> TlsSession<C> {
+impl<C: Deref<Target = [u8]>, K: Side> TlsSession<C, K> {
     /// Seals `parts`, in order, appending the records to `out`. Parts totalling at most
     /// 4 KiB share one TLS record. Larger sends stop once `out` holds a batch (about
     /// 256 KiB; pieces are cut at 256 KiB from each part's start): `Ok(false)` means send

@@ -24,6 +24,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::TlsStream;
 use crate::session::SealProgress;
+use crate::Side;
 
 /// Plaintext sealed per write at most (the caller writes the rest with its next call).
 const WRITE_MAX: usize = 64 * 1024;
@@ -45,7 +46,7 @@ async fn send_owned(fd: SharedFd, mut buf: Vec<u8>) -> (io::Result<()>, Vec<u8>)
     (Ok(()), buf)
 }
 
-impl TlsStream {
+impl<K: Side> TlsStream<K> {
     /// Waits for the trait write's send in flight, if any, and puts the buffer back.
     fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Some(sending) = self.sending.as_mut() {
@@ -78,7 +79,7 @@ impl TlsStream {
     }
 }
 
-impl AsyncRead for TlsStream {
+impl<K: Side + Unpin> AsyncRead for TlsStream<K> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -102,7 +103,7 @@ impl AsyncRead for TlsStream {
     }
 }
 
-impl AsyncWrite for TlsStream {
+impl<K: Side + Unpin> AsyncWrite for TlsStream<K> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

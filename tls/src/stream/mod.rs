@@ -1,4 +1,4 @@
-//! `TlsStream`: a rustls server connection driven over a runtime [`TcpStream`].
+//! `TlsStream`: a rustls connection (server or client end) driven over a runtime [`TcpStream`].
 //!
 //! The stream does only the socket I/O: every received chunk ([`RecvBuf`], fed straight
 //! from the ring's memory) goes into its [`TlsSession`], which turns it into plaintext,
@@ -22,15 +22,19 @@ use coreline_runtime::RecvBuf;
 use rustls::{HandshakeKind, ProtocolVersion, ServerConnection, SupportedCipherSuite};
 
 use crate::session::{Received, TlsSession};
+use crate::Side;
 
-/// A server-side TLS connection over a runtime [`TcpStream`], returned by
-/// [`TlsAcceptor::accept`](crate::TlsAcceptor::accept) once the handshake is done.
+/// A TLS connection over a runtime [`TcpStream`], returned once the handshake is done: the
+/// server end ([`ServerConnection`], the default) by
+/// [`TlsAcceptor::accept`](crate::TlsAcceptor::accept), the client end
+/// ([`ClientConnection`](rustls::ClientConnection)) by
+/// [`TlsConnector::connect`](crate::TlsConnector::connect).
 ///
 /// `!Send`, like the `TcpStream` it owns: it lives on the core that accepted it.
-pub struct TlsStream {
+pub struct TlsStream<K = ServerConnection> {
     tcp: TcpStream,
     /// The rustls connection and the unfed tail of the last received chunk.
-    session: TlsSession<RecvBuf>,
+    session: TlsSession<RecvBuf, K>,
     /// [`RecvBuf::reaped_at_us`] of the latest chunk received (0 before any).
     received_at_us: u64,
     /// The owned output buffer. `None` only while a send is in flight, or forever after a
@@ -45,9 +49,9 @@ pub struct TlsStream {
     closing: Option<std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>>>>>,
 }
 
-impl TlsStream {
-    /// Runs the server handshake on `tcp` (without a deadline: the acceptor adds one).
-    pub(crate) async fn handshake(tcp: TcpStream, conn: ServerConnection) -> io::Result<Self> {
+impl<K: Side> TlsStream<K> {
+    /// Runs the handshake on `tcp` (without a deadline: the acceptor or connector adds one).
+    pub(crate) async fn handshake(tcp: TcpStream, conn: K) -> io::Result<Self> {
         let mut s = TlsStream {
             tcp,
             session: TlsSession::new(conn),
@@ -157,11 +161,6 @@ impl TlsStream {
         self.connection().alpn_protocol()
     }
 
-    /// The server name the client asked for (SNI, lowercase), if any.
-    pub fn server_name(&self) -> Option<&str> {
-        self.connection().server_name()
-    }
-
     /// Whether this connection resumed an earlier session (ticket or session ID).
     pub fn is_resumed(&self) -> bool {
         self.connection().handshake_kind() == Some(HandshakeKind::Resumed)
@@ -179,7 +178,7 @@ impl TlsStream {
     }
 
     /// The rustls connection, for anything not covered here.
-    pub fn connection(&self) -> &ServerConnection {
+    pub fn connection(&self) -> &K {
         self.session.connection()
     }
 
@@ -190,12 +189,18 @@ impl TlsStream {
     }
 }
 
-impl std::fmt::Debug for TlsStream {
+impl TlsStream<ServerConnection> {
+    /// The server name the client asked for (SNI, lowercase), if any.
+    pub fn server_name(&self) -> Option<&str> {
+        self.connection().server_name()
+    }
+}
+
+impl<K: Side> std::fmt::Debug for TlsStream<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsStream")
             .field("tcp", &self.tcp)
             .field("version", &self.connection().protocol_version())
-            .field("server_name", &self.connection().server_name())
             .field("resumed", &self.is_resumed())
             .finish()
     }

@@ -7,12 +7,13 @@ use std::net::Shutdown;
 
 use super::TlsStream;
 use crate::session::SealProgress;
+use crate::Side;
 
 /// The output buffer keeps at most this much capacity between sends (one full record and
 /// then some), so one large response does not pin memory on an idle keep-alive connection.
 const KEEP_CAPACITY: usize = 17 * 1024;
 
-impl TlsStream {
+impl<K: Side> TlsStream<K> {
     /// Encrypts and sends all of `data`.
     pub async fn send_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.send_vectored(&[data]).await

@@ -4,4 +4,5 @@ mod chunked;
 mod framing;
 mod head;
 mod request_line;
+mod response;
 mod split;

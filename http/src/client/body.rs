@@ -1,0 +1,199 @@
+//! The response body as a stream: bytes already received first, then more from the
+//! connection, each wait bounded by the read timeout. When the body ends cleanly on a
+//! connection both sides keep alive, the connection goes back to the pool.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use coreline_runtime::time::{self, Sleep};
+use futures_core::Stream;
+
+use super::conn::Conn;
+use super::pool::Pool;
+use super::upstream::Upstream;
+use crate::parse::{ChunkLimits, ChunkedDecoder, ResponseFraming};
+use crate::Body;
+
+/// Where the connection goes once the body has been read.
+pub(super) struct Return {
+    pub(super) pool: Rc<Pool>,
+    pub(super) upstream: Upstream,
+    /// Both sides keep the connection alive.
+    pub(super) keep_alive: bool,
+}
+
+impl Return {
+    /// Parks `conn` if it may serve another request: kept alive, and nothing received
+    /// beyond this response.
+    pub(super) fn release(self, conn: Conn) {
+        if self.keep_alive && conn.buf.is_empty() {
+            self.pool.put(&self.upstream, conn);
+        }
+    }
+}
+
+/// What is left of the body.
+enum Remaining {
+    Length(u64),
+    Chunked(Box<ChunkedDecoder>),
+    UntilClose,
+}
+
+/// A response body being read from its connection.
+struct BodyStream {
+    conn: Option<Conn>,
+    remaining: Remaining,
+    then: Option<Return>,
+    read_timeout: Duration,
+    /// The read deadline, while waiting for bytes.
+    deadline: Option<Sleep>,
+}
+
+/// The response body for `framing`, whose first bytes are in `conn.buf`. A body that is
+/// all there already is returned as bytes, and the connection released at once.
+pub(super) fn response_body(
+    mut conn: Conn,
+    framing: ResponseFraming,
+    then: Return,
+    read_timeout: Duration,
+) -> Body {
+    let remaining = match framing {
+        ResponseFraming::None | ResponseFraming::Length(0) => {
+            then.release(conn);
+            return Body::empty();
+        }
+        ResponseFraming::Length(n) if n <= conn.buf.len() as u64 => {
+            let whole = conn.buf.split_to(n as usize).freeze();
+            then.release(conn);
+            return Body::from(whole);
+        }
+        ResponseFraming::Length(n) => Remaining::Length(n),
+        ResponseFraming::Chunked => {
+            Remaining::Chunked(Box::new(ChunkedDecoder::new(ChunkLimits::default())))
+        }
+        ResponseFraming::UntilClose => Remaining::UntilClose,
+    };
+    let len = match remaining {
+        Remaining::Length(n) => Some(n),
+        _ => None,
+    };
+    let stream = BodyStream {
+        conn: Some(conn),
+        remaining,
+        then: Some(then),
+        read_timeout,
+        deadline: None,
+    };
+    match len {
+        Some(n) => Body::from_stream_sized(n, stream),
+        None => Body::from_stream(stream),
+    }
+}
+
+/// What the buffered bytes gave.
+enum Step {
+    Data(Bytes),
+    End,
+    NeedMore,
+}
+
+impl BodyStream {
+    /// Takes the next piece of body from the bytes received so far.
+    fn step(&mut self, conn: &mut Conn) -> io::Result<Step> {
+        let buf = &mut conn.buf;
+        match &mut self.remaining {
+            Remaining::Length(0) => Ok(Step::End),
+            Remaining::Length(_) | Remaining::UntilClose if buf.is_empty() => Ok(Step::NeedMore),
+            Remaining::Length(left) => {
+                let n = (*left).min(buf.len() as u64);
+                *left -= n;
+                Ok(Step::Data(buf.split_to(n as usize).freeze()))
+            }
+            Remaining::UntilClose => Ok(Step::Data(buf.split().freeze())),
+            Remaining::Chunked(decoder) => loop {
+                if decoder.is_done() {
+                    return Ok(Step::End);
+                }
+                let decoded = decoder
+                    .decode(buf)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.reason))?;
+                let mut used = buf.split_to(decoded.consumed);
+                if !decoded.data.is_empty() {
+                    return Ok(Step::Data(used.split_off(decoded.data.start).freeze()));
+                }
+                if decoded.consumed == 0 && !decoder.is_done() {
+                    return Ok(Step::NeedMore);
+                }
+            },
+        }
+    }
+
+    /// The stream ended (EOF): the end of an until-close body, else a truncation.
+    fn at_eof(&self) -> io::Result<Step> {
+        match self.remaining {
+            Remaining::UntilClose => Ok(Step::End),
+            _ => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "upstream closed the connection mid-body",
+            )),
+        }
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(mut conn) = this.conn.take() else {
+            return Poll::Ready(None);
+        };
+        loop {
+            let step = match this.step(&mut conn) {
+                Ok(Step::NeedMore) => match conn.poll_fill(cx) {
+                    Poll::Ready(Ok(0)) => this.at_eof(),
+                    Poll::Ready(Ok(_)) => {
+                        this.deadline = None;
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => {
+                        let timeout = this.read_timeout;
+                        let deadline = this
+                            .deadline
+                            .get_or_insert_with(|| time::sleep_until(Instant::now() + timeout));
+                        if Pin::new(deadline).poll(cx).is_pending() {
+                            this.conn = Some(conn);
+                            return Poll::Pending;
+                        }
+                        Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "no body bytes within the read timeout",
+                        ))
+                    }
+                },
+                other => other,
+            };
+            return match step {
+                Ok(Step::Data(data)) => {
+                    this.conn = Some(conn);
+                    Poll::Ready(Some(Ok(data)))
+                }
+                Ok(Step::End) => {
+                    if let Some(then) = this.then.take() {
+                        then.release(conn);
+                    }
+                    Poll::Ready(None)
+                }
+                Ok(Step::NeedMore) => unreachable!("handled above"),
+                // The connection closes here (dropped); the stream ends after the error.
+                Err(e) => Poll::Ready(Some(Err(e))),
+            };
+        }
+    }
+}

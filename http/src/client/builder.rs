@@ -1,0 +1,97 @@
+//! [`ClientBuilder`]: a client's settings (timeouts, pool bounds, TLS), from which each
+//! core builds its own [`Client`].
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use coreline_tls::TlsConnector;
+
+use super::pool::Pool;
+use super::{Client, Inner};
+
+/// The client's settings; [`build`](Self::build) one [`Client`] per core from it.
+///
+/// `Clone + Send + Sync`: make it once, move a clone into the handler factory.
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    pub(super) connect_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    pub(super) write_timeout: Duration,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+    pub(super) max_response_head: usize,
+    pub(super) tls: Option<TlsConnector>,
+}
+
+impl Default for ClientBuilder {
+    /// 5 s connect, 30 s read and write timeouts; 32 idle connections per upstream for
+    /// 60 s; response heads up to 64 KiB; HTTPS trusting the system's roots.
+    fn default() -> Self {
+        ClientBuilder {
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            max_idle_per_host: 32,
+            idle_timeout: Duration::from_secs(60),
+            max_response_head: 64 * 1024,
+            tls: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// How long resolving the name and the TCP connect may take together.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long each wait for response bytes (head or body) may take.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How long each send of request bytes may take.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Most idle keep-alive connections kept per upstream (0: no pooling).
+    pub fn max_idle_per_host(mut self, max: usize) -> Self {
+        self.max_idle_per_host = max;
+        self
+    }
+
+    /// How long an idle connection is kept for reuse before it is closed.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Most bytes in a response head; a larger one is an
+    /// [`Error::InvalidResponse`](super::Error::InvalidResponse).
+    pub fn max_response_head(mut self, max: usize) -> Self {
+        self.max_response_head = max;
+        self
+    }
+
+    /// The TLS client configuration for `https://` upstreams (e.g.
+    /// [`TlsConnector::from_ca_file`] for a private CA). Without one, HTTPS requests
+    /// trust the system's roots ([`TlsConnector::system_roots`]).
+    pub fn tls(mut self, connector: TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
+    }
+
+    /// A client with these settings and an empty pool, for the current core.
+    pub fn build(&self) -> Client {
+        Client {
+            inner: Rc::new(Inner {
+                pool: Rc::new(Pool::new(self.max_idle_per_host, self.idle_timeout)),
+                config: self.clone(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! [`Conn`]: one connection to an upstream, plain or TLS, with the bytes received and not
+//! used yet. Receives are polled (the response body stream polls them), sends are awaited.
+
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use coreline_runtime::net::TcpStream;
+use coreline_runtime::time;
+use coreline_tls::rustls::ClientConnection;
+use coreline_tls::TlsStream;
+
+use super::Error;
+
+/// Sends up to this size are copied into one buffer and leave with one `send`.
+const COALESCE_MAX: usize = 16 * 1024;
+
+/// The socket under a connection.
+pub(super) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<ClientConnection>>),
+}
+
+/// A connection to an upstream.
+pub(super) struct Conn {
+    transport: Transport,
+    /// Bytes received and not consumed yet (the rest of a head, body bytes).
+    pub(super) buf: BytesMut,
+    /// Whether it served an earlier request: a failure before any response byte may then
+    /// be the upstream having closed it while idle (the keep-alive race).
+    pub(super) reused: bool,
+}
+
+impl Conn {
+    pub(super) fn new(transport: Transport) -> Self {
+        Conn {
+            transport,
+            buf: BytesMut::new(),
+            reused: false,
+        }
+    }
+
+    /// Receives more bytes into `buf`: `Ok(0)` at the end of the stream (for TLS, a clean
+    /// `close_notify`; a TCP EOF without it is an `UnexpectedEof` error).
+    pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        match &mut self.transport {
+            Transport::Plain(tcp) => match tcp.poll_recv(cx) {
+                Poll::Ready(Ok(Some(chunk))) => {
+                    self.buf.extend_from_slice(&chunk);
+                    Poll::Ready(Ok(chunk.len()))
+                }
+                Poll::Ready(Ok(None)) => Poll::Ready(Ok(0)),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            },
+            Transport::Tls(tls) => tls.poll_recv_into(cx, &mut self.buf),
+        }
+    }
+
+    /// [`poll_fill`](Self::poll_fill) within `timeout`.
+    pub(super) async fn fill(&mut self, timeout: Duration) -> Result<usize, Error> {
+        match time::timeout(timeout, poll_fn(|cx| self.poll_fill(cx))).await {
+            Ok(result) => result.map_err(Error::Io),
+            Err(_) => Err(Error::Timeout("no response bytes within the read timeout")),
+        }
+    }
+
+    /// Sends `parts` in order within `timeout`; small ones together in one send.
+    pub(super) async fn send(&mut self, parts: &[Bytes], timeout: Duration) -> Result<(), Error> {
+        match time::timeout(timeout, self.send_parts(parts)).await {
+            Ok(result) => result.map_err(Error::Io),
+            Err(_) => Err(Error::Timeout("request not sent within the write timeout")),
+        }
+    }
+
+    async fn send_parts(&mut self, parts: &[Bytes]) -> io::Result<()> {
+        match &mut self.transport {
+            Transport::Tls(tls) => {
+                let slices: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+                tls.send_vectored(&slices).await
+            }
+            Transport::Plain(tcp) => {
+                let total: usize = parts.iter().map(Bytes::len).sum();
+                if parts.len() > 1 && total <= COALESCE_MAX {
+                    let mut one = Vec::with_capacity(total);
+                    for part in parts {
+                        one.extend_from_slice(part);
+                    }
+                    return tcp.send_all(one).await.0;
+                }
+                for part in parts.iter().filter(|p| !p.is_empty()) {
+                    tcp.send_all(part.clone()).await.0?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! An HTTP/1.1 client on the runtime, for handlers that call other services: one
+//! [`Client`] per core (it is `!Send`; build it in the handler factory), a keep-alive pool
+//! per upstream, connect/read/write timeouts, Content-Length and chunked bodies streamed
+//! both ways, HTTPS through [`coreline_tls::TlsConnector`].
+//!
+//! - **Strict responses**: a response head goes through the same framing rules as the
+//!   server's requests (both Content-Length and Transfer-Encoding, conflicting lengths,
+//!   bad chunk sizes, bare LF... are refused with [`Error::InvalidResponse`]), so the
+//!   client never guesses where a response ends.
+//! - **The keep-alive race**: an upstream may close an idle pooled connection just as a
+//!   request goes out on it. A request that fails on a reused connection before any
+//!   response byte arrived is sent once more on a new connection if its method is
+//!   idempotent (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) and its body is in memory;
+//!   never otherwise, since the upstream may have acted on it.
+//! - **Bodies**: the response body streams from the connection (a small one that came
+//!   with the head is returned whole); once it is read to its end, the connection goes
+//!   back to the pool. A body dropped unread closes its connection.
+//!
+//! ```no_run
+//! use coreline_http::client::Client;
+//! use coreline_http::Body;
+//!
+//! # async fn call() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder().build();
+//! let request = http::Request::get("http://127.0.0.1:9000/users/1").body(Body::empty())?;
+//! let response = client.request(request).await?;
+//! let bytes = response.into_body().collect(1 << 20).await?;
+//! # Ok(()) }
+//! ```
+
+mod body;
+mod builder;
+mod conn;
+mod connect;
+mod error;
+mod pool;
+mod request;
+mod response;
+mod upstream;
+
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use coreline_tls::TlsConnector;
+use http::{Method, Request, Response};
+
+pub use builder::ClientBuilder;
+pub use error::Error;
+
+use body::Return;
+use conn::Conn;
+use pool::Pool;
+use response::HeadFailure;
+use upstream::Upstream;
+
+use crate::Body;
+
+/// An HTTP/1.1 client with a keep-alive pool, on one core. Cheap to clone (clones share
+/// the pool); `!Send`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    config: ClientBuilder,
+    pool: Rc<Pool>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl Client {
+    /// Settings to build clients from, starting from the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Sends `request` (its URI absolute: `http://host[:port]/path` or `https://...`)
+    /// and returns the response once its head has arrived; the body streams after.
+    ///
+    /// The request body goes out with `Content-Length` if its length is known, else
+    /// chunked; the caller's Content-Length and Transfer-Encoding fields are replaced
+    /// accordingly. `Host` is the URI's authority unless the request has one.
+    pub async fn request<B: Into<Body>>(
+        &self,
+        request: Request<B>,
+    ) -> Result<Response<Body>, Error> {
+        let (parts, body) = request.into_parts();
+        let body: Body = body.into();
+        let upstream = Upstream::of(&parts.uri)?;
+        let head = request::encode_head(&parts, &upstream, body.len());
+        let head_request = parts.method == Method::HEAD;
+        // What a retry sends again: only a body still in memory, or none at all.
+        let replay = is_idempotent(&parts.method)
+            .then(|| {
+                body.in_memory()
+                    .or_else(|| body.is_empty().then(bytes::Bytes::new))
+            })
+            .flatten();
+        let pooled = self.inner.pool.take(&upstream);
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => self.connect(&upstream).await?,
+        };
+        let first = self
+            .exchange(conn, &upstream, &head, body, head_request)
+            .await;
+        match (first, replay) {
+            (Err(Attempt::Retryable(e)), Some(whole)) => {
+                log::debug!(
+                    "upstream {}:{} closed a pooled connection ({e}); retrying on a new one",
+                    upstream.host,
+                    upstream.port
+                );
+                let conn = self.connect(&upstream).await?;
+                self.exchange(conn, &upstream, &head, Body::from(whole), head_request)
+                    .await
+                    .map_err(Attempt::into_error)
+            }
+            (result, _) => result.map_err(Attempt::into_error),
+        }
+    }
+
+    /// How many idle connections to the upstream of `uri` the pool holds.
+    pub fn idle_connections(&self, uri: &http::Uri) -> usize {
+        Upstream::of(uri).map_or(0, |u| self.inner.pool.idle_count(&u))
+    }
+
+    async fn connect(&self, upstream: &Upstream) -> Result<Conn, Error> {
+        let config = &self.inner.config;
+        let tls = if upstream.https {
+            Some(match &config.tls {
+                Some(tls) => tls,
+                None => system_tls()?,
+            })
+        } else {
+            None
+        };
+        connect::connect(upstream, tls, config.connect_timeout).await
+    }
+
+    /// One request/response on `conn`.
+    async fn exchange(
+        &self,
+        mut conn: Conn,
+        upstream: &Upstream,
+        head: &request::Head,
+        body: Body,
+        head_request: bool,
+    ) -> Result<Response<Body>, Attempt> {
+        let config = &self.inner.config;
+        let reused = conn.reused;
+        match request::send(&mut conn, head, body, config.write_timeout).await {
+            Err(Error::Io(e)) if reused && response::is_reset(&e) => {
+                return Err(Attempt::Retryable(Error::Io(e)))
+            }
+            Err(e) => return Err(Attempt::Fatal(e)),
+            Ok(()) => {}
+        }
+        let response_head = response::read_head(
+            &mut conn,
+            head_request,
+            config.max_response_head,
+            config.read_timeout,
+        )
+        .await
+        .map_err(|failure| match failure {
+            HeadFailure::ClosedBeforeAnyByte(e) if reused => Attempt::Retryable(e),
+            HeadFailure::ClosedBeforeAnyByte(e) | HeadFailure::Other(e) => Attempt::Fatal(e),
+        })?;
+        let then = Return {
+            pool: Rc::clone(&self.inner.pool),
+            upstream: upstream.clone(),
+            keep_alive: response_head.keep_alive && !head.close,
+        };
+        let body = body::response_body(conn, response_head.framing, then, config.read_timeout);
+        Ok(Response::from_parts(response_head.parts, body))
+    }
+}
+
+/// How one attempt failed.
+enum Attempt {
+    /// On a reused connection, before any response byte: may be sent again if idempotent.
+    Retryable(Error),
+    Fatal(Error),
+}
+
+impl Attempt {
+    fn into_error(self) -> Error {
+        match self {
+            Attempt::Retryable(e) | Attempt::Fatal(e) => e,
+        }
+    }
+}
+
+/// RFC 9110 §9.2.2.
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// The connector trusting the system's roots, loaded on first use (shared by all cores).
+fn system_tls() -> Result<&'static TlsConnector, Error> {
+    static SYSTEM: OnceLock<Result<TlsConnector, String>> = OnceLock::new();
+    SYSTEM
+        .get_or_init(|| TlsConnector::system_roots().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| {
+            log::warn!("no system TLS roots for HTTPS upstreams: {e}");
+            Error::InvalidRequest("HTTPS upstream, but the system's TLS roots could not be loaded")
+        })
+}

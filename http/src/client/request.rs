@@ -1,0 +1,147 @@
+//! The request as it goes out: the head (request line, Host, the caller's fields, the
+//! framing we choose) and the body, whole in one send or streamed with Content-Length or
+//! chunked framing.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::request::Parts;
+use http::{header, Method};
+
+use super::conn::Conn;
+use super::upstream::Upstream;
+use super::Error;
+use crate::Body;
+
+/// How the request body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// An encoded request head.
+pub(super) struct Head {
+    pub(super) bytes: Bytes,
+    pub(super) framing: Framing,
+    /// The caller asked for `Connection: close`: the connection is not reused.
+    pub(super) close: bool,
+}
+
+/// Encodes the head of `parts` for a body of `body_len` bytes (`None`: unknown, sent
+/// chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
+/// the framing of the body actually sent, so the two can never disagree.
+pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u64>) -> Head {
+    let mut out = BytesMut::with_capacity(256);
+    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(if target.is_empty() {
+        b"/"
+    } else {
+        target.as_bytes()
+    });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !parts.headers.contains_key(header::HOST) {
+        out.extend_from_slice(b"host: ");
+        write_authority(&mut out, upstream);
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut close = false;
+    for (name, value) in &parts.headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        if name == header::CONNECTION {
+            close |= value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let framing = match body_len {
+        Some(0) if !expects_body(&parts.method) => Framing::Length(0),
+        Some(n) => {
+            out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes());
+            Framing::Length(n)
+        }
+        None => {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            Framing::Chunked
+        }
+    };
+    out.extend_from_slice(b"\r\n");
+    Head {
+        bytes: out.freeze(),
+        framing,
+        close,
+    }
+}
+
+/// `host[:port]`, the port only when it is not the scheme's default.
+fn write_authority(out: &mut BytesMut, upstream: &Upstream) {
+    if upstream.host.contains(':') {
+        out.extend_from_slice(format!("[{}]", upstream.host).as_bytes());
+    } else {
+        out.extend_from_slice(upstream.host.as_bytes());
+    }
+    let default = if upstream.https { 443 } else { 80 };
+    if upstream.port != default {
+        out.extend_from_slice(format!(":{}", upstream.port).as_bytes());
+    }
+}
+
+/// Methods whose empty body is still announced with `Content-Length: 0`.
+fn expects_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// Sends the head and the body. A body held in memory leaves with the head in one send;
+/// a streamed one chunk by chunk as the caller's stream yields it.
+pub(super) async fn send(
+    conn: &mut Conn,
+    head: &Head,
+    mut body: Body,
+    timeout: Duration,
+) -> Result<(), Error> {
+    if let Some(whole) = body.in_memory() {
+        return conn.send(&[head.bytes.clone(), whole], timeout).await;
+    }
+    conn.send(std::slice::from_ref(&head.bytes), timeout)
+        .await?;
+    let mut sent: u64 = 0;
+    while let Some(chunk) = body.chunk().await.map_err(Error::Io)? {
+        if chunk.is_empty() {
+            continue;
+        }
+        sent += chunk.len() as u64;
+        match head.framing {
+            Framing::Length(n) if sent > n => return Err(body_length_mismatch()),
+            Framing::Length(_) => conn.send(&[chunk], timeout).await?,
+            Framing::Chunked => {
+                let size = Bytes::from(format!("{:x}\r\n", chunk.len()));
+                let end = Bytes::from_static(b"\r\n");
+                conn.send(&[size, chunk, end], timeout).await?;
+            }
+        }
+    }
+    match head.framing {
+        Framing::Length(n) if sent != n => Err(body_length_mismatch()),
+        Framing::Length(_) => Ok(()),
+        Framing::Chunked => {
+            conn.send(&[Bytes::from_static(b"0\r\n\r\n")], timeout)
+                .await
+        }
+    }
+}
+
+fn body_length_mismatch() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "request body stream yielded a different length than it announced",
+    ))
+}
