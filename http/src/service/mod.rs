@@ -31,7 +31,11 @@
 //! body larger than the limit, nor answer before the body has arrived (a `100 Continue`
 //! client is sent `100 Continue` before the service runs). A body that fails to read
 //! (too large, malformed, too slow) is answered by the server (413, 400, 408) without
-//! calling the service. The cost is measured by `coreline-bench compare` with the
+//! calling the service. Memory follows the bytes that actually arrive (nothing is reserved
+//! from a Content-Length), so what clients can make a core hold in bodies is bounded by
+//! connections × `max_body`, and holding it costs them the upload at more than the
+//! minimum body rate: lower `max_body` where many slow uploads are expected (axum's own
+//! `DefaultBodyLimit` is 2 MB). The cost is measured by `coreline-bench compare` with the
 //! `axum-coreline` and `axum-tokio` servers (see bench/README.md, "axum on coreline vs
 //! axum::serve").
 //!
