@@ -101,7 +101,7 @@ impl Driver {
                     self.arm_wake_read();
                 }
             }
-            return; // CANCEL_USER_DATA: the cancel request's own result is of no interest.
+            return; // CANCEL_ or CLOSE_USER_DATA: their own results are of no interest.
         };
         let index = key.index as usize;
         let slot = match self.slots.get_mut(index) {
