@@ -33,7 +33,7 @@ pub(crate) struct CoreSettings {
     /// Whether receives bring kernel timestamps (effective only with `metrics`).
     pub(crate) rx_timestamps: bool,
     /// Slots of the ring's direct-descriptor table (0: no table).
-    pub(crate) direct_slots: u32,
+    pub(crate) fixed_files: u32,
 }
 
 /// Why a core's thread ended without an output.
@@ -65,7 +65,7 @@ where
         settings.flags,
         settings.buf_count,
         settings.buf_size,
-        settings.direct_slots,
+        settings.fixed_files,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
         rx_msg,
     )

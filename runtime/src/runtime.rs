@@ -42,7 +42,7 @@ impl Default for Builder {
                 buf_size: 4096,
                 metrics: true,
                 rx_timestamps: false,
-                direct_slots: 0,
+                fixed_files: 0,
             },
             name: "coreline".into(),
             blocking_threads: 16,
@@ -100,11 +100,11 @@ impl Builder {
     }
 
     /// A table of `slots` direct (registered) descriptors per ring (default 0: none), for
-    /// [`DirectListener`](crate::net::DirectListener): size it from the connection limit of
+    /// [`FixedListener`](crate::net::FixedListener): size it from the connection limit of
     /// one core (plus its listeners). A kernel that refuses the table leaves it at 0, which
-    /// [`ring_info`](crate::ring_info) shows as `direct_slots`.
-    pub fn direct_descriptors(mut self, slots: u32) -> Self {
-        self.core.direct_slots = slots;
+    /// [`ring_info`](crate::ring_info) shows as `fixed_files`.
+    pub fn fixed_files(mut self, slots: u32) -> Self {
+        self.core.fixed_files = slots;
         self
     }
 

@@ -48,23 +48,25 @@ pub(crate) struct Driver {
     /// Multishot receives that queued a chunk in this reap: what their owners have not
     /// read after their next turn leaves the provided-buffer ring (`evict.rs`).
     unread: Vec<OpKey>,
+    /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
+    pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,
 }
 
 impl Driver {
     /// Sets up the ring, the provided-buffer ring, the direct-descriptor table (when
-    /// `direct_slots` > 0) and the wake-up read. `rx_msg`, when given, is the msghdr the
+    /// `fixed_files` > 0) and the wake-up read. `rx_msg`, when given, is the msghdr the
     /// core's multishot recvmsg operations will point at.
     pub(crate) fn new(
         entries: u32,
         flags: RingFlags,
         buf_count: u16,
         buf_size: u32,
-        direct_slots: u32,
+        fixed_files: u32,
         wake_fd: RawFd,
         rx_msg: Option<MsgTemplate>,
     ) -> Result<Self, crate::Error> {
         let (ring, mut info) = ring::setup(entries, flags)?;
-        info.direct_slots = ring::register_direct_table(&ring, direct_slots);
+        info.fixed_files = ring::register_fixed_table(&ring, fixed_files);
         let buf_ring = BufRing::register(&ring, buf_count, buf_size, BUF_GROUP).map_err(|e| {
             crate::Error::RingSetup {
                 message: format!(
@@ -86,6 +88,7 @@ impl Driver {
             woken: false,
             rx_msg,
             unread: Vec::new(),
+            fixed_closes: Rc::default(),
         };
         driver.arm_wake_read();
         Ok(driver)
@@ -245,11 +248,19 @@ impl Driver {
 
     /// Queues the close of direct descriptor `slot`. Operations already issued on it hold
     /// their own reference to the file, so the socket lives until they end.
-    pub(crate) fn close_direct(&mut self, slot: u32) {
+    pub(crate) fn close_fixed(&mut self, slot: u32) {
         let entry = opcode::Close::new(types::Fixed(slot))
             .build()
             .user_data(CLOSE_USER_DATA);
         self.push(entry);
+    }
+
+    /// Queues the closes of the direct descriptors dropped since the last enter.
+    fn flush_fixed_closes(&mut self) {
+        let closes = std::mem::take(&mut *self.fixed_closes.borrow_mut());
+        for slot in closes {
+            self.close_fixed(slot);
+        }
     }
 
     /// Frees whatever a completion nobody will read carries: a new fd, a new direct
@@ -260,7 +271,7 @@ impl Driver {
         }
         match kind {
             OpKind::YieldsFd if c.result >= 0 => sys::close_raw(c.result),
-            OpKind::YieldsDirect if c.result >= 0 => self.close_direct(c.result as u32),
+            OpKind::YieldsFixed if c.result >= 0 => self.close_fixed(c.result as u32),
             _ => {}
         }
     }

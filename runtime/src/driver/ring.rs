@@ -59,7 +59,7 @@ pub struct RingInfo {
     pub send_zc: bool,
     /// Slots in the ring's table of direct (registered) descriptors; 0 when the runtime
     /// asked for none or the kernel refused the table.
-    pub direct_slots: u32,
+    pub fixed_files: u32,
 }
 
 /// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER. Each set is tried
@@ -158,7 +158,7 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     flags,
                     refused,
                     send_zc,
-                    direct_slots: 0,
+                    fixed_files: 0,
                 };
                 return Ok((ring, info));
             }
@@ -204,7 +204,7 @@ fn check_features(ring: &IoUring) -> Result<bool, Error> {
 
 /// Registers a sparse table of `slots` direct descriptors; returns the slots in force
 /// (0 when none were asked for or the kernel refused: callers then use real fds).
-pub(crate) fn register_direct_table(ring: &IoUring, slots: u32) -> u32 {
+pub(crate) fn register_fixed_table(ring: &IoUring, slots: u32) -> u32 {
     if slots == 0 {
         return 0;
     }

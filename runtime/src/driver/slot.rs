@@ -50,7 +50,7 @@ pub(crate) enum OpKind {
     YieldsFd,
     /// A non-negative result is a new direct descriptor (accept into the ring's table):
     /// close that slot if nobody wants it.
-    YieldsDirect,
+    YieldsFixed,
     /// CQEs may carry a provided buffer (`IORING_CQE_F_BUFFER`): give it back to the ring.
     SelectsBuffer,
 }

@@ -10,13 +10,16 @@ mod adopt;
 #[cfg(feature = "futures-io")]
 mod compat;
 mod conn;
+mod fixed;
 mod listener;
+mod recv;
 mod stream;
 mod udp;
 mod unix;
 
 #[cfg(feature = "futures-io")]
 pub use compat::Compat;
+pub use fixed::{FixedListener, FixedStream};
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
