@@ -119,5 +119,11 @@ for workload in ("plain", "pipelined"):
         base = base or rate
         print(f"| {workload} | {variant} | {rate:,.0f} | {user:.3f} | {kern:.3f} | {rate / base:.2f}× |")
 PY
+    echo
+    echo "Runs in order (workload, variant, user ticks, system ticks, requests):"
+    echo
+    echo '```'
+    cat "$RUNS"
+    echo '```'
 } >"$OUT"
 echo "wrote $OUT" >&2
