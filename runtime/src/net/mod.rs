@@ -2,7 +2,8 @@
 //!
 //! TCP: per-core listeners with multishot accept, streams with multishot receive; both
 //! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
-//! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers. Unix
+//! (`IntoRawFd`, `Into<OwnedFd>`). `FixedListener`/`FixedStream`: TCP on the ring's direct
+//! descriptors (receive and send only). UDP: datagrams from and into owned buffers. Unix
 //! streams: the same I/O as TCP streams. With the `futures-io` feature, `Compat` gives
 //! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits.
 
