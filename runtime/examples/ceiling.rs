@@ -3,14 +3,23 @@
 //! shows how much of a server's cost is the kernel's and how much is the runtime's.
 //!
 //! `cargo run --release -p coreline-runtime --example ceiling -- ADDR [CPUS]`
+//!
+//! Kernel features, for measuring each with and without (environment variables):
+//! - `CEILING_FIXED_FILES=N`: accept into a table of N direct descriptors per core and
+//!   receive/send with `IOSQE_FIXED_FILE` (default 0: real fds);
+//! - `CEILING_SQARRAY=1`: keep the SQ index array (default: `IORING_SETUP_NO_SQARRAY`
+//!   where the kernel has it).
+//!
+//! Each core prints its `ring_info()` to stderr at start.
 
+use std::io;
 use std::process::ExitCode;
 
 #[path = "support/args.rs"]
 mod args;
 
-use coreline_runtime::net::{TcpListener, TcpStream};
-use coreline_runtime::{spawn_local, time, Runtime};
+use coreline_runtime::net::{FixedListener, FixedStream, ListenOptions, TcpListener, TcpStream};
+use coreline_runtime::{ring_info, spawn_local, time, RecvBuf, RingFlags, Runtime};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
 Content-Length: 13\r\n\r\nHello, World!";
@@ -20,23 +29,36 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(code) => return ExitCode::from(code),
     };
-    let run = Runtime::builder().cores(cores).build().and_then(|rt| {
-        rt.run(|_| async move {
-            let mut listener = match TcpListener::bind(addr) {
-                Ok(l) => l,
-                Err(e) => return e,
-            };
-            loop {
-                match listener.accept().await {
-                    Ok(stream) => drop(spawn_local(serve(stream))),
-                    Err(e) => {
-                        eprintln!("ceiling: accept failed: {e}");
-                        time::sleep(std::time::Duration::from_millis(10)).await;
+    let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
+    let flags = RingFlags {
+        single_issuer: true,
+        defer_taskrun: true,
+        coop_taskrun: true,
+        taskrun_flag: true,
+        no_sqarray: env_number("CEILING_SQARRAY") == 0,
+    };
+    let run = Runtime::builder()
+        .cores(cores)
+        .ring_flags(flags)
+        .fixed_files(fixed_files)
+        .build()
+        .and_then(|rt| {
+            rt.run(|_| async move {
+                let info = ring_info();
+                eprintln!("ceiling: {} fixed_files={}", info.flags, info.fixed_files);
+                if info.fixed_files > 0 {
+                    match FixedListener::bind_with(addr, &ListenOptions::default()) {
+                        Ok(l) => accept_loop(FixedAccept(l)).await,
+                        Err(e) => e,
+                    }
+                } else {
+                    match TcpListener::bind(addr) {
+                        Ok(l) => accept_loop(l).await,
+                        Err(e) => e,
                     }
                 }
-            }
-        })
-    });
+            })
+        });
     match run {
         Ok(errors) => {
             for e in errors {
@@ -51,9 +73,76 @@ fn main() -> ExitCode {
     }
 }
 
+/// A value of an environment variable, 0 when unset or not a number.
+fn env_number(name: &str) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The two kinds of listener (real fds, direct descriptors) as one.
+trait Accept {
+    type Stream: Stream + 'static;
+    async fn accept(&mut self) -> io::Result<Self::Stream>;
+}
+
+/// The two kinds of stream as one.
+trait Stream {
+    async fn recv(&mut self) -> io::Result<Option<RecvBuf>>;
+    async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>);
+}
+
+impl Accept for TcpListener {
+    type Stream = TcpStream;
+    async fn accept(&mut self) -> io::Result<TcpStream> {
+        TcpListener::accept(self).await
+    }
+}
+
+struct FixedAccept(FixedListener);
+
+impl Accept for FixedAccept {
+    type Stream = FixedStream;
+    async fn accept(&mut self) -> io::Result<FixedStream> {
+        self.0.accept().await
+    }
+}
+
+impl Stream for TcpStream {
+    async fn recv(&mut self) -> io::Result<Option<RecvBuf>> {
+        TcpStream::recv(self).await
+    }
+    async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+        TcpStream::send_all(self, buf).await
+    }
+}
+
+impl Stream for FixedStream {
+    async fn recv(&mut self) -> io::Result<Option<RecvBuf>> {
+        FixedStream::recv(self).await
+    }
+    async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+        FixedStream::send_all(self, buf).await
+    }
+}
+
+/// Accepts forever, one task per connection; returns only if binding failed.
+async fn accept_loop<L: Accept>(mut listener: L) -> io::Error {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => drop(spawn_local(serve(stream))),
+            Err(e) => {
+                eprintln!("ceiling: accept failed: {e}");
+                time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// Counts request heads (`\r\n\r\n`) as they stream in, and answers all heads that
 /// completed in one received chunk with one send.
-async fn serve(mut stream: TcpStream) {
+async fn serve<S: Stream>(mut stream: S) {
     let mut matched = 0usize; // how much of "\r\n\r\n" the previous chunk ended with
     let mut out: Vec<u8> = Vec::with_capacity(RESPONSE.len() * 16);
     while let Ok(Some(data)) = stream.recv().await {

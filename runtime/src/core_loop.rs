@@ -32,6 +32,8 @@ pub(crate) struct CoreSettings {
     pub(crate) metrics: bool,
     /// Whether receives bring kernel timestamps (effective only with `metrics`).
     pub(crate) rx_timestamps: bool,
+    /// Slots of the ring's direct-descriptor table (0: no table).
+    pub(crate) fixed_files: u32,
 }
 
 /// Why a core's thread ended without an output.
@@ -63,6 +65,7 @@ where
         settings.flags,
         settings.buf_count,
         settings.buf_size,
+        settings.fixed_files,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
         rx_msg,
     )

@@ -68,3 +68,38 @@ impl AsSharedFd for SharedFd {
         self
     }
 }
+
+/// A direct descriptor: a slot of the core's registered file table, named in SQEs with
+/// `IOSQE_FIXED_FILE` (no per-operation file lookup or reference count in the kernel).
+/// It is not a real fd: system calls (`setsockopt`, `getpeername`, `splice`) cannot use it.
+///
+/// Like [`SharedFd`], clones are held by the ops in flight; the slot is closed (through
+/// the ring, at the core's next enter) when the last clone goes.
+#[derive(Debug, Clone)]
+pub struct FixedFd(Rc<FixedSlot>);
+
+#[derive(Debug)]
+struct FixedSlot {
+    index: u32,
+    /// The driver's queue of slots to close; the drop may run inside the driver.
+    closes: Rc<std::cell::RefCell<Vec<u32>>>,
+}
+
+impl FixedFd {
+    /// Owns slot `index` of the current core's table.
+    pub(crate) fn new(index: u32) -> Self {
+        let closes = crate::context::with_driver(|d| d.fixed_closes.clone());
+        FixedFd(Rc::new(FixedSlot { index, closes }))
+    }
+
+    /// The slot's index in the core's table.
+    pub fn index(&self) -> u32 {
+        self.0.index
+    }
+}
+
+impl Drop for FixedSlot {
+    fn drop(&mut self) {
+        self.closes.borrow_mut().push(self.index);
+    }
+}

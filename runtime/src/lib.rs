@@ -75,7 +75,7 @@ pub use cores::Cores;
 pub use driver::{RingFlags, RingInfo};
 pub use error::Error;
 pub use executor::yield_now;
-pub use fd::{AsSharedFd, SharedFd};
+pub use fd::{AsSharedFd, FixedFd, SharedFd};
 pub use join::{JoinError, JoinHandle};
 pub use remote::{Handle, RemoteJoinHandle};
 pub use runtime::{Builder, Runtime};

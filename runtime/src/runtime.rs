@@ -36,11 +36,13 @@ impl Default for Builder {
                     defer_taskrun: true,
                     coop_taskrun: true,
                     taskrun_flag: true,
+                    no_sqarray: true,
                 },
                 buf_count: 1024,
                 buf_size: 4096,
                 metrics: true,
                 rx_timestamps: false,
+                fixed_files: 0,
             },
             name: "coreline".into(),
             blocking_threads: 16,
@@ -94,6 +96,15 @@ impl Builder {
     /// and the kernel's timestamping of every received packet.
     pub fn rx_timestamps(mut self, on: bool) -> Self {
         self.core.rx_timestamps = on;
+        self
+    }
+
+    /// A table of `slots` direct (registered) descriptors per ring (default 0: none), for
+    /// [`FixedListener`](crate::net::FixedListener): size it from the connection limit of
+    /// one core (plus its listeners). A kernel that refuses the table leaves it at 0, which
+    /// [`ring_info`](crate::ring_info) shows as `fixed_files`.
+    pub fn fixed_files(mut self, slots: u32) -> Self {
+        self.core.fixed_files = slots;
         self
     }
 

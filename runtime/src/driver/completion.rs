@@ -17,6 +17,9 @@ impl Driver {
     /// One `io_uring_enter`: submits everything queued and, with GETEVENTS, runs deferred
     /// completion work. With `wait`, blocks until one completion or `timeout` elapses.
     pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        if !self.fixed_closes.borrow().is_empty() {
+            self.flush_fixed_closes();
+        }
         let to_submit = {
             let mut sq = self.ring.submission();
             sq.sync();
@@ -101,7 +104,7 @@ impl Driver {
                     self.arm_wake_read();
                 }
             }
-            return; // CANCEL_USER_DATA: the cancel request's own result is of no interest.
+            return; // CANCEL_ or CLOSE_USER_DATA: their own results are of no interest.
         };
         let index = key.index as usize;
         let slot = match self.slots.get_mut(index) {

@@ -22,7 +22,9 @@ use crate::sys;
 pub(crate) use recv_msg::MsgTemplate;
 pub use ring::{RingFlags, RingInfo};
 pub(crate) use slot::Queued;
-use slot::{Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, WAKE_USER_DATA};
+use slot::{
+    Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, CLOSE_USER_DATA, WAKE_USER_DATA,
+};
 
 /// Buffer group id of the per-core provided-buffer ring.
 const BUF_GROUP: u16 = 0;
@@ -46,20 +48,25 @@ pub(crate) struct Driver {
     /// Multishot receives that queued a chunk in this reap: what their owners have not
     /// read after their next turn leaves the provided-buffer ring (`evict.rs`).
     unread: Vec<OpKey>,
+    /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
+    pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,
 }
 
 impl Driver {
-    /// Sets up the ring, the provided-buffer ring and the wake-up read. `rx_msg`, when
-    /// given, is the msghdr the core's multishot recvmsg operations will point at.
+    /// Sets up the ring, the provided-buffer ring, the direct-descriptor table (when
+    /// `fixed_files` > 0) and the wake-up read. `rx_msg`, when given, is the msghdr the
+    /// core's multishot recvmsg operations will point at.
     pub(crate) fn new(
         entries: u32,
         flags: RingFlags,
         buf_count: u16,
         buf_size: u32,
+        fixed_files: u32,
         wake_fd: RawFd,
         rx_msg: Option<MsgTemplate>,
     ) -> Result<Self, crate::Error> {
-        let (ring, info) = ring::setup(entries, flags)?;
+        let (ring, mut info) = ring::setup(entries, flags)?;
+        info.fixed_files = ring::register_fixed_table(&ring, fixed_files);
         let buf_ring = BufRing::register(&ring, buf_count, buf_size, BUF_GROUP).map_err(|e| {
             crate::Error::RingSetup {
                 message: format!(
@@ -81,6 +88,7 @@ impl Driver {
             woken: false,
             rx_msg,
             unread: Vec::new(),
+            fixed_closes: Rc::default(),
         };
         driver.arm_wake_read();
         Ok(driver)
@@ -238,13 +246,33 @@ impl Driver {
         self.push(entry);
     }
 
-    /// Frees whatever a completion nobody will read carries: a new fd or a provided buffer.
-    fn release(&self, kind: OpKind, c: Completion) {
+    /// Queues the close of direct descriptor `slot`. Operations already issued on it hold
+    /// their own reference to the file, so the socket lives until they end.
+    pub(crate) fn close_fixed(&mut self, slot: u32) {
+        let entry = opcode::Close::new(types::Fixed(slot))
+            .build()
+            .user_data(CLOSE_USER_DATA);
+        self.push(entry);
+    }
+
+    /// Queues the closes of the direct descriptors dropped since the last enter.
+    fn flush_fixed_closes(&mut self) {
+        let closes = std::mem::take(&mut *self.fixed_closes.borrow_mut());
+        for slot in closes {
+            self.close_fixed(slot);
+        }
+    }
+
+    /// Frees whatever a completion nobody will read carries: a new fd, a new direct
+    /// descriptor or a provided buffer.
+    fn release(&mut self, kind: OpKind, c: Completion) {
         if let Some(bid) = cqueue::buffer_select(c.flags) {
             self.buf_ring.recycle(bid);
         }
-        if kind == OpKind::YieldsFd && c.result >= 0 {
-            sys::close_raw(c.result);
+        match kind {
+            OpKind::YieldsFd if c.result >= 0 => sys::close_raw(c.result),
+            OpKind::YieldsFixed if c.result >= 0 => self.close_fixed(c.result as u32),
+            _ => {}
         }
     }
 }

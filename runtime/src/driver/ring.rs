@@ -17,6 +17,9 @@ pub struct RingFlags {
     pub coop_taskrun: bool,
     /// `IORING_SETUP_TASKRUN_FLAG`: the kernel flags pending completion work in the SQ ring.
     pub taskrun_flag: bool,
+    /// `IORING_SETUP_NO_SQARRAY` (Linux 6.6): the kernel reads SQEs in order, without the
+    /// index array between the SQ tail and the entries (one memory read less per SQE).
+    pub no_sqarray: bool,
 }
 
 impl fmt::Display for RingFlags {
@@ -26,6 +29,7 @@ impl fmt::Display for RingFlags {
             (self.defer_taskrun, "DEFER_TASKRUN"),
             (self.coop_taskrun, "COOP_TASKRUN"),
             (self.taskrun_flag, "TASKRUN_FLAG"),
+            (self.no_sqarray, "NO_SQARRAY"),
         ];
         let chosen: Vec<&str> = names
             .iter()
@@ -53,9 +57,13 @@ pub struct RingInfo {
     pub refused: Vec<RingFlags>,
     /// Whether the kernel supports `IORING_OP_SEND_ZC`.
     pub send_zc: bool,
+    /// Slots in the ring's table of direct (registered) descriptors; 0 when the runtime
+    /// asked for none or the kernel refused the table.
+    pub fixed_files: u32,
 }
 
-/// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER.
+/// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER. Each set is tried
+/// with NO_SQARRAY first (when wanted), then without: kernels before 6.6 refuse it alone.
 fn candidates(wanted: RingFlags) -> Vec<RingFlags> {
     let all = [
         RingFlags {
@@ -63,18 +71,21 @@ fn candidates(wanted: RingFlags) -> Vec<RingFlags> {
             defer_taskrun: true,
             coop_taskrun: true,
             taskrun_flag: true,
+            no_sqarray: false,
         },
         RingFlags {
             single_issuer: true,
             defer_taskrun: false,
             coop_taskrun: true,
             taskrun_flag: true,
+            no_sqarray: false,
         },
         RingFlags {
             single_issuer: false,
             defer_taskrun: false,
             coop_taskrun: true,
             taskrun_flag: true,
+            no_sqarray: false,
         },
         RingFlags::default(),
     ];
@@ -84,6 +95,13 @@ fn candidates(wanted: RingFlags) -> Vec<RingFlags> {
                 && (!c.defer_taskrun || wanted.defer_taskrun)
                 && (!c.coop_taskrun || wanted.coop_taskrun)
                 && (!c.taskrun_flag || wanted.taskrun_flag)
+        })
+        .flat_map(|c| {
+            let with = RingFlags {
+                no_sqarray: true,
+                ..c
+            };
+            wanted.no_sqarray.then_some(with).into_iter().chain([c])
         })
         .collect()
 }
@@ -108,7 +126,7 @@ const REQUIRED: &[(u8, &str)] = &[
 
 /// Creates the ring with the best flag set the kernel accepts.
 ///
-/// All four flags together are preferred (DEFER_TASKRUN needs SINGLE_ISSUER; with it COOP is
+/// All four taskrun/issuer flags together are preferred (DEFER_TASKRUN needs SINGLE_ISSUER; with it COOP is
 /// implied, but asking costs nothing); older kernels fall back to COOP + TASKRUN_FLAG, then none.
 pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInfo), Error> {
     let mut refused = Vec::new();
@@ -128,6 +146,9 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
         if flags.taskrun_flag {
             b.setup_taskrun_flag();
         }
+        if flags.no_sqarray {
+            b.setup_no_sqarray();
+        }
         match b.build(entries) {
             Ok(ring) => {
                 let send_zc = check_features(&ring)?;
@@ -137,6 +158,7 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     flags,
                     refused,
                     send_zc,
+                    fixed_files: 0,
                 };
                 return Ok((ring, info));
             }
@@ -178,4 +200,19 @@ fn check_features(ring: &IoUring) -> Result<bool, Error> {
         )));
     }
     Ok(probe.is_supported(opcode::SendZc::CODE))
+}
+
+/// Registers a sparse table of `slots` direct descriptors; returns the slots in force
+/// (0 when none were asked for or the kernel refused: callers then use real fds).
+pub(crate) fn register_fixed_table(ring: &IoUring, slots: u32) -> u32 {
+    if slots == 0 {
+        return 0;
+    }
+    match ring.submitter().register_files_sparse(slots) {
+        Ok(()) => slots,
+        Err(e) => {
+            log::warn!("coreline: no table of {slots} direct descriptors ({e}); using fds");
+            0
+        }
+    }
 }

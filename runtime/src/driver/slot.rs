@@ -15,6 +15,8 @@ pub(crate) const INTERNAL_BIT: u64 = 1 << 63;
 pub(crate) const CANCEL_USER_DATA: u64 = INTERNAL_BIT;
 /// The CQE of the read pending on this core's wake-up eventfd.
 pub(crate) const WAKE_USER_DATA: u64 = INTERNAL_BIT | 1;
+/// The CQE of a CLOSE of a direct descriptor nobody owns any more: nothing to do.
+pub(crate) const CLOSE_USER_DATA: u64 = INTERNAL_BIT | 2;
 
 /// Identifies one submitted operation: slot index plus the generation it was created with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,9 @@ pub(crate) enum OpKind {
     Plain,
     /// A non-negative result is a new fd (accept, openat): close it if nobody wants it.
     YieldsFd,
+    /// A non-negative result is a new direct descriptor (accept into the ring's table):
+    /// close that slot if nobody wants it.
+    YieldsFixed,
     /// CQEs may carry a provided buffer (`IORING_CQE_F_BUFFER`): give it back to the ring.
     SelectsBuffer,
 }

@@ -4,35 +4,28 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use io_uring::cqueue;
-
+use super::recv::{Chunk, MultiRecv};
 use crate::buf::{IoBuf, IoBufMut};
 use crate::buf_ring::RecvBuf;
-use crate::context::with_driver;
-use crate::driver::slot::OpKind;
 use crate::fd::SharedFd;
-use crate::op::MultiOp;
 use crate::{ops, rx_stamp};
 
 /// A connected stream socket and its receive state.
 pub(super) struct Conn {
     pub(super) fd: SharedFd,
-    recv: MultiOp<SharedFd>,
+    recv: MultiRecv<SharedFd>,
     /// Whether receives bring kernel timestamps (see `rx_stamp`); decided when first armed.
     pub(super) stamped: Option<bool>,
-    /// Registered with the buffer ring to be woken when a buffer is back.
-    waiting_for_buffer: bool,
 }
 
 impl Conn {
     pub(super) fn new(fd: OwnedFd) -> Self {
         Conn {
             fd: SharedFd::new(fd),
-            recv: MultiOp::idle(OpKind::SelectsBuffer),
+            recv: MultiRecv::idle(),
             stamped: None,
-            waiting_for_buffer: false,
         }
     }
 
@@ -44,48 +37,15 @@ impl Conn {
     }
 
     pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<RecvBuf>>> {
-        loop {
-            if !self.recv.is_armed() {
-                let ring = with_driver(|d| d.buf_ring.clone());
-                if !ring.has_free() {
-                    ring.wait_for_buffer(cx.waker());
-                    self.waiting_for_buffer = true;
-                    return Poll::Pending;
-                }
-                if std::mem::take(&mut self.waiting_for_buffer) {
-                    ring.pass_on();
-                }
-                let sqe = rx_stamp::recv_sqe(self.fd.raw(), ring.group(), &mut self.stamped);
-                self.recv.arm(sqe, self.fd.clone());
-            }
-            let (c, moved) = match self.recv.poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => continue, // ended (EOF seen, ENOBUFS...): re-arm
-                Poll::Ready(Some(q)) => (q.completion, q.moved),
-            };
-            if c.result < 0 {
-                if c.result == -libc::ENOBUFS || c.result == -libc::ECANCELED {
-                    // The ring ran dry, or the driver cancelled this receive because its
-                    // chunks went unread (RECV_QUEUE_LIMIT, driver/evict.rs): re-arm now
-                    // that the owner reads again.
-                    continue;
-                }
-                return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
-            }
-            let buf = if let Some(bytes) = moved {
-                RecvBuf::moved(bytes, c.reaped_us)
-            } else if let Some(bid) = cqueue::buffer_select(c.flags) {
-                let ring = with_driver(|d| d.buf_ring.clone());
-                RecvBuf::new(ring, bid, c.result as usize, c.reaped_us)
-            } else {
-                return Poll::Ready(Ok(None));
-            };
-            return Poll::Ready(Ok(if self.stamped == Some(true) {
-                rx_stamp::payload(buf)
-            } else {
-                Some(buf)
-            }));
-        }
+        let (fd, stamped) = (&self.fd, &mut self.stamped);
+        let chunk = ready!(self.recv.poll(cx, |group| {
+            (rx_stamp::recv_sqe(fd.raw(), group, stamped), fd.clone())
+        }))?;
+        Poll::Ready(Ok(match chunk {
+            Chunk::Eof => None,
+            Chunk::Data(buf) if self.stamped == Some(true) => rx_stamp::payload(buf),
+            Chunk::Data(buf) => Some(buf),
+        }))
     }
 
     pub(super) async fn send_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
@@ -94,19 +54,6 @@ impl Conn {
 
     pub(super) async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         ops::recv(&self.fd, buf).await
-    }
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        // A receiver gone while waiting for a buffer passes its turn on (see `pass_on`).
-        if self.waiting_for_buffer {
-            let _ = crate::context::try_with_core(|c| {
-                if let Ok(d) = c.driver.try_borrow() {
-                    d.buf_ring.pass_on();
-                }
-            });
-        }
     }
 }
 
@@ -187,9 +134,9 @@ macro_rules! stream_io {
 pub(super) use stream_io;
 
 /// The unsent tail of a buffer, for continuing a partial send.
-struct Tail<B> {
-    buf: B,
-    from: usize,
+pub(super) struct Tail<B> {
+    pub(super) buf: B,
+    pub(super) from: usize,
 }
 
 // SAFETY: points inside `buf`, whose storage is stable by B's own IoBuf contract.

@@ -2,7 +2,8 @@
 //!
 //! TCP: per-core listeners with multishot accept, streams with multishot receive; both
 //! can adopt sockets made elsewhere (`from_std`, `From<OwnedFd>`) and hand them back
-//! (`IntoRawFd`, `Into<OwnedFd>`). UDP: datagrams from and into owned buffers. Unix
+//! (`IntoRawFd`, `Into<OwnedFd>`). `FixedListener`/`FixedStream`: TCP on the ring's direct
+//! descriptors (receive and send only). UDP: datagrams from and into owned buffers. Unix
 //! streams: the same I/O as TCP streams. With the `futures-io` feature, `Compat` gives
 //! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits. Socket activation:
 //! [`take_listen_fds`] takes the sockets a service manager passed, and
@@ -13,7 +14,9 @@ mod adopt;
 #[cfg(feature = "futures-io")]
 mod compat;
 mod conn;
+mod fixed;
 mod listener;
+mod recv;
 mod stream;
 mod udp;
 mod unix;
@@ -21,6 +24,7 @@ mod unix;
 pub use activation::{take_listen_fds, InheritedFd};
 #[cfg(feature = "futures-io")]
 pub use compat::Compat;
+pub use fixed::{FixedListener, FixedStream};
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;

@@ -6,6 +6,7 @@
 
 mod convert;
 pub mod direct;
+mod fixed;
 mod misc;
 mod msg;
 mod net;
@@ -13,6 +14,7 @@ mod open;
 mod rw;
 mod stat;
 
+pub use fixed::send_fixed;
 pub use misc::{splice, timeout_op, writable};
 pub use msg::{recv_from, send_to};
 pub(crate) use net::connect_raw;
