@@ -30,9 +30,11 @@ impl ProxyFlags {
             || self.max_connections.is_some()
             || self.queue.is_some();
         if tuned && self.routes.is_empty() {
-            return Err("--proxy-host, --proxy-timeout, --proxy-max-connections and \
+            return Err(
+                "--proxy-host, --proxy-timeout, --proxy-max-connections and \
                         --proxy-queue need --proxy PREFIX=URL"
-                .into());
+                    .into(),
+            );
         }
         Ok(())
     }
