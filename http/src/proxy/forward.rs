@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use http::header::{self, CONTENT_TYPE};
-use http::{HeaderValue, Request, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 
 use super::headers::{self, Origin};
 use super::limit::Permit;
@@ -65,6 +65,7 @@ pub(super) async fn forward(
         // The client writes the upstream's authority when the request has no Host.
         forwarded.remove(header::HOST);
     }
+    let head_request = parts.method == Method::HEAD;
     let mut upstream = Request::new(body);
     *upstream.method_mut() = parts.method.clone();
     *upstream.uri_mut() = uri;
@@ -72,7 +73,13 @@ pub(super) async fn forward(
     *upstream.headers_mut() = forwarded;
     match proxy.client.request(upstream).await {
         Ok(response) => {
-            let (mut parts, body) = response.into_parts();
+            let (mut parts, mut body) = response.into_parts();
+            if head_request {
+                // No body follows, but the head says how long the GET's would be.
+                body = Body {
+                    kind: Kind::Omitted(content_length(&parts.headers)),
+                };
+            }
             headers::remove_hop_by_hop(&mut parts.headers);
             Response::from_parts(parts, holding(body, permit))
         }
@@ -92,6 +99,16 @@ pub(super) async fn forward(
             text(status, body)
         }
     }
+}
+
+/// The one Content-Length of a response head (the client refused a head with more).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// A short `text/plain` response.

@@ -114,3 +114,21 @@ fn proxy_host_keep_forwards_the_clients_host_and_longest_prefix_wins() {
     assert_eq!(seen("/a/headers").path, "/middle/headers");
     assert_eq!(seen("/headers").path, "/short/headers");
 }
+
+#[test]
+fn a_head_request_gets_the_upstreams_length_and_no_body() {
+    let python = start_python();
+    let front = proxy(&[format!("/=http://127.0.0.1:{}", python.port)], &[]);
+    let mut client = crate::common::Client::connect(front.addr);
+    client.send(b"HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n");
+    let res = client.response(true);
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-length"), Some("65536"));
+    client.send(b"HEAD /other HTTP/1.1\r\nHost: x\r\n\r\n");
+    let res = client.response(true);
+    assert_eq!(res.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(res.header("content-length"), None);
+    // The connection is still in step: a GET after the two heads.
+    client.send(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(client.response(false).body.len(), 65536);
+}

@@ -7,6 +7,8 @@ picks the answer, so any prefix in front of it works):
   GET .../file        -> a Content-Length body (64 KiB of 'p')
   GET .../chunked     -> a chunked body of 100 parts
   POST/PUT .../echo   -> the request body (Content-Length or chunked) back, chunked
+  HEAD .../file       -> the GET's head (Content-Length: 65536); HEAD of anything else:
+                         a chunked head
 """
 
 import json
@@ -54,6 +56,14 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         else:
             self.send_error(404)
+
+    def do_HEAD(self):
+        self.send_response(200)
+        if self.last() == "file":
+            self.send_header("Content-Length", "65536")
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
 
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
