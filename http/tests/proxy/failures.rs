@@ -162,3 +162,25 @@ fn proxy_tuning_needs_a_route_and_bad_rules_are_refused() {
         assert!(err.contains("proxy"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn an_upstream_closing_pooled_connections_is_retried_for_get_only() {
+    // One keep-alive response per connection, then a close (as an upstream with a short
+    // idle timeout does while the connection sits in the proxy's pool).
+    let closer = peer(|s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        std::thread::sleep(Duration::from_millis(50));
+    });
+    let front = proxy(&[format!("/=http://{closer}")], &[]);
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_millis(150));
+        let res = get(&front, &format!("/{i}"));
+        assert_eq!((res.status, res.body_str()), (200, "ok"), "GET {i}");
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    let post = one(
+        front.addr,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
+    );
+    assert_eq!(post.status, 502, "a POST is never sent twice");
+}
