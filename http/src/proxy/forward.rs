@@ -50,6 +50,7 @@ pub(super) async fn forward(
         }
     };
     headers::remove_hop_by_hop(&mut parts.headers);
+    let host = parts.headers.get(header::HOST).cloned();
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {
@@ -57,20 +58,18 @@ pub(super) async fn forward(
         } else {
             "http"
         },
-        host: parts.headers.get(header::HOST),
+        host: host.as_ref(),
     };
-    let mut forwarded = parts.headers.clone();
-    headers::add_forwarding(&mut forwarded, &origin);
+    headers::add_forwarding(&mut parts.headers, &origin);
     if proxy.host == HostHeader::Upstream {
         // The client writes the upstream's authority when the request has no Host.
-        forwarded.remove(header::HOST);
+        parts.headers.remove(header::HOST);
     }
     let head_request = parts.method == Method::HEAD;
-    let mut upstream = Request::new(body);
-    *upstream.method_mut() = parts.method.clone();
-    *upstream.uri_mut() = uri;
-    *upstream.version_mut() = Version::HTTP_11;
-    *upstream.headers_mut() = forwarded;
+    let method = parts.method.clone();
+    let original = std::mem::replace(&mut parts.uri, uri);
+    parts.version = Version::HTTP_11;
+    let upstream = Request::from_parts(parts, body);
     match proxy.client.request(upstream).await {
         Ok(response) => {
             let (mut parts, mut body) = response.into_parts();
@@ -92,8 +91,8 @@ pub(super) async fn forward(
             log::warn!(
                 "proxy {}: {} {}: {e}; answered {}",
                 route.route.origin(),
-                parts.method,
-                parts.uri.path(),
+                method,
+                original.path(),
                 status.as_u16()
             );
             text(status, body)

@@ -19,11 +19,13 @@
 //! ```no_run
 //! use coreline_http::proxy::ProxyBuilder;
 //!
-//! let proxy = ProxyBuilder::new(vec!["/api/=http://127.0.0.1:9000/".parse().unwrap()]);
-//! let server = coreline_http::Builder::new()
-//!     .listen("127.0.0.1:8080".parse().unwrap())
-//!     .build(move || proxy.build())
-//!     .unwrap();
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let proxy = ProxyBuilder::new(vec!["/api/=http://127.0.0.1:9000/".parse()?]);
+//! coreline_http::Server::builder()
+//!     .listen("127.0.0.1:8080".parse()?)
+//!     .build(move || proxy.build())?
+//!     .run()?;
+//! # Ok(()) }
 //! ```
 
 mod forward;
