@@ -133,7 +133,10 @@ fn over_the_limit_and_queue_is_a_503_at_once() {
         (refused.status, refused.body_str()),
         (503, "upstream busy\n")
     );
-    assert!(start.elapsed() < Duration::from_millis(500), "at once");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "at once, not after the wait"
+    );
     assert_eq!(first.join().unwrap().body_str(), "slow");
     assert_eq!(
         queued.join().unwrap().body_str(),

@@ -132,3 +132,23 @@ fn a_head_request_gets_the_upstreams_length_and_no_body() {
     client.send(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(client.response(false).body.len(), 65536);
 }
+
+#[test]
+fn a_request_over_tls_is_forwarded_as_https() {
+    let python = start_python();
+    let certs = std::env::temp_dir().join(format!("coreline-proxy-tls-{}", std::process::id()));
+    let (cert, key) = coreline_tls::generate_self_signed(&certs, &[]).unwrap();
+    let rule = format!("/=http://127.0.0.1:{}", python.port);
+    let front = crate::served::Served::start_tls(
+        &cert,
+        &key,
+        &["--proxy", &rule],
+        std::process::Stdio::null,
+    );
+    let body = crate::run("curl", &["-sSk", "--fail", &front.https_url("/headers")]);
+    let _ = std::fs::remove_dir_all(&certs);
+    let seen = Seen::parse(&body);
+    assert_eq!(seen.get("x-forwarded-proto"), Some("https"));
+    let forwarded = seen.get("forwarded").unwrap();
+    assert!(forwarded.ends_with(";proto=https"), "{forwarded}");
+}
