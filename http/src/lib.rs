@@ -78,6 +78,7 @@ mod listen_addr;
 pub mod metrics;
 mod parse;
 mod pool;
+pub mod proxy;
 mod server;
 #[cfg(feature = "tower")]
 pub mod service;

@@ -167,7 +167,7 @@ fn measure(
     };
     let server = builder
         .cores(Cores::Count(1))
-        .build(|| routes::Router::new(None))
+        .build(|| routes::Router::new(None, None))
         .unwrap();
     let addr = match ca {
         Some(_) => server.tls_local_addrs()[0],

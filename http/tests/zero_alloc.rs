@@ -72,7 +72,7 @@ fn check(metrics: bool) {
         .timeouts(timeouts)
         .limits(Limits::default().max_requests_per_connection(0))
         .metrics(metrics)
-        .build(|| routes::Router::new(None))
+        .build(|| routes::Router::new(None, None))
         .unwrap();
     let addr = server.local_addrs()[0];
     let handle = server.handle();

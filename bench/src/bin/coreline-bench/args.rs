@@ -45,6 +45,8 @@ pub struct CompareArgs {
     pub server_cpus: Vec<usize>,
     /// CPUs of the load generator.
     pub client_cpus: Vec<usize>,
+    /// CPUs of the proxy scenarios' upstream coreline.
+    pub upstream_cpus: Vec<usize>,
     /// The load generator.
     pub load: LoadTool,
     /// First port: server i listens on `port_base + 2i` (plain) and `+ 2i + 1` (TLS).
@@ -86,7 +88,8 @@ pub struct CompareFlags {
     servers: Option<::std::vec::Vec<Kind>>,
     /// plain64,plain1024,pipelined16,close,file64k,file1m,tls,tls-handshake,tls-resume,
     /// open50,open90, and fileN / fileNk / fileNm: a file of N bytes / KiB / MiB;
-    /// axum-json, axum-user: the axum servers' JSON routes [default: these but the axum ones]
+    /// axum-json, axum-user: the axum servers' JSON routes; proxy64, proxy1m: through the
+    /// server to an upstream coreline [default: these but the axum and proxy ones]
     #[arg(long, value_name = "LIST",
           value_parser = |v: &str| scenarios::parse(v).map_err(message))]
     scenarios: Option<::std::vec::Vec<Scenario>>,
@@ -102,6 +105,10 @@ pub struct CompareFlags {
     /// CPUs of the load generator
     #[arg(long, value_name = "LIST", value_parser = cpu_list, default_value = "1")]
     client_cpus: ::std::vec::Vec<usize>,
+    /// CPUs of the upstream coreline of proxy64 and proxy1m (not measured) [default: the
+    /// client CPUs]
+    #[arg(long, value_name = "LIST", value_parser = cpu_list)]
+    upstream_cpus: Option<::std::vec::Vec<usize>>,
     /// The load generator: coreline-load, or wrk (closed loop only)
     #[arg(long, value_name = "TOOL", value_enum, default_value = "coreline-load")]
     load: LoadTool,
@@ -157,6 +164,12 @@ impl CompareArgs {
         if f.server_cpus.iter().any(|c| f.client_cpus.contains(c)) {
             return Err(usage("--server-cpus and --client-cpus must not overlap"));
         }
+        if f.upstream_cpus
+            .as_ref()
+            .is_some_and(|u| u.iter().any(|c| f.server_cpus.contains(c)))
+        {
+            return Err(usage("--server-cpus and --upstream-cpus must not overlap"));
+        }
         Ok(CompareArgs {
             servers: f
                 .servers
@@ -165,6 +178,7 @@ impl CompareArgs {
             duration: f.duration.unwrap_or(if f.quick { 1 } else { 10 }),
             repeats: f.repeats.unwrap_or(if f.quick { 1 } else { 3 }) as usize,
             server_cpus: f.server_cpus,
+            upstream_cpus: f.upstream_cpus.unwrap_or_else(|| f.client_cpus.clone()),
             client_cpus: f.client_cpus,
             load: f.load,
             port_base: f.port_base,

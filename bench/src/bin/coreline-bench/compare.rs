@@ -14,7 +14,6 @@ use crate::fail::{note, run, setup, Fail};
 use crate::host::{utc_now, versions, TempDir};
 use crate::paths;
 use crate::report::{self, Context};
-use crate::scenarios::Target;
 use crate::servers::{Kind, Server, Setup};
 use crate::session::Session;
 
@@ -64,12 +63,19 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
     let tmp = TempDir::create()?;
     let want_tls = a.scenarios.iter().any(|s| s.tls);
     prepare_files(a, tmp.path())?;
+    // The proxy scenarios' upstream: a coreline on its own CPUs, after the servers' ports.
+    let upstream_port = a.port_base + 2 * a.servers.len() as u16;
+    let upstream = match a.scenarios.iter().any(|s| s.is_proxy()) {
+        true => Some(start_upstream(a, &bin_dir, upstream_port, &tmp, nofile)?),
+        false => None,
+    };
     let s = Setup {
         tmp: tmp.path(),
         cpus: &a.server_cpus,
         nofile,
         nginx_reference: &reference,
         want_tls,
+        upstream_port: upstream.as_ref().map(|u| u.port),
     };
     let cx_base = Context {
         command,
@@ -113,6 +119,7 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
     }
     .run_all()?;
     drop(servers);
+    drop(upstream);
     let dir = a
         .results_dir
         .clone()
@@ -135,6 +142,32 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
             written.markdown.display()
         ))),
     }
+}
+
+/// The upstream coreline of the proxy scenarios, serving the run's files on
+/// `--upstream-cpus`; its CPU time is not counted (the proxy's is what is measured).
+fn start_upstream(
+    a: &CompareArgs,
+    bin_dir: &Path,
+    port: u16,
+    tmp: &TempDir,
+    nofile: u64,
+) -> Result<Server, Fail> {
+    let bin = paths::CORELINE.ensure(bin_dir, a.no_build)?;
+    let s = Setup {
+        tmp: tmp.path(),
+        cpus: &a.upstream_cpus,
+        nofile,
+        nginx_reference: "",
+        want_tls: false,
+        upstream_port: None,
+    };
+    let server = Server::start(Kind::Coreline, Some(&bin), port, &s)?;
+    note(format!(
+        "upstream coreline listening on 127.0.0.1:{port} (CPUs {:?})",
+        a.upstream_cpus
+    ));
+    Ok(server)
 }
 
 /// One line per missing tool, saying how to install it (exit 2).
@@ -188,7 +221,7 @@ fn prepare_files(a: &CompareArgs, tmp: &Path) -> Result<(), Fail> {
     }
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     for s in &a.scenarios {
-        if let Target::File(size) = s.target {
+        if let Some(size) = s.file_size() {
             let file = www.join(format!("f{size}.bin"));
             let bytes: Vec<u8> = (0..size)
                 .map(|_| {

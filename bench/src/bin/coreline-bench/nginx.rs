@@ -23,6 +23,9 @@ pub struct NginxSetup<'a> {
     pub cpus: &'a [usize],
     /// RLIMIT_NOFILE for the workers.
     pub nofile: u64,
+    /// The upstream coreline's port (the reference's `UPSTREAM_PORT`); without one, the
+    /// reference's `upstream` block points at a port nothing listens on.
+    pub upstream_port: Option<u16>,
 }
 
 /// Rewrites the reference config `src` for this run. Fails (exit 2) when the reference no
@@ -65,7 +68,8 @@ pub fn derive_config(src: &str, s: &NginxSetup<'_>) -> Result<String, Fail> {
         } else {
             out += &line
                 .replace("WWW_ROOT", &s.root.display().to_string())
-                .replace("CERT_DIR", &s.cert_dir.display().to_string());
+                .replace("CERT_DIR", &s.cert_dir.display().to_string())
+                .replace("UPSTREAM_PORT", &s.upstream_port.unwrap_or(9).to_string());
             out += "\n";
         }
     }
@@ -109,6 +113,7 @@ mod tests {
             prefix: p,
             cpus: &[0, 2],
             nofile: 65536,
+            upstream_port: Some(18090),
         };
         let c = derive_config(&reference(), &setup).unwrap();
         assert!(
@@ -132,6 +137,7 @@ mod tests {
             c.contains("root /tmp/x/www;") && !c.contains("WWW_ROOT") && !c.contains("CERT_DIR")
         );
         assert!(c.contains("proxy_temp_path /tmp/x/tmp/proxy;"));
+        assert!(c.contains("server 127.0.0.1:18090;") && c.contains("proxy_pass http://"));
         assert!(derive_config("worker_processes 1;\n", &setup).is_err());
     }
 

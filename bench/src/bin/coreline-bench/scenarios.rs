@@ -1,4 +1,4 @@
-//! The scenarios: the thirteen named ones, plus a static file of any size (`fileN`, `fileNk`,
+//! The scenarios: the fifteen named ones, plus a static file of any size (`fileN`, `fileNk`,
 //! `fileNm`); what each one sends, and which servers and load tools can run it.
 
 use crate::args::LoadTool;
@@ -17,7 +17,15 @@ pub enum Target {
     /// `POST /greeting` of the axum example's router with [`GREETING_BODY`]: a JSON body in
     /// (read whole before the router runs, on coreline), a JSON answer.
     Greeting,
+    /// `GET /proxy/plaintext`: the server forwards it to an upstream coreline.
+    ProxyPlaintext,
+    /// `GET /proxy/f<SIZE>.bin`: a file of the upstream coreline, through the server.
+    ProxyFile(u64),
 }
+
+/// The path prefix the servers forward to the upstream coreline (`--proxy` and nginx's
+/// `location /proxy/`), which is stripped on the way.
+pub const PROXY_PREFIX: &str = "/proxy/";
 
 /// The JSON body the `axum-json` scenario posts.
 pub const GREETING_BODY: &str = r#"{"name":"coreline-bench"}"#;
@@ -64,6 +72,21 @@ impl Scenario {
             Target::File(size) => format!("/f{size}.bin"),
             Target::UserById => "/users/1".into(),
             Target::Greeting => "/greeting".into(),
+            Target::ProxyPlaintext => format!("{PROXY_PREFIX}plaintext"),
+            Target::ProxyFile(size) => format!("{PROXY_PREFIX}f{size}.bin"),
+        }
+    }
+
+    /// Whether the server forwards it to the upstream coreline.
+    pub fn is_proxy(&self) -> bool {
+        matches!(self.target, Target::ProxyPlaintext | Target::ProxyFile(_))
+    }
+
+    /// The file the server (or, proxied, the upstream) must have, if any.
+    pub fn file_size(&self) -> Option<u64> {
+        match self.target {
+            Target::File(size) | Target::ProxyFile(size) => Some(size),
+            _ => None,
         }
     }
 
@@ -100,6 +123,9 @@ impl Scenario {
             (true, true, false) => ", TLS full handshake per request (no resumption)",
             (true, true, true) => ", TLS resumed handshake per request",
         };
+        if self.is_proxy() {
+            s += ", through the server to an upstream coreline (keep-alive)";
+        }
         if let Some(f) = self.open_fraction {
             s += &format!(", open loop at {:.0} % of nginx's plain64 req/s", f * 100.0);
         }
@@ -111,6 +137,10 @@ impl Scenario {
         match server {
             _ if self.is_axum_route() && !server.is_axum() => {
                 Some("only the axum servers have the axum example's routes")
+            }
+            Kind::Nginx if self.is_proxy() => None,
+            k if self.is_proxy() && !k.is_coreline() => {
+                Some("only coreline and nginx are run as proxies")
             }
             k if k.is_axum() && (self.tls || matches!(self.target, Target::File(_))) => {
                 Some("the axum servers serve plain HTTP and no files")
@@ -189,13 +219,24 @@ pub fn all() -> Vec<Scenario> {
             target: Target::UserById,
             ..Scenario::closed("axum-user", 64)
         },
+        Scenario {
+            target: Target::ProxyPlaintext,
+            ..Scenario::closed("proxy64", 64)
+        },
+        Scenario {
+            target: Target::ProxyFile(1 << 20),
+            ..Scenario::closed("proxy1m", 64)
+        },
     ]
 }
 
 /// The scenarios run when none are named: all but the axum routes' (only the axum servers
-/// have those).
+/// have those) and the proxy ones (they start an upstream coreline too).
 pub fn defaults() -> Vec<Scenario> {
-    all().into_iter().filter(|s| !s.is_axum_route()).collect()
+    all()
+        .into_iter()
+        .filter(|s| !s.is_axum_route() && !s.is_proxy())
+        .collect()
 }
 
 /// A file scenario of any size: `file256` (bytes), `file4k` (KiB), `file1m` (MiB); 64
@@ -305,5 +346,12 @@ mod tests {
             .is_none());
         assert!(by_name("tls").unsupported_by(Kind::AxumTokio).is_some());
         assert_eq!(by_name("axum-json").json_body(), Some(GREETING_BODY));
+        let proxy1m = by_name("proxy1m");
+        assert_eq!(proxy1m.path(), "/proxy/f1048576.bin");
+        assert_eq!(proxy1m.file_size(), Some(1 << 20));
+        assert!(proxy1m.unsupported_by(Kind::Nginx).is_none());
+        assert!(proxy1m.unsupported_by(Kind::Coreline).is_none());
+        assert!(proxy1m.unsupported_by(Kind::Hyper).is_some());
+        assert!(!defaults().iter().any(Scenario::is_proxy));
     }
 }

@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 use crate::fail::{run, setup, Fail};
 pub use crate::kinds::Kind;
 use crate::nginx::{derive_config, NginxSetup};
+use crate::scenarios::PROXY_PREFIX;
 
 /// What every server of a run shares.
 #[derive(Debug)]
@@ -29,6 +30,9 @@ pub struct Setup<'a> {
     pub nginx_reference: &'a str,
     /// Whether any selected scenario needs TLS.
     pub want_tls: bool,
+    /// The upstream coreline's port, when a proxy scenario runs: coreline gets
+    /// `--proxy /proxy/=http://127.0.0.1:PORT/`, nginx the reference's `location /proxy/`.
+    pub upstream_port: Option<u16>,
 }
 
 impl Setup<'_> {
@@ -154,6 +158,10 @@ fn launch(
             ];
             c.extend(["--root".into(), s.www().display().to_string()]);
             c.extend(k.coreline_flags(port, s.tmp));
+            if let Some(up) = s.upstream_port {
+                let rule = format!("{PROXY_PREFIX}=http://127.0.0.1:{up}/");
+                c.extend(["--proxy".into(), rule]);
+            }
             if tls {
                 c.extend(["--tls-listen".into(), addr(port + 1)]);
                 c.extend([
@@ -190,6 +198,7 @@ fn launch(
                     prefix: &prefix,
                     cpus: s.cpus,
                     nofile: s.nofile,
+                    upstream_port: s.upstream_port,
                 },
             )?;
             let file = prefix.join("nginx.conf");

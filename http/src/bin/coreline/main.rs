@@ -33,6 +33,7 @@ mod files;
 mod log_sink;
 mod metrics_args;
 mod notify;
+mod proxy_args;
 mod reload;
 mod routes;
 mod signals;
@@ -266,7 +267,8 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot block the signals it handles: {e}")),
     };
-    let server = match builder.build(move || routes::Router::new(root.clone())) {
+    let proxy = serve.proxy.builder();
+    let server = match builder.build(move || routes::Router::new(root.clone(), proxy.as_ref())) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };

@@ -1,5 +1,6 @@
-//! The routes of `coreline serve`: `/plaintext`, `/echo`, and files under `--root`; `/`
-//! is the root's `index.html` with `--root`, else a page listing the routes.
+//! The routes of `coreline serve`: `--proxy` prefixes first (the longest matching one
+//! forwards the request), then `/plaintext`, `/echo`, and files under `--root`; `/` is the
+//! root's `index.html` with `--root`, else a page listing the routes.
 //!
 //! With `--root`, files win: `/plaintext` and `/echo` are the fixed routes only while the
 //! root has no entry of that name (looked up once at start, see [`Root`]).
@@ -9,6 +10,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use coreline_http::proxy::{Proxy, ProxyBuilder};
 use coreline_http::{recycle, response, Body, Handler, Limits};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -25,21 +27,27 @@ pub struct Router {
     plaintext_route: bool,
     /// `/echo` is the fixed route (no file of that name under the root).
     echo_route: bool,
+    /// `--proxy` routes, if any.
+    proxy: Option<Proxy>,
 }
 
 impl Router {
-    /// A router serving the files of `root` (if any) besides the fixed routes.
-    pub fn new(root: Option<Root>) -> Self {
+    /// A router forwarding the routes of `proxy` (if any) and serving the files of `root`
+    /// (if any) besides the fixed routes.
+    pub fn new(root: Option<Root>, proxy: Option<&ProxyBuilder>) -> Self {
+        let proxy = proxy.map(ProxyBuilder::build);
         match root {
             Some(root) => Router {
                 plaintext_route: !root.has_plaintext,
                 echo_route: !root.has_echo,
                 files: Some(Rc::new(root.files)),
+                proxy,
             },
             None => Router {
                 files: None,
                 plaintext_route: true,
                 echo_route: true,
+                proxy,
             },
         }
     }
@@ -109,6 +117,11 @@ impl Handler for Router {
     type Future = RouteFuture;
 
     fn call(&self, req: Request<Body>) -> RouteFuture {
+        if let Some(proxy) = &self.proxy {
+            if let Some(route) = proxy.route(req.uri().path()) {
+                return RouteFuture::Boxed(Box::pin(proxy.forward(route, req)));
+            }
+        }
         let get_or_head = req.method() == Method::GET || req.method() == Method::HEAD;
         let fixed = match req.uri().path() {
             "/plaintext" if self.plaintext_route => RouteFuture::Plaintext,

@@ -17,6 +17,7 @@ use super::serve::ServeArgs;
 use super::values::SniCert;
 use crate::log_sink::LogFormat;
 use crate::metrics_args::{self, MetricsFlags};
+use crate::proxy_args::ProxyFlags;
 
 /// The plain listener used when neither `--listen` nor `--tls-listen` is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -62,6 +63,8 @@ pub struct Serve {
     pub log_level: log::LevelFilter,
     /// `--log-format` (default text).
     pub log_format: LogFormat,
+    /// `--proxy` routes and their settings.
+    pub proxy: ProxyFlags,
     /// `--config FILE`, if given.
     pub config: Option<PathBuf>,
     /// Every key as given, for SIGHUP to see what a new config file changes (filled in by
@@ -139,6 +142,14 @@ impl Serve {
             public: a.metrics_public,
         };
         metrics_args::check(&metrics)?;
+        let proxy = ProxyFlags {
+            routes: a.proxy,
+            host: a.proxy_host,
+            timeout: a.proxy_timeout,
+            max_connections: a.proxy_max_connections,
+            queue: a.proxy_queue,
+        };
+        proxy.check()?;
         // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
         let listen = match (a.listen.is_empty(), &tls) {
             (false, _) | (true, Some(_)) => a.listen,
@@ -165,6 +176,7 @@ impl Serve {
             min_send_rate: a.min_send_rate,
             log_level: a.log_level.unwrap_or(log::LevelFilter::Info),
             log_format: a.log_format.unwrap_or_default(),
+            proxy,
             config: a.config,
             keys: Keys::default(),
         })

@@ -10,6 +10,7 @@ use coreline_runtime::Cores;
 
 use super::values::{self, SniCert};
 use crate::log_sink::LogFormat;
+use crate::proxy_args;
 
 /// `serve`'s flags as given (`None`/empty: not given; defaults are applied in `merge.rs`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -106,4 +107,26 @@ pub struct ServeArgs {
     /// object per line: ts, level, target, msg) [default: text].
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Forward requests whose path starts with PREFIX to the upstream URL (repeatable; the
+    /// longest prefix wins, before the other routes). A URL with a path replaces the
+    /// prefix with it (/api/=http://127.0.0.1:9000/ sends /api/x as /x); one without
+    /// keeps the path.
+    #[arg(long, value_name = "PREFIX=URL")]
+    pub proxy: Vec<coreline_http::proxy::Route>,
+    /// The Host sent to the upstream: upstream (its host:port, as nginx's proxy_pass) or
+    /// keep (the client's) [default: upstream].
+    #[arg(long, value_name = "keep|upstream")]
+    pub proxy_host: Option<coreline_http::proxy::HostHeader>,
+    /// Each read from and write to the upstream may take this long; longer answers 504
+    /// [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = proxy_args::timeout)]
+    pub proxy_timeout: Option<Duration>,
+    /// Upstream exchanges at once, per core and --proxy route (0 = unlimited)
+    /// [default: 256].
+    #[arg(long, value_name = "N", value_parser = values::limit)]
+    pub proxy_max_connections: Option<usize>,
+    /// Requests waiting for one of those exchanges, per core and route; one more is
+    /// answered 503 [default: 1024].
+    #[arg(long, value_name = "N", value_parser = values::limit)]
+    pub proxy_queue: Option<usize>,
 }

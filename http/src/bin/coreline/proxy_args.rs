@@ -1,0 +1,79 @@
+//! The reverse-proxy flags of `coreline serve` (`--proxy PREFIX=URL`, `--proxy-host`,
+//! `--proxy-timeout`, `--proxy-max-connections`, `--proxy-queue`), and the
+//! [`ProxyBuilder`] they make.
+
+use std::time::Duration;
+
+use coreline_http::client::Client;
+use coreline_http::proxy::{HostHeader, ProxyBuilder, Route};
+
+/// `serve`'s proxy options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyFlags {
+    /// `--proxy PREFIX=URL`, each given.
+    pub routes: Vec<Route>,
+    /// `--proxy-host keep|upstream` (default upstream).
+    pub host: Option<HostHeader>,
+    /// `--proxy-timeout SECS`: each read from and write to the upstream.
+    pub timeout: Option<Duration>,
+    /// `--proxy-max-connections N`: exchanges at once per core and route.
+    pub max_connections: Option<usize>,
+    /// `--proxy-queue N`: requests waiting per core and route.
+    pub queue: Option<usize>,
+}
+
+impl ProxyFlags {
+    /// Checks the combination (after all flags are read).
+    pub fn check(&self) -> Result<(), String> {
+        let tuned = self.host.is_some()
+            || self.timeout.is_some()
+            || self.max_connections.is_some()
+            || self.queue.is_some();
+        if tuned && self.routes.is_empty() {
+            return Err(
+                "--proxy-host, --proxy-timeout, --proxy-max-connections and \
+                        --proxy-queue need --proxy PREFIX=URL"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The proxy these flags ask for, if any route was given.
+    pub fn builder(&self) -> Option<ProxyBuilder> {
+        if self.routes.is_empty() {
+            return None;
+        }
+        let max_connections = self
+            .max_connections
+            .unwrap_or(ProxyBuilder::DEFAULT_MAX_CONNECTIONS);
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(60));
+        // As many idle connections are kept as may be busy, so a steady load reuses them.
+        let idle = if max_connections == 0 {
+            ProxyBuilder::DEFAULT_MAX_CONNECTIONS
+        } else {
+            max_connections
+        };
+        let client = Client::builder()
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .max_idle_per_host(idle);
+        Some(
+            ProxyBuilder::new(self.routes.clone())
+                .host(self.host.unwrap_or_default())
+                .client(client)
+                .max_connections(max_connections)
+                .max_queue(self.queue.unwrap_or(ProxyBuilder::DEFAULT_MAX_QUEUE)),
+        )
+    }
+}
+
+/// `--proxy-timeout`: seconds, above 0 and up to 3600, fractions allowed.
+pub fn timeout(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{value}' is not more than 0 and up to 3600 seconds"))
+}

@@ -1,0 +1,150 @@
+//! One request through the proxy: wait for a permit, rewrite the head, exchange with the
+//! upstream, and hand back its response (or the status standing for its failure) with the
+//! permit held until the response body has been sent.
+
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http::header::{self, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
+
+use super::headers::{self, Origin};
+use super::limit::Permit;
+use super::{HostHeader, Inner};
+use crate::body::{BoxStream, Kind};
+use crate::{response, Body, ConnectInfo, TlsInfo};
+
+/// Forwards `request` along route `index` of `proxy`.
+pub(super) async fn forward(
+    proxy: Rc<Inner>,
+    index: usize,
+    request: Request<Body>,
+) -> Response<Body> {
+    let route = &proxy.routes[index];
+    let permit = match route.limiter.acquire() {
+        Ok(waiting) => waiting.await,
+        Err(_) => {
+            log::warn!(
+                "proxy {}: {} {}: too many requests waiting for the upstream; answered 503",
+                route.route.origin(),
+                request.method(),
+                request.uri().path(),
+            );
+            return text(StatusCode::SERVICE_UNAVAILABLE, "upstream busy\n");
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let uri = match route.route.upstream_uri(target) {
+        Ok(uri) => uri,
+        Err(e) => {
+            log::warn!(
+                "proxy {}: {target}: no upstream URI ({e}); answered 502",
+                route.route
+            );
+            return text(StatusCode::BAD_GATEWAY, "bad gateway\n");
+        }
+    };
+    headers::remove_hop_by_hop(&mut parts.headers);
+    let host = parts.headers.get(header::HOST).cloned();
+    let origin = Origin {
+        peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
+        proto: if parts.extensions.get::<TlsInfo>().is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        host: host.as_ref(),
+    };
+    headers::add_forwarding(&mut parts.headers, &origin);
+    if proxy.host == HostHeader::Upstream {
+        // The client writes the upstream's authority when the request has no Host.
+        parts.headers.remove(header::HOST);
+    }
+    let head_request = parts.method == Method::HEAD;
+    let method = parts.method.clone();
+    let original = std::mem::replace(&mut parts.uri, uri);
+    parts.version = Version::HTTP_11;
+    let upstream = Request::from_parts(parts, body);
+    match proxy.client.request(upstream).await {
+        Ok(response) => {
+            let (mut parts, mut body) = response.into_parts();
+            if head_request {
+                // No body follows, but the head says how long the GET's would be.
+                body = Body {
+                    kind: Kind::Omitted(content_length(&parts.headers)),
+                };
+            }
+            headers::remove_hop_by_hop(&mut parts.headers);
+            Response::from_parts(parts, holding(body, permit))
+        }
+        Err(e) => {
+            let (status, body) = if e.is_timeout() {
+                (StatusCode::GATEWAY_TIMEOUT, "upstream timed out\n")
+            } else {
+                (StatusCode::BAD_GATEWAY, "bad gateway\n")
+            };
+            log::warn!(
+                "proxy {}: {} {}: {e}; answered {}",
+                route.route.origin(),
+                method,
+                original.path(),
+                status.as_u16()
+            );
+            text(status, body)
+        }
+    }
+}
+
+/// The one Content-Length of a response head (the client refused a head with more).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A short `text/plain` response.
+pub(super) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut res = response(status, Body::from_static(body.as_bytes()));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    res
+}
+
+/// `body` keeping `permit` until it has been read to its end or dropped. A body that is
+/// not a stream came whole with the head, and its connection is already free.
+fn holding(body: Body, permit: Permit) -> Body {
+    match body.kind {
+        Kind::Stream { stream, len } => Body {
+            kind: Kind::Stream {
+                stream: Box::pin(Holding {
+                    stream,
+                    _permit: permit,
+                }),
+                len,
+            },
+        },
+        kind => Body { kind },
+    }
+}
+
+/// A response body stream and the permit of its exchange.
+struct Holding {
+    stream: BoxStream,
+    _permit: Permit,
+}
+
+impl Stream for Holding {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().stream.as_mut().poll_next(cx)
+    }
+}
