@@ -34,6 +34,9 @@
 //! - **Latency metrics** ([`metrics`], off unless [`Builder::metrics`]): per-core
 //!   HdrHistograms of accept → first byte, queue wait and service time, accept-queue
 //!   depth, exported as Prometheus text, a percentile table and interval logs.
+//! - **Access log** ([`Builder::access_log`], off by default): one line per response in
+//!   nginx's `combined` format or as JSON, written by one writer thread so a core never
+//!   waits for the disk.
 //! - **tokio-based libraries** (feature `tokio`): a handler awaits a future that needs a
 //!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
@@ -62,6 +65,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod access_log;
 mod body;
 mod clock;
 mod config;
@@ -97,6 +101,7 @@ pub mod __fuzz {
     }
 }
 
+pub use access_log::{AccessLog, AccessLogFormat};
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
 pub use conn_info::{ConnectInfo, TlsInfo};
