@@ -8,6 +8,8 @@
 //! value, an address in use, an unreadable root or a bad certificate or key prints one line
 //! and exits 2.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
+//! `--access-log FILE|- [--access-log-format combined|json]` writes a line per response
+//! (SIGHUP reopens the file; an unopenable file prints one line and exits 2).
 //! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
 //! 5, for the first two).
@@ -148,6 +150,19 @@ fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     builder.build()
 }
 
+/// `--access-log FILE|-` opened (with its writer thread), or one line naming the file.
+fn open_access_log(
+    path: Option<&std::path::Path>,
+    format: coreline_http::AccessLogFormat,
+) -> Result<Option<coreline_http::AccessLog>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) if p.as_os_str() == "-" => coreline_http::AccessLog::stdout(format).map(Some),
+        Some(p) => coreline_http::AccessLog::open(p, format).map(Some),
+    }
+    .map_err(|e| format!("--access-log {e}"))
+}
+
 fn run(serve: args::Serve) -> ExitCode {
     // One descriptor per connection: take what the hard limit allows (the server warns at
     // start if that is still low).
@@ -235,6 +250,12 @@ fn run(serve: args::Serve) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot block the signals it handles: {e}")),
     };
+    // After the signals are blocked: the writer thread must not take a SIGHUP.
+    let access_log = match open_access_log(serve.access_log.as_deref(), serve.access_log_format) {
+        Ok(log) => log,
+        Err(e) => return fail(&e),
+    };
+    builder = builder.access_log(access_log.clone());
     let server = match builder.build(move || routes::Router::new(root.clone())) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
@@ -247,7 +268,9 @@ fn run(serve: args::Serve) -> ExitCode {
             None => eprintln!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
         }
     };
-    if let Err(e) = signals::spawn_waiter(signals, handle.clone(), tls_acceptor, on_usr1) {
+    if let Err(e) =
+        signals::spawn_waiter(signals, handle.clone(), tls_acceptor, access_log, on_usr1)
+    {
         return fail(&format!("cannot start the signal thread: {e}"));
     }
     let admin = match serve.metrics.admin {

@@ -8,6 +8,7 @@
 //!   certificates served stay as they were and the error is logged. Nothing else is
 //!   reloaded (other settings take a restart, see `--reuse-port`); the server keeps
 //!   serving either way, where SIGHUP's default action would kill it.
+//! - SIGHUP also reopens the `--access-log` file (logrotate moves it, then signals).
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
 //! No signal handler: the signals are blocked before any thread starts (so every thread
@@ -15,7 +16,7 @@
 
 use nix::sys::signal::{SigSet, Signal};
 
-use coreline_http::ServerHandle;
+use coreline_http::{AccessLog, ServerHandle};
 use coreline_tls::TlsAcceptor;
 
 /// Blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR1 in the calling thread (and every
@@ -36,12 +37,13 @@ pub fn block() -> nix::Result<SigSet> {
 }
 
 /// Starts the thread that turns the first SIGINT/SIGTERM/SIGQUIT into a graceful shutdown
-/// and a second one into an immediate exit, reloads the certificates of `tls` (if any) on
-/// each SIGHUP, and calls `on_usr1` for each SIGUSR1.
+/// and a second one into an immediate exit, reloads the certificates of `tls` (if any) and
+/// reopens the access log (if any) on each SIGHUP, and calls `on_usr1` for each SIGUSR1.
 pub fn spawn_waiter(
     set: SigSet,
     handle: ServerHandle,
     tls: Option<TlsAcceptor>,
+    access_log: Option<AccessLog>,
     on_usr1: impl Fn() + Send + 'static,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -50,7 +52,10 @@ pub fn spawn_waiter(
             while let Ok(signal) = set.wait() {
                 match signal {
                     Signal::SIGUSR1 => on_usr1(),
-                    Signal::SIGHUP => reload(tls.as_ref()),
+                    Signal::SIGHUP => {
+                        reopen_access_log(access_log.as_ref());
+                        reload(tls.as_ref(), access_log.is_some());
+                    }
                     _ if handle.is_shutting_down() => {
                         eprintln!("coreline: {signal} again, exiting now");
                         std::process::exit(130);
@@ -67,9 +72,21 @@ pub fn spawn_waiter(
         .map(drop)
 }
 
-/// SIGHUP: the certificates again, or a line saying why not.
-fn reload(tls: Option<&TlsAcceptor>) {
+/// SIGHUP: the access log's file opened again (logrotate moved it), or a line saying why
+/// not (the old file stays in use).
+fn reopen_access_log(log: Option<&AccessLog>) {
+    if let Some(Err(e)) = log.map(AccessLog::reopen) {
+        log::error!("coreline: SIGHUP: access log not reopened, still writing the old file: {e}");
+    }
+}
+
+/// SIGHUP: the certificates again, or a line saying why not (none when there are none
+/// but the access log was reopened).
+fn reload(tls: Option<&TlsAcceptor>, reopened_log: bool) {
     let Some(acceptor) = tls else {
+        if reopened_log {
+            return;
+        }
         log::warn!(
             "coreline: SIGHUP: nothing to reload without --tls-cert (other settings take a \
              restart); still serving"

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
-use coreline_http::{Builder, FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, Builder, FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::config::{self, FileArg};
@@ -56,6 +56,10 @@ pub struct Serve {
     pub min_body_rate: Option<u32>,
     /// `--min-send-rate` (library default when `None`).
     pub min_send_rate: Option<u32>,
+    /// `--access-log FILE|-` (`-`: standard output; `None`: no access log).
+    pub access_log: Option<PathBuf>,
+    /// `--access-log-format` (default `combined`).
+    pub access_log_format: AccessLogFormat,
 }
 
 /// The HTTPS listeners and their certificates.
@@ -122,6 +126,9 @@ impl Serve {
             public: a.metrics_public,
         };
         metrics_args::check(&metrics)?;
+        if a.access_log.is_none() && a.access_log_format.is_some() {
+            return Err("--access-log-format needs --access-log FILE|-".into());
+        }
         // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
         let listen = match (a.listen.is_empty(), &tls) {
             (false, _) | (true, Some(_)) => a.listen,
@@ -146,6 +153,8 @@ impl Serve {
             file_body: a.file_body.unwrap_or(FileBodyMethod::Auto),
             min_body_rate: a.min_body_rate,
             min_send_rate: a.min_send_rate,
+            access_log: a.access_log,
+            access_log_format: a.access_log_format.unwrap_or_default(),
         })
     }
 }

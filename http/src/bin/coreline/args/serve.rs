@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::{FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::values::{self, SniCert};
@@ -96,4 +96,12 @@ pub struct ServeArgs {
     /// Likewise for a client taking a response (0 = none); slower is closed [default: 240].
     #[arg(long, value_name = "BYTES_PER_S", value_parser = values::rate)]
     pub min_send_rate: Option<u32>,
+    /// Write a line per response to FILE (appended; created if missing; reopened on
+    /// SIGHUP, after logrotate moved it) or, with -, to standard output [default: none].
+    #[arg(long, value_name = "FILE|-")]
+    pub access_log: Option<PathBuf>,
+    /// The access log's lines: combined (nginx's combined format) or json (one object per
+    /// line) [default: combined].
+    #[arg(long, value_name = "FORMAT", value_parser = values::access_log_format)]
+    pub access_log_format: Option<AccessLogFormat>,
 }
