@@ -156,7 +156,7 @@ fn header_or_dash(out: &mut Vec<u8>, value: Option<&[u8]>) {
 /// `\xHH` (upper-case hex); the rest as it is.
 pub(crate) fn nginx_escape(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
-        if b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\' {
+        if !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\' {
             out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
         } else {
             out.push(b);

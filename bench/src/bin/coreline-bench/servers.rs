@@ -154,6 +154,8 @@ fn launch(
             ];
             c.extend(["--root".into(), s.www().display().to_string()]);
             c.extend(k.coreline_flags(port, s.tmp));
+            // Each start begins a new access log: a pipelined run writes hundreds of MB.
+            let _ = fs::remove_file(Kind::access_log(s.tmp));
             if tls {
                 c.extend(["--tls-listen".into(), addr(port + 1)]);
                 c.extend([
