@@ -77,7 +77,7 @@ pub enum AccessLogFormat {
 /// use coreline_http::{AccessLog, AccessLogFormat, Server};
 ///
 /// let log = AccessLog::open("/var/log/coreline/access.log", AccessLogFormat::Combined)?;
-/// let server = Server::builder().access_log(log.clone());
+/// let builder = Server::builder().access_log(Some(log.clone()));
 /// // On SIGHUP (after logrotate moved the file): log.reopen()?
 /// # Ok::<(), std::io::Error>(())
 /// ```

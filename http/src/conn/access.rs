@@ -33,7 +33,7 @@ impl ConnIo {
             return;
         }
         let headers = req.headers();
-        *self.access.borrow_mut() = Some(Box::new(Pending {
+        self.access.set(Some(Box::new(Pending {
             method: req.method().clone(),
             target: req.uri().clone(),
             version: req.version(),
@@ -42,21 +42,26 @@ impl ConnIo {
             started: Instant::now(),
             status: StatusCode::OK,
             body_bytes: 0,
-        }));
+        })));
+    }
+
+    /// Changes the pending request's facts, if there is one.
+    fn access_update(&self, change: impl FnOnce(&mut Pending)) {
+        let mut pending = self.access.take();
+        if let Some(p) = pending.as_deref_mut() {
+            change(p);
+        }
+        self.access.set(pending);
     }
 
     /// The response's status is settled.
     pub(super) fn access_status(&self, status: StatusCode) {
-        if let Some(p) = self.access.borrow_mut().as_mut() {
-            p.status = status;
-        }
+        self.access_update(|p| p.status = status);
     }
 
     /// `n` more body bytes of the response were queued or sent.
     pub(super) fn access_body_sent(&self, n: u64) {
-        if let Some(p) = self.access.borrow_mut().as_mut() {
-            p.body_bytes += n;
-        }
+        self.access_update(|p| p.body_bytes += n);
     }
 
     /// The response is finished (sent, or failed part way): writes its line.
@@ -64,7 +69,7 @@ impl ConnIo {
         let Some(log) = self.registry.access_log.as_deref() else {
             return;
         };
-        let Some(p) = self.access.borrow_mut().take() else {
+        let Some(p) = self.access.take() else {
             return;
         };
         log.write(&Record {
@@ -89,10 +94,9 @@ impl ConnIo {
         let Some(log) = self.registry.access_log.as_deref() else {
             return;
         };
-        if let Some(p) = self.access.borrow_mut().as_mut() {
+        if let Some(mut p) = self.access.take() {
             (p.status, p.body_bytes) = (status, body_bytes);
-        }
-        if self.access.borrow().is_some() {
+            self.access.set(Some(p));
             return self.access_end();
         }
         let inbuf = self.inbuf.borrow();

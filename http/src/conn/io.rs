@@ -72,8 +72,9 @@ pub(crate) struct ConnIo {
     pub(super) send_rate: Cell<RateClock>,
     /// The connection's addresses and TLS facts, worked out at its first request.
     info: OnceCell<ConnInfo>,
-    /// The request whose access-log line is pending (only with the access log on).
-    pub(super) access: RefCell<Option<Box<Pending>>>,
+    /// The request whose access-log line is pending (only with the access log on; a
+    /// `Cell`, one word, as every connection carries it).
+    pub(super) access: Cell<Option<Box<Pending>>>,
 }
 
 impl ConnIo {
@@ -94,7 +95,7 @@ impl ConnIo {
             stamps: Default::default(),
             send_rate: Cell::new(RateClock::default()),
             info: OnceCell::new(),
-            access: RefCell::new(None),
+            access: Cell::new(None),
         })
     }
 

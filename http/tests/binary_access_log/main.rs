@@ -74,6 +74,7 @@ fn combined_lines_are_nginx_format() {
         false,
         &dir,
     );
+    assert!(server.has_log_writer());
     let responses = traffic(server.addr);
     let got = wait_lines(&log, responses.len());
     server.stop();
@@ -186,6 +187,10 @@ fn off_by_default() {
     let dir = temp_dir("off");
     let mut server = Server::start(&[], true, &dir);
     common::one(server.addr, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        !server.has_log_writer(),
+        "no writer thread without --access-log"
+    );
     let mut out = server.child.stdout.take().unwrap();
     server.stop();
     let mut text = String::new();

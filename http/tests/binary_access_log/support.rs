@@ -57,6 +57,16 @@ impl Server {
         server
     }
 
+    /// Whether the access log's writer thread runs (its name, as the kernel keeps it:
+    /// cut to 15 bytes).
+    pub fn has_log_writer(&self) -> bool {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).unwrap();
+        tasks.flatten().any(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            comm.trim() == "coreline-access"
+        })
+    }
+
     pub fn signal(&self, signal: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
     }

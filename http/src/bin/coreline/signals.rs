@@ -75,8 +75,12 @@ pub fn spawn_waiter(
 /// SIGHUP: the access log's file opened again (logrotate moved it), or a line saying why
 /// not (the old file stays in use).
 fn reopen_access_log(log: Option<&AccessLog>) {
-    if let Some(Err(e)) = log.map(AccessLog::reopen) {
-        log::error!("coreline: SIGHUP: access log not reopened, still writing the old file: {e}");
+    match log.map(AccessLog::reopen) {
+        None => {}
+        Some(Ok(())) => log::info!("coreline: SIGHUP: access log reopened"),
+        Some(Err(e)) => log::error!(
+            "coreline: SIGHUP: access log not reopened, still writing the old file: {e}"
+        ),
     }
 }
 
