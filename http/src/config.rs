@@ -263,6 +263,8 @@ pub(crate) struct Config {
     pub(crate) rx_timestamps: bool,
     /// The `Server` field's value on every response, if any.
     pub(crate) server_header: Option<http::HeaderValue>,
+    /// Where each response's access-log line goes, if anywhere.
+    pub(crate) access_log: Option<crate::AccessLog>,
 }
 
 impl Config {

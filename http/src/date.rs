@@ -46,7 +46,7 @@ fn two_digits(out: &mut [u8], v: u64) {
 
 /// Days since the epoch to (year, month 1..=12, day 1..=31), proleptic Gregorian
 /// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;

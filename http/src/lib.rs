@@ -37,6 +37,9 @@
 //! - **Upstream calls** ([`client`]): an HTTP/1.1 [`Client`](client::Client) per core
 //!   with a keep-alive pool, timeouts, streamed bodies and HTTPS, parsing responses as
 //!   strictly as the server parses requests.
+//! - **Access log** ([`Builder::access_log`], off by default): one line per response in
+//!   nginx's `combined` format or as JSON, written by one writer thread so a core never
+//!   waits for the disk.
 //! - **tokio-based libraries** (feature `tokio`): a handler awaits a future that needs a
 //!   tokio runtime through `tokio_compat`; it runs on a tokio runtime beside the cores.
 //!
@@ -65,6 +68,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod access_log;
 mod body;
 pub mod client;
 mod clock;
@@ -102,6 +106,7 @@ pub mod __fuzz {
     }
 }
 
+pub use access_log::{AccessLog, AccessLogFormat};
 pub use body::Body;
 pub use config::{FileBodyMethod, Limits, Timeouts};
 pub use conn_info::{ConnectInfo, TlsInfo};

@@ -84,6 +84,7 @@ fn encode(io: &ConnIo, res: Response<Body>, shape: Shape) -> Next {
     match response::encode(io, res, shape) {
         (after, None) => {
             io.end_body();
+            io.access_end();
             Next::Sent(after)
         }
         (after, Some((body, framing))) => Next::Body(body, framing, after),
@@ -109,9 +110,10 @@ async fn complete(io: &ConnIo, mut next: Next) -> Result<After, End> {
                 encode(io, res, shape)
             }
             Next::Body(body, framing, after) => {
-                if response::write_body(io, body, framing).await.is_err()
-                    || io.body_error().is_some()
-                {
+                let failed = response::write_body(io, body, framing).await.is_err()
+                    || io.body_error().is_some();
+                io.access_end();
+                if failed {
                     // The framing is broken (or a streamed-back request body failed).
                     return Err(End::Close);
                 }
@@ -138,6 +140,7 @@ fn queue_error(io: &ConnIo, e: HeadError) {
         m.refused(Refusal::of(&e));
     }
     io.end_body();
+    io.access_refused(e.status, e.reason.len() as u64 + 1); // (the reason and a newline)
     date::refresh(); // (a timeout may have passed since the batch began)
     let date = date::current();
     let server = io.registry.config.server();

@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use coreline_runtime::SharedFd;
 
+use super::access::Pending;
 use super::body::BodyState;
 use super::rate::RateClock;
 use super::registry::ConnRegistry;
@@ -71,6 +72,9 @@ pub(crate) struct ConnIo {
     pub(super) send_rate: Cell<RateClock>,
     /// The connection's addresses and TLS facts, worked out at its first request.
     info: OnceCell<ConnInfo>,
+    /// The request whose access-log line is pending (only with the access log on; a
+    /// `Cell`, one word, as every connection carries it).
+    pub(super) access: Cell<Option<Box<Pending>>>,
 }
 
 impl ConnIo {
@@ -91,6 +95,7 @@ impl ConnIo {
             stamps: Default::default(),
             send_rate: Cell::new(RateClock::default()),
             info: OnceCell::new(),
+            access: Cell::new(None),
         })
     }
 

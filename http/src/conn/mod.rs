@@ -8,6 +8,7 @@
 //! read and discard for a short while, so the client reads the response instead of a
 //! reset.
 
+mod access;
 mod body;
 mod body_read;
 mod finish;
@@ -274,6 +275,7 @@ fn start<H: Handler>(
     req: Request<()>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
+    io.access_begin(&req);
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {

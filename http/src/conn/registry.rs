@@ -22,6 +22,7 @@ use slab::Slab;
 
 use super::handshake::Handshakes;
 use super::io::ConnIo;
+use crate::access_log::CoreAccessLog;
 use crate::clock;
 use crate::config::Config;
 use crate::metrics::CoreHttpMetrics;
@@ -49,6 +50,8 @@ pub(crate) struct ConnRegistry {
     main_waker: RefCell<Option<Waker>>,
     /// The core's HTTP metrics, if they are on.
     pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
+    /// The core's access-log buffer, if the access log is on.
+    pub(crate) access_log: Option<Box<CoreAccessLog>>,
 }
 
 thread_local! {
@@ -59,6 +62,7 @@ thread_local! {
 impl ConnRegistry {
     pub(crate) fn new(config: Config) -> Rc<Self> {
         let metrics = config.metrics.then(|| Box::new(CoreHttpMetrics::new()));
+        let access_log = (config.access_log.clone()).map(|log| Box::new(CoreAccessLog::new(log)));
         Rc::new(ConnRegistry {
             config,
             stopping: Cell::new(false),
@@ -68,6 +72,7 @@ impl ConnRegistry {
             handshakes: Handshakes::default(),
             main_waker: RefCell::new(None),
             metrics,
+            access_log,
         })
     }
 
@@ -168,6 +173,13 @@ impl ConnRegistry {
         let conns = self.conns.borrow();
         for (_, c) in conns.iter() {
             c.expire_if_due(now);
+        }
+    }
+
+    /// Hands this core's buffered access-log lines to the writer (no-op when it is off).
+    pub(crate) fn flush_access_log(&self) {
+        if let Some(log) = &self.access_log {
+            log.flush();
         }
     }
 

@@ -70,6 +70,7 @@ pub(crate) fn encode(
     let mut keep = shape.keep_alive && !asks_close(&res);
     let (parts, body) = res.into_parts();
     let status = parts.status;
+    io.access_status(status);
     if let Some(m) = io.registry.metrics.as_deref() {
         let kind = match body.kind {
             Kind::File { .. } => ResponseKind::File,
@@ -126,10 +127,12 @@ pub(crate) fn encode(
         Kind::Empty => None,
         Kind::Bytes(b) if b.len() <= INLINE_BODY => {
             io.with_out(|out| out.extend_from_slice(&b));
+            io.access_body_sent(b.len() as u64);
             None
         }
         Kind::Static(s) if s.len() <= INLINE_BODY => {
             io.with_out(|out| out.extend_from_slice(s));
+            io.access_body_sent(s.len() as u64);
             None
         }
         kind => Some((Body { kind }, framing)),
@@ -146,14 +149,23 @@ pub(crate) async fn write_body(
     match body.kind {
         Kind::Bytes(b) => {
             io.flush().await?;
+            let n = b.len() as u64;
             // Sent from the `Bytes` itself (shared or not): never copied.
-            io.send_all(&RefCell::new(b), ops::send).await
+            io.send_all(&RefCell::new(b), ops::send).await?;
+            io.access_body_sent(n);
+            Ok(())
         }
         Kind::Static(s) => {
             io.flush().await?;
-            io.send_all(&RefCell::new(s), ops::send).await
+            io.send_all(&RefCell::new(s), ops::send).await?;
+            io.access_body_sent(s.len() as u64);
+            Ok(())
         }
-        Kind::File { file, offset, len } => super::splice::write_file(io, &file, offset, len).await,
+        Kind::File { file, offset, len } => {
+            super::splice::write_file(io, &file, offset, len).await?;
+            io.access_body_sent(len);
+            Ok(())
+        }
         kind => write_stream(io, Body { kind }, framing).await,
     }
 }
@@ -166,6 +178,7 @@ async fn write_stream(io: &ConnIo, mut body: Body, framing: ResponseFraming) -> 
             continue;
         }
         sent += chunk.len() as u64;
+        io.access_body_sent(chunk.len() as u64);
         match framing {
             ResponseFraming::Length(n) if sent > n => {
                 return Err(io::Error::new(

@@ -18,6 +18,7 @@ use super::accept::{accept_loop, Listener, Stop};
 use super::gather::local_core_snapshot;
 use super::handle::ServerHandle;
 use super::source::{self, CoreSocket, Source};
+use crate::access_log::FLUSH_EVERY;
 use crate::config::Config;
 use crate::conn::ConnRegistry;
 use crate::metrics::RunMetrics;
@@ -126,6 +127,9 @@ where
         core_main(core, handler, listeners, gate.clone(), handle.clone())
     });
     handle.finished();
+    if let Some(log) = &config.access_log {
+        log.wait_written(Duration::from_secs(5)); // (each core handed over its last lines)
+    }
     for result in outcome.map_err(|e| io::Error::other(e.to_string()))? {
         result?;
     }
@@ -141,6 +145,7 @@ async fn core_main<H: Handler>(
     handle: ServerHandle,
 ) -> io::Result<()> {
     let result = serve_core(&core, handler, listeners, &gate, &handle).await;
+    core.flush_access_log();
     if let Some(last) = local_core_snapshot() {
         handle.core_final_metrics(last);
     }
@@ -167,6 +172,10 @@ async fn serve_core<H: Handler>(
         })
         .collect();
     let sweeper = spawn_local(sweep_loop(core.clone()));
+    let log_flusher = core
+        .access_log
+        .is_some()
+        .then(|| spawn_local(flush_loop(core.clone())));
     if handle.core_ready(coreline_runtime::handle()) {
         core.begin_drain();
     }
@@ -216,7 +225,20 @@ async fn serve_core<H: Handler>(
         .await;
     }
     sweeper.abort();
+    if let Some(task) = log_flusher {
+        task.abort();
+    }
     Ok(())
+}
+
+/// Hands the core's access-log lines to the writer every [`FLUSH_EVERY`], so a quiet
+/// core's lines do not wait for its buffer to fill.
+async fn flush_loop(core: Rc<ConnRegistry>) {
+    let mut ticks = time::interval(FLUSH_EVERY);
+    loop {
+        ticks.tick().await;
+        core.flush_access_log();
+    }
 }
 
 async fn sweep_loop(core: Rc<ConnRegistry>) {

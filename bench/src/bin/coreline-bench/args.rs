@@ -81,7 +81,8 @@ pub struct CompareArgs {
 )]
 pub struct CompareFlags {
     /// coreline,nginx,hyper[,ceiling]; coreline variants: coreline-metrics, coreline-rxts
-    /// (latency metrics on), coreline-splice, coreline-read, coreline-send-zc (one
+    /// (latency metrics on), coreline-access-log (a combined line per response to a file
+    /// in the run's temporary directory), coreline-splice, coreline-read, coreline-send-zc (one
     /// file-body method at every size); axum-coreline and axum-tokio: the axum example's
     /// router on coreline / axum::serve [default: coreline,nginx,hyper]
     #[arg(long, value_name = "LIST", value_parser = |v: &str| parse_servers(v).map_err(message))]

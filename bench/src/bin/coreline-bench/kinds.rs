@@ -1,5 +1,6 @@
 //! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
-//! turns on latency metrics or forces one file-body method with `--file-body`), nginx, the hyper peer and the
+//! turns on latency metrics or the access log, or forces one file-body method with
+//! `--file-body`), nginx, the hyper peer and the
 //! runtime's ceiling, and the axum example's router on coreline and on `axum::serve`; their
 //! names, binaries and what each variant adds to `coreline serve`.
 
@@ -16,6 +17,9 @@ pub enum Kind {
     CorelineMetrics,
     /// `coreline-metrics` plus `--metrics-rx-timestamps` (kernel receive timestamps).
     CorelineRxts,
+    /// `coreline serve --access-log DIR/access.log`: a combined line per response (its cost
+    /// against `coreline`).
+    CorelineAccessLog,
     /// `coreline serve --file-body splice`: file → pipe → socket at every size.
     CorelineSplice,
     /// `--file-body read`: read into the output buffer, then send, at every size.
@@ -36,10 +40,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every server, in report order (the first one selected is the base of the ratios).
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Coreline,
         Kind::CorelineMetrics,
         Kind::CorelineRxts,
+        Kind::CorelineAccessLog,
         Kind::CorelineSplice,
         Kind::CorelineRead,
         Kind::CorelineSendZc,
@@ -56,6 +61,7 @@ impl Kind {
             Kind::Coreline => "coreline",
             Kind::CorelineMetrics => "coreline-metrics",
             Kind::CorelineRxts => "coreline-rxts",
+            Kind::CorelineAccessLog => "coreline-access-log",
             Kind::CorelineSplice => "coreline-splice",
             Kind::CorelineRead => "coreline-read",
             Kind::CorelineSendZc => "coreline-send-zc",
@@ -79,6 +85,7 @@ impl Kind {
             Kind::Coreline
                 | Kind::CorelineMetrics
                 | Kind::CorelineRxts
+                | Kind::CorelineAccessLog
                 | Kind::CorelineSplice
                 | Kind::CorelineRead
                 | Kind::CorelineSendZc
@@ -104,7 +111,7 @@ impl Kind {
     }
 
     /// What a coreline variant adds to `coreline serve`'s arguments; `tmp` takes the
-    /// metrics' interval logs.
+    /// metrics' interval logs and the access log.
     pub fn coreline_flags(self, port: u16, tmp: &Path) -> Vec<String> {
         let mut flags = Vec::new();
         if let Some(admin) = self.admin_port(port) {
@@ -118,10 +125,19 @@ impl Kind {
         if self == Kind::CorelineRxts {
             flags.push("--metrics-rx-timestamps".into());
         }
+        if self == Kind::CorelineAccessLog {
+            let log = Self::access_log(tmp).display().to_string();
+            flags.extend(["--access-log".to_string(), log]);
+        }
         if let Some(method) = self.file_body() {
             flags.extend(["--file-body".to_string(), method.into()]);
         }
         flags
+    }
+
+    /// The access log of `coreline-access-log`, under the run's temporary directory.
+    pub fn access_log(tmp: &Path) -> std::path::PathBuf {
+        tmp.join("access.log")
     }
 
     /// The file-body method a variant forces (`coreline serve --file-body`).
@@ -142,11 +158,15 @@ mod tests {
     #[test]
     fn variants_are_coreline_with_their_own_flags() {
         let tmp = Path::new("/t");
-        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 6);
+        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 7);
         assert!(Kind::Coreline.coreline_flags(20000, tmp).is_empty());
         assert_eq!(
             Kind::CorelineRxts.coreline_flags(20000, tmp).join(" "),
             "--metrics 127.0.0.1:21000 --metrics-hlog /t --metrics-rx-timestamps"
+        );
+        assert_eq!(
+            Kind::CorelineAccessLog.coreline_flags(20000, tmp).join(" "),
+            "--access-log /t/access.log"
         );
         assert_eq!(
             Kind::CorelineSendZc.coreline_flags(20000, tmp).join(" "),

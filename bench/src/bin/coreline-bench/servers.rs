@@ -162,6 +162,8 @@ fn launch(
                 let rule = format!("{PROXY_PREFIX}=http://127.0.0.1:{up}/");
                 c.extend(["--proxy".into(), rule]);
             }
+            // Each start begins a new access log: a pipelined run writes hundreds of MB.
+            let _ = fs::remove_file(Kind::access_log(s.tmp));
             if tls {
                 c.extend(["--tls-listen".into(), addr(port + 1)]);
                 c.extend([

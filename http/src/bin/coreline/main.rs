@@ -11,6 +11,8 @@
 //! `--log-level error|warn|info|debug|trace` (info: startup, reloads, shutdown) and
 //! `--log-format text|json`.
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
+//! `--access-log FILE|- [--access-log-format combined|json]` writes a line per response
+//! (SIGHUP reopens the file; an unopenable file prints one line and exits 2).
 //! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
 //! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
 //! 5, for the first two).
@@ -167,6 +169,30 @@ fn acceptor(tls: &args::Tls) -> Result<TlsAcceptor, coreline_tls::ConfigError> {
     reload::cert_files(tls).build()
 }
 
+/// `--access-log FILE|-` opened (with its writer thread), or one line naming the file.
+fn open_access_log(
+    path: Option<&std::path::Path>,
+    format: coreline_http::AccessLogFormat,
+) -> Result<Option<coreline_http::AccessLog>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) if p.as_os_str() == "-" => coreline_http::AccessLog::stdout(format).map(Some),
+        Some(p) => coreline_http::AccessLog::open(p, format).map(Some),
+    }
+    .map_err(|e| format!("--access-log {e}"))
+}
+
+/// SIGHUP: the access log's file opened again (logrotate moved it), or a line saying why
+/// not (the old file stays in use).
+fn reopen_access_log(log: &coreline_http::AccessLog) {
+    match log.reopen() {
+        Ok(()) => log::info!("coreline: SIGHUP: access log reopened"),
+        Err(e) => log::error!(
+            "coreline: SIGHUP: access log not reopened, still writing the old file: {e}"
+        ),
+    }
+}
+
 /// Serves with `serve`, the settings `argv` (the arguments after the program name) gave,
 /// on the sockets systemd passed (if any) instead of binding `--listen`/`--tls-listen`.
 fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited) -> ExitCode {
@@ -267,6 +293,12 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot block the signals it handles: {e}")),
     };
+    // After the signals are blocked: the writer thread must not take a SIGHUP.
+    let access_log = match open_access_log(serve.access_log.as_deref(), serve.access_log_format) {
+        Ok(log) => log,
+        Err(e) => return fail(&e),
+    };
+    builder = builder.access_log(access_log.clone());
     let proxy = serve.proxy.builder();
     let server = match builder.build(move || routes::Router::new(root.clone(), proxy.as_ref())) {
         Ok(s) => s,
@@ -280,7 +312,10 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
             None => log::warn!("coreline: SIGUSR1 ignored: no metrics (start with --metrics ADDR)"),
         }
     };
-    let reload = reload::Reload::new(argv, in_force, tls_acceptor);
+    let mut reload = reload::Reload::new(argv, in_force, tls_acceptor);
+    if let Some(log) = access_log {
+        reload.on_reload(move || reopen_access_log(&log));
+    }
     if let Err(e) = signals::spawn_waiter(signals, handle.clone(), reload, on_usr1) {
         return fail(&format!("cannot start the signal thread: {e}"));
     }

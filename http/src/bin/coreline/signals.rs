@@ -10,7 +10,8 @@
 //!   Without `--config`, the certificate files are read again
 //!   ([`TlsAcceptor::reload_certificates`]). Connections are not touched, and the server
 //!   keeps serving either way, where SIGHUP's default action would kill it. Work that
-//!   must follow every SIGHUP (files to reopen) goes in [`Reload::on_reload`].
+//!   must follow every SIGHUP goes in [`Reload::on_reload`]: the `--access-log`
+//!   file is reopened there (logrotate moves it, then signals).
 //! - SIGUSR1: an interval-log dump (`on_usr1`).
 //!
 //! Under `Type=notify` (see `notify`), a reload is framed by `RELOADING=1` and `READY=1`,

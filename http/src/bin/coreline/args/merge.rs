@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
-use coreline_http::{Builder, FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, Builder, FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::config::{self, FileArg};
@@ -70,6 +70,10 @@ pub struct Serve {
     /// Every key as given, for SIGHUP to see what a new config file changes (filled in by
     /// `parse`; empty from [`Serve::from_args`] alone).
     pub keys: Keys,
+    /// `--access-log FILE|-` (`-`: standard output; `None`: no access log).
+    pub access_log: Option<PathBuf>,
+    /// `--access-log-format` (default `combined`).
+    pub access_log_format: AccessLogFormat,
 }
 
 /// The HTTPS listeners and their certificates.
@@ -150,6 +154,9 @@ impl Serve {
             queue: a.proxy_queue,
         };
         proxy.check()?;
+        if a.access_log.is_none() && a.access_log_format.is_some() {
+            return Err("--access-log-format needs --access-log FILE|-".into());
+        }
         // An explicit --tls-listen alone means HTTPS only; with nothing, the default plain one.
         let listen = match (a.listen.is_empty(), &tls) {
             (false, _) | (true, Some(_)) => a.listen,
@@ -179,6 +186,8 @@ impl Serve {
             proxy,
             config: a.config,
             keys: Keys::default(),
+            access_log: a.access_log,
+            access_log_format: a.access_log_format.unwrap_or_default(),
         })
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::{FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, FileBodyMethod, ListenAddr};
 use coreline_runtime::Cores;
 
 use super::values::{self, SniCert};
@@ -129,4 +129,12 @@ pub struct ServeArgs {
     /// answered 503 [default: 1024].
     #[arg(long, value_name = "N", value_parser = values::limit)]
     pub proxy_queue: Option<usize>,
+    /// Write a line per response to FILE (appended; created if missing; reopened on
+    /// SIGHUP, after logrotate moved it) or, with -, to standard output [default: none].
+    #[arg(long, value_name = "FILE|-")]
+    pub access_log: Option<PathBuf>,
+    /// The access log's lines: combined (nginx's combined format) or json (one object per
+    /// line) [default: combined].
+    #[arg(long, value_name = "FORMAT", value_parser = values::access_log_format)]
+    pub access_log_format: Option<AccessLogFormat>,
 }

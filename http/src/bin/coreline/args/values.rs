@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::FileBodyMethod;
+use coreline_http::{AccessLogFormat, FileBodyMethod};
 use coreline_runtime::Cores;
 
 /// `--tls-sni NAME=CERT:KEY`: another certificate for clients asking for NAME.
@@ -100,6 +100,15 @@ pub fn file_body(value: &str) -> Result<FileBodyMethod, String> {
         "read" => Ok(FileBodyMethod::Read),
         "send-zc" => Ok(FileBodyMethod::SendZc),
         other => Err(format!("'{other}' is not auto, splice, read or send-zc")),
+    }
+}
+
+/// An access-log format: `combined` or `json`.
+pub fn access_log_format(value: &str) -> Result<AccessLogFormat, String> {
+    match value {
+        "combined" => Ok(AccessLogFormat::Combined),
+        "json" => Ok(AccessLogFormat::Json),
+        other => Err(format!("'{other}' is not combined or json")),
     }
 }
 
