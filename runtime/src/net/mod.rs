@@ -7,6 +7,8 @@
 //! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits. Socket activation:
 //! [`take_listen_fds`] takes the sockets a service manager passed, and
 //! [`TcpListener::prepare_inherited`] checks and sets up each before the cores adopt it.
+//! Steering: [`SteerLoads`] and [`SteerGroup`] send each new connection to the listener
+//! of the least-loaded core.
 
 mod activation;
 mod adopt;
@@ -14,6 +16,7 @@ mod adopt;
 mod compat;
 mod conn;
 mod listener;
+mod steer;
 mod stream;
 mod udp;
 mod unix;
@@ -22,6 +25,7 @@ pub use activation::{take_listen_fds, InheritedFd};
 #[cfg(feature = "futures-io")]
 pub use compat::Compat;
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
+pub use steer::{SteerGroup, SteerLoads};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

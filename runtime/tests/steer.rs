@@ -1,0 +1,103 @@
+//! Steering against the real kernel: the program loads and attaches, and new connections
+//! land on the listener of the core with the lower published load; with every load stale
+//! the kernel's hash spreads them again.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use coreline_runtime::net::{ListenOptions, SteerGroup, SteerLoads, TcpListener};
+
+/// Two listeners of one `SO_REUSEPORT` group on a free loopback port.
+fn two_listeners() -> (TcpListener, TcpListener, SocketAddr) {
+    let options = ListenOptions::default();
+    let first = TcpListener::bind_with("127.0.0.1:0".parse().unwrap(), &options).unwrap();
+    let addr = first.local_addr();
+    let second = TcpListener::bind_with(addr, &options).unwrap();
+    (first, second, addr)
+}
+
+/// Opens `n` connections (the kernel completes them into the accept queues) and keeps them.
+fn connect(addr: SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
+    (0..n)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect()
+}
+
+fn depths(a: &TcpListener, b: &TcpListener) -> (u32, u32) {
+    (a.queue_info().unwrap().depth, b.queue_info().unwrap().depth)
+}
+
+/// The group, or `None` (with a note) where this process may not load BPF programs.
+fn group(cores: usize) -> Option<SteerGroup> {
+    let loads = SteerLoads::new(cores);
+    match loads.and_then(SteerGroup::new) {
+        Ok(group) => Some(group),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            assert!(e.to_string().contains("needs CAP_BPF or CAP_SYS_ADMIN"), "{e}");
+            eprintln!("skipped: {e}");
+            None
+        }
+        Err(e) => panic!("the kernel refused the steering program: {e}"),
+    }
+}
+
+#[test]
+fn connections_land_on_the_core_with_the_lower_load() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    loads.publish(0, 5);
+    loads.publish(1, 0);
+    let _first = connect(addr, 20);
+    assert_eq!(depths(&zero, &one), (0, 20));
+
+    loads.publish(0, 0);
+    loads.publish(1, 9);
+    let _second = connect(addr, 10);
+    assert_eq!(depths(&zero, &one), (10, 20));
+
+    // Equal loads: the hash-rotated order spreads them over both.
+    loads.publish(1, 0);
+    let _third = connect(addr, 64);
+    let (a, b) = depths(&zero, &one);
+    assert_eq!(a + b, 94);
+    assert!(a > 10 && b > 20, "ties all went to one core: {a} {b}");
+}
+
+#[test]
+fn a_stale_load_is_passed_over_and_all_stale_falls_back_to_the_hash() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    // Core 1 published once, long enough ago; core 0 keeps publishing a higher load.
+    loads.publish(1, 0);
+    let start = Instant::now();
+    while start.elapsed() < SteerLoads::STALE + Duration::from_millis(100) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    loads.publish(0, 7);
+    let _first = connect(addr, 10);
+    assert_eq!(depths(&zero, &one), (10, 0));
+
+    // Nothing fresh: the kernel's hash, which uses both.
+    std::thread::sleep(SteerLoads::STALE + Duration::from_millis(100));
+    let _second = connect(addr, 64);
+    let (a, b) = depths(&zero, &one);
+    assert!(a > 10 && b > 0, "the hash did not spread them: {a} {b}");
+}
+
+#[test]
+fn a_core_out_of_range_is_refused() {
+    let Some(group) = group(1) else { return };
+    let (zero, one, _) = two_listeners();
+    group.join(0, &zero).unwrap();
+    let e = group.join(1, &one).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+}
