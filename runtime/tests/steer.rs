@@ -34,7 +34,10 @@ fn group(cores: usize) -> Option<SteerGroup> {
     match loads.and_then(SteerGroup::new) {
         Ok(group) => Some(group),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            assert!(e.to_string().contains("needs CAP_BPF or CAP_SYS_ADMIN"), "{e}");
+            assert!(
+                e.to_string().contains("needs CAP_BPF or CAP_SYS_ADMIN"),
+                "{e}"
+            );
             eprintln!("skipped: {e}");
             None
         }

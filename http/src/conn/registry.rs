@@ -16,8 +16,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::Waker;
 
+use coreline_runtime::net::SteerLoads;
 use slab::Slab;
 
 use super::handshake::Handshakes;
@@ -49,6 +51,9 @@ pub(crate) struct ConnRegistry {
     main_waker: RefCell<Option<Waker>>,
     /// The core's HTTP metrics, if they are on.
     pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
+    /// With steered listeners: where this core publishes its open connections, and its
+    /// index there.
+    steer: RefCell<Option<(Arc<SteerLoads>, usize)>>,
 }
 
 thread_local! {
@@ -68,7 +73,27 @@ impl ConnRegistry {
             handshakes: Handshakes::default(),
             main_waker: RefCell::new(None),
             metrics,
+            steer: RefCell::new(None),
         })
+    }
+
+    /// Makes this core publish its open connections to `loads` as core `index`, now and
+    /// whenever one opens or closes.
+    pub(crate) fn publish_loads_to(&self, loads: Arc<SteerLoads>, index: usize) {
+        *self.steer.borrow_mut() = Some((loads, index));
+        self.publish_load();
+    }
+
+    /// Whether this core publishes a steering load.
+    pub(crate) fn publishes_loads(&self) -> bool {
+        self.steer.borrow().is_some()
+    }
+
+    /// Publishes this core's open connections, if its listeners are steered.
+    pub(crate) fn publish_load(&self) {
+        if let Some((loads, index)) = &*self.steer.borrow() {
+            loads.publish(*index, self.connections() as u64);
+        }
     }
 
     /// Makes this the registry that [`current`] and [`begin_drain_current`] reach on this
@@ -140,13 +165,16 @@ impl ConnRegistry {
     /// Adds a connection to the registry; returns its key.
     pub(crate) fn register(&self, io: Rc<ConnIo>) -> u32 {
         // (u32: four billion connections per core is beyond any fd limit.)
-        self.conns.borrow_mut().insert(io) as u32
+        let key = self.conns.borrow_mut().insert(io) as u32;
+        self.publish_load();
+        key
     }
 
     /// Removes a connection from the registry.
     pub(crate) fn deregister(&self, key: u32) {
         let removed = self.conns.borrow_mut().try_remove(key as usize);
         drop(removed); // outside the borrow
+        self.publish_load();
         self.connection_ended();
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use coreline_runtime::net::{ListenOptions, TcpListener};
+use coreline_runtime::net::{ListenOptions, SteerGroup, TcpListener};
 use coreline_tls::TlsAcceptor;
 
 use super::Builder;
@@ -23,6 +23,12 @@ pub(crate) enum Source {
     /// when the service stops, where the service manager's socket keeps them waiting for
     /// the next start.)
     Inherited { addr: SocketAddr, fd: Arc<OwnedFd> },
+    /// Each core binds its own `SO_REUSEPORT` socket to this address and joins it to
+    /// `group`, whose program picks the least-loaded core's socket.
+    Steered {
+        addr: SocketAddr,
+        group: Arc<SteerGroup>,
+    },
 }
 
 impl Source {
@@ -38,7 +44,9 @@ impl Source {
     /// The address it listens on.
     pub(crate) fn addr(&self) -> SocketAddr {
         match self {
-            Source::Bind(addr) | Source::Inherited { addr, .. } => *addr,
+            Source::Bind(addr) | Source::Inherited { addr, .. } | Source::Steered { addr, .. } => {
+                *addr
+            }
         }
     }
 }
@@ -48,6 +56,8 @@ pub(crate) enum CoreSocket {
     Bind(SocketAddr),
     /// The core's own duplicate of an inherited socket.
     Adopt(OwnedFd),
+    /// Bind, then join the steering group as this core's socket.
+    Steered(SocketAddr, Arc<SteerGroup>),
 }
 
 /// One core's listeners to set up: plain ones first, then the TLS ones with their acceptor.
@@ -71,6 +81,7 @@ pub(crate) fn per_core(
                 let socket = match source {
                     Source::Bind(addr) => CoreSocket::Bind(*addr),
                     Source::Inherited { fd, .. } => CoreSocket::Adopt(fd.try_clone()?),
+                    Source::Steered { addr, group } => CoreSocket::Steered(*addr, group.clone()),
                 };
                 Ok((socket, tls.clone()))
             });

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use coreline_runtime::net::{ListenOptions, TcpListener};
+use coreline_runtime::net::{ListenOptions, SteerLoads, TcpListener};
 use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use coreline_tls::TlsAcceptor;
 
@@ -63,6 +63,8 @@ impl StartGate {
 pub(crate) struct Listeners {
     pub(crate) plain: Vec<Source>,
     pub(crate) tls: Vec<(Source, TlsAcceptor)>,
+    /// The loads the cores publish when their listeners are steered.
+    pub(crate) steer: Option<Arc<SteerLoads>>,
 }
 
 pub(crate) fn run<F, H>(
@@ -84,6 +86,7 @@ where
         .rx_timestamps(config.metrics && config.rx_timestamps)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
+    let addrs_steer = addrs.steer;
     let per_core = source::per_core(addrs.plain, addrs.tls, rt.cpus().len())?;
     let metrics = match config.metrics {
         true => Some(RunMetrics::start(rt.cpus().len())?),
@@ -102,6 +105,11 @@ where
             let listener = match socket {
                 CoreSocket::Bind(addr) => TcpListener::bind_with(addr, &options)?,
                 CoreSocket::Adopt(fd) => TcpListener::from_std(fd.into())?,
+                CoreSocket::Steered(addr, group) => {
+                    let listener = TcpListener::bind_with(addr, &options)?;
+                    group.join(id.index, &listener)?;
+                    listener
+                }
             };
             let probe = metrics.as_ref().and_then(|m| {
                 let probe = listener.queue_probe().ok()?;
@@ -121,6 +129,9 @@ where
             .collect();
         gate.report(listeners.as_ref().map(drop));
         let core = ConnRegistry::new(config.clone());
+        if let Some(loads) = &addrs_steer {
+            core.publish_loads_to(loads.clone(), id.index);
+        }
         core.install(); // before any cross-core shutdown job can run here
         let handler = Rc::new(factory());
         core_main(core, handler, listeners, gate.clone(), handle.clone())
@@ -167,6 +178,9 @@ async fn serve_core<H: Handler>(
         })
         .collect();
     let sweeper = spawn_local(sweep_loop(core.clone()));
+    let publisher = core
+        .publishes_loads()
+        .then(|| spawn_local(publish_loop(core.clone())));
     if handle.core_ready(coreline_runtime::handle()) {
         core.begin_drain();
     }
@@ -216,7 +230,20 @@ async fn serve_core<H: Handler>(
         .await;
     }
     sweeper.abort();
+    if let Some(publisher) = publisher {
+        publisher.abort();
+    }
     Ok(())
+}
+
+/// Keeps this core's steering load fresh while nothing connects or closes (each
+/// connection opened or closed publishes it too).
+async fn publish_loop(core: Rc<ConnRegistry>) {
+    let mut ticks = time::interval(SteerLoads::STALE / 5);
+    loop {
+        ticks.tick().await;
+        core.publish_load();
+    }
 }
 
 async fn sweep_loop(core: Rc<ConnRegistry>) {

@@ -66,8 +66,14 @@ impl SteerLoads {
     /// or that the kernel lacks the feature (`Unsupported`).
     pub fn new(cores: usize) -> io::Result<Arc<SteerLoads>> {
         let cores = u32::try_from(cores.max(1)).map_err(io::Error::other)?;
-        let map = bpf::map_create(bpf::MAP_ARRAY, VALUE_SIZE, cores, bpf::F_MMAPABLE, "cl_loads")
-            .map_err(|e| refused("cannot create the steering loads map", e))?;
+        let map = bpf::map_create(
+            bpf::MAP_ARRAY,
+            VALUE_SIZE,
+            cores,
+            bpf::F_MMAPABLE,
+            "cl_loads",
+        )
+        .map_err(|e| refused("cannot create the steering loads map", e))?;
         let values = MappedArray::new(&map, (VALUE_SIZE * cores) as usize)
             .map_err(|e| refused("cannot map the steering loads", e))?;
         Ok(Arc::new(SteerLoads { map, values, cores }))

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::FileBodyMethod;
+use coreline_http::{FileBodyMethod, ListenerMode};
 use coreline_runtime::Cores;
 
 /// `--tls-sni NAME=CERT:KEY`: another certificate for clients asking for NAME.
@@ -100,6 +100,16 @@ pub fn file_body(value: &str) -> Result<FileBodyMethod, String> {
         "read" => Ok(FileBodyMethod::Read),
         "send-zc" => Ok(FileBodyMethod::SendZc),
         other => Err(format!("'{other}' is not auto, splice, read or send-zc")),
+    }
+}
+
+/// `reuseport`, `shared` or `steered`.
+pub fn listener_mode(value: &str) -> Result<ListenerMode, String> {
+    match value {
+        "reuseport" => Ok(ListenerMode::ReusePort),
+        "shared" => Ok(ListenerMode::Shared),
+        "steered" => Ok(ListenerMode::Steered),
+        other => Err(format!("'{other}' is not reuseport, shared or steered")),
     }
 }
 
