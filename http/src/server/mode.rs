@@ -19,9 +19,11 @@ pub enum ListenerMode {
     /// but the hash knows nothing of load: a slow core still gets its share.
     #[default]
     ReusePort,
-    /// One listening socket, one accept queue, a multishot accept on it from every core:
-    /// whichever core accepts first takes the connection, so a slow core takes fewer,
-    /// at the cost of every core contending on the one queue.
+    /// One listening socket, one accept queue, a multishot accept on it from every core.
+    /// Linux wakes one waiting accept per new connection, the one armed first, and a
+    /// ring's accept that was woken while its core is busy still takes the connection
+    /// once the core gets to it: the queue is shared, but a busy core is not passed over
+    /// (kernel-tuning experiment 7 measures it).
     Shared,
     /// Per-core sockets as `ReusePort`, with a BPF program (`SO_ATTACH_REUSEPORT_EBPF`)
     /// that sends each new connection to the core with the fewest open connections, as
