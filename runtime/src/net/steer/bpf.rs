@@ -192,7 +192,7 @@ impl MappedArray {
 
     /// The 8-byte word at `offset`, which must be 8-aligned and within the mapping.
     pub(super) fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.len);
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.len);
         // SAFETY: in bounds and aligned (checked above; the mapping is page-aligned), and
         // the memory lives as long as `self`. The program reads it concurrently with
         // plain loads, which is why every access from here is atomic.
