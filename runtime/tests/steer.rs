@@ -1,6 +1,6 @@
 //! Steering against the real kernel: the program loads and attaches, and new connections
-//! land on the listener of the core with the lower published load; with every load stale
-//! the kernel's hash spreads them again.
+//! land on the listener of the core with the lower load (open connections plus those
+//! steered to it and not accepted); with every load stale the kernel's hash spreads them.
 
 use std::io;
 use std::net::SocketAddr;
@@ -53,22 +53,26 @@ fn connections_land_on_the_core_with_the_lower_load() {
     group.join(1, &one).unwrap();
     let loads = group.loads().clone();
 
-    loads.publish(0, 5);
-    loads.publish(1, 0);
-    let _first = connect(addr, 20);
-    assert_eq!(depths(&zero, &one), (0, 20));
-
-    loads.publish(0, 0);
-    loads.publish(1, 9);
+    // Core 0 holds 5 open: the first 5 go to core 1; from then on, as nothing is accepted,
+    // each one counts against its core and they alternate.
+    loads.publish(0, 5, 0);
+    loads.publish(1, 0, 0);
+    let _first = connect(addr, 5);
+    assert_eq!(depths(&zero, &one), (0, 5));
     let _second = connect(addr, 10);
-    assert_eq!(depths(&zero, &one), (10, 20));
+    assert_eq!(depths(&zero, &one), (5, 10));
+    assert_eq!((loads.load(0), loads.load(1)), (10, 10));
 
-    // Equal loads: the hash-rotated order spreads them over both.
-    loads.publish(1, 0);
-    let _third = connect(addr, 64);
-    let (a, b) = depths(&zero, &one);
-    assert_eq!(a + b, 94);
-    assert!(a > 10 && b > 20, "ties all went to one core: {a} {b}");
+    // Core 1 now holds 9 open too (19 in all): core 0 takes the next 9.
+    loads.publish(1, 9, 0);
+    let _third = connect(addr, 9);
+    assert_eq!(depths(&zero, &one), (14, 10));
+
+    // Accepted ones stop counting as on their way; settled ones are forgotten.
+    loads.publish(0, 0, 4);
+    assert_eq!(loads.load(0), 10);
+    loads.settle(0);
+    assert_eq!(loads.load(0), 0);
 }
 
 #[test]
@@ -80,12 +84,12 @@ fn a_stale_load_is_passed_over_and_all_stale_falls_back_to_the_hash() {
     let loads = group.loads().clone();
 
     // Core 1 published once, long enough ago; core 0 keeps publishing a higher load.
-    loads.publish(1, 0);
+    loads.publish(1, 0, 0);
     let start = Instant::now();
     while start.elapsed() < SteerLoads::STALE + Duration::from_millis(100) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    loads.publish(0, 7);
+    loads.publish(0, 7, 0);
     let _first = connect(addr, 10);
     assert_eq!(depths(&zero, &one), (10, 0));
 
@@ -94,6 +98,15 @@ fn a_stale_load_is_passed_over_and_all_stale_falls_back_to_the_hash() {
     let _second = connect(addr, 64);
     let (a, b) = depths(&zero, &one);
     assert!(a > 10 && b > 0, "the hash did not spread them: {a} {b}");
+}
+
+#[test]
+fn connections_the_hash_placed_are_counted_once_accepted() {
+    let Some(group) = group(1) else { return };
+    let loads = group.loads().clone();
+    // Accepted 3 the program never saw: none is on its way.
+    loads.publish(0, 1, 3);
+    assert_eq!(loads.load(0), 1);
 }
 
 #[test]

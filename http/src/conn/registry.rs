@@ -54,6 +54,8 @@ pub(crate) struct ConnRegistry {
     /// With steered listeners: where this core publishes its open connections, and its
     /// index there.
     steer: RefCell<Option<(Arc<SteerLoads>, usize)>>,
+    /// Connections the accept loops took on this core (refused ones included).
+    accepted: Cell<u64>,
 }
 
 thread_local! {
@@ -74,11 +76,12 @@ impl ConnRegistry {
             main_waker: RefCell::new(None),
             metrics,
             steer: RefCell::new(None),
+            accepted: Cell::new(0),
         })
     }
 
-    /// Makes this core publish its open connections to `loads` as core `index`, now and
-    /// whenever one opens or closes.
+    /// Makes this core publish its open and accepted connections to `loads` as core
+    /// `index`, now and whenever one is accepted, opens or closes.
     pub(crate) fn publish_loads_to(&self, loads: Arc<SteerLoads>, index: usize) {
         *self.steer.borrow_mut() = Some((loads, index));
         self.publish_load();
@@ -89,10 +92,33 @@ impl ConnRegistry {
         self.steer.borrow().is_some()
     }
 
-    /// Publishes this core's open connections, if its listeners are steered.
+    /// Publishes this core's open and accepted connections, if its listeners are steered.
     pub(crate) fn publish_load(&self) {
         if let Some((loads, index)) = &*self.steer.borrow() {
-            loads.publish(*index, self.connections() as u64);
+            loads.publish(*index, self.connections() as u64, self.accepted.get());
+        }
+    }
+
+    /// An accept loop took a connection.
+    pub(crate) fn accepted_one(&self) {
+        self.accepted.set(self.accepted.get() + 1);
+    }
+
+    /// Connections the accept loops took on this core so far.
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted.get()
+    }
+
+    /// Publishes this core's load, and when it accepted nothing since `last_accepted`
+    /// forgets what the steering program counted as on its way here (handshakes that
+    /// never completed): the core is running, so anything in its queue would have been
+    /// taken.
+    pub(crate) fn publish_and_settle(&self, last_accepted: u64) {
+        self.publish_load();
+        if let (Some((loads, index)), true) =
+            (&*self.steer.borrow(), self.accepted.get() == last_accepted)
+        {
+            loads.settle(*index);
         }
     }
 

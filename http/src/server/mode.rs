@@ -26,8 +26,10 @@ pub enum ListenerMode {
     /// (kernel-tuning experiment 7 measures it).
     Shared,
     /// Per-core sockets as `ReusePort`, with a BPF program (`SO_ATTACH_REUSEPORT_EBPF`)
-    /// that sends each new connection to the core with the fewest open connections, as
-    /// each core publishes them; a core that stopped publishing (busy in one task for
+    /// that sends each new connection to the core with the lowest load: its open
+    /// connections (as each core publishes them) plus those sent to it that it has not
+    /// accepted yet, so a core that is not running stops getting new ones at once. A
+    /// core that stopped publishing (busy in one task for
     /// [`SteerLoads::STALE`]) is passed over, and with none fresh the kernel hashes. If
     /// the kernel refuses the program (it needs `CAP_BPF` or `CAP_SYS_ADMIN`), one
     /// warning is logged and the server runs as `ReusePort`.

@@ -240,9 +240,11 @@ async fn serve_core<H: Handler>(
 /// connection opened or closed publishes it too).
 async fn publish_loop(core: Rc<ConnRegistry>) {
     let mut ticks = time::interval(SteerLoads::STALE / 5);
+    let mut last_accepted = core.accepted();
     loop {
         ticks.tick().await;
-        core.publish_load();
+        core.publish_and_settle(last_accepted);
+        last_accepted = core.accepted();
     }
 }
 

@@ -129,7 +129,7 @@ pub(super) fn sockarray_set(map: &OwnedFd, index: u32, socket: RawFd) -> io::Res
 }
 
 /// Loads a `SK_REUSEPORT` program. When the verifier refuses it, the error carries the
-/// last line of the verifier's log, which says why.
+/// last line of the verifier's log that says why.
 pub(super) fn prog_load(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
     let license = c"GPL";
     let mut log = vec![0u8; 64 * 1024];
@@ -147,7 +147,12 @@ pub(super) fn prog_load(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
     bpf_fd(BPF_PROG_LOAD, &mut attr).map_err(|e| {
         let text = String::from_utf8_lossy(&log[..log.iter().position(|&b| b == 0).unwrap_or(0)])
             .into_owned();
-        match text.lines().rev().find(|l| !l.trim().is_empty()) {
+        // The log ends with statistics ("processed N insns ..."); the reason is above them.
+        let reason = text.lines().rev().find(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with("processed ") && !l.starts_with("verification time")
+        });
+        match reason {
             Some(last) => io::Error::new(e.kind(), format!("{e}; the verifier says: {last}")),
             None => e,
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use super::TcpListener;
 use bpf::MappedArray;
-use program::VALUE_SIZE;
+use program::{ACCEPTED, OPEN, STAMP, STEERED, VALUE_SIZE};
 
 /// The error of a refused `bpf(2)` call, saying what is missing.
 fn refused(what: &str, e: io::Error) -> io::Error {
@@ -84,21 +84,48 @@ impl SteerLoads {
         self.cores as usize
     }
 
-    /// Publishes core `core`'s current load (lower gets the next connections), stamped
-    /// with the time. Panics if `core` is out of range.
-    pub fn publish(&self, core: usize, load: u64) {
-        let base = core * VALUE_SIZE as usize;
-        self.values.word(base).store(load, Ordering::Relaxed);
-        self.values
-            .word(base + 8)
+    fn word(&self, core: usize, field: usize) -> &std::sync::atomic::AtomicU64 {
+        self.values.word(core * VALUE_SIZE as usize + field)
+    }
+
+    /// Publishes core `core`'s open connections and how many it accepted in all, stamped
+    /// with the time. The program counts a core's load as its open connections plus those
+    /// it sent the core that the core has not accepted yet. Panics if `core` is out of
+    /// range.
+    pub fn publish(&self, core: usize, open: u64, accepted: u64) {
+        self.word(core, OPEN).store(open, Ordering::Relaxed);
+        self.word(core, ACCEPTED).store(accepted, Ordering::Relaxed);
+        // Connections the kernel's hash placed (before a program was attached, or while
+        // every entry was stale) were accepted without being counted as steered: count
+        // them now, or the difference would hide real unaccepted ones.
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        if accepted > steered {
+            self.word(core, STEERED)
+                .fetch_add(accepted - steered, Ordering::Relaxed);
+        }
+        self.word(core, STAMP)
             .store(monotonic_ns(), Ordering::Release);
     }
 
-    /// Core `core`'s last published load.
+    /// Forgets the connections counted as on their way to core `core` that it has not
+    /// accepted: call it when the core, running, accepted nothing for a while, so that
+    /// handshakes that never completed stop counting against it.
+    pub fn settle(&self, core: usize) {
+        let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        if steered > accepted {
+            self.word(core, STEERED)
+                .fetch_sub(steered - accepted, Ordering::Relaxed);
+        }
+    }
+
+    /// Core `core`'s load as the program sees it: open connections plus those sent to it
+    /// and not accepted yet.
     pub fn load(&self, core: usize) -> u64 {
-        self.values
-            .word(core * VALUE_SIZE as usize)
-            .load(Ordering::Relaxed)
+        let open = self.word(core, OPEN).load(Ordering::Relaxed);
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
+        open + steered.saturating_sub(accepted)
     }
 }
 
@@ -158,5 +185,25 @@ impl SteerGroup {
             .map_err(|e| refused("cannot add a listener to the steering map", e))?;
         bpf::attach_reuseport(raw, &self.prog)
             .map_err(|e| refused("cannot attach the steering program", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_program_names_the_verifiers_reason() {
+        // `exit` with r0 never set: the verifier refuses it.
+        let bad = program::exit_only();
+        match bpf::prog_load(&bad, "cl_bad") {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => eprintln!("skipped: {e}"),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains("the verifier says: "), "{text}");
+                assert!(text.contains("R0"), "{text}");
+            }
+            Ok(_) => panic!("the verifier took a program that returns nothing"),
+        }
     }
 }

@@ -1,17 +1,30 @@
-//! The steering program, hand-assembled: for a new connection, pick the core whose entry
-//! in the loads map is the lowest among those fresh enough to trust, and select that
-//! core's listener from the sockets map. Ties go to the first core in an order rotated by
-//! the connection's hash, so equal loads still spread. When no entry is fresh the program
-//! selects nothing and the kernel falls back to its hash.
+//! The steering program, hand-assembled: for a new connection, pick the core with the
+//! lowest load among those whose entry in the loads map is fresh enough to trust, select
+//! that core's listener from the sockets map, and count the connection as on its way to
+//! that core. Ties go to the first core in an order rotated by the connection's hash, so
+//! equal loads still spread. When no entry is fresh the program selects nothing and the
+//! kernel falls back to its hash.
 //!
-//! Each core's entry in the loads map is [`VALUE_SIZE`] bytes: its load (`u64`, at 0) and
-//! when it was written (`u64` `CLOCK_MONOTONIC` nanoseconds, at 8, the clock of
-//! `bpf_ktime_get_ns`).
+//! Each core's entry in the loads map is [`VALUE_SIZE`] bytes of `u64`s: at [`OPEN`] its
+//! open connections and at [`STAMP`] when it wrote them (`CLOCK_MONOTONIC` nanoseconds,
+//! the clock of `bpf_ktime_get_ns`), at [`ACCEPTED`] how many it accepted, all written by
+//! the core; at [`STEERED`] how many this program sent it (atomic adds). A core's load is
+//! its open connections plus those steered to it and not accepted yet: a core that is
+//! not running (preempted, or busy in one long task) cannot lower its open count, but
+//! its unaccepted ones still count against it.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Bytes of one core's entry in the loads map.
-pub(super) const VALUE_SIZE: u32 = 16;
+pub(super) const VALUE_SIZE: u32 = 32;
+/// Offsets in a core's entry (see the module's doc).
+pub(super) const OPEN: usize = 0;
+/// When the core last wrote its entry.
+pub(super) const STAMP: usize = 8;
+/// Connections the program sent to the core.
+pub(super) const STEERED: usize = 16;
+/// Connections the core accepted.
+pub(super) const ACCEPTED: usize = 24;
 
 /// One `struct bpf_insn`.
 #[repr(C)]
@@ -39,6 +52,9 @@ const MOV64_K: u8 = 0xb7;
 const ADD64_K: u8 = 0x07;
 const SUB64_K: u8 = 0x17;
 const SUB64_X: u8 = 0x1f;
+const ADD64_X: u8 = 0x0f;
+const ATOMIC_DW: u8 = 0xdb;
+const JNE_K: u8 = 0x55;
 const MOD64_K: u8 = 0x97;
 const LD_IMM64: u8 = 0x18;
 const LDX_W: u8 = 0x61;
@@ -128,11 +144,18 @@ pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, stale_ns:
         a.push(insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM));
         let missing = a.push(insn(JEQ_K, R0, 0, 0, 0));
         // Skip an entry not written within `stale_ns` (a stamp from the future is fresh).
-        a.push(insn(LDX_DW, R1, R0, 8, 0));
+        a.push(insn(LDX_DW, R1, R0, STAMP as i16, 0));
         a.push(insn(MOV64_X, R2, R9, 0, 0));
         a.push(insn(SUB64_X, R2, R1, 0, 0));
         let stale = a.push(insn(JSGT_K, R2, 0, 0, stale_ns));
-        a.push(insn(LDX_DW, R1, R0, 0, 0));
+        // load = open + max(0, steered - accepted)
+        a.push(insn(LDX_DW, R1, R0, STEERED as i16, 0));
+        a.push(insn(LDX_DW, R2, R0, ACCEPTED as i16, 0));
+        a.push(insn(SUB64_X, R1, R2, 0, 0));
+        a.push(insn(JSGT_K, R1, 0, 1, 0));
+        a.push(insn(MOV64_K, R1, 0, 0, 0));
+        a.push(insn(LDX_DW, R2, R0, OPEN as i16, 0));
+        a.push(insn(ADD64_X, R1, R2, 0, 0));
         let not_lower = a.push(insn(JGE_X, R1, R7, 0, 0));
         a.push(insn(MOV64_X, R7, R1, 0, 0));
         a.push(insn(LDX_W, R8, FP, KEY, 0));
@@ -148,9 +171,26 @@ pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, stale_ns:
     a.push(insn(ADD64_K, R3, 0, 0, KEY as i32));
     a.push(insn(MOV64_K, R4, 0, 0, 0));
     a.push(insn(CALL, 0, 0, 0, SK_SELECT_REUSEPORT));
-    a.land(none);
+    let not_selected = a.push(insn(JNE_K, R0, 0, 0, 0));
+    // Selected: count it as on its way to that core (the key is still on the stack).
+    a.push(insn(MOV64_X, R2, FP, 0, 0));
+    a.push(insn(ADD64_K, R2, 0, 0, KEY as i32));
+    a.load_map(R1, loads);
+    a.push(insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM));
+    let missing = a.push(insn(JEQ_K, R0, 0, 0, 0));
+    a.push(insn(MOV64_K, R1, 0, 0, 1));
+    a.push(insn(ATOMIC_DW, R0, R1, STEERED as i16, 0)); // imm 0: BPF_ADD
+    for at in [none, not_selected, missing] {
+        a.land(at);
+    }
     // SK_PASS whether or not a listener was selected: without one, the kernel hashes.
     a.push(insn(MOV64_K, R0, 0, 0, SK_PASS));
     a.push(insn(EXIT, 0, 0, 0, 0));
     a.insns
+}
+
+/// A program that exits without setting its result, which the verifier refuses.
+#[cfg(test)]
+pub(super) fn exit_only() -> Vec<Insn> {
+    vec![insn(EXIT, 0, 0, 0, 0)]
 }

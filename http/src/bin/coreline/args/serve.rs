@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// How the cores share each --listen/--tls-listen address: reuseport (a socket per
     /// core, the kernel's hash picks one), shared (one socket, the first core to accept
     /// takes it) or steered (a socket per core, a BPF program picks the core with the
-    /// fewest open connections; needs CAP_BPF or CAP_SYS_ADMIN, else reuseport with a
+    /// fewest open and not yet accepted connections; needs CAP_BPF or CAP_SYS_ADMIN, else reuseport with a
     /// warning) [default: reuseport].
     #[arg(long, value_name = "MODE", value_parser = values::listener_mode)]
     pub listener_mode: Option<ListenerMode>,
