@@ -109,15 +109,10 @@ impl ConnRegistry {
         self.accepted.get()
     }
 
-    /// Publishes this core's load, and when it accepted nothing since `last_accepted`
-    /// forgets what the steering program counted as on its way here (handshakes that
-    /// never completed): the core is running, so anything in its queue would have been
-    /// taken.
-    pub(crate) fn publish_and_settle(&self, last_accepted: u64) {
-        self.publish_load();
-        if let (Some((loads, index)), true) =
-            (&*self.steer.borrow(), self.accepted.get() == last_accepted)
-        {
+    /// Forgets what the steering program counted as on its way to this core and the core
+    /// never accepted (see `SteerLoads::settle`).
+    pub(crate) fn settle_load(&self) {
+        if let Some((loads, index)) = &*self.steer.borrow() {
             loads.settle(*index);
         }
     }

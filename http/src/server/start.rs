@@ -237,16 +237,34 @@ async fn serve_core<H: Handler>(
 }
 
 /// Keeps this core's steering load fresh while nothing connects or closes (each
-/// connection opened or closed publishes it too).
+/// connection opened or closed publishes it too). After [`QUIET_TICKS`] ticks on time
+/// without an accept, what the program still counts as on its way here is a handshake
+/// that never completed (a running core takes what its queue holds), and is forgotten;
+/// a late tick means the core was not running, and its count stays.
 async fn publish_loop(core: Rc<ConnRegistry>) {
-    let mut ticks = time::interval(SteerLoads::STALE / 5);
-    let mut last_accepted = core.accepted();
+    let period = SteerLoads::STALE / 5;
+    let mut ticks = time::interval(period);
+    let (mut last_accepted, mut last_tick, mut quiet) = (core.accepted(), Instant::now(), 0);
     loop {
         ticks.tick().await;
-        core.publish_and_settle(last_accepted);
+        core.publish_load();
+        let on_time = last_tick.elapsed() < period * 2;
+        last_tick = Instant::now();
+        quiet = match (on_time, core.accepted() == last_accepted) {
+            (true, true) => quiet + 1,
+            _ => 0,
+        };
         last_accepted = core.accepted();
+        if quiet >= QUIET_TICKS {
+            core.settle_load();
+            quiet = 0;
+        }
     }
 }
+
+/// Publishing ticks on time without an accept before a core's unaccepted count is
+/// forgotten.
+const QUIET_TICKS: u32 = 5;
 
 async fn sweep_loop(core: Rc<ConnRegistry>) {
     let mut ticks = time::interval(core.config.timeouts.sweep_period());
