@@ -56,6 +56,9 @@ pub(crate) struct ConnRegistry {
     steer: RefCell<Option<(Arc<SteerLoads>, usize)>>,
     /// Connections the accept loops took on this core (refused ones included).
     accepted: Cell<u64>,
+    /// Added to the open connections this core publishes for steering: how late, in
+    /// milliseconds, its publishing ticks came recently (see `server::start`).
+    lag_penalty: Cell<u64>,
 }
 
 thread_local! {
@@ -77,6 +80,7 @@ impl ConnRegistry {
             metrics,
             steer: RefCell::new(None),
             accepted: Cell::new(0),
+            lag_penalty: Cell::new(0),
         })
     }
 
@@ -95,8 +99,19 @@ impl ConnRegistry {
     /// Publishes this core's open and accepted connections, if its listeners are steered.
     pub(crate) fn publish_load(&self) {
         if let Some((loads, index)) = &*self.steer.borrow() {
-            loads.publish(*index, self.connections() as u64, self.accepted.get());
+            let load = self.connections() as u64 + self.lag_penalty.get();
+            loads.publish(*index, load, self.accepted.get());
         }
+    }
+
+    /// Sets what is added to the published open connections for the core's lag.
+    pub(crate) fn set_lag_penalty(&self, penalty: u64) {
+        self.lag_penalty.set(penalty);
+    }
+
+    /// What is added to the published open connections for the core's lag.
+    pub(crate) fn lag_penalty(&self) -> u64 {
+        self.lag_penalty.get()
     }
 
     /// An accept loop took a connection.

@@ -237,18 +237,28 @@ async fn serve_core<H: Handler>(
 }
 
 /// Keeps this core's steering load fresh while nothing connects or closes (each
-/// connection opened or closed publishes it too). After [`QUIET_TICKS`] ticks on time
-/// without an accept, what the program still counts as on its way here is a handshake
-/// that never completed (a running core takes what its queue holds), and is forgotten;
-/// a late tick means the core was not running, and its count stays.
+/// connection opened or closed publishes it too).
+///
+/// A tick that comes late means the core was not running (preempted by another task,
+/// or busy in one long one): for each millisecond it was late, one connection is added
+/// to the load it publishes, halving with each tick on time. Without it, a core that
+/// runs only now and then would look idle each time it ran, having just accepted what
+/// waited for it, and be sent new connections to wait for its next turn.
+///
+/// After [`QUIET_TICKS`] ticks on time without an accept, what the program still counts
+/// as on its way here is a handshake that never completed (a running core takes what its
+/// queue holds), and is forgotten.
 async fn publish_loop(core: Rc<ConnRegistry>) {
     let period = SteerLoads::STALE / 5;
     let mut ticks = time::interval(period);
     let (mut last_accepted, mut last_tick, mut quiet) = (core.accepted(), Instant::now(), 0);
     loop {
         ticks.tick().await;
+        let late = last_tick.elapsed().saturating_sub(period);
+        let on_time = late < period;
+        let late_ms = late.as_millis().min(10_000) as u64;
+        core.set_lag_penalty((core.lag_penalty() / 2).max(late_ms));
         core.publish_load();
-        let on_time = last_tick.elapsed() < period * 2;
         last_tick = Instant::now();
         quiet = match (on_time, core.accepted() == last_accepted) {
             (true, true) => quiet + 1,

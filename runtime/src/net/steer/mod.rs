@@ -58,8 +58,8 @@ pub struct SteerLoads {
 
 impl SteerLoads {
     /// How old a published load may be before the program passes the core over. Publish
-    /// well within it (every 100 ms, say) even when the load did not change.
-    pub const STALE: Duration = Duration::from_millis(500);
+    /// well within it (every 10 ms, say) even when the load did not change.
+    pub const STALE: Duration = Duration::from_millis(50);
 
     /// Creates the loads map for `cores` cores, every entry unpublished (so stale).
     /// Errors: the kernel's refusal, saying which capability is missing (`PermissionDenied`)
