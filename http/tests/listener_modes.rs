@@ -131,7 +131,9 @@ fn steered_without_the_capability_warns_once_and_uses_reuseport() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let mut lines = BufReader::new(stderr).lines();
     let mut warnings = Vec::new();
     let addr = loop {
         let line = lines.next().expect("stderr ended").unwrap();
@@ -148,8 +150,8 @@ fn steered_without_the_capability_warns_once_and_uses_reuseport() {
         }
     };
     still_serves_root(addr);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let warning = &warnings[0];
     assert!(
@@ -161,6 +163,16 @@ fn steered_without_the_capability_warns_once_and_uses_reuseport() {
         "{warning}"
     );
     assert!(warning.contains("using reuseport"), "{warning}");
+}
+
+/// Ends the server however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The binary without --root answers `/` (any status but a refusal will do). The

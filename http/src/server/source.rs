@@ -1,5 +1,6 @@
-//! Where each listener comes from: an address every core binds with `SO_REUSEPORT`, or a
-//! socket bound elsewhere (socket activation) that every core accepts from.
+//! Where each listener comes from: an address every core binds with `SO_REUSEPORT` (and
+//! may join to a steering group), or one socket (bound elsewhere, as by socket
+//! activation, or once for all cores) that every core accepts from.
 
 use std::io;
 use std::net::SocketAddr;
@@ -16,8 +17,9 @@ use super::Builder;
 pub(crate) enum Source {
     /// Each core binds its own `SO_REUSEPORT` socket to this address (port 0 resolved).
     Bind(SocketAddr),
-    /// Each core accepts from its own duplicate of this listening socket: one accept
-    /// queue, which the kernel serves to whichever core's multishot accept takes it.
+    /// Each core accepts from its own duplicate of this listening socket (bound elsewhere,
+    /// or once by the server in `ListenerMode::Shared`): one accept queue, which the
+    /// kernel serves to whichever core's multishot accept takes it.
     /// (Duplicating it per core with `SO_REUSEPORT` would need the service's uid to match
     /// the binder's and would leave connections queued on the cores' sockets to be reset
     /// when the service stops, where the service manager's socket keeps them waiting for
