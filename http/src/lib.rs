@@ -118,4 +118,4 @@ pub use coreline_runtime::tokio_compat;
 pub use handler::Handler;
 pub use listen_addr::ListenAddr;
 pub use pool::{recycle, response};
-pub use server::{raise_fd_limit, Builder, Server, ServerHandle, LOW_FD_LIMIT};
+pub use server::{raise_fd_limit, Builder, ListenerMode, Server, ServerHandle, LOW_FD_LIMIT};

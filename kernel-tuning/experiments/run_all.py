@@ -30,6 +30,7 @@ EXPERIMENTS = [
     ("nodelay", "4. TCP_NODELAY", 110),
     ("fastopen", "5. TCP_FASTOPEN", 100),
     ("port_range", "6. ip_local_port_range and tcp_tw_reuse", 450),
+    ("reuseport_balance", "7. Listener modes with a starved core", 270),
     ("migrate_req", "8. tcp_migrate_req and restarts", 80),
     ("notsent_lowat", "9. tcp_notsent_lowat", 130),
     ("fin_timeout", "10. tcp_fin_timeout", 230),

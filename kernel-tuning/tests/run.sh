@@ -187,12 +187,13 @@ built() {
     [[ -x $BIN_DIR/coreline && -x $BIN_DIR/coreline-load && -x $BIN_DIR/examples/small_writes ]]
   fi
 }
-# Experiments 1-3 (accept and SYN queues), 4-6 (socket options, ephemeral ports), then
-# 8-11 (tcp_migrate_req, tcp_notsent_lowat, tcp_fin_timeout, buffers and input queue).
+# Experiments 1-3 (accept and SYN queues), 4-6 (socket options, ephemeral ports), 7
+# (listener modes), then 8-11 (tcp_migrate_req, tcp_notsent_lowat, tcp_fin_timeout,
+# buffers and input queue).
 if built; then
   ok "coreline, coreline-load and small_writes built"
   for exp in listen_backlog abort_on_overflow syn_flood nodelay fastopen port_range \
-    buffers migrate_req notsent_lowat fin_timeout; do
+    reuseport_balance buffers migrate_req notsent_lowat fin_timeout; do
     set +e
     KT_NO_BUILD=1 "$PY" "$KT/experiments/$exp.py" --quick >"$TMP/$exp.out" 2>&1 &
     pid=$!

@@ -16,8 +16,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::Waker;
 
+use coreline_runtime::net::SteerLoads;
 use slab::Slab;
 
 use super::handshake::Handshakes;
@@ -52,6 +54,14 @@ pub(crate) struct ConnRegistry {
     pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
     /// The core's access-log buffer, if the access log is on.
     pub(crate) access_log: Option<Box<CoreAccessLog>>,
+    /// With steered listeners: where this core publishes its open connections, and its
+    /// index there.
+    steer: RefCell<Option<(Arc<SteerLoads>, usize)>>,
+    /// Connections the accept loops took on this core (refused ones included).
+    accepted: Cell<u64>,
+    /// Added to the open connections this core publishes for steering: how late, in
+    /// milliseconds, its publishing ticks came recently (see `server::start`).
+    lag_penalty: Cell<u64>,
 }
 
 thread_local! {
@@ -73,7 +83,58 @@ impl ConnRegistry {
             main_waker: RefCell::new(None),
             metrics,
             access_log,
+            steer: RefCell::new(None),
+            accepted: Cell::new(0),
+            lag_penalty: Cell::new(0),
         })
+    }
+
+    /// Makes this core publish its open and accepted connections to `loads` as core
+    /// `index`, now and whenever one is accepted, opens or closes.
+    pub(crate) fn publish_loads_to(&self, loads: Arc<SteerLoads>, index: usize) {
+        *self.steer.borrow_mut() = Some((loads, index));
+        self.publish_load();
+    }
+
+    /// Whether this core publishes a steering load.
+    pub(crate) fn publishes_loads(&self) -> bool {
+        self.steer.borrow().is_some()
+    }
+
+    /// Publishes this core's open and accepted connections, if its listeners are steered.
+    pub(crate) fn publish_load(&self) {
+        if let Some((loads, index)) = &*self.steer.borrow() {
+            let load = self.connections() as u64 + self.lag_penalty.get();
+            loads.publish(*index, load, self.accepted.get());
+        }
+    }
+
+    /// Sets what is added to the published open connections for the core's lag.
+    pub(crate) fn set_lag_penalty(&self, penalty: u64) {
+        self.lag_penalty.set(penalty);
+    }
+
+    /// What is added to the published open connections for the core's lag.
+    pub(crate) fn lag_penalty(&self) -> u64 {
+        self.lag_penalty.get()
+    }
+
+    /// An accept loop took a connection.
+    pub(crate) fn accepted_one(&self) {
+        self.accepted.set(self.accepted.get() + 1);
+    }
+
+    /// Connections the accept loops took on this core so far.
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted.get()
+    }
+
+    /// Forgets what the steering program counted as on its way to this core and the core
+    /// never accepted (see `SteerLoads::settle`).
+    pub(crate) fn settle_load(&self) {
+        if let Some((loads, index)) = &*self.steer.borrow() {
+            loads.settle(*index);
+        }
     }
 
     /// Makes this the registry that [`current`] and [`begin_drain_current`] reach on this
@@ -145,13 +206,16 @@ impl ConnRegistry {
     /// Adds a connection to the registry; returns its key.
     pub(crate) fn register(&self, io: Rc<ConnIo>) -> u32 {
         // (u32: four billion connections per core is beyond any fd limit.)
-        self.conns.borrow_mut().insert(io) as u32
+        let key = self.conns.borrow_mut().insert(io) as u32;
+        self.publish_load();
+        key
     }
 
     /// Removes a connection from the registry.
     pub(crate) fn deregister(&self, key: u32) {
         let removed = self.conns.borrow_mut().try_remove(key as usize);
         drop(removed); // outside the borrow
+        self.publish_load();
         self.connection_ended();
     }
 

@@ -29,7 +29,8 @@
 //!
 //! Exported as Prometheus text ([`prometheus_text`]: histograms with fixed buckets per
 //! core, [`bucket_bounds`]), a per-core percentile table
-//! ([`latency_table`]), HdrHistogram interval logs ([`write_interval_log`]), all served by
+//! ([`latency_table`]), each core's share of the connections read back from the text
+//! ([`split_from_prometheus`]), HdrHistogram interval logs ([`write_interval_log`]), all served by
 //! [`MetricsAdmin`], the handler of an admin listener (which gathers one snapshot at a
 //! time and reuses it for a second, however many clients scrape).
 
@@ -45,6 +46,7 @@ mod sampler;
 mod scrape;
 mod series;
 mod snapshot;
+mod split;
 mod table;
 
 pub use self::admin::MetricsAdmin;
@@ -58,4 +60,5 @@ pub use self::prometheus::prometheus_text;
 pub(crate) use self::sampler::ProbeGuard;
 pub use self::sampler::SAMPLE_PERIOD;
 pub use self::snapshot::{CoreSnapshot, HttpHistograms, MetricsSnapshot};
+pub use self::split::{render_split, split_from_prometheus, CoreSplit};
 pub use self::table::{latency_rows, latency_table, render_table, LatencyRow};

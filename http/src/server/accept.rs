@@ -104,6 +104,7 @@ fn start_connection<H: Handler>(
     core: &Rc<ConnRegistry>,
     handler: &Rc<H>,
 ) {
+    core.accepted_one();
     let limits = &core.config.limits;
     let max = limits.max_connections_per_core;
     let full = max > 0 && core.connections() >= max;

@@ -11,6 +11,7 @@ use coreline_tls::TlsAcceptor;
 use http::HeaderValue;
 
 use super::handle::ServerHandle;
+use super::mode::{self, ListenerMode};
 use super::source::Source;
 use super::{fd_limit, start, Server};
 use crate::config::{Config, FileBodyMethod, Limits, Timeouts};
@@ -32,6 +33,7 @@ pub struct Builder {
     metrics: bool,
     rx_timestamps: bool,
     share_ports: bool,
+    listener_mode: ListenerMode,
     file_body: FileBodyMethod,
     server_header: Option<HeaderValue>,
     access_log: Option<AccessLog>,
@@ -50,6 +52,7 @@ impl Default for Builder {
             metrics: false,
             rx_timestamps: false,
             share_ports: false,
+            listener_mode: ListenerMode::default(),
             file_body: FileBodyMethod::Auto,
             server_header: None,
             access_log: None,
@@ -93,6 +96,14 @@ impl Builder {
     /// way; this decides only whether a port another process listens on is accepted.)
     pub fn share_ports(mut self, on: bool) -> Self {
         self.share_ports = on;
+        self
+    }
+
+    /// How the cores share each address they listen on (default
+    /// [`ListenerMode::ReusePort`]: a socket and accept queue per core, the kernel's hash
+    /// picking one per connection). See [`ListenerMode`].
+    pub fn listener_mode(mut self, mode: ListenerMode) -> Self {
+        self.listener_mode = mode;
         self
     }
 
@@ -267,6 +278,11 @@ impl Builder {
                 ))
             })
             .collect::<io::Result<Vec<_>>>()?;
+        let mut bound: Vec<&mut Source> = addrs
+            .iter_mut()
+            .chain(tls.iter_mut().map(|(s, _)| s))
+            .collect();
+        let steer = mode::arrange(self.listener_mode, &mut bound, cpus.len(), &self.listen)?;
         for (fd, acceptor) in self.inherited {
             let source = Source::inherited(fd, &self.listen)?;
             match acceptor {
@@ -294,6 +310,7 @@ impl Builder {
             },
             factory,
             handle: ServerHandle::default(),
+            steer,
         })
     }
 }

@@ -2,8 +2,9 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use coreline_runtime::net::ListenOptions;
+use coreline_runtime::net::{ListenOptions, SteerLoads};
 use coreline_runtime::Cores;
 use coreline_tls::TlsAcceptor;
 
@@ -37,6 +38,8 @@ pub struct Server<F> {
     pub(super) config: Config,
     pub(super) factory: F,
     pub(super) handle: ServerHandle,
+    /// The loads the cores publish when their listeners are steered.
+    pub(super) steer: Option<Arc<SteerLoads>>,
 }
 
 impl<F, H> Server<F>
@@ -78,6 +81,7 @@ where
             start::Listeners {
                 plain: self.addrs,
                 tls: self.tls,
+                steer: self.steer,
             },
             self.cores,
             self.listen,

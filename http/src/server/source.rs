@@ -1,12 +1,13 @@
-//! Where each listener comes from: an address every core binds with `SO_REUSEPORT`, or a
-//! socket bound elsewhere (socket activation) that every core accepts from.
+//! Where each listener comes from: an address every core binds with `SO_REUSEPORT` (and
+//! may join to a steering group), or one socket (bound elsewhere, as by socket
+//! activation, or once for all cores) that every core accepts from.
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use coreline_runtime::net::{ListenOptions, TcpListener};
+use coreline_runtime::net::{ListenOptions, SteerGroup, TcpListener};
 use coreline_tls::TlsAcceptor;
 
 use super::Builder;
@@ -16,13 +17,20 @@ use super::Builder;
 pub(crate) enum Source {
     /// Each core binds its own `SO_REUSEPORT` socket to this address (port 0 resolved).
     Bind(SocketAddr),
-    /// Each core accepts from its own duplicate of this listening socket: one accept
-    /// queue, which the kernel serves to whichever core's multishot accept takes it.
+    /// Each core accepts from its own duplicate of this listening socket (bound elsewhere,
+    /// or once by the server in `ListenerMode::Shared`): one accept queue, which the
+    /// kernel serves to whichever core's multishot accept takes it.
     /// (Duplicating it per core with `SO_REUSEPORT` would need the service's uid to match
     /// the binder's and would leave connections queued on the cores' sockets to be reset
     /// when the service stops, where the service manager's socket keeps them waiting for
     /// the next start.)
     Inherited { addr: SocketAddr, fd: Arc<OwnedFd> },
+    /// Each core binds its own `SO_REUSEPORT` socket to this address and joins it to
+    /// `group`, whose program picks the least-loaded core's socket.
+    Steered {
+        addr: SocketAddr,
+        group: Arc<SteerGroup>,
+    },
 }
 
 impl Source {
@@ -38,7 +46,9 @@ impl Source {
     /// The address it listens on.
     pub(crate) fn addr(&self) -> SocketAddr {
         match self {
-            Source::Bind(addr) | Source::Inherited { addr, .. } => *addr,
+            Source::Bind(addr) | Source::Inherited { addr, .. } | Source::Steered { addr, .. } => {
+                *addr
+            }
         }
     }
 }
@@ -48,6 +58,8 @@ pub(crate) enum CoreSocket {
     Bind(SocketAddr),
     /// The core's own duplicate of an inherited socket.
     Adopt(OwnedFd),
+    /// Bind, then join the steering group as this core's socket.
+    Steered(SocketAddr, Arc<SteerGroup>),
 }
 
 /// One core's listeners to set up: plain ones first, then the TLS ones with their acceptor.
@@ -71,6 +83,7 @@ pub(crate) fn per_core(
                 let socket = match source {
                     Source::Bind(addr) => CoreSocket::Bind(*addr),
                     Source::Inherited { fd, .. } => CoreSocket::Adopt(fd.try_clone()?),
+                    Source::Steered { addr, group } => CoreSocket::Steered(*addr, group.clone()),
                 };
                 Ok((socket, tls.clone()))
             });

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use coreline_runtime::net::{ListenOptions, TcpListener};
+use coreline_runtime::net::{ListenOptions, SteerLoads, TcpListener};
 use coreline_runtime::{spawn_local, time, Cores, Runtime};
 use coreline_tls::TlsAcceptor;
 
@@ -64,6 +64,8 @@ impl StartGate {
 pub(crate) struct Listeners {
     pub(crate) plain: Vec<Source>,
     pub(crate) tls: Vec<(Source, TlsAcceptor)>,
+    /// The loads the cores publish when their listeners are steered.
+    pub(crate) steer: Option<Arc<SteerLoads>>,
 }
 
 pub(crate) fn run<F, H>(
@@ -85,6 +87,7 @@ where
         .rx_timestamps(config.metrics && config.rx_timestamps)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
+    let addrs_steer = addrs.steer;
     let per_core = source::per_core(addrs.plain, addrs.tls, rt.cpus().len())?;
     let metrics = match config.metrics {
         true => Some(RunMetrics::start(rt.cpus().len())?),
@@ -103,6 +106,11 @@ where
             let listener = match socket {
                 CoreSocket::Bind(addr) => TcpListener::bind_with(addr, &options)?,
                 CoreSocket::Adopt(fd) => TcpListener::from_std(fd.into())?,
+                CoreSocket::Steered(addr, group) => {
+                    let listener = TcpListener::bind_with(addr, &options)?;
+                    group.join(id.index, &listener)?;
+                    listener
+                }
             };
             let probe = metrics.as_ref().and_then(|m| {
                 let probe = listener.queue_probe().ok()?;
@@ -122,6 +130,9 @@ where
             .collect();
         gate.report(listeners.as_ref().map(drop));
         let core = ConnRegistry::new(config.clone());
+        if let Some(loads) = &addrs_steer {
+            core.publish_loads_to(loads.clone(), id.index);
+        }
         core.install(); // before any cross-core shutdown job can run here
         let handler = Rc::new(factory());
         core_main(core, handler, listeners, gate.clone(), handle.clone())
@@ -176,6 +187,9 @@ async fn serve_core<H: Handler>(
         .access_log
         .is_some()
         .then(|| spawn_local(flush_loop(core.clone())));
+    let publisher = core
+        .publishes_loads()
+        .then(|| spawn_local(publish_loop(core.clone())));
     if handle.core_ready(coreline_runtime::handle()) {
         core.begin_drain();
     }
@@ -228,6 +242,9 @@ async fn serve_core<H: Handler>(
     if let Some(task) = log_flusher {
         task.abort();
     }
+    if let Some(publisher) = publisher {
+        publisher.abort();
+    }
     Ok(())
 }
 
@@ -240,6 +257,46 @@ async fn flush_loop(core: Rc<ConnRegistry>) {
         core.flush_access_log();
     }
 }
+
+/// Keeps this core's steering load fresh while nothing connects or closes (each
+/// connection opened or closed publishes it too).
+///
+/// A tick that comes late means the core was not running (preempted by another task,
+/// or busy in one long one): for each millisecond it was late, one connection is added
+/// to the load it publishes, halving with each tick on time. Without it, a core that
+/// runs only now and then would look idle each time it ran, having just accepted what
+/// waited for it, and be sent new connections to wait for its next turn.
+///
+/// After [`QUIET_TICKS`] ticks on time without an accept, what the program still counts
+/// as on its way here is a handshake that never completed (a running core takes what its
+/// queue holds), and is forgotten.
+async fn publish_loop(core: Rc<ConnRegistry>) {
+    let period = SteerLoads::STALE / 5;
+    let mut ticks = time::interval(period);
+    let (mut last_accepted, mut last_tick, mut quiet) = (core.accepted(), Instant::now(), 0);
+    loop {
+        ticks.tick().await;
+        let late = last_tick.elapsed().saturating_sub(period);
+        let on_time = late < period;
+        let late_ms = late.as_millis().min(10_000) as u64;
+        core.set_lag_penalty((core.lag_penalty() / 2).max(late_ms));
+        core.publish_load();
+        last_tick = Instant::now();
+        quiet = match (on_time, core.accepted() == last_accepted) {
+            (true, true) => quiet + 1,
+            _ => 0,
+        };
+        last_accepted = core.accepted();
+        if quiet >= QUIET_TICKS {
+            core.settle_load();
+            quiet = 0;
+        }
+    }
+}
+
+/// Publishing ticks on time without an accept before a core's unaccepted count is
+/// forgotten.
+const QUIET_TICKS: u32 = 5;
 
 async fn sweep_loop(core: Rc<ConnRegistry>) {
     let mut ticks = time::interval(core.config.timeouts.sweep_period());

@@ -11,6 +11,7 @@ mod queue;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use io_uring::{opcode, types};
@@ -44,6 +45,13 @@ impl TcpListener {
 
     /// Binds `addr` with `options`. Call it on each core to get one socket per core.
     pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<Self> {
+        Self::listening(Self::bind_socket(addr, options)?)
+    }
+
+    /// Binds `addr` with `options` and listens, without a core: the socket for
+    /// [`from_std`](Self::from_std) on each core when the cores share one listening socket
+    /// (one accept queue, taken by whichever core accepts first).
+    pub fn bind_socket(addr: SocketAddr, options: &ListenOptions) -> io::Result<OwnedFd> {
         let fd = sys::tcp_socket(&addr)?;
         let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let on = |name, level, value: i32| sys::set_int_opt(raw, level, name, value);
@@ -62,11 +70,11 @@ impl TcpListener {
         let backlog = options.backlog.min(i32::MAX as u32);
         warn_if_clamped(backlog);
         sys::listen(raw, backlog as i32)?;
-        Self::listening(fd)
+        Ok(fd)
     }
 
     /// Wraps a socket that is already bound and listening.
-    pub(super) fn listening(fd: std::os::fd::OwnedFd) -> io::Result<Self> {
+    pub(super) fn listening(fd: OwnedFd) -> io::Result<Self> {
         let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let local_addr = sys::socket_addr(raw, false)?;
         // On the listener, so that the kernel stamps a connection's packets from its

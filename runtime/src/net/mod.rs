@@ -8,6 +8,8 @@
 //! a `TcpStream` the `futures-io` `AsyncRead`/`AsyncWrite` traits. Socket activation:
 //! [`take_listen_fds`] takes the sockets a service manager passed, and
 //! [`TcpListener::prepare_inherited`] checks and sets up each before the cores adopt it.
+//! Steering: [`SteerLoads`] and [`SteerGroup`] send each new connection to the listener
+//! of the least-loaded core.
 
 mod activation;
 mod adopt;
@@ -17,6 +19,7 @@ mod conn;
 mod fixed;
 mod listener;
 mod recv;
+mod steer;
 mod stream;
 mod udp;
 mod unix;
@@ -26,6 +29,7 @@ pub use activation::{take_listen_fds, InheritedFd};
 pub use compat::Compat;
 pub use fixed::{FixedListener, FixedStream};
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
+pub use steer::{SteerGroup, SteerLoads};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

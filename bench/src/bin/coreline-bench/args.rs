@@ -83,8 +83,9 @@ pub struct CompareFlags {
     /// coreline,nginx,hyper[,ceiling]; coreline variants: coreline-metrics, coreline-rxts
     /// (latency metrics on), coreline-access-log (a combined line per response to a file
     /// in the run's temporary directory), coreline-splice, coreline-read, coreline-send-zc (one
-    /// file-body method at every size); axum-coreline and axum-tokio: the axum example's
-    /// router on coreline / axum::serve [default: coreline,nginx,hyper]
+    /// file-body method at every size), coreline-steered, coreline-shared (a listener
+    /// mode); axum-coreline and axum-tokio: the axum example's router on coreline /
+    /// axum::serve [default: coreline,nginx,hyper]
     #[arg(long, value_name = "LIST", value_parser = |v: &str| parse_servers(v).map_err(message))]
     servers: Option<::std::vec::Vec<Kind>>,
     /// plain64,plain1024,pipelined16,close,file64k,file1m,tls,tls-handshake,tls-resume,

@@ -1,6 +1,6 @@
 //! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
-//! turns on latency metrics or the access log, or forces one file-body method with
-//! `--file-body`), nginx, the hyper peer and the
+//! turns on latency metrics or the access log, forces one file-body method with
+//! `--file-body` or picks a `--listener-mode`), nginx, the hyper peer and the
 //! runtime's ceiling, and the axum example's router on coreline and on `axum::serve`; their
 //! names, binaries and what each variant adds to `coreline serve`.
 
@@ -26,6 +26,10 @@ pub enum Kind {
     CorelineRead,
     /// `--file-body send-zc`: read, then `IORING_OP_SEND_ZC`, at every size.
     CorelineSendZc,
+    /// `--listener-mode steered`: a BPF program picks the least-loaded core per connection.
+    CorelineSteered,
+    /// `--listener-mode shared`: one listening socket for every core.
+    CorelineShared,
     /// nginx with the reference config.
     Nginx,
     /// `hyper-peer` (bench/hyper-peer).
@@ -40,7 +44,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every server, in report order (the first one selected is the base of the ratios).
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Coreline,
         Kind::CorelineMetrics,
         Kind::CorelineRxts,
@@ -48,6 +52,8 @@ impl Kind {
         Kind::CorelineSplice,
         Kind::CorelineRead,
         Kind::CorelineSendZc,
+        Kind::CorelineSteered,
+        Kind::CorelineShared,
         Kind::Nginx,
         Kind::Hyper,
         Kind::Ceiling,
@@ -65,6 +71,8 @@ impl Kind {
             Kind::CorelineSplice => "coreline-splice",
             Kind::CorelineRead => "coreline-read",
             Kind::CorelineSendZc => "coreline-send-zc",
+            Kind::CorelineSteered => "coreline-steered",
+            Kind::CorelineShared => "coreline-shared",
             Kind::Nginx => "nginx",
             Kind::Hyper => "hyper",
             Kind::Ceiling => "ceiling",
@@ -89,6 +97,8 @@ impl Kind {
                 | Kind::CorelineSplice
                 | Kind::CorelineRead
                 | Kind::CorelineSendZc
+                | Kind::CorelineSteered
+                | Kind::CorelineShared
         )
     }
 
@@ -132,6 +142,14 @@ impl Kind {
         if let Some(method) = self.file_body() {
             flags.extend(["--file-body".to_string(), method.into()]);
         }
+        let mode = match self {
+            Kind::CorelineSteered => Some("steered"),
+            Kind::CorelineShared => Some("shared"),
+            _ => None,
+        };
+        if let Some(mode) = mode {
+            flags.extend(["--listener-mode".to_string(), mode.into()]);
+        }
         flags
     }
 
@@ -158,7 +176,11 @@ mod tests {
     #[test]
     fn variants_are_coreline_with_their_own_flags() {
         let tmp = Path::new("/t");
-        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 7);
+        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 9);
+        assert_eq!(
+            Kind::CorelineSteered.coreline_flags(20000, tmp).join(" "),
+            "--listener-mode steered"
+        );
         assert!(Kind::Coreline.coreline_flags(20000, tmp).is_empty());
         assert_eq!(
             Kind::CorelineRxts.coreline_flags(20000, tmp).join(" "),

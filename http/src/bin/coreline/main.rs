@@ -246,6 +246,7 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         .metrics(serve.metrics.admin.is_some())
         .rx_timestamps(serve.metrics.rx_timestamps)
         .share_ports(serve.reuse_port)
+        .listener_mode(serve.listener_mode)
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
         .notsent_lowat(serve.notsent_lowat)

@@ -1,5 +1,6 @@
 //! `coreline stats URL [--count N]`: polls an admin listener's `/metrics` once a second
-//! and prints the percentile table (redrawn in place on a terminal).
+//! and prints the percentile table and each core's share of the connections (redrawn in
+//! place on a terminal).
 //!
 //! Whatever answers at URL is not trusted: at most [`MAX_RESPONSE`] bytes are read, and
 //! text from it is printed only through `metrics::printable` (no terminal escapes).
@@ -8,7 +9,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use coreline_http::metrics::{printable, render_table, rows_from_prometheus};
+use coreline_http::metrics::{
+    printable, render_split, render_table, rows_from_prometheus, split_from_prometheus,
+};
 
 use crate::metrics_args::Stats;
 
@@ -27,9 +30,10 @@ pub fn run(stats: &Stats) -> Result<(), String> {
         }
         let title = format!("coreline stats http://{} (every 1 s)", stats.addr);
         let table = render_table(&title, &rows);
+        let split = render_split(&split_from_prometheus(&text));
         let mut out = std::io::stdout().lock();
         let clear = if live { "\x1b[H\x1b[2J" } else { "" };
-        let _ = writeln!(out, "{clear}{table}");
+        let _ = writeln!(out, "{clear}{table}\n{split}");
         let _ = out.flush();
         printed += 1;
         if stats.count.is_some_and(|n| printed >= n) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
-use coreline_http::{AccessLogFormat, Builder, FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, Builder, FileBodyMethod, ListenAddr, ListenerMode};
 use coreline_runtime::Cores;
 
 use super::config::{self, FileArg};
@@ -40,6 +40,8 @@ pub struct Serve {
     pub metrics: MetricsFlags,
     /// `--reuse-port`: share the ports with a running coreline (zero-downtime restart).
     pub reuse_port: bool,
+    /// `--listener-mode MODE` (default `reuseport`).
+    pub listener_mode: ListenerMode,
     /// `--max-connections N`: connections per core (library default when `None`).
     pub max_connections: Option<usize>,
     /// `--max-handshakes N`: TLS handshakes in progress per core (library default when
@@ -170,6 +172,7 @@ impl Serve {
             tls,
             metrics,
             reuse_port: a.reuse_port,
+            listener_mode: a.listener_mode.unwrap_or_default(),
             max_connections: a.max_connections,
             max_handshakes: a.max_handshakes,
             drain_timeout: a.drain_timeout,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::{AccessLogFormat, FileBodyMethod, ListenAddr};
+use coreline_http::{AccessLogFormat, FileBodyMethod, ListenAddr, ListenerMode};
 use coreline_runtime::Cores;
 
 use super::values::{self, SniCert};
@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// restart: start the new one with it, then SIGTERM the old one.
     #[arg(long)]
     pub reuse_port: bool,
+    /// How the cores share each --listen/--tls-listen address: reuseport (a socket per
+    /// core, the kernel's hash picks one), shared (one socket, the first core to accept
+    /// takes it) or steered (a socket per core, a BPF program picks the core with the
+    /// fewest open and not yet accepted connections; needs CAP_BPF or CAP_SYS_ADMIN, else reuseport with a
+    /// warning) [default: reuseport].
+    #[arg(long, value_name = "MODE", value_parser = values::listener_mode)]
+    pub listener_mode: Option<ListenerMode>,
     /// Connections per core (0 = unlimited); one more is answered 503 and closed (on a TLS
     /// listener: closed) [default: 16384].
     #[arg(long, value_name = "N", value_parser = values::limit)]

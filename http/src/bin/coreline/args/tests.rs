@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use coreline_http::{FileBodyMethod, ListenAddr};
+use coreline_http::{FileBodyMethod, ListenAddr, ListenerMode};
 use coreline_runtime::Cores;
 use log::LevelFilter;
 
@@ -217,6 +217,7 @@ fn help_version_and_errors() {
         (&["serve", "--tcp-fastopen", "-1"], "--tcp-fastopen"),
         (&["serve", "--tcp-fastopen", "3000000000"], "--tcp-fastopen"),
         (&["serve", "--file-body", "sendfile"], "--file-body"),
+        (&["serve", "--listener-mode", "hash"], "--listener-mode"),
         (&["serve", "--min-body-rate", "fast"], "--min-body-rate"),
         (&["serve", "--metrics-public"], "--metrics"),
         (&["stats"], "admin URL"),
@@ -235,6 +236,18 @@ fn server_settings() {
     assert_eq!((s.tcp_nodelay, s.tcp_fastopen), (true, None));
     assert_eq!((s.min_body_rate, s.min_send_rate), (None, None));
     assert_eq!(s.file_body, FileBodyMethod::Auto);
+    assert_eq!(s.listener_mode, ListenerMode::ReusePort);
+    for (name, mode) in [
+        ("shared", ListenerMode::Shared),
+        ("steered", ListenerMode::Steered),
+        ("reuseport", ListenerMode::ReusePort),
+    ] {
+        assert_eq!(
+            serve(&["serve", "--listener-mode", name]).listener_mode,
+            mode
+        );
+        assert_eq!(mode.name(), name);
+    }
     let s = serve(&[
         "serve",
         "--reuse-port",

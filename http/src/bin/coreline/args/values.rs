@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coreline_http::{AccessLogFormat, FileBodyMethod};
+use coreline_http::{AccessLogFormat, FileBodyMethod, ListenerMode};
 use coreline_runtime::Cores;
 
 /// `--tls-sni NAME=CERT:KEY`: another certificate for clients asking for NAME.
@@ -109,6 +109,16 @@ pub fn access_log_format(value: &str) -> Result<AccessLogFormat, String> {
         "combined" => Ok(AccessLogFormat::Combined),
         "json" => Ok(AccessLogFormat::Json),
         other => Err(format!("'{other}' is not combined or json")),
+    }
+}
+
+/// `reuseport`, `shared` or `steered`.
+pub fn listener_mode(value: &str) -> Result<ListenerMode, String> {
+    match value {
+        "reuseport" => Ok(ListenerMode::ReusePort),
+        "shared" => Ok(ListenerMode::Shared),
+        "steered" => Ok(ListenerMode::Steered),
+        other => Err(format!("'{other}' is not reuseport, shared or steered")),
     }
 }
 

@@ -1,0 +1,190 @@
+//! `Builder::listener_mode`: `steered` sends each new connection to the core with fewer
+//! open connections; `shared` serves one socket, closed at shutdown; and a `steered` server
+//! the kernel refuses the program to (capabilities dropped) warns once and runs as
+//! `reuseport`.
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// These tests speak plain HTTP through `common`.
+pub const OVER_TLS: bool = false;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{run_on_thread, Client};
+use coreline_http::{Body, ListenerMode, Server};
+use coreline_runtime::net::SteerLoads;
+use coreline_runtime::Cores;
+use http::{Request, Response};
+
+/// Answers with the index of the core that serves the connection.
+async fn which_core(_req: Request<Body>) -> Response<Body> {
+    let core = coreline_runtime::current_core().index;
+    Response::new(Body::from(core.to_string()))
+}
+
+/// Opens a keep-alive connection, sends one request and returns it with the core that
+/// answered.
+fn open_on(addr: SocketAddr) -> (Client, usize) {
+    let mut client = Client::connect(addr);
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let response = client.response(false);
+    assert_eq!(response.status, 200);
+    let core = response.body_str().parse().unwrap();
+    (client, core)
+}
+
+fn two_cores(mode: ListenerMode) -> common::Running {
+    let server = Server::builder()
+        .cores(Cores::Count(2))
+        .listener_mode(mode)
+        .listen("127.0.0.1:0".parse().unwrap())
+        .build(|| which_core)
+        .expect("build");
+    run_on_thread(server)
+}
+
+/// Whether this process may load BPF programs (the lead's and CI's runs are root).
+fn may_load_bpf() -> bool {
+    match SteerLoads::new(1) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("skipped: {e}");
+            false
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn steered_connections_go_to_the_core_with_fewer_open() {
+    if !may_load_bpf() {
+        return;
+    }
+    let running = two_cores(ListenerMode::Steered);
+    // Each connection is registered (and its core's load published) before its response,
+    // so the next one lands on the other core or, when both hold as many, either: after
+    // every second connection both hold the same number, which a hash would rarely give.
+    let mut held = Vec::new();
+    let mut per_core = [0usize; 2];
+    for n in 1..=20 {
+        let (client, core) = open_on(running.addr);
+        per_core[core] += 1;
+        held.push(client);
+        if n % 2 == 0 {
+            assert_eq!(per_core[0], per_core[1], "after {n}: {per_core:?}");
+        }
+    }
+    drop(held);
+    running.stop().unwrap();
+}
+
+#[test]
+fn steered_after_closes_the_emptier_core_takes_the_next_connections() {
+    if !may_load_bpf() {
+        return;
+    }
+    let running = two_cores(ListenerMode::Steered);
+    let mut by_core: [Vec<Client>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..8 {
+        let (client, core) = open_on(running.addr);
+        by_core[core].push(client);
+    }
+    assert_eq!((by_core[0].len(), by_core[1].len()), (4, 4));
+    // Core 0's connections close; once it has noticed, new ones all go to core 0.
+    by_core[0].clear();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..4 {
+        let (client, core) = open_on(running.addr);
+        assert_eq!(core, 0);
+        by_core[0].push(client);
+    }
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_shared_socket_serves_and_is_closed_at_shutdown() {
+    let running = two_cores(ListenerMode::Shared);
+    let addr = running.addr;
+    let held: Vec<_> = (0..20).map(|_| open_on(addr)).collect();
+    drop(held);
+    running.stop().unwrap();
+    assert!(TcpStream::connect(addr).is_err(), "still listening");
+}
+
+#[test]
+fn steered_without_the_capability_warns_once_and_uses_reuseport() {
+    if Command::new("capsh").arg("--print").output().is_err() {
+        eprintln!("skipped: no capsh");
+        return;
+    }
+    let mut child = Command::new("capsh")
+        .args(["--drop=cap_bpf,cap_sys_admin", "--", "-c"])
+        .arg(format!(
+            "exec {} serve --listen 127.0.0.1:0 --cpus 0 --listener-mode steered",
+            env!("CARGO_BIN_EXE_coreline")
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let mut warnings = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("stderr ended").unwrap();
+        if line.contains("WARN") {
+            warnings.push(line.clone());
+        }
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            break rest
+                .split('/')
+                .next()
+                .unwrap()
+                .parse::<SocketAddr>()
+                .unwrap();
+        }
+    };
+    still_serves_root(addr);
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    assert!(
+        warning.contains("listener mode steered is unavailable"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("needs CAP_BPF or CAP_SYS_ADMIN"),
+        "{warning}"
+    );
+    assert!(warning.contains("using reuseport"), "{warning}");
+}
+
+/// Ends the server however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The binary without --root answers `/` (any status but a refusal will do). The
+/// "serving" line may come before the cores listen: connecting is retried for a while.
+fn still_serves_root(addr: SocketAddr) {
+    let start = std::time::Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = Client::connect(addr);
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let response = client.response(false);
+    assert!(response.status < 500, "{}", response.status);
+}

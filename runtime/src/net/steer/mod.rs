@@ -1,0 +1,209 @@
+//! Steering new connections to the least-loaded core: per-core `SO_REUSEPORT` listeners
+//! with a `SK_REUSEPORT` program (`SO_ATTACH_REUSEPORT_EBPF`) that picks, for each new
+//! connection, the listener of the core with the lowest published load.
+//!
+//! [`SteerLoads`]: the cores' loads, an array map mapped into this process, so publishing
+//! one is a store, not a syscall. [`SteerGroup`]: one address's program and the map of its
+//! per-core listeners. `bpf`: the raw `bpf(2)` calls. `program`: the hand-assembled
+//! program. A core whose load was not published within [`SteerLoads::STALE`] is passed
+//! over (a core stuck in a long task cannot accept anyway); when every core's is stale,
+//! the kernel's hash decides as without a program.
+
+mod bpf;
+mod program;
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::TcpListener;
+use bpf::MappedArray;
+use program::{ACCEPTED, OPEN, STAMP, STEERED, VALUE_SIZE};
+
+/// The error of a refused `bpf(2)` call, saying what is missing.
+fn refused(what: &str, e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{what}: {e} (needs CAP_BPF or CAP_SYS_ADMIN)"),
+        ),
+        Some(libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{what}: {e} (the kernel does not support it)"),
+        ),
+        _ => io::Error::new(e.kind(), format!("{what}: {e}")),
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock of the program's `bpf_ktime_get_ns`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live timespec the call fills in; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The cores' loads that steering programs read: one entry per core, written by that
+/// core with [`publish`](Self::publish).
+pub struct SteerLoads {
+    map: OwnedFd,
+    values: MappedArray,
+    cores: u32,
+}
+
+impl SteerLoads {
+    /// How old a published load may be before the program passes the core over. Publish
+    /// well within it (every 10 ms, say) even when the load did not change.
+    pub const STALE: Duration = Duration::from_millis(50);
+
+    /// Creates the loads map for `cores` cores, every entry unpublished (so stale).
+    /// Errors: the kernel's refusal, saying which capability is missing (`PermissionDenied`)
+    /// or that the kernel lacks the feature (`Unsupported`).
+    pub fn new(cores: usize) -> io::Result<Arc<SteerLoads>> {
+        let cores = u32::try_from(cores.max(1)).map_err(io::Error::other)?;
+        let map = bpf::map_create(
+            bpf::MAP_ARRAY,
+            VALUE_SIZE,
+            cores,
+            bpf::F_MMAPABLE,
+            "cl_loads",
+        )
+        .map_err(|e| refused("cannot create the steering loads map", e))?;
+        let values = MappedArray::new(&map, (VALUE_SIZE * cores) as usize)
+            .map_err(|e| refused("cannot map the steering loads", e))?;
+        Ok(Arc::new(SteerLoads { map, values, cores }))
+    }
+
+    /// The number of cores.
+    pub fn cores(&self) -> usize {
+        self.cores as usize
+    }
+
+    fn word(&self, core: usize, field: usize) -> &std::sync::atomic::AtomicU64 {
+        self.values.word(core * VALUE_SIZE as usize + field)
+    }
+
+    /// Publishes core `core`'s open connections and how many it accepted in all, stamped
+    /// with the time. The program counts a core's load as its open connections plus those
+    /// it sent the core that the core has not accepted yet. Panics if `core` is out of
+    /// range.
+    pub fn publish(&self, core: usize, open: u64, accepted: u64) {
+        self.word(core, OPEN).store(open, Ordering::Relaxed);
+        self.word(core, ACCEPTED).store(accepted, Ordering::Relaxed);
+        // Connections the kernel's hash placed (before a program was attached, or while
+        // every entry was stale) were accepted without being counted as steered: count
+        // them now, or the difference would hide real unaccepted ones.
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        if accepted > steered {
+            self.word(core, STEERED)
+                .fetch_add(accepted - steered, Ordering::Relaxed);
+        }
+        self.word(core, STAMP)
+            .store(monotonic_ns(), Ordering::Release);
+    }
+
+    /// Forgets the connections counted as on their way to core `core` that it has not
+    /// accepted: call it when the core, running, accepted nothing for a while, so that
+    /// handshakes that never completed stop counting against it.
+    pub fn settle(&self, core: usize) {
+        let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        if steered > accepted {
+            self.word(core, STEERED)
+                .fetch_sub(steered - accepted, Ordering::Relaxed);
+        }
+    }
+
+    /// Core `core`'s load as the program sees it: open connections plus those sent to it
+    /// and not accepted yet.
+    pub fn load(&self, core: usize) -> u64 {
+        let open = self.word(core, OPEN).load(Ordering::Relaxed);
+        let steered = self.word(core, STEERED).load(Ordering::Relaxed);
+        let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
+        open + steered.saturating_sub(accepted)
+    }
+}
+
+impl std::fmt::Debug for SteerLoads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SteerLoads")
+            .field("map", &self.map.as_raw_fd())
+            .field("cores", &self.cores)
+            .finish()
+    }
+}
+
+/// The steering of one listening address: the loaded program and the map of each core's
+/// listener for it. Every core binds its own `SO_REUSEPORT` listener and [`join`]s it.
+///
+/// [`join`]: SteerGroup::join
+#[derive(Debug)]
+pub struct SteerGroup {
+    sockets: OwnedFd,
+    prog: OwnedFd,
+    loads: Arc<SteerLoads>,
+}
+
+impl SteerGroup {
+    /// Loads the program for one address, reading `loads`. Errors as
+    /// [`SteerLoads::new`]'s; a program the verifier refused carries the verifier's last
+    /// log line.
+    pub fn new(loads: Arc<SteerLoads>) -> io::Result<SteerGroup> {
+        let sockets = bpf::map_create(bpf::MAP_REUSEPORT_SOCKARRAY, 8, loads.cores, 0, "cl_socks")
+            .map_err(|e| refused("cannot create the steering sockets map", e))?;
+        let stale_ns = SteerLoads::STALE.as_nanos() as i32;
+        let insns = program::steering(loads.cores, &loads.map, &sockets, stale_ns);
+        let prog = bpf::prog_load(&insns, "cl_steer")
+            .map_err(|e| refused("cannot load the steering program", e))?;
+        Ok(SteerGroup {
+            sockets,
+            prog,
+            loads,
+        })
+    }
+
+    /// The loads this group steers by.
+    pub fn loads(&self) -> &Arc<SteerLoads> {
+        &self.loads
+    }
+
+    /// Makes `listener` core `core`'s socket of this group and attaches the program to
+    /// the listener's `SO_REUSEPORT` group (the same program for every core's socket).
+    /// The kernel drops the socket from the map when it closes.
+    pub fn join(&self, core: usize, listener: &TcpListener) -> io::Result<()> {
+        let raw = crate::fd::AsSharedFd::as_shared_fd(listener).raw();
+        let index = u32::try_from(core)
+            .ok()
+            .filter(|&i| i < self.loads.cores)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "core out of range"))?;
+        bpf::sockarray_set(&self.sockets, index, raw)
+            .map_err(|e| refused("cannot add a listener to the steering map", e))?;
+        bpf::attach_reuseport(raw, &self.prog)
+            .map_err(|e| refused("cannot attach the steering program", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_program_names_the_verifiers_reason() {
+        // `exit` with r0 never set: the verifier refuses it.
+        let bad = program::exit_only();
+        match bpf::prog_load(&bad, "cl_bad") {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => eprintln!("skipped: {e}"),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains("the verifier says: "), "{text}");
+                assert!(text.contains("R0"), "{text}");
+            }
+            Ok(_) => panic!("the verifier took a program that returns nothing"),
+        }
+    }
+}
