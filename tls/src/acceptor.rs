@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coreline_runtime::net::TcpStream;
-use coreline_runtime::time;
 use rustls::{ServerConfig, ServerConnection};
 
 use crate::reload::Reloadable;
@@ -140,16 +139,7 @@ impl TlsAcceptor {
     /// sending the alert), with `UnexpectedEof` if the client goes away.
     pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream> {
         let conn = ServerConnection::new(Arc::clone(&self.config)).map_err(io::Error::other)?;
-        match time::timeout(self.handshake_timeout, TlsStream::handshake(tcp, conn)).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "TLS handshake not finished within {:?}",
-                    self.handshake_timeout
-                ),
-            )),
-        }
+        TlsStream::handshake_within(tcp, conn, self.handshake_timeout).await
     }
 }
 

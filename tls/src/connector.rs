@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coreline_runtime::net::TcpStream;
-use coreline_runtime::time;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
@@ -105,16 +104,7 @@ impl TlsConnector {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let conn = ClientConnection::new(Arc::clone(&self.config), name)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        match time::timeout(self.handshake_timeout, TlsStream::handshake(tcp, conn)).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "TLS handshake not finished within {:?}",
-                    self.handshake_timeout
-                ),
-            )),
-        }
+        TlsStream::handshake_within(tcp, conn, self.handshake_timeout).await
     }
 }
 

@@ -5,6 +5,8 @@
 mod misbehaving;
 mod peers;
 mod python;
+#[path = "../common/python_upstream.rs"]
+mod python_upstream;
 mod tls;
 
 use std::future::Future;

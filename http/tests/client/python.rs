@@ -1,44 +1,15 @@
 //! Against a Python `http.server` upstream (`tests/scripts/upstream_http_server.py`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use bytes::Bytes;
 use coreline_http::client::Client;
 use coreline_http::Body;
 use http::{header, Request, StatusCode};
 
 use crate::on_core;
-
-/// The Python upstream, killed on drop.
-struct Python {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Python {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::python_upstream::Python;
 
 fn start_python() -> Python {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/scripts/upstream_http_server.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the script prints its port");
-    Python { child, port }
+    crate::python_upstream::start("upstream_http_server.py")
 }
 
 #[test]

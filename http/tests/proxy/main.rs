@@ -5,6 +5,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/python_upstream.rs"]
+mod python_upstream;
 #[path = "../common/served.rs"]
 mod served;
 
@@ -15,43 +17,15 @@ mod peers;
 /// The binary tests speak plain HTTP through `common`.
 pub const OVER_TLS: bool = false;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+pub use python_upstream::Python;
 use served::Served;
 
-/// A Python upstream (`tests/scripts/proxy_upstream.py`), killed on drop.
-pub struct Python {
-    child: Child,
-    /// Its loopback port.
-    pub port: u16,
-}
-
-impl Drop for Python {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the Python upstream and waits for its port.
+/// The Python upstream that echoes the fields it received (`tests/scripts/proxy_upstream.py`).
 pub fn start_python() -> Python {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/scripts/proxy_upstream.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the script prints its port");
-    Python { child, port }
+    python_upstream::start("proxy_upstream.py")
 }
 
 /// `coreline serve` with these `--proxy` rules and other flags.

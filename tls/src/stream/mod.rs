@@ -50,7 +50,23 @@ pub struct TlsStream<K = ServerConnection> {
 }
 
 impl<K: Side> TlsStream<K> {
-    /// Runs the handshake on `tcp` (without a deadline: the acceptor or connector adds one).
+    /// Runs the handshake on `tcp`, failing with `TimedOut` if it has not finished within
+    /// `limit` (the acceptor's and the connector's handshake timeout).
+    pub(crate) async fn handshake_within(
+        tcp: TcpStream,
+        conn: K,
+        limit: std::time::Duration,
+    ) -> io::Result<Self> {
+        match coreline_runtime::time::timeout(limit, Self::handshake(tcp, conn)).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("TLS handshake not finished within {limit:?}"),
+            )),
+        }
+    }
+
+    /// Runs the handshake on `tcp` (without a deadline: see `handshake_within`).
     pub(crate) async fn handshake(tcp: TcpStream, conn: K) -> io::Result<Self> {
         let mut s = TlsStream {
             tcp,
