@@ -9,6 +9,8 @@ Prints its port on the first line, then serves until killed:
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import chunked_body
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -35,17 +37,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(404)
 
     def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b""):
-                        pass
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        return chunked_body.read_body(self)
 
     def do_POST(self):
         body = self.read_body()
