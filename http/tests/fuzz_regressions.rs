@@ -19,6 +19,8 @@ mod range;
 /// unit tests come with it).
 #[path = "../../bench/src/bin/coreline-load/response.rs"]
 mod response;
+#[path = "../../fuzz/checks/response_head.rs"]
+mod response_head;
 #[path = "../../fuzz/checks/static_path.rs"]
 mod static_path;
 #[path = "../../fuzz/checks/tls_http.rs"]
@@ -68,6 +70,7 @@ replays! {
     range_inputs_pass: "range", range::check, 100;
     metrics_text_inputs_pass: "metrics_text", metrics_text::check, 100;
     load_response_inputs_pass: "load_response", load_response::check, 100;
+    response_head_inputs_pass: "response_head", response_head::check, 100;
 }
 
 #[test]
