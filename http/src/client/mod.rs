@@ -12,6 +12,10 @@
 //!   response byte arrived is sent once more on a new connection if its method is
 //!   idempotent (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) and its body is in memory;
 //!   never otherwise, since the upstream may have acted on it.
+//! - **Early answers**: an upstream may answer before the request body is in (a 413, say)
+//!   and close, so the rest of the body fails to send. The client then returns that answer
+//!   (its body as far as it arrived) instead of the send's error; the connection is not
+//!   reused.
 //! - **Bodies**: the response body streams from the connection (a small one that came
 //!   with the head is returned whole); once it is read to its end, the connection goes
 //!   back to the pool. A body dropped unread closes its connection.
@@ -162,28 +166,43 @@ impl Client {
     ) -> Result<Response<Body>, Attempt> {
         let config = &self.inner.config;
         let reused = conn.reused;
-        match request::send(&mut conn, head, body, config.write_timeout).await {
-            Err(Error::Io(e)) if reused && response::is_reset(&e) => {
-                return Err(Attempt::Retryable(Error::Io(e)))
-            }
+        let sent = request::send(&mut conn, head, body, config.write_timeout).await;
+        let send_failed = sent.is_err();
+        let response_head = match sent {
+            Ok(()) => response::read_head(
+                &mut conn,
+                head_request,
+                config.max_response_head,
+                config.read_timeout,
+            )
+            .await
+            .map_err(|failure| match failure {
+                HeadFailure::ClosedBeforeAnyByte(e) if reused => Attempt::Retryable(e),
+                HeadFailure::ClosedBeforeAnyByte(e) | HeadFailure::Other(e) => Attempt::Fatal(e),
+            })?,
+            // An upstream may answer before the body is in (a 413, say) and close; the
+            // send then fails, but its answer is on the connection and is what it meant.
+            Err(Error::Io(e)) => match response::early_head(
+                &mut conn,
+                head_request,
+                config.max_response_head,
+                config.read_timeout,
+            )
+            .await
+            {
+                Some(early) => early,
+                None if reused && response::is_reset(&e) => {
+                    return Err(Attempt::Retryable(Error::Io(e)))
+                }
+                None => return Err(Attempt::Fatal(Error::Io(e))),
+            },
             Err(e) => return Err(Attempt::Fatal(e)),
-            Ok(()) => {}
-        }
-        let response_head = response::read_head(
-            &mut conn,
-            head_request,
-            config.max_response_head,
-            config.read_timeout,
-        )
-        .await
-        .map_err(|failure| match failure {
-            HeadFailure::ClosedBeforeAnyByte(e) if reused => Attempt::Retryable(e),
-            HeadFailure::ClosedBeforeAnyByte(e) | HeadFailure::Other(e) => Attempt::Fatal(e),
-        })?;
+        };
         let then = Return {
             pool: Rc::clone(&self.inner.pool),
             upstream: upstream.clone(),
-            keep_alive: response_head.keep_alive && !head.close,
+            // After a failed send the connection is broken whatever the head says.
+            keep_alive: response_head.keep_alive && !head.close && !send_failed,
         };
         let body = body::response_body(conn, response_head.framing, then, config.read_timeout);
         Ok(Response::from_parts(response_head.parts, body))

@@ -56,6 +56,24 @@ pub(super) async fn read_head(
     }
 }
 
+/// How long an answer that came before the request was sent may take to be received:
+/// it is already on its way when the send fails, so a short wait.
+const EARLY_ANSWER_WAIT: Duration = Duration::from_secs(1);
+
+/// After a send failed (the upstream answered early and closed, or reset): the final
+/// response head the upstream sent before, if a complete one arrives within
+/// [`EARLY_ANSWER_WAIT`] (or `timeout`, if shorter).
+pub(super) async fn early_head(
+    conn: &mut Conn,
+    head_request: bool,
+    max_head: usize,
+    timeout: Duration,
+) -> Option<Head> {
+    read_head(conn, head_request, max_head, timeout.min(EARLY_ANSWER_WAIT))
+        .await
+        .ok()
+}
+
 /// Parses the final head from `conn.buf`, consuming interim responses before it:
 /// `Ok(None)` when more bytes are needed.
 fn parse(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Option<Head>, Error> {

@@ -10,6 +10,7 @@ mod python_upstream;
 #[path = "../common/served.rs"]
 mod served;
 
+mod early_answer;
 mod failures;
 mod fields;
 mod peers;
