@@ -126,8 +126,14 @@ fn framing_agrees(parsed: &Parsed, head_request: bool) {
             assert!(!lengths.is_empty(), "a length without Content-Length");
             for value in lengths {
                 for element in value.split(|&b| b == b',') {
-                    let digits = std::str::from_utf8(element).unwrap().trim_matches([' ', '\t']);
-                    assert_eq!(digits.parse::<u64>().ok(), Some(n), "Content-Length {digits}");
+                    let digits = std::str::from_utf8(element)
+                        .unwrap()
+                        .trim_matches([' ', '\t']);
+                    assert_eq!(
+                        digits.parse::<u64>().ok(),
+                        Some(n),
+                        "Content-Length {digits}"
+                    );
                 }
             }
         }
@@ -181,7 +187,13 @@ fn reencoded_parses_the_same(parsed: &Parsed) {
     head.extend_from_slice(b"\r\n");
     match outcome(&head, false) {
         Outcome::Head(again) => assert_eq!(
-            (again.status, again.http11, again.framing, again.keep_alive, &again.fields),
+            (
+                again.status,
+                again.http11,
+                again.framing,
+                again.keep_alive,
+                &again.fields
+            ),
             (
                 parsed.status,
                 parsed.http11,
@@ -191,6 +203,9 @@ fn reencoded_parses_the_same(parsed: &Parsed) {
             ),
             "re-encoded head"
         ),
-        other => panic!("re-encoded head {:?}: {other:?}", String::from_utf8_lossy(&head)),
+        other => panic!(
+            "re-encoded head {:?}: {other:?}",
+            String::from_utf8_lossy(&head)
+        ),
     }
 }
