@@ -227,6 +227,7 @@ def main():
     ap.add_argument("--hog", metavar="CPU:BUSY/PERIOD",
                     help="during the whole session, a task spinning BUSY ms of every PERIOD "
                          "ms on CPU (0:5/10): how much a server loses to a co-runnable task")
+    ap.add_argument("--label", help="a line for the report's header (\"busy machine\")")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
     if a.netns_sysctl and not a.netns:
