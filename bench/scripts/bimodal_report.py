@@ -85,6 +85,7 @@ def write(a, rows, commands):
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
         f"- server: `{commands[0] if commands else ''}`",
+        *([f"- coreline-load arguments: `{' '.join(a.load_arg)}`"] if getattr(a, "load_arg", None) else []),
         *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
         *([f"- competing task: CPU {a.hog.replace(':', ' busy ', 1)} ms"] if a.hog else []),
         f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
