@@ -105,11 +105,11 @@ def nstat():
     return {k: int(kernel.get(k, 0)) for k in COUNTERS}
 
 
-def client_cmd(client, url, duration, connections):
+def client_cmd(client, url, duration, connections, load_args=()):
     if client == "wrk":
         return ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
     return [str(TARGET / "coreline-load"), "--cpus", "1", "-c", str(connections),
-            "-d", f"{duration}s", "--quiet", url]
+            "-d", f"{duration}s", "--quiet", *load_args, url]
 
 
 def parse_rate(client, out):
@@ -124,10 +124,10 @@ def parse_rate(client, out):
     sys.exit(f"no rate in {client}'s output:\n{out}")
 
 
-def one_run(client, url, duration, connections, server_pid):
+def one_run(client, url, duration, connections, server_pid, load_args=()):
     s0, w0, n0 = cpu_times(server_pid), run_queue_wait(server_pid), nstat()
     t0 = time.monotonic()
-    p = subprocess.Popen(client_cmd(client, url, duration, connections),
+    p = subprocess.Popen(client_cmd(client, url, duration, connections, load_args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
@@ -217,6 +217,8 @@ def main():
     ap.add_argument("--no-nginx", action="store_true")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra `coreline serve` argument (repeatable)")
+    ap.add_argument("--load-arg", action="append", default=[],
+                    help="extra coreline-load argument (repeatable; --load-arg=--recv-buffers=1024)")
     ap.add_argument("--netns", action="store_true",
                     help="run everything in a private network namespace (its own loopback, "
                          "so the TCP counters are this script's alone)")
@@ -227,6 +229,7 @@ def main():
     ap.add_argument("--hog", metavar="CPU:BUSY/PERIOD",
                     help="during the whole session, a task spinning BUSY ms of every PERIOD "
                          "ms on CPU (0:5/10): how much a server loses to a co-runnable task")
+    ap.add_argument("--label", help="a line for the report's header (\"busy machine\")")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
     if a.netns_sysctl and not a.netns:
@@ -263,7 +266,7 @@ def run_session(a, tmp, rows, commands):
             url = f"http://127.0.0.1:{port}{path}"
             try:
                 for run in range(1, a.runs + 1):
-                    r = one_run(client, url, a.duration, a.connections, proc.pid)
+                    r = one_run(client, url, a.duration, a.connections, proc.pid, a.load_arg)
                     rows.append({"server": f"coreline {server}", "client": client, "run": run, **r})
                     print(f"{client} coreline {server} run {run}: {r}", file=sys.stderr)
             finally:

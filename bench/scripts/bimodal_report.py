@@ -23,20 +23,58 @@ def policy():
     return f"SCHED_OTHER, nice {os.nice(0)}"
 
 
+# A side whose CPU share of the run is at least this is taken to bound the run.
+SATURATED = 0.9
+
+
+def shares(r):
+    """(server, client) CPU seconds as a share of the run's wall time."""
+    wall = r["wall"] or 1.0
+    return ((r["server_user"] + r["server_sys"]) / wall,
+            (r["client_user"] + r["client_sys"]) / wall)
+
+
+def per_server_cpu_s(r, duration):
+    """Requests answered per CPU-second of the server (the project's headline metric)."""
+    cpu = r["server_user"] + r["server_sys"]
+    return r["rps"] * duration / cpu if cpu > 0 else 0.0
+
+
+def bound(server_share, client_share):
+    """Which side's CPU was saturated: what limited the run."""
+    sides = [name for name, share in (("server", server_share), ("client", client_share))
+             if share >= SATURATED]
+    return " and ".join(sides) if sides else "neither"
+
+
+def spread(values, nginx_med):
+    med = statistics.median(values)
+    return {"median": med, "min": min(values), "max": max(values),
+            "within_15pct": within(values, 15),
+            "x_nginx": round(med / nginx_med, 2) if nginx_med else None}
+
+
 def write(a, rows, commands):
+    for r in rows:
+        r["server_share"], r["client_share"] = (round(x, 2) for x in shares(r))
+        r["per_server_cpu_s"] = round(per_server_cpu_s(r, a.duration))
+        r["bound"] = bound(r["server_share"], r["client_share"])
     groups = {}
     for r in rows:
         groups.setdefault((r["client"], r["server"]), []).append(r)
-    nginx = [r["rps"] for r in groups.get(("wrk", "nginx"), [])]
-    nginx_med = statistics.median(nginx) if nginx else None
+    ngx = groups.get(("wrk", "nginx"), [])
+    nginx_med = statistics.median([r["rps"] for r in ngx]) if ngx else None
+    nginx_eff = statistics.median([r["per_server_cpu_s"] for r in ngx]) if ngx else None
     summary = []
     for (client, server), rs in groups.items():
-        rates = [r["rps"] for r in rs]
-        med = statistics.median(rates)
+        is_nginx = server == "nginx"
+        rate = spread([r["rps"] for r in rs], None if is_nginx else nginx_med)
+        eff = spread([r["per_server_cpu_s"] for r in rs], None if is_nginx else nginx_eff)
         summary.append({
-            "client": client, "server": server, "median": med, "min": min(rates),
-            "max": max(rates), "within_15pct": within(rates, 15),
-            "x_nginx": round(med / nginx_med, 2) if nginx_med and server != "nginx" else None,
+            "client": client, "server": server, **rate,
+            "server_share": statistics.median(r["server_share"] for r in rs),
+            "client_share": statistics.median(r["client_share"] for r in rs),
+            "per_server_cpu_s": eff,
         })
     argv = " ".join(shlex.quote(x) for x in sys.argv[1:])
     lines = [
@@ -47,24 +85,39 @@ def write(a, rows, commands):
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
         f"- server: `{commands[0] if commands else ''}`",
+        *([f"- coreline-load arguments: `{' '.join(a.load_arg)}`"] if getattr(a, "load_arg", None) else []),
         *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
         *([f"- competing task: CPU {a.hog.replace(':', ' busy ', 1)} ms"] if a.hog else []),
         f"- scheduling: {policy()}; load average at the end: {os.getloadavg()[0]:.2f}; TCP counters "
         + ("of a private network namespace" if a.netns else "host-wide"),
+        *([f"- label: {a.label}"] if getattr(a, "label", None) else []),
+        "- CPU share: the process's user + system CPU seconds over the run's wall time (median "
+        f"of the runs); a side at {SATURATED:.0%} or more bounds the run. Requests per server "
+        "CPU-second: requests answered over the server's CPU seconds in the run.",
         "",
-        "| client | server | median req/s | min | max | all within ±15 % | × nginx |",
-        "|---|---|---:|---:|---:|---|---:|",
+        "| client | server | median req/s | min | max | all within ±15 % | × nginx | "
+        "server CPU share | client CPU share | median req per server CPU-s | min | max | "
+        "all within ±15 % | × nginx |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
+    yes = lambda ok: "yes" if ok else "no"
+    ratio = lambda x: x if x is not None else ""
     for s in summary:
+        e = s["per_server_cpu_s"]
         lines.append(f"| {s['client']} | {s['server']} | {s['median']:,.0f} | {s['min']:,.0f} | "
-                     f"{s['max']:,.0f} | {'yes' if s['within_15pct'] else 'no'} | "
-                     f"{s['x_nginx'] if s['x_nginx'] is not None else ''} |")
+                     f"{s['max']:,.0f} | {yes(s['within_15pct'])} | {ratio(s['x_nginx'])} | "
+                     f"{s['server_share']:.2f} | {s['client_share']:.2f} | {e['median']:,.0f} | "
+                     f"{e['min']:,.0f} | {e['max']:,.0f} | {yes(e['within_15pct'])} | "
+                     f"{ratio(e['x_nginx'])} |")
     lines += ["", "Every run (seconds over the run):", "",
-              "| client | server | run | req/s | server user | server sys | server run-queue wait | client user | "
-              "client sys | loss probes | retrans segs | D-SACKs |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| client | server | run | req/s | req per server CPU-s | server CPU share | "
+              "client CPU share | bound by | server user | server sys | server run-queue wait | "
+              "client user | client sys | loss probes | retrans segs | D-SACKs |",
+              "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['client']} | {r['server']} | {r['run']} | {r['rps']:,.0f} | "
+                     f"{r['per_server_cpu_s']:,} | {r['server_share']} | {r['client_share']} | "
+                     f"{r['bound']} | "
                      f"{r['server_user']} | {r['server_sys']} | {r['server_runq_wait']} | {r['client_user']} | "
                      f"{r['client_sys']} | {r['TcpExtTCPLossProbes']} | {r['TcpRetransSegs']} | "
                      f"{r['TcpExtTCPDSACKRecv']} |")
@@ -72,5 +125,3 @@ def write(a, rows, commands):
     (RESULTS / f"{a.out}.md").write_text("\n".join(lines) + "\n")
     (RESULTS / f"{a.out}.json").write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
     print("\n".join(lines))
-
-

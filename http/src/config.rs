@@ -261,6 +261,8 @@ pub(crate) struct Config {
     pub(crate) metrics: bool,
     /// Whether the runtime records kernel receive timestamps (with `metrics` only).
     pub(crate) rx_timestamps: bool,
+    /// How long an idle core polls for completions before it sleeps.
+    pub(crate) busy_poll: std::time::Duration,
     /// The `Server` field's value on every response, if any.
     pub(crate) server_header: Option<http::HeaderValue>,
     /// Where each response's access-log line goes, if anywhere.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::context::{self, Core};
 use crate::driver::{Driver, RingFlags};
@@ -34,6 +34,8 @@ pub(crate) struct CoreSettings {
     pub(crate) rx_timestamps: bool,
     /// Slots of the ring's direct-descriptor table (0: no table).
     pub(crate) fixed_files: u32,
+    /// How long an idle core polls for completions before it sleeps (zero: not at all).
+    pub(crate) busy_poll: Duration,
 }
 
 /// Why a core's thread ended without an output.
@@ -88,7 +90,7 @@ where
     let id = context::CoreId { index, cpu };
     let result = catch_unwind(AssertUnwindSafe(|| {
         let main = spawn_on_executor(&core.executor, entry(id));
-        run_loop(&core, &main)?;
+        run_loop(&core, &main, settings.busy_poll)?;
         Ok(main)
     }));
     teardown(&core);
@@ -112,7 +114,11 @@ where
 }
 
 /// The core loop: run ready tasks, fire due timers, one `io_uring_enter`, dispatch.
-fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailure> {
+fn run_loop<T>(
+    core: &Core,
+    main: &crate::JoinHandle<T>,
+    busy_poll: Duration,
+) -> Result<(), CoreFailure> {
     loop {
         core.executor.run_ready();
         // Every task woken by the last reap has run: what they left unread goes.
@@ -129,20 +135,18 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
         for w in due {
             w.wake();
         }
-        let wait = !core.executor.has_ready();
-        let timeout = core
-            .timers
-            .borrow()
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(now));
+        let mut wait = !core.executor.has_ready();
+        let next_deadline = core.timers.borrow().next_deadline();
+        let timeout = next_deadline.map(|d| d.saturating_duration_since(now));
         {
             let mut driver = core.driver.borrow_mut();
-            driver.enter(wait, timeout).map_err(|e| {
-                CoreFailure::Error(Error::Io(std::io::Error::new(
-                    e.kind(),
-                    format!("io_uring_enter failed: {e}"),
-                )))
-            })?;
+            if wait && !busy_poll.is_zero() {
+                let until = now + busy_poll;
+                let until = next_deadline.map_or(until, |d| d.min(until));
+                // Something arrived while polling: reap it without sleeping.
+                wait = !driver.poll_until(until).map_err(enter_failed)?;
+            }
+            driver.enter(wait, timeout).map_err(enter_failed)?;
             // The clock first: the reap stamps each completion with it.
             core.metrics.borrow_mut().on_enter(wait);
             let reaped = driver.reap();
@@ -153,6 +157,13 @@ fn run_loop<T>(core: &Core, main: &crate::JoinHandle<T>) -> Result<(), CoreFailu
             handle_remote(core);
         }
     }
+}
+
+fn enter_failed(e: std::io::Error) -> CoreFailure {
+    CoreFailure::Error(Error::Io(std::io::Error::new(
+        e.kind(),
+        format!("io_uring_enter failed: {e}"),
+    )))
 }
 
 fn handle_remote(core: &Core) {

@@ -43,6 +43,7 @@ impl Default for Builder {
                 metrics: true,
                 rx_timestamps: false,
                 fixed_files: 0,
+                busy_poll: Duration::ZERO,
             },
             name: "coreline".into(),
             blocking_threads: 16,
@@ -105,6 +106,17 @@ impl Builder {
     /// [`ring_info`](crate::ring_info) shows as `fixed_files`.
     pub fn fixed_files(mut self, slots: u32) -> Self {
         self.core.fixed_files = slots;
+        self
+    }
+
+    /// How long an idle core keeps polling its completion queue before it sleeps in
+    /// `io_uring_enter` (default zero: it sleeps at once). While it polls, a competing
+    /// task on the same CPU cannot take the core, so completions that arrive within the
+    /// window are handled without a wake-up; the price is that window's CPU time each
+    /// time the core runs out of work (an idle core with traffic trickling in spends up to
+    /// the whole window per arrival). Capped by the next timer's deadline.
+    pub fn busy_poll(mut self, window: Duration) -> Self {
+        self.core.busy_poll = window;
         self
     }
 

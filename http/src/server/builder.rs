@@ -32,6 +32,7 @@ pub struct Builder {
     timeouts: Timeouts,
     metrics: bool,
     rx_timestamps: bool,
+    busy_poll: std::time::Duration,
     share_ports: bool,
     listener_mode: ListenerMode,
     file_body: FileBodyMethod,
@@ -51,6 +52,7 @@ impl Default for Builder {
             timeouts: Timeouts::default(),
             metrics: false,
             rx_timestamps: false,
+            busy_poll: std::time::Duration::ZERO,
             share_ports: false,
             listener_mode: ListenerMode::default(),
             file_body: FileBodyMethod::Auto,
@@ -209,6 +211,13 @@ impl Builder {
         self
     }
 
+    /// How long an idle core polls for completions before it sleeps (default zero: at
+    /// once). See [`coreline_runtime::Builder::busy_poll`] for what it buys and costs.
+    pub fn busy_poll(mut self, window: std::time::Duration) -> Self {
+        self.busy_poll = window;
+        self
+    }
+
     /// How file bodies are sent on plain connections (default [`FileBodyMethod::Auto`]:
     /// by size). The other methods use one way for every size, to measure them against
     /// each other.
@@ -305,6 +314,7 @@ impl Builder {
                 file_body: self.file_body,
                 metrics: self.metrics,
                 rx_timestamps: self.rx_timestamps,
+                busy_poll: self.busy_poll,
                 server_header: self.server_header,
                 access_log: self.access_log,
             },

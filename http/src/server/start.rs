@@ -85,6 +85,7 @@ where
         .thread_name("coreline-http")
         .metrics(config.metrics)
         .rx_timestamps(config.metrics && config.rx_timestamps)
+        .busy_poll(config.busy_poll)
         .build()
         .map_err(|e| io::Error::other(e.to_string()))?;
     let addrs_steer = addrs.steer;

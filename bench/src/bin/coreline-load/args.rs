@@ -103,6 +103,10 @@ struct Flags {
     /// No live progress line (it is only shown when stderr is a terminal).
     #[arg(long)]
     quiet: bool,
+    /// Provided receive buffers of 16 KiB per core, a power of two up to 32768 [default:
+    /// two per connection, 32 to 1024].
+    #[arg(long, value_name = "N", value_parser = recv_buffers)]
+    recv_buffers: Option<u16>,
 }
 
 /// A checked command line.
@@ -133,6 +137,8 @@ pub struct Config {
     pub hlog: Option<PathBuf>,
     pub plot: Option<PathBuf>,
     pub quiet: bool,
+    /// `--recv-buffers`: receive buffers per core (`None`: by connections per core).
+    pub recv_buffers: Option<u16>,
 }
 
 /// What the command line asks for.
@@ -217,12 +223,21 @@ fn check(f: Flags) -> Result<Config, String> {
         hlog: f.hlog,
         plot: f.plot,
         quiet: f.quiet,
+        recv_buffers: f.recv_buffers,
     })
 }
 
 /// A CPU list, each CPU once: `1`, `0,1`, `0-3`.
 fn cpu_list(spec: &str) -> Result<Vec<usize>, String> {
     Cores::parse_cpus(spec).map_err(|e| format!("{e} (a CPU list like 1, 0,1 or 0-3)"))
+}
+
+/// A receive-buffer count: a power of two from 1 to 32768.
+fn recv_buffers(v: &str) -> Result<u16, String> {
+    match v.parse::<u16>() {
+        Ok(n) if n.is_power_of_two() => Ok(n),
+        _ => Err(format!("{v:?} is not a power of two from 1 to 32768")),
+    }
 }
 
 /// Open-loop rate: 0.01 to 1e9 requests/s.

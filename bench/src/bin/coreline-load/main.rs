@@ -44,8 +44,18 @@ use crate::stats::{ErrorKind, Stats};
 use crate::tls::TlsSettings;
 use crate::transport::TlsSetup;
 
-/// Receive buffers per core: 1024 of 16 KiB (a full TLS record fits one), touched lazily.
-const RECV_BUFFERS: (u16, u32) = (1024, 16 * 1024);
+/// Size of each receive buffer: a full TLS record fits one.
+const RECV_BUFFER_SIZE: u32 = 16 * 1024;
+
+/// Receive buffers per core for `per_core` connections: two each, between 32 and 1024.
+/// The kernel fills the provided buffers in ring order, so every buffer of the ring is in
+/// turn the destination of the receive copy: a ring that fits the core's cache keeps that
+/// copy out of memory (bench/README.md, large files: 1024 buffers doubled the copy time of
+/// a 1 MiB response), while two per connection leave each one a buffer to receive into
+/// while the other waits to be parsed.
+fn recv_buffer_count(per_core: usize) -> u16 {
+    (2 * per_core).next_power_of_two().clamp(32, 1024) as u16
+}
 
 fn main() -> ExitCode {
     let cfg = match args::parse(std::env::args().skip(1)) {
@@ -127,7 +137,11 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
     raise_fd_limit();
     let runtime = Runtime::builder()
         .cores(Cores::List(cpus.clone()))
-        .recv_buffers(RECV_BUFFERS.0, RECV_BUFFERS.1)
+        .recv_buffers(
+            cfg.recv_buffers
+                .unwrap_or_else(|| recv_buffer_count(cfg.connections.div_ceil(cpus.len()))),
+            RECV_BUFFER_SIZE,
+        )
         .ring_entries(4096)
         .metrics(false)
         .thread_name("coreline-load")
@@ -220,4 +234,19 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recv_buffer_count;
+
+    #[test]
+    fn recv_buffers_two_per_connection_within_bounds() {
+        assert_eq!(recv_buffer_count(1), 32);
+        assert_eq!(recv_buffer_count(16), 32);
+        assert_eq!(recv_buffer_count(17), 64);
+        assert_eq!(recv_buffer_count(64), 128);
+        assert_eq!(recv_buffer_count(500), 1024);
+        assert_eq!(recv_buffer_count(100_000), 1024);
+    }
 }

@@ -120,3 +120,15 @@ fn errors_name_the_problem() {
     assert!(e(&["-c", "1", "-d", "1", "-R", "1e-300", "http://a/"]).contains("rate"));
     assert!(e(&["-c", "9999999", "-d", "1", "http://a/"]).contains("more than"));
 }
+
+#[test]
+fn recv_buffers_flag() {
+    let url = "http://127.0.0.1:8080/";
+    assert_eq!(cfg(&["-c", "1", "-d", "1", url]).recv_buffers, None);
+    let c = cfg(&["-c", "1", "-d", "1", "--recv-buffers", "1024", url]);
+    assert_eq!(c.recv_buffers, Some(1024));
+    for bad in ["0", "1000", "65536", "x"] {
+        let e = p(&["-c", "1", "-d", "1", "--recv-buffers", bad, url]).unwrap_err();
+        assert!(e.contains("--recv-buffers"), "{bad}: {e}");
+    }
+}

@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// default [default: 131072].
     #[arg(long, value_name = "BYTES|off", value_parser = values::notsent_lowat)]
     pub notsent_lowat: Option<values::NotsentLowat>,
+    /// Microseconds an idle core keeps polling for completions before it sleeps, so a
+    /// competing task cannot take its CPU in short gaps; costs up to that much CPU per
+    /// idle gap [default: 0, sleep at once].
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub busy_poll_us: Option<u64>,
     /// How files under --root are sent on plain connections: auto (read+send below 8 KiB,
     /// splice above), splice, read or send-zc [default: auto].
     #[arg(long, value_name = "METHOD", value_parser = values::file_body)]

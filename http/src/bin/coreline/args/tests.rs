@@ -297,6 +297,17 @@ fn notsent_lowat_flag() {
 }
 
 #[test]
+fn busy_poll_flag() {
+    let window = |args: &[&str]| serve(args).busy_poll;
+    assert_eq!(window(&["serve"]), std::time::Duration::ZERO);
+    assert_eq!(
+        window(&["serve", "--busy-poll-us", "50"]),
+        std::time::Duration::from_micros(50)
+    );
+    assert!(err(&["serve", "--busy-poll-us", "-1"]).contains("--busy-poll-us"));
+}
+
+#[test]
 fn log_flags() {
     let s = serve(&["serve"]);
     assert_eq!(
