@@ -60,6 +60,18 @@ pub struct RingInfo {
     /// Slots in the ring's table of direct (registered) descriptors; 0 when the runtime
     /// asked for none or the kernel refused the table.
     pub fixed_files: u32,
+    /// Whether the kernel has `IORING_FEAT_RECVSEND_BUNDLE` (Linux 6.10): receives and
+    /// sends that take several provided buffers at once.
+    pub bundles_supported: bool,
+    /// Whether multishot receives use bundles (asked for with
+    /// [`Builder::recv_bundles`](crate::Builder::recv_bundles), and supported).
+    pub recv_bundles: bool,
+    /// Whether the provided-buffer ring is consumed incrementally (`IOU_PBUF_RING_INC`,
+    /// Linux 6.12; asked for with
+    /// [`Builder::incremental_recv_buffers`](crate::Builder::incremental_recv_buffers)).
+    pub incremental_buffers: bool,
+    /// Buffers registered for sends on this core ([`RegisteredBuf`](crate::ops::RegisteredBuf)).
+    pub registered_buffers: u32,
 }
 
 /// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER. Each set is tried
@@ -159,6 +171,10 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     refused,
                     send_zc,
                     fixed_files: 0,
+                    bundles_supported: ring.params().is_feature_recvsend_bundle(),
+                    recv_bundles: false,
+                    incremental_buffers: false,
+                    registered_buffers: 0,
                 };
                 return Ok((ring, info));
             }
