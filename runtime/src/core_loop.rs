@@ -7,8 +7,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::context::{self, Core};
 use crate::buf_ring::BufRingMode;
+use crate::context::{self, Core};
 use crate::driver::{Driver, RecvBuffers, RingFlags};
 use crate::error::Error;
 use crate::executor::Executor;

@@ -21,7 +21,7 @@ use slab::Slab;
 use crate::buf_ring::{BufRing, BufRingMode};
 use crate::sys;
 pub(crate) use recv_msg::MsgTemplate;
-pub use ring::{RingFlags, RingInfo};
+pub use ring::{RegisteredSendOp, RingFlags, RingInfo};
 pub(crate) use slot::Queued;
 use slot::{
     Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, CLOSE_USER_DATA, WAKE_USER_DATA,
@@ -59,6 +59,11 @@ pub(crate) struct Driver {
     unread: Vec<OpKey>,
     /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
     pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,
+    /// Buffers registered for sends, by table slot (`ops::RegisteredBuf`); they live as
+    /// long as the ring (declared after it, so dropped after it).
+    send_bufs: Vec<Rc<[u8]>>,
+    /// Whether the (sparse) table for `send_bufs` is registered.
+    send_table: bool,
 }
 
 impl Driver {
@@ -105,6 +110,8 @@ impl Driver {
             rx_msg,
             unread: Vec::new(),
             fixed_closes: Rc::default(),
+            send_bufs: Vec::new(),
+            send_table: false,
         };
         driver.arm_wake_read();
         Ok(driver)
@@ -112,6 +119,16 @@ impl Driver {
 
     pub(crate) fn info(&self) -> &RingInfo {
         &self.info
+    }
+
+    /// The kernel refused `op` for registered-buffer sends: use the next one.
+    pub(crate) fn step_down_registered_send(&mut self, op: RegisteredSendOp) {
+        if self.info.registered_send == op {
+            self.info.registered_send = match op {
+                RegisteredSendOp::Send => RegisteredSendOp::SendZc,
+                _ => RegisteredSendOp::Plain,
+            };
+        }
     }
 
     /// Number of operations the kernel still owns (including abandoned ones).
@@ -269,6 +286,36 @@ impl Driver {
             .build()
             .user_data(CLOSE_USER_DATA);
         self.push(entry);
+    }
+
+    /// Registers `bytes` in the next slot of the core's buffer table (made on first use);
+    /// returns the slot.
+    pub(crate) fn register_send_buffer(&mut self, bytes: Rc<[u8]>) -> std::io::Result<u16> {
+        let slots = crate::ops::REGISTERED_SLOTS;
+        let index = self.send_bufs.len() as u32;
+        if index >= slots {
+            return Err(std::io::Error::other(format!(
+                "all {slots} registered-buffer slots of this core are in use"
+            )));
+        }
+        if !self.send_table {
+            self.ring.submitter().register_buffers_sparse(slots)?;
+            self.send_table = true;
+        }
+        let iov = libc::iovec {
+            iov_base: bytes.as_ptr().cast_mut().cast(),
+            iov_len: bytes.len(),
+        };
+        // SAFETY: the bytes are kept in `send_bufs` (never written through this pointer by
+        // us) until the driver is dropped, after the ring that registered them.
+        unsafe {
+            self.ring
+                .submitter()
+                .register_buffers_update(index, &[iov], None)?;
+        }
+        self.send_bufs.push(bytes);
+        self.info.registered_buffers = index + 1;
+        Ok(index as u16)
     }
 
     /// Queues the closes of the direct descriptors dropped since the last enter.

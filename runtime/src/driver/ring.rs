@@ -72,6 +72,22 @@ pub struct RingInfo {
     pub incremental_buffers: bool,
     /// Buffers registered for sends on this core ([`RegisteredBuf`](crate::ops::RegisteredBuf)).
     pub registered_buffers: u32,
+    /// The operation sends from registered buffers use (stepped down at the first refusal).
+    pub registered_send: RegisteredSendOp,
+}
+
+/// How this core sends from a [`RegisteredBuf`](crate::ops::RegisteredBuf): tried in this
+/// order, each kept until the kernel refuses it with `EINVAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegisteredSendOp {
+    /// `IORING_OP_SEND` with `IORING_RECVSEND_FIXED_BUF` (kernels after 6.18).
+    #[default]
+    Send,
+    /// `IORING_OP_SEND_ZC` with `IORING_RECVSEND_FIXED_BUF` (Linux 6.0): two completions
+    /// per send, the second when the kernel let go of the pages.
+    SendZc,
+    /// A plain send of the same bytes (registration refused, or neither of the above).
+    Plain,
 }
 
 /// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER. Each set is tried
@@ -175,6 +191,11 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     recv_bundles: false,
                     incremental_buffers: false,
                     registered_buffers: 0,
+                    registered_send: if send_zc {
+                        RegisteredSendOp::Send
+                    } else {
+                        RegisteredSendOp::Plain
+                    },
                 };
                 return Ok((ring, info));
             }
