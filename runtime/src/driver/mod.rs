@@ -5,6 +5,7 @@ mod completion;
 mod evict;
 mod recv_msg;
 pub(crate) mod ring;
+mod send_bufs;
 mod shutdown;
 pub(crate) mod slot;
 pub(crate) mod sqe_patch;
@@ -119,16 +120,6 @@ impl Driver {
 
     pub(crate) fn info(&self) -> &RingInfo {
         &self.info
-    }
-
-    /// The kernel refused `op` for registered-buffer sends: use the next one.
-    pub(crate) fn step_down_registered_send(&mut self, op: RegisteredSendOp) {
-        if self.info.registered_send == op {
-            self.info.registered_send = match op {
-                RegisteredSendOp::Send => RegisteredSendOp::SendZc,
-                _ => RegisteredSendOp::Plain,
-            };
-        }
     }
 
     /// Number of operations the kernel still owns (including abandoned ones).
@@ -286,36 +277,6 @@ impl Driver {
             .build()
             .user_data(CLOSE_USER_DATA);
         self.push(entry);
-    }
-
-    /// Registers `bytes` in the next slot of the core's buffer table (made on first use);
-    /// returns the slot.
-    pub(crate) fn register_send_buffer(&mut self, bytes: Rc<[u8]>) -> std::io::Result<u16> {
-        let slots = crate::ops::REGISTERED_SLOTS;
-        let index = self.send_bufs.len() as u32;
-        if index >= slots {
-            return Err(std::io::Error::other(format!(
-                "all {slots} registered-buffer slots of this core are in use"
-            )));
-        }
-        if !self.send_table {
-            self.ring.submitter().register_buffers_sparse(slots)?;
-            self.send_table = true;
-        }
-        let iov = libc::iovec {
-            iov_base: bytes.as_ptr().cast_mut().cast(),
-            iov_len: bytes.len(),
-        };
-        // SAFETY: the bytes are kept in `send_bufs` (never written through this pointer by
-        // us) until the driver is dropped, after the ring that registered them.
-        unsafe {
-            self.ring
-                .submitter()
-                .register_buffers_update(index, &[iov], None)?;
-        }
-        self.send_bufs.push(bytes);
-        self.info.registered_buffers = index + 1;
-        Ok(index as u16)
     }
 
     /// Queues the closes of the direct descriptors dropped since the last enter.
