@@ -16,6 +16,11 @@
 #   no_sqarray   CEILING_SQARRAY=0 CEILING_FIXED_FILES=0     (IORING_SETUP_NO_SQARRAY)
 #   fixed_files  CEILING_SQARRAY=1 CEILING_FIXED_FILES=4096  (direct descriptors)
 #   both         CEILING_SQARRAY=0 CEILING_FIXED_FILES=4096
+# and, each on top of no_sqarray (the runtime's default) and compared with it:
+#   recv_bundle  CEILING_RECV_BUNDLE=1   (IORING_RECVSEND_BUNDLE on the multishot receive)
+#   buf_inc      CEILING_BUF_INC=1       (IOU_PBUF_RING_INC provided-buffer ring)
+#   fixed_buf    CEILING_FIXED_BUF=1     (responses sent from a registered buffer)
+# VARIANTS="no_sqarray fixed_buf" runs only those (space-separated).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +33,7 @@ CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 LABEL=${LABEL:-quiet machine}
-VARIANTS=(baseline no_sqarray fixed_files both)
+read -r -a VARIANTS <<<"${VARIANTS:-baseline no_sqarray fixed_files both recv_bundle buf_inc fixed_buf}"
 
 if [[ -z ${NO_BUILD:-} ]]; then
     (cd "$ROOT" && cargo build --release -p coreline-runtime --example ceiling >&2)
@@ -36,11 +41,16 @@ fi
 command -v h2load >/dev/null || { echo "uring_features.sh: needs h2load (nghttp2)" >&2; exit 1; }
 
 variant_env() {
+    local off="CEILING_RECV_BUNDLE=0 CEILING_BUF_INC=0 CEILING_FIXED_BUF=0"
     case $1 in
-        baseline) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=0" ;;
-        no_sqarray) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0" ;;
-        fixed_files) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=4096" ;;
-        both) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=4096" ;;
+        baseline) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=0 $off" ;;
+        no_sqarray) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off" ;;
+        fixed_files) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=4096 $off" ;;
+        both) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=4096 $off" ;;
+        recv_bundle) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_RECV_BUNDLE=1" ;;
+        buf_inc) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_BUF_INC=1" ;;
+        fixed_buf) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_FIXED_BUF=1" ;;
+        *) echo "uring_features.sh: unknown variant $1" >&2; exit 1 ;;
     esac
 }
 
@@ -95,7 +105,7 @@ done
     echo "# io_uring features in the ceiling example: requests per server CPU-second"
     echo
     echo "- label: $LABEL"
-    echo "- command: \`REPEATS=$REPEATS PLAIN_REQUESTS=$PLAIN_REQUESTS PIPE_REQUESTS=$PIPE_REQUESTS bench/scripts/uring_features.sh\`"
+    echo "- command: \`REPEATS=$REPEATS PLAIN_REQUESTS=$PLAIN_REQUESTS PIPE_REQUESTS=$PIPE_REQUESTS VARIANTS=\"${VARIANTS[*]}\" bench/scripts/uring_features.sh\`"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- kernel: $(uname -r)"
     echo "- ceiling pinned to CPU $SERVER_CPU; \`h2load --h1 -t 1 -c $CONNS -n N\` (pipelined: \`-m 16\`) pinned to CPU $LOAD_CPU; server CPU = utime + stime from /proc/PID/stat ($TICK ticks/s) around the h2load run; medians of $REPEATS interleaved repeats"
@@ -107,17 +117,25 @@ runs = {}
 for line in open(path):
     workload, variant, u, s, d = line.split()
     runs.setdefault((workload, variant), []).append((int(u), int(s), int(d)))
-print("| workload | variant | req per server CPU-s | user µs/req | kernel µs/req | vs baseline |")
-print("|---|---|---:|---:|---:|---:|")
+# The newer features sit on top of no_sqarray (the runtime's default): compared with it.
+on_no_sqarray = {"recv_bundle", "buf_inc", "fixed_buf"}
+def reference(variant):
+    ref = "no_sqarray" if variant in on_no_sqarray else "baseline"
+    return ref if ref in variants else variants[0]
+print("| workload | variant | req per server CPU-s | user µs/req | kernel µs/req | vs | |")
+print("|---|---|---:|---:|---:|---:|---|")
 for workload in ("plain", "pipelined"):
-    base = None
+    rates = {}
     for variant in variants:
         rs = runs[(workload, variant)]
-        rate = statistics.median(d / ((u + s) / tick) for u, s, d in rs)
+        rates[variant] = statistics.median(d / ((u + s) / tick) for u, s, d in rs)
+    for variant in variants:
+        rs = runs[(workload, variant)]
+        rate = rates[variant]
         user = statistics.median(u / tick * 1e6 / d for u, s, d in rs)
         kern = statistics.median(s / tick * 1e6 / d for u, s, d in rs)
-        base = base or rate
-        print(f"| {workload} | {variant} | {rate:,.0f} | {user:.3f} | {kern:.3f} | {rate / base:.2f}× |")
+        ref = reference(variant)
+        print(f"| {workload} | {variant} | {rate:,.0f} | {user:.3f} | {kern:.3f} | {rate / rates[ref]:.2f}× | {ref} |")
 PY
     echo
     echo "Runs in order (workload, variant, user ticks, system ticks, requests):"

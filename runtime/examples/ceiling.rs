@@ -8,7 +8,11 @@
 //! - `CEILING_FIXED_FILES=N`: accept into a table of N direct descriptors per core and
 //!   receive/send with `IOSQE_FIXED_FILE` (default 0: real fds);
 //! - `CEILING_SQARRAY=1`: keep the SQ index array (default: `IORING_SETUP_NO_SQARRAY`
-//!   where the kernel has it).
+//!   where the kernel has it);
+//! - `CEILING_RECV_BUNDLE=1`: multishot receives with `IORING_RECVSEND_BUNDLE`;
+//! - `CEILING_BUF_INC=1`: incremental provided-buffer consumption (`IOU_PBUF_RING_INC`);
+//! - `CEILING_FIXED_BUF=1`: the response, 64 times over, in a registered buffer, sent with
+//!   `IORING_RECVSEND_FIXED_BUF` instead of from a per-connection `Vec`.
 //!
 //! Each core prints its `ring_info()` to stderr at start.
 
@@ -18,11 +22,18 @@ use std::process::ExitCode;
 #[path = "support/args.rs"]
 mod args;
 
+use std::ops::Range;
+
 use coreline_runtime::net::{FixedListener, FixedStream, ListenOptions, TcpListener, TcpStream};
-use coreline_runtime::{ring_info, spawn_local, time, RecvBuf, RingFlags, Runtime};
+use coreline_runtime::ops::{self, RegisteredBuf};
+use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf, RingFlags, Runtime};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
 Content-Length: 13\r\n\r\nHello, World!";
+
+/// Responses in the registered buffer (`CEILING_FIXED_BUF`): one send covers up to this
+/// many pipelined requests.
+const REGISTERED_RESPONSES: usize = 64;
 
 fn main() -> ExitCode {
     let (addr, cores) = match args::addr_and_cores("ceiling", "127.0.0.1:8080") {
@@ -30,6 +41,7 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
+    let fixed_buf = env_number("CEILING_FIXED_BUF") != 0;
     let flags = RingFlags {
         single_issuer: true,
         defer_taskrun: true,
@@ -41,19 +53,37 @@ fn main() -> ExitCode {
         .cores(cores)
         .ring_flags(flags)
         .fixed_files(fixed_files)
+        .recv_bundles(env_number("CEILING_RECV_BUNDLE") != 0)
+        .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
         .build()
         .and_then(|rt| {
             rt.run(|_| async move {
+                let canned = match fixed_buf
+                    .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
+                {
+                    Some(Ok(buf)) => Some(buf),
+                    Some(Err(e)) => return e,
+                    None => None,
+                };
                 let info = ring_info();
-                eprintln!("ceiling: {} fixed_files={}", info.flags, info.fixed_files);
+                eprintln!(
+                    "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
+                     registered_buffers={} registered_send={:?}",
+                    info.flags,
+                    info.fixed_files,
+                    info.recv_bundles,
+                    info.incremental_buffers,
+                    info.registered_buffers,
+                    info.registered_send
+                );
                 if info.fixed_files > 0 {
                     match FixedListener::bind_with(addr, &ListenOptions::default()) {
-                        Ok(l) => accept_loop(FixedAccept(l)).await,
+                        Ok(l) => accept_loop(FixedAccept(l), canned).await,
                         Err(e) => e,
                     }
                 } else {
                     match TcpListener::bind(addr) {
-                        Ok(l) => accept_loop(l).await,
+                        Ok(l) => accept_loop(l, canned).await,
                         Err(e) => e,
                     }
                 }
@@ -91,6 +121,7 @@ trait Accept {
 trait Stream {
     async fn recv(&mut self) -> io::Result<Option<RecvBuf>>;
     async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>);
+    async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()>;
 }
 
 impl Accept for TcpListener {
@@ -116,6 +147,9 @@ impl Stream for TcpStream {
     async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
         TcpStream::send_all(self, buf).await
     }
+    async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()> {
+        ops::send_registered(self.as_shared_fd(), buf, range).await
+    }
 }
 
 impl Stream for FixedStream {
@@ -125,13 +159,16 @@ impl Stream for FixedStream {
     async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
         FixedStream::send_all(self, buf).await
     }
+    async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()> {
+        ops::send_registered_fixed(self.fixed_fd(), buf, range).await
+    }
 }
 
 /// Accepts forever, one task per connection; returns only if binding failed.
-async fn accept_loop<L: Accept>(mut listener: L) -> io::Error {
+async fn accept_loop<L: Accept>(mut listener: L, canned: Option<RegisteredBuf>) -> io::Error {
     loop {
         match listener.accept().await {
-            Ok(stream) => drop(spawn_local(serve(stream))),
+            Ok(stream) => drop(spawn_local(serve(stream, canned.clone()))),
             Err(e) => {
                 eprintln!("ceiling: accept failed: {e}");
                 time::sleep(std::time::Duration::from_millis(10)).await;
@@ -141,14 +178,30 @@ async fn accept_loop<L: Accept>(mut listener: L) -> io::Error {
 }
 
 /// Counts request heads (`\r\n\r\n`) as they stream in, and answers all heads that
-/// completed in one received chunk with one send.
-async fn serve<S: Stream>(mut stream: S) {
+/// completed in one received chunk with one send (from the registered buffer `canned`,
+/// when given, up to [`REGISTERED_RESPONSES`] per send).
+async fn serve<S: Stream>(mut stream: S, canned: Option<RegisteredBuf>) {
     let mut matched = 0usize; // how much of "\r\n\r\n" the previous chunk ended with
     let mut out: Vec<u8> = Vec::with_capacity(RESPONSE.len() * 16);
     while let Ok(Some(data)) = stream.recv().await {
         let heads = count_heads(&data, &mut matched);
         drop(data); // give the buffer back to the ring before waiting on the send
         if heads == 0 {
+            continue;
+        }
+        if let Some(canned) = &canned {
+            let mut left = heads;
+            while left > 0 {
+                let n = left.min(REGISTERED_RESPONSES);
+                if stream
+                    .send_registered(canned, 0..n * RESPONSE.len())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                left -= n;
+            }
             continue;
         }
         out.clear();

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::buf_ring::BufRingMode;
 use crate::context::{self, Core};
-use crate::driver::{Driver, RingFlags};
+use crate::driver::{Driver, RecvBuffers, RingFlags};
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::join::{panic_message, spawn_on_executor, JoinError};
@@ -28,6 +29,8 @@ pub(crate) struct CoreSettings {
     pub(crate) buf_count: u16,
     /// Size of each provided receive buffer, in bytes.
     pub(crate) buf_size: u32,
+    /// Incremental consumption and receive bundles, as asked for.
+    pub(crate) buf_mode: BufRingMode,
     /// Whether the core loop records its metrics.
     pub(crate) metrics: bool,
     /// Whether receives bring kernel timestamps (effective only with `metrics`).
@@ -65,8 +68,11 @@ where
     let driver = Driver::new(
         settings.ring_entries,
         settings.flags,
-        settings.buf_count,
-        settings.buf_size,
+        RecvBuffers {
+            count: settings.buf_count,
+            size: settings.buf_size,
+            mode: settings.buf_mode,
+        },
         settings.fixed_files,
         std::os::fd::AsRawFd::as_raw_fd(&remote.eventfd),
         rx_msg,

@@ -72,7 +72,7 @@ pub use context::{
     buf_ring_stats, core_stats, current_core, handle, ring_info, spawn_local, CoreId, CoreStats,
 };
 pub use cores::Cores;
-pub use driver::{RingFlags, RingInfo};
+pub use driver::{RegisteredSendOp, RingFlags, RingInfo};
 pub use error::Error;
 pub use executor::yield_now;
 pub use fd::{AsSharedFd, FixedFd, SharedFd};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::blocking::{BlockingPool, PoolSettings};
 
+use crate::buf_ring::BufRingMode;
 use crate::context;
 use crate::core_loop::{run_core, CoreFailure, CoreSettings};
 use crate::cores::Cores;
@@ -40,6 +41,7 @@ impl Default for Builder {
                 },
                 buf_count: 1024,
                 buf_size: 4096,
+                buf_mode: BufRingMode::default(),
                 metrics: true,
                 rx_timestamps: false,
                 fixed_files: 0,
@@ -77,6 +79,29 @@ impl Builder {
     pub fn recv_buffers(mut self, count: u16, size: u32) -> Self {
         self.core.buf_count = count;
         self.core.buf_size = size;
+        self
+    }
+
+    /// Receive bundles (`IORING_RECVSEND_BUNDLE`, default off): one multishot-receive
+    /// completion may fill several provided buffers. A chunk larger than one buffer is
+    /// then copied to the heap at the reap (a [`RecvBuf`](crate::RecvBuf) is one slice);
+    /// chunks of one buffer are unchanged. Used where the kernel has them (Linux 6.10),
+    /// without receive timestamps and without
+    /// [`incremental_recv_buffers`](Self::incremental_recv_buffers);
+    /// [`ring_info`](crate::ring_info) shows it as `recv_bundles`.
+    pub fn recv_bundles(mut self, on: bool) -> Self {
+        self.core.buf_mode.bundles = on;
+        self
+    }
+
+    /// Incremental provided-buffer consumption (`IOU_PBUF_RING_INC`, default off): the
+    /// kernel fills each receive buffer piece by piece across receives, so a small chunk
+    /// uses its length of a buffer instead of a whole one; a buffer returns to the ring
+    /// when the kernel has filled it and every chunk in it is dropped. Used where the
+    /// kernel has it (Linux 6.12); [`ring_info`](crate::ring_info) shows it as
+    /// `incremental_buffers`.
+    pub fn incremental_recv_buffers(mut self, on: bool) -> Self {
+        self.core.buf_mode.incremental = on;
         self
     }
 

@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use io_uring::{cqueue, types};
 
+use super::evict::CQE_F_BUFFER;
 use super::slot::{Completion, OpKey, OpKind, Queued, SlotState, WAKE_USER_DATA};
 use super::Driver;
+use crate::buf_ring::Taken;
 
 /// A multishot receive that has this many unread chunks queued is cancelled; its owner
 /// re-arms it once it has read them. Until then further data waits in the socket buffer,
@@ -98,6 +100,7 @@ impl Driver {
                         result,
                         flags,
                         reaped_us,
+                        buf_offset: 0,
                     },
                 );
             }
@@ -108,9 +111,17 @@ impl Driver {
         }
     }
 
-    fn dispatch(&mut self, user_data: u64, c: Completion) {
-        if cqueue::buffer_select(c.flags).is_some() {
-            self.buf_ring.note_taken();
+    fn dispatch(&mut self, user_data: u64, mut c: Completion) {
+        let mut moved = None;
+        if let Some(bid) = cqueue::buffer_select(c.flags) {
+            match self.buf_ring.take(bid, c.result.max(0) as u32, c.flags) {
+                Taken::At(offset) => c.buf_offset = offset,
+                Taken::Moved(bytes) => {
+                    // A bundle, already copied out and recycled: nothing left to release.
+                    c.flags &= !CQE_F_BUFFER;
+                    moved = Some(bytes);
+                }
+            }
         }
         let Some(key) = OpKey::from_user_data(user_data) else {
             if user_data == WAKE_USER_DATA {
@@ -151,7 +162,7 @@ impl Driver {
             } => {
                 queue.push_back(Queued {
                     completion: c,
-                    moved: None,
+                    moved,
                 });
                 // Checked once its owner has had its turn to run (see `unread`).
                 let unread =

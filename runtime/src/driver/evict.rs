@@ -28,7 +28,7 @@ use super::Driver;
 
 /// `IORING_CQE_F_BUFFER`: the completion carries a provided buffer (its id in the upper
 /// 16 bits of the flags).
-const CQE_F_BUFFER: u32 = 1;
+pub(super) const CQE_F_BUFFER: u32 = 1;
 
 impl Driver {
     /// Moves the chunks that owners did not read in their turn out of the buffer ring,
@@ -60,7 +60,7 @@ impl Driver {
                     continue;
                 };
                 let len = usize::try_from(q.completion.result).unwrap_or(0);
-                q.moved = Some(self.buf_ring.copy_out(bid, len));
+                q.moved = Some(self.buf_ring.copy_out(bid, q.completion.buf_offset, len));
                 q.completion.flags &= !CQE_F_BUFFER;
                 moved = true;
             }

@@ -5,8 +5,10 @@ mod completion;
 mod evict;
 mod recv_msg;
 pub(crate) mod ring;
+mod send_bufs;
 mod shutdown;
 pub(crate) mod slot;
+pub(crate) mod sqe_patch;
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -17,10 +19,10 @@ use std::task::{Context, Poll, Waker};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use slab::Slab;
 
-use crate::buf_ring::BufRing;
+use crate::buf_ring::{BufRing, BufRingMode};
 use crate::sys;
 pub(crate) use recv_msg::MsgTemplate;
-pub use ring::{RingFlags, RingInfo};
+pub use ring::{RegisteredSendOp, RingFlags, RingInfo};
 pub(crate) use slot::Queued;
 use slot::{
     Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, CLOSE_USER_DATA, WAKE_USER_DATA,
@@ -28,6 +30,14 @@ use slot::{
 
 /// Buffer group id of the per-core provided-buffer ring.
 const BUF_GROUP: u16 = 0;
+
+/// The provided-buffer ring a core asks for: `count` buffers of `size` bytes in `mode`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecvBuffers {
+    pub(crate) count: u16,
+    pub(crate) size: u32,
+    pub(crate) mode: BufRingMode,
+}
 
 /// Per-core io_uring state. Lives in a thread-local; never shared across threads.
 pub(crate) struct Driver {
@@ -50,32 +60,44 @@ pub(crate) struct Driver {
     unread: Vec<OpKey>,
     /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
     pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,
+    /// Buffers registered for sends, by table slot (`ops::RegisteredBuf`); they live as
+    /// long as the ring (declared after it, so dropped after it).
+    send_bufs: Vec<Rc<[u8]>>,
+    /// Whether the (sparse) table for `send_bufs` is registered.
+    send_table: bool,
 }
 
 impl Driver {
-    /// Sets up the ring, the provided-buffer ring, the direct-descriptor table (when
-    /// `fixed_files` > 0) and the wake-up read. `rx_msg`, when given, is the msghdr the
-    /// core's multishot recvmsg operations will point at.
+    /// Sets up the ring, the provided-buffer ring (`bufs`), the direct-descriptor table
+    /// (when `fixed_files` > 0) and the wake-up read. `rx_msg`, when given, is the msghdr
+    /// the core's multishot recvmsg operations will point at.
     pub(crate) fn new(
         entries: u32,
         flags: RingFlags,
-        buf_count: u16,
-        buf_size: u32,
+        bufs: RecvBuffers,
         fixed_files: u32,
         wake_fd: RawFd,
         rx_msg: Option<MsgTemplate>,
     ) -> Result<Self, crate::Error> {
         let (ring, mut info) = ring::setup(entries, flags)?;
         info.fixed_files = ring::register_fixed_table(&ring, fixed_files);
-        let buf_ring = BufRing::register(&ring, buf_count, buf_size, BUF_GROUP).map_err(|e| {
+        let RecvBuffers { count, size, mode } = bufs;
+        let wanted = BufRingMode {
+            // Bundles only where the kernel has them; recvmsg (timestamps) cannot bundle.
+            bundles: mode.bundles && info.bundles_supported && rx_msg.is_none(),
+            ..mode
+        };
+        let buf_ring = BufRing::register(&ring, count, size, BUF_GROUP, wanted).map_err(|e| {
             crate::Error::RingSetup {
                 message: format!(
-                    "registering {buf_count} provided buffers of {buf_size} bytes failed: {e} \
+                    "registering {count} provided buffers of {size} bytes failed: {e} \
                      (needs Linux 5.19+; try fewer buffers)"
                 ),
                 source: e,
             }
         })?;
+        info.recv_bundles = buf_ring.mode().bundles;
+        info.incremental_buffers = buf_ring.mode().incremental;
         let mut driver = Driver {
             ring,
             slots: Slab::with_capacity(256),
@@ -89,6 +111,8 @@ impl Driver {
             rx_msg,
             unread: Vec::new(),
             fixed_closes: Rc::default(),
+            send_bufs: Vec::new(),
+            send_table: false,
         };
         driver.arm_wake_read();
         Ok(driver)
@@ -267,7 +291,7 @@ impl Driver {
     /// descriptor or a provided buffer.
     fn release(&mut self, kind: OpKind, c: Completion) {
         if let Some(bid) = cqueue::buffer_select(c.flags) {
-            self.buf_ring.recycle(bid);
+            self.buf_ring.release_piece(bid);
         }
         match kind {
             OpKind::YieldsFd if c.result >= 0 => sys::close_raw(c.result),

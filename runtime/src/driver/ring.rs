@@ -60,6 +60,34 @@ pub struct RingInfo {
     /// Slots in the ring's table of direct (registered) descriptors; 0 when the runtime
     /// asked for none or the kernel refused the table.
     pub fixed_files: u32,
+    /// Whether the kernel has `IORING_FEAT_RECVSEND_BUNDLE` (Linux 6.10): receives and
+    /// sends that take several provided buffers at once.
+    pub bundles_supported: bool,
+    /// Whether multishot receives use bundles (asked for with
+    /// [`Builder::recv_bundles`](crate::Builder::recv_bundles), and supported).
+    pub recv_bundles: bool,
+    /// Whether the provided-buffer ring is consumed incrementally (`IOU_PBUF_RING_INC`,
+    /// Linux 6.12; asked for with
+    /// [`Builder::incremental_recv_buffers`](crate::Builder::incremental_recv_buffers)).
+    pub incremental_buffers: bool,
+    /// Buffers registered for sends on this core ([`RegisteredBuf`](crate::ops::RegisteredBuf)).
+    pub registered_buffers: u32,
+    /// The operation sends from registered buffers use (stepped down at the first refusal).
+    pub registered_send: RegisteredSendOp,
+}
+
+/// How this core sends from a [`RegisteredBuf`](crate::ops::RegisteredBuf): tried in this
+/// order, each kept until the kernel refuses it with `EINVAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegisteredSendOp {
+    /// `IORING_OP_SEND` with `IORING_RECVSEND_FIXED_BUF` (kernels after 6.18).
+    #[default]
+    Send,
+    /// `IORING_OP_SEND_ZC` with `IORING_RECVSEND_FIXED_BUF` (Linux 6.0): two completions
+    /// per send, the second when the kernel let go of the pages.
+    SendZc,
+    /// A plain send of the same bytes (registration refused, or neither of the above).
+    Plain,
 }
 
 /// The flag sets we try, best first. DEFER_TASKRUN needs SINGLE_ISSUER. Each set is tried
@@ -159,6 +187,15 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     refused,
                     send_zc,
                     fixed_files: 0,
+                    bundles_supported: ring.params().is_feature_recvsend_bundle(),
+                    recv_bundles: false,
+                    incremental_buffers: false,
+                    registered_buffers: 0,
+                    registered_send: if send_zc {
+                        RegisteredSendOp::Send
+                    } else {
+                        RegisteredSendOp::Plain
+                    },
                 };
                 return Ok((ring, info));
             }

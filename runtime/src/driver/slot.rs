@@ -63,6 +63,9 @@ pub(crate) struct Completion {
     /// [`loop_clock_us`](crate::metrics::loop_clock_us) at the reap (0 with metrics off):
     /// a multishot receive's chunk may be read long after, this says when it arrived.
     pub(crate) reaped_us: u64,
+    /// Where the received bytes start in the provided buffer the CQE names (0 unless the
+    /// buffer ring is incremental), taken at the reap.
+    pub(crate) buf_offset: u32,
 }
 
 impl Completion {

@@ -5,11 +5,12 @@
 use std::io;
 use std::task::{Context, Poll};
 
-use io_uring::{cqueue, squeue};
+use io_uring::{cqueue, opcode, squeue};
 
 use crate::buf_ring::RecvBuf;
 use crate::context::with_driver;
 use crate::driver::slot::{Completion, OpKind};
+use crate::driver::sqe_patch;
 use crate::op::MultiOp;
 
 /// One stream's multishot receive and its place in the buffer ring's queue of waiters.
@@ -51,7 +52,11 @@ impl<T: 'static> MultiRecv<T> {
                 if std::mem::take(&mut self.waiting_for_buffer) {
                     ring.pass_on();
                 }
-                let (sqe, keep) = arm(ring.group());
+                let (mut sqe, keep) = arm(ring.group());
+                // Bundles exist for plain receives only (not recvmsg, used for timestamps).
+                if ring.mode().bundles && sqe_patch::opcode(&mut sqe) == opcode::Recv::CODE {
+                    sqe_patch::or_ioprio(&mut sqe, sqe_patch::RECVSEND_BUNDLE);
+                }
                 self.op.arm(sqe, keep);
             }
             let (c, moved): (Completion, _) = match self.op.poll_next(cx) {
@@ -72,7 +77,13 @@ impl<T: 'static> MultiRecv<T> {
                 Chunk::Data(RecvBuf::moved(bytes, c.reaped_us))
             } else if let Some(bid) = cqueue::buffer_select(c.flags) {
                 let ring = with_driver(|d| d.buf_ring.clone());
-                Chunk::Data(RecvBuf::new(ring, bid, c.result as usize, c.reaped_us))
+                Chunk::Data(RecvBuf::new(
+                    ring,
+                    bid,
+                    c.buf_offset,
+                    c.result as usize,
+                    c.reaped_us,
+                ))
             } else {
                 Chunk::Eof
             }));

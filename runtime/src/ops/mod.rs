@@ -11,6 +11,7 @@ mod misc;
 mod msg;
 mod net;
 mod open;
+mod registered;
 mod rw;
 mod stat;
 
@@ -20,5 +21,6 @@ pub use msg::{recv_from, send_to};
 pub(crate) use net::connect_raw;
 pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};
 pub use open::{close, open_at, open_at2};
+pub use registered::{send_registered, send_registered_fixed, RegisteredBuf, REGISTERED_SLOTS};
 pub use rw::{read_at, write_at};
 pub use stat::{statx, statx_fd, Statx};
