@@ -14,7 +14,9 @@
 //!   never otherwise, since the upstream may have acted on it.
 //! - **Bodies**: the response body streams from the connection (a small one that came
 //!   with the head is returned whole); once it is read to its end, the connection goes
-//!   back to the pool. A body dropped unread closes its connection.
+//!   back to the pool. A body dropped unread closes its connection. A large
+//!   Content-Length body on a plain connection, returned as a server response, is
+//!   spliced socket to socket ([`ClientBuilder::splice_min`]).
 //!
 //! ```no_run
 //! use coreline_http::client::Client;
@@ -36,6 +38,7 @@ mod error;
 mod pool;
 mod request;
 mod response;
+mod socket_body;
 mod upstream;
 
 use std::rc::Rc;
@@ -46,6 +49,7 @@ use http::{Method, Request, Response};
 
 pub use builder::ClientBuilder;
 pub use error::Error;
+pub(crate) use socket_body::SocketBody;
 
 use body::Return;
 use conn::Conn;
@@ -185,7 +189,13 @@ impl Client {
             upstream: upstream.clone(),
             keep_alive: response_head.keep_alive && !head.close,
         };
-        let body = body::response_body(conn, response_head.framing, then, config.read_timeout);
+        let body = body::response_body(
+            conn,
+            response_head.framing,
+            then,
+            config.read_timeout,
+            config.splice_min,
+        );
         Ok(Response::from_parts(response_head.parts, body))
     }
 }
