@@ -40,6 +40,11 @@ pub(super) async fn write_socket_body(
     let (received, upstream) = body.take_received().await?;
     io.with_out(|out| out.extend_from_slice(&received));
     io.access_body_sent(received.len() as u64);
+    if body.len() == 0 {
+        // All of it had arrived: no splice follows to push out a send held with MSG_MORE.
+        pipe.give_back();
+        return io.flush().await;
+    }
     send_queued_more(io).await?;
     let timeout = body.read_timeout();
     while body.len() > 0 {
