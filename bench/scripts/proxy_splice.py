@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-SIZES = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 1 << 20]
+SIZES = [4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 1 << 20]
 BIN = "target/release/coreline"
 LOAD = "target/release/coreline-load"
 TICK = os.sysconf("SC_CLK_TCK")

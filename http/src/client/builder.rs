@@ -43,9 +43,11 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The default [`splice_min`](Self::splice_min): where splicing a body costs less
-    /// CPU per response than reading and sending it (bench/results/proxy-splice.md).
-    pub const SPLICE_MIN: u64 = 64 * 1024;
+    /// The default [`splice_min`](Self::splice_min), 4 KiB: from there up splicing cost
+    /// the proxy less CPU per response than reading and sending at every size measured
+    /// (bench/results/proxy-splice.md); smaller bodies nearly always arrive with their
+    /// head and are sent from memory anyway.
+    pub const SPLICE_MIN: u64 = 4096;
 
     /// How long resolving the name and the TCP connect may take together.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {

@@ -138,7 +138,7 @@ pub struct ServeArgs {
     pub proxy_queue: Option<usize>,
     /// Upstream response bodies with a Content-Length of at least BYTES are spliced
     /// socket to socket (plain HTTP on both sides); off: always copied
-    /// [default: 65536].
+    /// [default: 4096].
     #[arg(long, value_name = "BYTES|off", value_parser = proxy_args::splice_min)]
     pub proxy_splice_min: Option<u64>,
     /// Write a line per response to FILE (appended; created if missing; reopened on
