@@ -66,8 +66,8 @@ pub(super) fn response_body(
     read_timeout: Duration,
     splice_min: u64,
 ) -> Body {
-    let spliceable = matches!(framing, ResponseFraming::Length(n) if n >= splice_min)
-        && conn.plain().is_some();
+    let spliceable =
+        matches!(framing, ResponseFraming::Length(n) if n >= splice_min) && conn.plain().is_some();
     let remaining = match framing {
         ResponseFraming::None | ResponseFraming::Length(0) => {
             then.release(conn);

@@ -47,6 +47,9 @@ fn set_nonblocking(tcp: &TcpStream) -> std::io::Result<()> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     use std::os::fd::AsRawFd;
     let flags = OFlag::from_bits_retain(fcntl(tcp.as_raw_fd(), FcntlArg::F_GETFL)?);
-    fcntl(tcp.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    fcntl(
+        tcp.as_raw_fd(),
+        FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK),
+    )?;
     Ok(())
 }

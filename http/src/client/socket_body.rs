@@ -63,7 +63,9 @@ impl SocketBody {
         let left = self.len();
         let conn = self.stream.conn.as_mut().ok_or_else(gone)?;
         poll_fn(|cx| loop {
-            let tcp = conn.plain().expect("a socket body is on a plain connection");
+            let tcp = conn
+                .plain()
+                .expect("a socket body is on a plain connection");
             match ready!(tcp.poll_stop_recv(cx))? {
                 Some(data) => conn.buf.extend_from_slice(&data),
                 None => return Poll::Ready(Ok::<_, io::Error>(())),
@@ -86,8 +88,7 @@ impl SocketBody {
         };
         *left = left.saturating_sub(n);
         if *left == 0 {
-            if let (Some(conn), Some(then)) = (self.stream.conn.take(), self.stream.then.take())
-            {
+            if let (Some(conn), Some(then)) = (self.stream.conn.take(), self.stream.then.take()) {
                 then.release(conn);
             }
         }

@@ -167,15 +167,17 @@ pub(crate) async fn write_body(
             io.access_body_sent(len);
             Ok(())
         }
-        Kind::Socket(socket) => {
-            super::splice_socket::write_socket_body(io, socket, framing).await
-        }
+        Kind::Socket(socket) => super::splice_socket::write_socket_body(io, socket, framing).await,
         kind => write_stream(io, Body { kind }, framing).await,
     }
 }
 
 /// Streams a body of unknown or checked length.
-pub(super) async fn write_stream(io: &ConnIo, mut body: Body, framing: ResponseFraming) -> io::Result<()> {
+pub(super) async fn write_stream(
+    io: &ConnIo,
+    mut body: Body,
+    framing: ResponseFraming,
+) -> io::Result<()> {
     let mut sent = 0u64;
     while let Some(chunk) = body.chunk().await? {
         if chunk.is_empty() {

@@ -30,7 +30,11 @@ pub(super) async fn write_socket_body(
     mut body: Box<SocketBody>,
     framing: ResponseFraming,
 ) -> io::Result<()> {
-    let pipe = if io.can_splice() { Pipe::take().ok() } else { None };
+    let pipe = if io.can_splice() {
+        Pipe::take().ok()
+    } else {
+        None
+    };
     let Some(pipe) = pipe else {
         let body = Body {
             kind: Kind::Socket(body),

@@ -50,7 +50,10 @@ impl Drop for Files {
 
 /// The SHA-256 of what curl gets from `url` (curl must succeed).
 fn curl_sha256(url: &str) -> String {
-    let out = run("sh", &["-c", &format!("curl -sS --fail '{url}' | sha256sum")]);
+    let out = run(
+        "sh",
+        &["-c", &format!("curl -sS --fail '{url}' | sha256sum")],
+    );
     out.split_whitespace().next().unwrap().to_owned()
 }
 
@@ -61,7 +64,10 @@ fn free_addr() -> SocketAddr {
 
 /// The proxy's `coreline_proxy_spliced_bytes_total`, summed over cores.
 fn spliced_bytes(admin: SocketAddr) -> u64 {
-    let text = run("curl", &["-sS", "--fail", &format!("http://{admin}/metrics")]);
+    let text = run(
+        "curl",
+        &["-sS", "--fail", &format!("http://{admin}/metrics")],
+    );
     text.lines()
         .filter(|l| l.starts_with("coreline_proxy_spliced_bytes_total{"))
         .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
@@ -104,7 +110,11 @@ fn large_bodies_from_coreline_and_python_arrive_byte_exact_and_spliced() {
             .unwrap();
         assert!(got.status.success());
         let want: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
-        assert!(got.stdout == want, "{n} bytes from Python: got {}", got.stdout.len());
+        assert!(
+            got.stdout == want,
+            "{n} bytes from Python: got {}",
+            got.stdout.len()
+        );
     }
     assert!(spliced_bytes(admin) > (11 * MIB as u64) * 9 / 10);
 }
@@ -114,7 +124,13 @@ fn with_splicing_off_the_same_bodies_are_copied() {
     let python = start_python();
     let py = format!("http://127.0.0.1:{}", python.port);
     let (front, admin) = observed_proxy(&py, &["--proxy-splice-min", "off"]);
-    let got = run("sh", &["-c", &format!("curl -sS --fail {} | wc -c", front.url("/bytes/2000000"))]);
+    let got = run(
+        "sh",
+        &[
+            "-c",
+            &format!("curl -sS --fail {} | wc -c", front.url("/bytes/2000000")),
+        ],
+    );
     assert_eq!(got.trim(), "2000000");
     assert_eq!(spliced_bytes(admin), 0);
 }
@@ -174,7 +190,13 @@ fn an_upstream_dying_mid_body_cuts_the_response_and_others_are_served() {
     let (got, took) = read_to_close(&front, "/dies/x");
     assert_eq!(got, MIB, "what the upstream sent, then the close");
     assert!(took < Duration::from_secs(10), "{took:?}");
-    let body = run("sh", &["-c", &format!("curl -sS --fail {} | wc -c", front.url("/py/bytes/3000000"))]);
+    let body = run(
+        "sh",
+        &[
+            "-c",
+            &format!("curl -sS --fail {} | wc -c", front.url("/py/bytes/3000000")),
+        ],
+    );
     assert_eq!(body.trim(), "3000000");
 }
 
@@ -200,7 +222,8 @@ fn a_slow_reader_of_a_spliced_body_holds_up_no_one_else() {
     let (front, admin) = observed_proxy(&py, &[]);
     let n = 10 * MIB;
     let mut slow = TcpStream::connect(front.addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     write!(slow, "GET /bytes/{n} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     // Read a little: the rest fills the socket buffers and the pipe behind them.
     let mut first = [0u8; 4096];
@@ -208,9 +231,18 @@ fn a_slow_reader_of_a_spliced_body_holds_up_no_one_else() {
     std::thread::sleep(Duration::from_millis(300));
     for _ in 0..3 {
         let start = Instant::now();
-        let body = run("sh", &["-c", &format!("curl -sS --fail {} | wc -c", front.url("/bytes/2000000"))]);
+        let body = run(
+            "sh",
+            &[
+                "-c",
+                &format!("curl -sS --fail {} | wc -c", front.url("/bytes/2000000")),
+            ],
+        );
         assert_eq!(body.trim(), "2000000");
-        assert!(start.elapsed() < Duration::from_secs(5), "served beside the slow one");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "served beside the slow one"
+        );
     }
     // The slow client then reads the whole body, intact.
     let mut rest = Vec::new();
@@ -244,4 +276,29 @@ fn small_bodies_that_arrived_whole_are_not_held_back() {
     let out = run("curl", &args);
     assert_eq!(out.lines().count(), 20, "{out}");
     assert!(out.lines().all(|l| l == "16384"), "{out}");
+}
+
+#[test]
+fn a_tls_client_gets_the_body_copied_intact() {
+    let python = start_python();
+    let certs = std::env::temp_dir().join(format!("coreline-splice-tls-{}", std::process::id()));
+    let (cert, key) = coreline_tls::generate_self_signed(&certs, &[]).unwrap();
+    let admin = free_addr();
+    let rule = format!("/=http://127.0.0.1:{}", python.port);
+    let front = Served::start_tls(
+        &cert,
+        &key,
+        &["--proxy", &rule, "--metrics", &admin.to_string()],
+        Stdio::null,
+    );
+    let n = 3 * MIB;
+    let got = std::process::Command::new("curl")
+        .args(["-sSk", "--fail", &front.https_url(&format!("/bytes/{n}"))])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&certs);
+    assert!(got.status.success());
+    let want: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+    assert!(got.stdout == want, "got {} bytes", got.stdout.len());
+    assert_eq!(spliced_bytes(admin), 0, "TLS cannot splice: copied");
 }
