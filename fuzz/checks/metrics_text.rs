@@ -93,6 +93,7 @@ fn snapshot(data: &[u8]) -> MetricsSnapshot {
                 listen_backlog: 0,
                 responses: Default::default(),
                 refusals: Default::default(),
+                proxy_spliced_bytes: 0,
                 http: HttpHistograms::new(),
                 runtime: LoopHistograms::new(),
                 buffers: BufRingStats {

@@ -51,6 +51,7 @@ impl fmt::Debug for Body {
             Kind::Bytes(_) => "bytes",
             Kind::Static(_) => "static",
             Kind::Stream { .. } => "stream",
+            Kind::Socket(_) => "socket",
             Kind::File { .. } => "file",
             Kind::Incoming(_) => "incoming",
             Kind::Omitted(_) => "omitted",

@@ -76,6 +76,7 @@ impl Body {
                 Poll::Ready(Ok(Some(b)))
             }
             Kind::Stream { stream, .. } => stream.as_mut().poll_next(cx).map(Option::transpose),
+            Kind::Socket(s) => s.poll_next(cx).map(Option::transpose),
             Kind::Polled(p) => p.poll_chunk(cx),
             Kind::Incoming(incoming) => match incoming.try_buffered() {
                 Some(ready) => Poll::Ready(ready),

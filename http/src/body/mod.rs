@@ -50,6 +50,8 @@ pub(crate) enum Kind {
         len: u64,
     },
     Incoming(Incoming),
+    /// A client response body the server can splice from its upstream socket.
+    Socket(Box<crate::client::SocketBody>),
     /// A body that is not sent (a HEAD response's) of which only the length is kept.
     Omitted(Option<u64>),
     /// A request or file body being read through `http_body::Body::poll_frame`.
@@ -150,6 +152,7 @@ impl Body {
             Kind::Bytes(b) => Some(b.len() as u64),
             Kind::Static(s) => Some(s.len() as u64),
             Kind::Stream { len, .. } => *len,
+            Kind::Socket(s) => Some(s.len()),
             Kind::File { len, .. } => Some(*len),
             Kind::Incoming(i) => i.len(),
             Kind::Omitted(len) => *len,
@@ -188,6 +191,7 @@ impl Body {
             Kind::Stream { stream, .. } => poll_fn(|cx| stream.as_mut().poll_next(cx))
                 .await
                 .transpose(),
+            Kind::Socket(s) => poll_fn(|cx| s.poll_next(cx)).await.transpose(),
             Kind::File { file, offset, len } => {
                 if *len == 0 {
                     return Ok(None);

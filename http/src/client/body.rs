@@ -15,7 +15,9 @@ use futures_core::Stream;
 
 use super::conn::Conn;
 use super::pool::Pool;
+use super::socket_body::SocketBody;
 use super::upstream::Upstream;
+use crate::body::Kind;
 use crate::parse::{ChunkLimits, ChunkedDecoder, ResponseFraming};
 use crate::Body;
 
@@ -38,30 +40,34 @@ impl Return {
 }
 
 /// What is left of the body.
-enum Remaining {
+pub(super) enum Remaining {
     Length(u64),
     Chunked(Box<ChunkedDecoder>),
     UntilClose,
 }
 
 /// A response body being read from its connection.
-struct BodyStream {
-    conn: Option<Conn>,
-    remaining: Remaining,
-    then: Option<Return>,
-    read_timeout: Duration,
+pub(super) struct BodyStream {
+    pub(super) conn: Option<Conn>,
+    pub(super) remaining: Remaining,
+    pub(super) then: Option<Return>,
+    pub(super) read_timeout: Duration,
     /// The read deadline, while waiting for bytes.
     deadline: Option<Sleep>,
 }
 
 /// The response body for `framing`, whose first bytes are in `conn.buf`. A body that is
-/// all there already is returned as bytes, and the connection released at once.
+/// all there already is returned as bytes, and the connection released at once; a
+/// Content-Length body of `splice_min` bytes or more on a plain connection can be spliced.
 pub(super) fn response_body(
     mut conn: Conn,
     framing: ResponseFraming,
     then: Return,
     read_timeout: Duration,
+    splice_min: u64,
 ) -> Body {
+    let spliceable =
+        matches!(framing, ResponseFraming::Length(n) if n >= splice_min) && conn.plain().is_some();
     let remaining = match framing {
         ResponseFraming::None | ResponseFraming::Length(0) => {
             then.release(conn);
@@ -90,6 +96,9 @@ pub(super) fn response_body(
         deadline: None,
     };
     match len {
+        Some(_) if spliceable => Body {
+            kind: Kind::Socket(Box::new(SocketBody::new(stream))),
+        },
         Some(n) => Body::from_stream_sized(n, stream),
         None => Body::from_stream(stream),
     }

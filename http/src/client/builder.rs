@@ -20,12 +20,14 @@ pub struct ClientBuilder {
     max_idle_per_host: usize,
     idle_timeout: Duration,
     pub(super) max_response_head: usize,
+    pub(super) splice_min: u64,
     pub(super) tls: Option<TlsConnector>,
 }
 
 impl Default for ClientBuilder {
     /// 5 s connect, 30 s read and write timeouts; 32 idle connections per upstream for
-    /// 60 s; response heads up to 64 KiB; HTTPS trusting the system's roots.
+    /// 60 s; response heads up to 64 KiB; bodies spliced from
+    /// [`SPLICE_MIN`](Self::SPLICE_MIN); HTTPS trusting the system's roots.
     fn default() -> Self {
         ClientBuilder {
             connect_timeout: Duration::from_secs(5),
@@ -34,12 +36,19 @@ impl Default for ClientBuilder {
             max_idle_per_host: 32,
             idle_timeout: Duration::from_secs(60),
             max_response_head: 64 * 1024,
+            splice_min: Self::SPLICE_MIN,
             tls: None,
         }
     }
 }
 
 impl ClientBuilder {
+    /// The default [`splice_min`](Self::splice_min), 4 KiB: from there up splicing cost
+    /// the proxy less CPU per response than reading and sending at every size measured
+    /// (bench/results/proxy-splice.md); smaller bodies nearly always arrive with their
+    /// head and are sent from memory anyway.
+    pub const SPLICE_MIN: u64 = 4096;
+
     /// How long resolving the name and the TCP connect may take together.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -74,6 +83,16 @@ impl ClientBuilder {
     /// [`Error::InvalidResponse`](super::Error::InvalidResponse).
     pub fn max_response_head(mut self, max: usize) -> Self {
         self.max_response_head = max;
+        self
+    }
+
+    /// Response bodies with a Content-Length of at least this many bytes, on plain
+    /// (not TLS) connections, can be spliced: returned as a server response body over
+    /// plain HTTP, they move upstream socket → pipe → client socket in the kernel instead
+    /// of through user space. Read with [`Body::chunk`](crate::Body::chunk) (or sent over
+    /// TLS), they are read as usual. `u64::MAX` turns splicing off.
+    pub fn splice_min(mut self, bytes: u64) -> Self {
+        self.splice_min = bytes;
         self
     }
 

@@ -59,6 +59,14 @@ impl Conn {
         }
     }
 
+    /// The socket, if the connection is not TLS (only then can its bytes be spliced).
+    pub(super) fn plain(&mut self) -> Option<&mut TcpStream> {
+        match &mut self.transport {
+            Transport::Plain(tcp) => Some(tcp),
+            Transport::Tls(_) => None,
+        }
+    }
+
     /// [`poll_fill`](Self::poll_fill) within `timeout`.
     pub(super) async fn fill(&mut self, timeout: Duration) -> Result<usize, Error> {
         match time::timeout(timeout, poll_fn(|cx| self.poll_fill(cx))).await {

@@ -25,6 +25,10 @@ pub(super) async fn connect(
     .map_err(|_| Error::Timeout("connect did not finish within the connect timeout"))?
     .map_err(Error::Connect)?;
     if !upstream.https {
+        // Non-blocking, so that a direct splice of a response body from it (see
+        // `socket_body.rs`) says `WouldBlock` instead of waiting on the core; the ring's
+        // operations work on it all the same.
+        set_nonblocking(&tcp).map_err(Error::Connect)?;
         return Ok(Conn::new(Transport::Plain(tcp)));
     }
     let tls = tls.ok_or(Error::InvalidRequest(
@@ -37,4 +41,15 @@ pub(super) async fn connect(
         }
         Err(e) => Err(Error::Tls(e)),
     }
+}
+
+fn set_nonblocking(tcp: &TcpStream) -> std::io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use std::os::fd::AsRawFd;
+    let flags = OFlag::from_bits_retain(fcntl(tcp.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(
+        tcp.as_raw_fd(),
+        FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK),
+    )?;
+    Ok(())
 }

@@ -18,7 +18,9 @@
 //!   reused.
 //! - **Bodies**: the response body streams from the connection (a small one that came
 //!   with the head is returned whole); once it is read to its end, the connection goes
-//!   back to the pool. A body dropped unread closes its connection.
+//!   back to the pool. A body dropped unread closes its connection. A large
+//!   Content-Length body on a plain connection, returned as a server response, is
+//!   spliced socket to socket ([`ClientBuilder::splice_min`]).
 //!
 //! ```no_run
 //! use coreline_http::client::Client;
@@ -40,6 +42,7 @@ mod error;
 mod pool;
 mod request;
 mod response;
+mod socket_body;
 mod upstream;
 
 use std::rc::Rc;
@@ -50,6 +53,7 @@ use http::{Method, Request, Response};
 
 pub use builder::ClientBuilder;
 pub use error::Error;
+pub(crate) use socket_body::SocketBody;
 
 use body::Return;
 use conn::Conn;
@@ -204,7 +208,13 @@ impl Client {
             // After a failed send the connection is broken whatever the head says.
             keep_alive: response_head.keep_alive && !head.close && !send_failed,
         };
-        let body = body::response_body(conn, response_head.framing, then, config.read_timeout);
+        let body = body::response_body(
+            conn,
+            response_head.framing,
+            then,
+            config.read_timeout,
+            config.splice_min,
+        );
         Ok(Response::from_parts(response_head.parts, body))
     }
 }

@@ -21,6 +21,7 @@ mod request;
 mod response;
 mod send;
 mod splice;
+mod splice_socket;
 mod stamps;
 mod target_cache;
 mod transport;

@@ -1,7 +1,8 @@
 //! Writing one response: head into the output buffer, then the body by kind.
 //!
 //! Small bodies are copied behind the head, so a batch of pipelined responses leaves in
-//! one send when the batch is flushed. Large, file and streamed bodies flush as they go.
+//! one send when the batch is flushed. Large, file and streamed bodies flush as they go;
+//! file and upstream socket bodies are spliced (`splice.rs`, `splice_socket.rs`).
 
 use std::cell::RefCell;
 use std::io;
@@ -166,12 +167,17 @@ pub(crate) async fn write_body(
             io.access_body_sent(len);
             Ok(())
         }
+        Kind::Socket(socket) => super::splice_socket::write_socket_body(io, socket, framing).await,
         kind => write_stream(io, Body { kind }, framing).await,
     }
 }
 
 /// Streams a body of unknown or checked length.
-async fn write_stream(io: &ConnIo, mut body: Body, framing: ResponseFraming) -> io::Result<()> {
+pub(super) async fn write_stream(
+    io: &ConnIo,
+    mut body: Body,
+    framing: ResponseFraming,
+) -> io::Result<()> {
     let mut sent = 0u64;
     while let Some(chunk) = body.chunk().await? {
         if chunk.is_empty() {

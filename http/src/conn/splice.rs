@@ -11,6 +11,9 @@
 //! disk instead. (A network filesystem may still check with its server before a splice
 //! of cached pages, as it would for nginx's `sendfile`: roots are meant to be local.)
 //!
+//! Upstream response bodies go the same way from a socket (`splice_socket.rs`), through
+//! the same pipes.
+//!
 //! Each core keeps a small pool of pipes, created once and reused. A pipe goes back to
 //! the pool only when it is empty: if a send fails or times out with bytes still in it,
 //! the pipe is dropped instead (its contents belong to a dead response).
@@ -39,10 +42,10 @@ const PIPE_SIZE: i32 = 1 << 20;
 const POOL_MAX: usize = 32;
 
 /// A pipe: read end, write end, capacity in bytes.
-struct Pipe {
+pub(super) struct Pipe {
     r: SharedFd,
-    w: SharedFd,
-    cap: u32,
+    pub(super) w: SharedFd,
+    pub(super) cap: u32,
 }
 
 thread_local! {
@@ -50,7 +53,8 @@ thread_local! {
 }
 
 impl Pipe {
-    fn take() -> io::Result<Pipe> {
+    /// A pipe from the core's pool, or a new one.
+    pub(super) fn take() -> io::Result<Pipe> {
         if let Some(p) = PIPES.with(|p| p.borrow_mut().pop()) {
             return Ok(p);
         }
@@ -66,7 +70,7 @@ impl Pipe {
     }
 
     /// Back to the pool (only called when the pipe is empty).
-    fn give_back(self) {
+    pub(super) fn give_back(self) {
         PIPES.with(|p| {
             let mut p = p.borrow_mut();
             if p.len() < POOL_MAX {
@@ -131,7 +135,7 @@ async fn fill(file: &File, offset: u64, pipe: &Pipe, want: u32) -> io::Result<us
 /// the socket is non-blocking (the runtime accepts it so), so a full socket buffer
 /// gives `WouldBlock` and the wait for room goes through the ring, bounded by the write
 /// timeout. The pipe is drained completely before it is refilled or given back.
-async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
+pub(super) async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
     while queued > 0 {
         match ops::direct::splice_now(&pipe.r, None, io.fd(), queued as u32, false) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -151,7 +155,7 @@ async fn drain(io: &ConnIo, pipe: &Pipe, mut queued: usize) -> io::Result<()> {
 
 /// Sends the queued head with `MSG_MORE`, so it leaves in the same segments as the first
 /// body bytes (nginx's `tcp_nopush`) rather than as a small segment of its own.
-async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
+pub(super) async fn send_queued_more(io: &ConnIo) -> io::Result<()> {
     // Directly first (the splices that follow are direct too): no ring round trip.
     let queued = !io.out.borrow().is_empty();
     if queued {

@@ -18,6 +18,7 @@ pub(crate) struct CoreHttpMetrics {
     accepted: Cell<u64>,
     responses: RefCell<ResponseCounts>,
     refusals: RefCell<RefusalCounts>,
+    proxy_spliced_bytes: Cell<u64>,
 }
 
 impl CoreHttpMetrics {
@@ -28,6 +29,7 @@ impl CoreHttpMetrics {
             accepted: Cell::new(0),
             responses: RefCell::default(),
             refusals: RefCell::default(),
+            proxy_spliced_bytes: Cell::new(0),
         }
     }
 
@@ -62,6 +64,13 @@ impl CoreHttpMetrics {
         self.refusals.borrow_mut().count(reason);
     }
 
+    /// `n` bytes of a client response body went to the client by splice.
+    #[inline]
+    pub(crate) fn proxy_spliced(&self, n: u64) {
+        self.proxy_spliced_bytes
+            .set(self.proxy_spliced_bytes.get() + n);
+    }
+
     /// A copy of everything, with the runtime's view of this core.
     pub(crate) fn snapshot(&self, connections_open: usize) -> CoreSnapshot {
         let id = current_core();
@@ -74,6 +83,7 @@ impl CoreHttpMetrics {
             listen_backlog: 0,
             responses: *self.responses.borrow(),
             refusals: *self.refusals.borrow(),
+            proxy_spliced_bytes: self.proxy_spliced_bytes.get(),
             http: self.hist.borrow().clone(),
             runtime: local_snapshot().histograms,
             buffers: buf_ring_stats(),

@@ -43,6 +43,13 @@ pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
     );
     family(
         o,
+        "coreline_proxy_spliced_bytes_total",
+        "counter",
+        "Bytes of upstream response bodies spliced to clients, socket to socket.",
+        &per_core(&|c| c.proxy_spliced_bytes as f64),
+    );
+    family(
+        o,
         "coreline_http_connections_open",
         "gauge",
         "Connections open.",

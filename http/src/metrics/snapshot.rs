@@ -100,6 +100,8 @@ pub struct CoreSnapshot {
     pub responses: ResponseCounts,
     /// Refused connections and requests by reason.
     pub refusals: RefusalCounts,
+    /// Bytes of upstream response bodies spliced to clients (the proxy's zero-copy path).
+    pub proxy_spliced_bytes: u64,
     /// The HTTP histograms.
     pub http: HttpHistograms,
     /// The runtime's loop histograms (completions per enter, loop lag).

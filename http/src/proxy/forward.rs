@@ -122,6 +122,12 @@ pub(super) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
 /// not a stream came whole with the head, and its connection is already free.
 fn holding(body: Body, permit: Permit) -> Body {
     match body.kind {
+        Kind::Socket(mut socket) => {
+            socket.hold(Box::new(permit));
+            Body {
+                kind: Kind::Socket(socket),
+            }
+        }
         Kind::Stream { stream, len } => Body {
             kind: Kind::Stream {
                 stream: Box::pin(Holding {

@@ -6,6 +6,7 @@ picks the answer, so any prefix in front of it works):
                          with hop-by-hop fields of its own in the response
   GET .../file        -> a Content-Length body (64 KiB of 'p')
   GET .../chunked     -> a chunked body of 100 parts
+  GET .../bytes/N     -> a Content-Length body of N bytes: 0, 1, .. 250, 0, 1, ..
   POST/PUT .../echo   -> the request body (Content-Length or chunked) back, chunked
   HEAD .../file       -> the GET's head (Content-Length: 65536); HEAD of anything else:
                          a chunked head
@@ -29,7 +30,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         last = self.last()
-        if last == "headers":
+        if self.path.split("?")[0].rstrip("/").rsplit("/", 2)[-2:-1] == ["bytes"]:
+            n = int(last)
+            body = (bytes(range(251)) * (n // 251 + 1))[:n]
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            self.wfile.write(body)
+        elif last == "headers":
             body = json.dumps(
                 {"path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}
             ).encode()

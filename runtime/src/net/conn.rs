@@ -43,9 +43,35 @@ impl Conn {
         }))?;
         Poll::Ready(Ok(match chunk {
             Chunk::Eof => None,
-            Chunk::Data(buf) if self.stamped == Some(true) => rx_stamp::payload(buf),
-            Chunk::Data(buf) => Some(buf),
+            Chunk::Data(buf) => self.payload(buf),
         }))
+    }
+
+    /// Ends the multishot receive (see `MultiRecv::poll_stop`): `Some` for each chunk of
+    /// data it had received, `None` once it has ended.
+    pub(super) fn poll_stop_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<RecvBuf>>> {
+        loop {
+            return Poll::Ready(Ok(match ready!(self.recv.poll_stop(cx))? {
+                None => None,
+                Some(Chunk::Data(buf)) => match self.payload(buf) {
+                    Some(data) => Some(data),
+                    None => continue, // a timestamp-only chunk
+                },
+                Some(Chunk::Eof) => None,
+            }));
+        }
+    }
+
+    /// The data of a received buffer (without its timestamp, if receives carry one).
+    fn payload(&self, buf: RecvBuf) -> Option<RecvBuf> {
+        if self.stamped == Some(true) {
+            rx_stamp::payload(buf)
+        } else {
+            Some(buf)
+        }
     }
 
     pub(super) async fn send_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
@@ -93,6 +119,17 @@ macro_rules! stream_io {
             cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<Option<$crate::RecvBuf>>> {
             self.conn.poll_recv(cx)
+        }
+
+        /// Ends the multishot receive behind [`recv`](Self::recv), so the socket can be
+        /// read another way (a `splice` from it) with no receive taking bytes meanwhile:
+        /// `Ready(Ok(Some(buf)))` for data received before the receive ended (poll
+        /// again), `Ready(Ok(None))` once it has ended. A later `recv` starts a new one.
+        pub fn poll_stop_recv(
+            &mut self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<Option<$crate::RecvBuf>>> {
+            self.conn.poll_stop_recv(cx)
         }
 
         /// Receives into the spare capacity of an owned buffer with a single-shot recv (no

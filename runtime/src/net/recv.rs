@@ -18,6 +18,8 @@ pub(super) struct MultiRecv<T: 'static> {
     op: MultiOp<T>,
     /// Registered with the buffer ring to be woken when a buffer is back.
     waiting_for_buffer: bool,
+    /// A cancel was asked for by [`poll_stop`](Self::poll_stop) and has not ended it yet.
+    stopping: bool,
 }
 
 /// A received chunk: a buffer, or EOF.
@@ -31,6 +33,42 @@ impl<T: 'static> MultiRecv<T> {
         MultiRecv {
             op: MultiOp::idle(OpKind::SelectsBuffer),
             waiting_for_buffer: false,
+            stopping: false,
+        }
+    }
+
+    /// Ends the receive, so the socket can be read another way (a splice) with no
+    /// receive racing it for the bytes: `Ready(Ok(Some(chunk)))` for each chunk received
+    /// before the cancel took effect (call again), `Ready(Ok(None))` once the receive has
+    /// ended. The next [`poll`](Self::poll) arms a new one.
+    pub(super) fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Chunk>>> {
+        loop {
+            if !self.op.is_armed() {
+                self.stopping = false;
+                return Poll::Ready(Ok(None));
+            }
+            if !std::mem::replace(&mut self.stopping, true) {
+                self.op.cancel();
+            }
+            let Some(q) = std::task::ready!(self.op.poll_next(cx)) else {
+                continue; // ended: reported at the top
+            };
+            let c = q.completion;
+            if c.result < 0 {
+                if c.result == -libc::ENOBUFS || c.result == -libc::ECANCELED {
+                    continue;
+                }
+                return Poll::Ready(Err(io::Error::from_raw_os_error(-c.result)));
+            }
+            if let Some(bytes) = q.moved {
+                return Poll::Ready(Ok(Some(Chunk::Data(RecvBuf::moved(bytes, c.reaped_us)))));
+            }
+            if let Some(bid) = cqueue::buffer_select(c.flags) {
+                let ring = with_driver(|d| d.buf_ring.clone());
+                let buf = RecvBuf::new(ring, bid, c.result as usize, c.reaped_us);
+                return Poll::Ready(Ok(Some(Chunk::Data(buf))));
+            }
+            // EOF: the socket reports it again to whoever reads it next.
         }
     }
 

@@ -1,4 +1,4 @@
-//! Kernel timeouts, splice, and waiting for a socket to become writable.
+//! Kernel timeouts, splice, and waiting for a socket to become readable or writable.
 
 use std::io;
 use std::time::Duration;
@@ -88,15 +88,17 @@ pub(super) fn offset(o: Option<u64>) -> i64 {
     o.map_or(-1, |v| v as i64)
 }
 
-struct PollOut {
+/// A one-shot poll of `fd` for the events in `mask`.
+struct PollFor {
     fd: SharedFd,
+    mask: u32,
 }
 
-impl OpData for PollOut {
+impl OpData for PollFor {
     type Output = io::Result<()>;
     const KIND: OpKind = OpKind::Plain;
     fn sqe(&mut self) -> squeue::Entry {
-        opcode::PollAdd::new(types::Fd(self.fd.raw()), libc::POLLOUT as u32).build()
+        opcode::PollAdd::new(types::Fd(self.fd.raw()), self.mask).build()
     }
     fn complete(self, c: Completion) -> io::Result<()> {
         cqe_result(c).map(drop)
@@ -106,5 +108,20 @@ impl OpData for PollOut {
 /// Waits until `fd` is writable (or in error: the next write reports it), e.g. after a
 /// direct system call on a non-blocking socket said `WouldBlock`.
 pub async fn writable(fd: &SharedFd) -> io::Result<()> {
-    Op::new(PollOut { fd: fd.clone() }).await
+    Op::new(PollFor {
+        fd: fd.clone(),
+        mask: libc::POLLOUT as u32,
+    })
+    .await
+}
+
+/// Waits until `fd` has data to read, its peer closed, or it is in error (the next read
+/// reports which), e.g. after a direct `splice` from a non-blocking socket said
+/// `WouldBlock`.
+pub async fn readable(fd: &SharedFd) -> io::Result<()> {
+    Op::new(PollFor {
+        fd: fd.clone(),
+        mask: libc::POLLIN as u32,
+    })
+    .await
 }

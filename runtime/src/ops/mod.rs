@@ -16,7 +16,7 @@ mod rw;
 mod stat;
 
 pub use fixed::send_fixed;
-pub use misc::{splice, timeout_op, writable};
+pub use misc::{readable, splice, timeout_op, writable};
 pub use msg::{recv_from, send_to};
 pub(crate) use net::connect_raw;
 pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};

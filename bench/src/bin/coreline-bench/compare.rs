@@ -116,6 +116,7 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
         load_bin: &load_bin,
         plots,
         work: &work,
+        upstream_pids: upstream.as_ref().map_or(&[], |u| &u.pids),
     }
     .run_all()?;
     drop(servers);

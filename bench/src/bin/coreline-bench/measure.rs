@@ -18,6 +18,30 @@ pub const SATURATED_PCT: f64 = 95.0;
 /// CPU share (%) on a pinned CPU that neither the server nor the load used: a disturbed run.
 pub const OTHER_PCT: f64 = 15.0;
 
+/// Processes that take part in a run without being measured (the proxy scenarios'
+/// upstream coreline) and the CPUs they are pinned to: their CPU time there is the run's,
+/// not another process's disturbing it.
+#[derive(Debug, Clone, Copy)]
+pub struct Helpers<'a> {
+    /// Their process ids (none: no helpers).
+    pub pids: &'a [u32],
+    /// Their CPUs.
+    pub cpus: &'a [usize],
+}
+
+impl Helpers<'_> {
+    /// The share (%) of `side`'s CPUs that `cpu_s` helper CPU-seconds over `wall_s` took,
+    /// assuming they spread evenly over the helpers' CPUs.
+    fn pct_of(&self, cpu_s: f64, wall_s: f64, side: &[usize]) -> f64 {
+        let overlap = self.cpus.iter().filter(|c| side.contains(c)).count();
+        if overlap == 0 || side.is_empty() || wall_s <= 0.0 {
+            return 0.0;
+        }
+        let on_side = cpu_s * overlap as f64 / self.cpus.len() as f64;
+        100.0 * on_side / wall_s / side.len() as f64
+    }
+}
+
 /// Everything measured in one run.
 #[derive(Debug, Clone, Default)]
 pub struct Measured {
@@ -96,17 +120,19 @@ pub fn limit(server_core_pct: f64, client_core_pct: f64) -> &'static str {
 
 /// Runs `cmd` (already under taskset) while measuring `server_pids` on `server_cpus` and the
 /// client on `client_cpus`; returns its stdout and the measurements (the load result is
-/// filled in by the caller).
+/// filled in by the caller). The CPU time of `helpers` is not counted as other processes'.
 pub fn measure(
     cmd: &[String],
     duration_s: u64,
     server_pids: &[u32],
     server_cpus: &[usize],
     client_cpus: &[usize],
+    helpers: Helpers<'_>,
     log: &Path,
 ) -> Result<(String, Measured), Fail> {
     let ru0 = children_cpu_s();
     let cpu0 = processes_cpu_split(server_pids);
+    let helpers0 = processes_cpu_split(helpers.pids);
     let (s0, c0) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
     let start = Instant::now();
     let stderr = std::fs::File::create(log).map_err(|e| run(format!("{}: {e}", log.display())))?;
@@ -149,6 +175,7 @@ pub fn measure(
     };
     let wall = start.elapsed().as_secs_f64();
     let cpu1 = processes_cpu_split(server_pids);
+    let helpers_cpu_s = helpers0.until(&processes_cpu_split(helpers.pids)).total_s();
     let (s1, c1) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
     let load_cpu = children_cpu_s() - ru0;
     let stdout = reader.join().unwrap_or_default();
@@ -169,7 +196,9 @@ pub fn measure(
     let server_cpu_s = used.total_s();
     let server_core_pct = 100.0 * server_cpu_s / wall / server_cpus.len() as f64;
     let load_process_pct = 100.0 * load_cpu / wall / client_cpus.len() as f64;
-    let other = (s0.task_pct(&s1) - server_core_pct).max(c0.task_pct(&c1) - load_process_pct);
+    let helper_pct = |side: &[usize]| helpers.pct_of(helpers_cpu_s, wall, side);
+    let other = (s0.task_pct(&s1) - server_core_pct - helper_pct(server_cpus))
+        .max(c0.task_pct(&c1) - load_process_pct - helper_pct(client_cpus));
     let m = Measured {
         wall_s: wall,
         server_cpu_s,
@@ -198,6 +227,23 @@ fn children_cpu_s() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn helpers_count_only_on_the_cpus_they_share() {
+        let up = Helpers {
+            pids: &[],
+            cpus: &[1],
+        };
+        // 0.5 CPU-s in 1 s on CPU 1: half of that one client CPU, a quarter of two.
+        assert!((up.pct_of(0.5, 1.0, &[1]) - 50.0).abs() < 1e-9);
+        assert!((up.pct_of(0.5, 1.0, &[1, 2]) - 25.0).abs() < 1e-9);
+        assert_eq!(up.pct_of(0.5, 1.0, &[0]), 0.0, "not on the server's CPU");
+        let spread = Helpers {
+            pids: &[],
+            cpus: &[1, 3],
+        };
+        assert!((spread.pct_of(1.0, 1.0, &[1]) - 50.0).abs() < 1e-9);
+    }
 
     #[test]
     fn limit_names_the_saturated_side() {

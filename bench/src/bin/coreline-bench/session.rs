@@ -31,6 +31,8 @@ pub struct Session<'a> {
     pub plots: bool,
     /// Scratch directory.
     pub work: &'a Path,
+    /// The processes of the proxy scenarios' upstream coreline (none without one).
+    pub upstream_pids: &'a [u32],
 }
 
 impl Session<'_> {

@@ -1,10 +1,11 @@
 //! The reverse-proxy flags of `coreline serve` (`--proxy PREFIX=URL`, `--proxy-host`,
-//! `--proxy-timeout`, `--proxy-max-connections`, `--proxy-queue`), and the
+//! `--proxy-timeout`, `--proxy-max-connections`, `--proxy-queue`,
+//! `--proxy-splice-min`), and the
 //! [`ProxyBuilder`] they make.
 
 use std::time::Duration;
 
-use coreline_http::client::Client;
+use coreline_http::client::{Client, ClientBuilder};
 use coreline_http::proxy::{HostHeader, ProxyBuilder, Route};
 
 /// `serve`'s proxy options.
@@ -20,6 +21,8 @@ pub struct ProxyFlags {
     pub max_connections: Option<usize>,
     /// `--proxy-queue N`: requests waiting per core and route.
     pub queue: Option<usize>,
+    /// `--proxy-splice-min BYTES|off`: the smallest body spliced (`u64::MAX`: off).
+    pub splice_min: Option<u64>,
 }
 
 impl ProxyFlags {
@@ -28,11 +31,12 @@ impl ProxyFlags {
         let tuned = self.host.is_some()
             || self.timeout.is_some()
             || self.max_connections.is_some()
-            || self.queue.is_some();
+            || self.queue.is_some()
+            || self.splice_min.is_some();
         if tuned && self.routes.is_empty() {
             return Err(
-                "--proxy-host, --proxy-timeout, --proxy-max-connections and \
-                        --proxy-queue need --proxy PREFIX=URL"
+                "--proxy-host, --proxy-timeout, --proxy-max-connections, --proxy-queue \
+                        and --proxy-splice-min need --proxy PREFIX=URL"
                     .into(),
             );
         }
@@ -57,7 +61,8 @@ impl ProxyFlags {
         let client = Client::builder()
             .read_timeout(timeout)
             .write_timeout(timeout)
-            .max_idle_per_host(idle);
+            .max_idle_per_host(idle)
+            .splice_min(self.splice_min.unwrap_or(ClientBuilder::SPLICE_MIN));
         Some(
             ProxyBuilder::new(self.routes.clone())
                 .host(self.host.unwrap_or_default())
@@ -76,4 +81,14 @@ pub fn timeout(value: &str) -> Result<Duration, String> {
         .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("'{value}' is not more than 0 and up to 3600 seconds"))
+}
+
+/// `--proxy-splice-min`: bytes, or `off` (never splice).
+pub fn splice_min(value: &str) -> Result<u64, String> {
+    if value == "off" {
+        return Ok(u64::MAX);
+    }
+    value
+        .parse()
+        .map_err(|_| format!("'{value}' is not a number of bytes or off"))
 }

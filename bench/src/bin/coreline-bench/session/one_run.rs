@@ -5,7 +5,7 @@ use std::path::Path;
 use super::Session;
 use crate::fail::{run, Fail};
 use crate::load::{self, LoadSpec};
-use crate::measure::{measure, Measured};
+use crate::measure::{measure, Helpers, Measured};
 use crate::scenarios::Scenario;
 
 impl Session<'_> {
@@ -37,6 +37,12 @@ impl Session<'_> {
             &server.pids,
             &a.server_cpus,
             &a.client_cpus,
+            // The proxy scenarios' upstream shares the load's CPUs by default: its work is
+            // the run's, not a disturbance.
+            Helpers {
+                pids: self.upstream_pids,
+                cpus: &a.upstream_cpus,
+            },
             &log,
         );
         if let Some(status) = server.exited() {

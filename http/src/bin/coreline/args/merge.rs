@@ -156,6 +156,7 @@ impl Serve {
             timeout: a.proxy_timeout,
             max_connections: a.proxy_max_connections,
             queue: a.proxy_queue,
+            splice_min: a.proxy_splice_min,
         };
         proxy.check()?;
         if a.access_log.is_none() && a.access_log_format.is_some() {

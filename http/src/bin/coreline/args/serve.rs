@@ -141,6 +141,11 @@ pub struct ServeArgs {
     /// answered 503 [default: 1024].
     #[arg(long, value_name = "N", value_parser = values::limit)]
     pub proxy_queue: Option<usize>,
+    /// Upstream response bodies with a Content-Length of at least BYTES are spliced
+    /// socket to socket (plain HTTP on both sides); off: always copied
+    /// [default: 4096].
+    #[arg(long, value_name = "BYTES|off", value_parser = proxy_args::splice_min)]
+    pub proxy_splice_min: Option<u64>,
     /// Write a line per response to FILE (appended; created if missing; reopened on
     /// SIGHUP, after logrotate moved it) or, with -, to standard output [default: none].
     #[arg(long, value_name = "FILE|-")]
