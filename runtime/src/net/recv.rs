@@ -65,7 +65,7 @@ impl<T: 'static> MultiRecv<T> {
             }
             if let Some(bid) = cqueue::buffer_select(c.flags) {
                 let ring = with_driver(|d| d.buf_ring.clone());
-                let buf = RecvBuf::new(ring, bid, c.result as usize, c.reaped_us);
+                let buf = RecvBuf::new(ring, bid, c.buf_offset, c.result as usize, c.reaped_us);
                 return Poll::Ready(Ok(Some(Chunk::Data(buf))));
             }
             // EOF: the socket reports it again to whoever reads it next.
