@@ -15,6 +15,9 @@
 //! - **Bodies**: the response body streams from the connection (a small one that came
 //!   with the head is returned whole); once it is read to its end, the connection goes
 //!   back to the pool. A body dropped unread closes its connection.
+//! - **Upgrades**: a request with `Connection: upgrade` and `Upgrade` that gets a `101`
+//!   from a plain-TCP upstream returns that response with the connection in it, never
+//!   pooled: take it with [`upgrade::on`](crate::upgrade::on).
 //!
 //! ```no_run
 //! use coreline_http::client::Client;
@@ -172,6 +175,7 @@ impl Client {
         let response_head = response::read_head(
             &mut conn,
             head_request,
+            head.upgrade,
             config.max_response_head,
             config.read_timeout,
         )
@@ -180,6 +184,13 @@ impl Client {
             HeadFailure::ClosedBeforeAnyByte(e) if reused => Attempt::Retryable(e),
             HeadFailure::ClosedBeforeAnyByte(e) | HeadFailure::Other(e) => Attempt::Fatal(e),
         })?;
+        if response_head.parts.status == http::StatusCode::SWITCHING_PROTOCOLS {
+            // Never pooled: the connection now speaks the new protocol.
+            let upgraded = conn.into_upgraded().map_err(Attempt::Fatal)?;
+            let mut parts = response_head.parts;
+            parts.extensions.insert(crate::upgrade::ready(upgraded));
+            return Ok(Response::from_parts(parts, Body::empty()));
+        }
         let then = Return {
             pool: Rc::clone(&self.inner.pool),
             upstream: upstream.clone(),

@@ -51,9 +51,9 @@ use std::task::{Context, Poll};
 
 use http::header::{self, HeaderMap};
 
-pub(crate) use slots::{pending, ready, refuse, fulfil};
-pub use upgraded::Upgraded;
+pub(crate) use slots::{fulfil, pending, ready, refuse};
 pub(crate) use upgraded::Owner;
+pub use upgraded::Upgraded;
 
 /// Resolves to the [`Upgraded`] connection once the `101` is through, or to an error if
 /// the connection was not upgraded. Clones share one connection: the first to resolve

@@ -65,9 +65,9 @@ impl Upgraded {
         if !self.leftover.is_empty() {
             return Poll::Ready(Ok(Some(std::mem::take(&mut self.leftover))));
         }
-        self.stream.poll_recv(cx).map(|received| {
-            received.map(|chunk| chunk.map(|chunk| Bytes::copy_from_slice(&chunk)))
-        })
+        self.stream
+            .poll_recv(cx)
+            .map(|received| received.map(|chunk| chunk.map(|chunk| Bytes::copy_from_slice(&chunk))))
     }
 
     /// The next bytes from the peer: `Ok(None)` once it has closed its side.
