@@ -1,7 +1,7 @@
 //! `coreline serve --proxy PREFIX=URL` with real peers: curl and Python clients through
 //! the proxy to a Python `http.server` upstream and to coreline itself; the fields a proxy
-//! removes and adds; and upstreams that are down, slow, busy or send smuggling-shaped
-//! responses.
+//! removes and adds; upstreams that are down, slow, busy or send smuggling-shaped
+//! responses; and WebSocket upgrades passed through.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -13,6 +13,7 @@ mod served;
 mod failures;
 mod fields;
 mod peers;
+mod websocket;
 
 /// The binary tests speak plain HTTP through `common`.
 pub const OVER_TLS: bool = false;
