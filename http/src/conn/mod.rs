@@ -58,7 +58,7 @@ struct Conn<H> {
 
 impl<H> Drop for Conn<H> {
     fn drop(&mut self) {
-        if self.io.handed_over.get() {
+        if self.io.is_handed_over() {
             return; // (the upgraded connection deregisters when it is dropped)
         }
         self.io.registry.deregister(self.io.key.get());

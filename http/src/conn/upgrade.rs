@@ -14,6 +14,9 @@ use crate::parse::RequestFraming;
 use crate::upgrade::{self, Owner, Upgraded};
 use crate::Body;
 
+/// `ConnIo::upgrade` once the connection is upgraded (slot numbers count up from 1).
+const HANDED_OVER: u64 = u64::MAX;
+
 impl ConnIo {
     /// Offers `req` an upgrade (an [`OnUpgrade`](crate::upgrade::OnUpgrade) extension) if
     /// it asks for one and can have it: HTTP/1.1, no body (the bytes after the head belong
@@ -38,7 +41,18 @@ impl ConnIo {
 
     /// Takes the current request's upgrade offer, if it has one.
     pub(super) fn take_upgrade(&self) -> Option<u64> {
-        Some(self.upgrade.replace(0)).filter(|&id| id != 0)
+        match self.upgrade.get() {
+            0 | HANDED_OVER => None,
+            id => {
+                self.upgrade.set(0);
+                Some(id)
+            }
+        }
+    }
+
+    /// Whether the socket went to an upgraded connection.
+    pub(super) fn is_handed_over(&self) -> bool {
+        self.upgrade.get() == HANDED_OVER
     }
 
     /// The current request will not be upgraded (its answer is not a `101`, or the
@@ -63,7 +77,7 @@ pub(super) fn hand_over(io: &Rc<ConnIo>, id: u64) {
     };
     let leftover = io.inbuf.borrow_mut().split().freeze();
     io.clear_deadline(); // (the pipe's owner times it, not the sweeper)
-    io.handed_over.set(true);
+    io.upgrade.set(HANDED_OVER);
     let owner = Registered(Rc::clone(io));
     upgrade::fulfil(id, Upgraded::new(stream, leftover, Some(Box::new(owner))));
 }
