@@ -76,7 +76,7 @@ pub(crate) fn encode(
             StatusCode::INTERNAL_SERVER_ERROR
         };
         log::error!(
-            "coreline: handler returned {} to a request without an upgrade offer; sent {}",
+            "coreline: handler returned {} as a final response (a 101 needs the request's upgrade offer); sent {}",
             res.status(),
             status.as_u16()
         );
