@@ -17,6 +17,9 @@ command -v taskset >/dev/null || need_apt+=(util-linux)
 # The metrics tests parse /metrics with the reference parser, under Debian's python (the
 # package installs there, whatever python3 comes first on PATH).
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)
+# The proxy's WebSocket tests (http/tests/proxy/websocket.rs) run a `websockets` client and
+# echo server under the same python.
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || need_apt+=(python3-websockets)
 # A real Prometheus server scrapes the admin listener (http/tests/metrics/prometheus_server.rs).
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 # Socket activation through the binary (http/tests/binary_systemd.rs) and the units' checks.

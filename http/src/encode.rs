@@ -36,6 +36,8 @@ pub enum Persistence {
     KeepAliveEcho,
     /// `Connection: close`: the server closes after this response.
     Close,
+    /// `Connection: upgrade`: a `101`, after which the connection leaves HTTP.
+    Upgrade,
 }
 
 /// The fields the server writes itself; handler values for these names are skipped.
@@ -113,6 +115,7 @@ pub fn response_head(
         Persistence::KeepAlive => out.extend_from_slice(b"\r\n"),
         Persistence::KeepAliveEcho => out.extend_from_slice(b"Connection: keep-alive\r\n\r\n"),
         Persistence::Close => out.extend_from_slice(b"Connection: close\r\n\r\n"),
+        Persistence::Upgrade => out.extend_from_slice(b"Connection: upgrade\r\n\r\n"),
     }
 }
 

@@ -87,6 +87,7 @@ mod server;
 #[cfg(feature = "tower")]
 pub mod service;
 pub mod static_files;
+pub mod upgrade;
 
 /// The request parser, response encoder and date cache, for the fuzz targets (`fuzz/`)
 /// and the benchmarks: internals, not public API, with no stability promise.

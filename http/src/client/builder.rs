@@ -61,6 +61,11 @@ impl ClientBuilder {
         self
     }
 
+    /// The read timeout set.
+    pub(crate) fn configured_read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
     /// How long each send of request bytes may take.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;

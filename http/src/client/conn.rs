@@ -67,6 +67,19 @@ impl Conn {
         }
     }
 
+    /// The connection as an upgraded byte stream, with the bytes received past the `101`
+    /// head. Plain TCP only: the TLS stream's reads and writes cannot run at once.
+    pub(super) fn into_upgraded(self) -> Result<crate::upgrade::Upgraded, Error> {
+        match self.transport {
+            Transport::Plain(tcp) => {
+                Ok(crate::upgrade::Upgraded::new(tcp, self.buf.freeze(), None))
+            }
+            Transport::Tls(_) => Err(Error::InvalidResponse(
+                "101 Switching Protocols over TLS: upgrades need a plain-TCP upstream",
+            )),
+        }
+    }
+
     /// [`poll_fill`](Self::poll_fill) within `timeout`.
     pub(super) async fn fill(&mut self, timeout: Duration) -> Result<usize, Error> {
         match time::timeout(timeout, poll_fn(|cx| self.poll_fill(cx))).await {

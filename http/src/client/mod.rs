@@ -21,6 +21,9 @@
 //!   back to the pool. A body dropped unread closes its connection. A large
 //!   Content-Length body on a plain connection, returned as a server response, is
 //!   spliced socket to socket ([`ClientBuilder::splice_min`]).
+//! - **Upgrades**: a request with `Connection: upgrade` and `Upgrade` that gets a `101`
+//!   from a plain-TCP upstream returns that response with the connection in it, never
+//!   pooled: take it with [`upgrade::on`](crate::upgrade::on).
 //!
 //! ```no_run
 //! use coreline_http::client::Client;
@@ -176,6 +179,7 @@ impl Client {
             Ok(()) => response::read_head(
                 &mut conn,
                 head_request,
+                head.upgrade,
                 config.max_response_head,
                 config.read_timeout,
             )
@@ -202,6 +206,13 @@ impl Client {
             },
             Err(e) => return Err(Attempt::Fatal(e)),
         };
+        if response_head.parts.status == http::StatusCode::SWITCHING_PROTOCOLS {
+            // Never pooled: the connection now speaks the new protocol.
+            let upgraded = conn.into_upgraded().map_err(Attempt::Fatal)?;
+            let mut parts = response_head.parts;
+            parts.extensions.insert(crate::upgrade::ready(upgraded));
+            return Ok(Response::from_parts(parts, Body::empty()));
+        }
         let then = Return {
             pool: Rc::clone(&self.inner.pool),
             upstream: upstream.clone(),

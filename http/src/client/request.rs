@@ -26,6 +26,9 @@ pub(super) struct Head {
     pub(super) framing: Framing,
     /// The caller asked for `Connection: close`: the connection is not reused.
     pub(super) close: bool,
+    /// The caller asked for an upgrade (`Connection: upgrade` and `Upgrade`): a `101`
+    /// hands the connection over.
+    pub(super) upgrade: bool,
 }
 
 /// Encodes the head of `parts` for a body of `body_len` bytes (`None`: unknown, sent
@@ -79,6 +82,7 @@ pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u
         bytes: out.freeze(),
         framing,
         close,
+        upgrade: crate::upgrade::is_requested(&parts.headers),
     }
 }
 

@@ -27,18 +27,20 @@ pub(super) enum HeadFailure {
     Other(Error),
 }
 
-/// Reads the final response head (after any 1xx interim ones), leaving the bytes after it
-/// in `conn.buf`.
+/// Reads the final response head (after any 1xx interim ones; a `101` is final if the
+/// request asked for an `upgrade`), leaving the bytes after it in `conn.buf`.
 pub(super) async fn read_head(
     conn: &mut Conn,
     head_request: bool,
+    upgrade: bool,
     max_head: usize,
     timeout: Duration,
 ) -> Result<Head, HeadFailure> {
     let mut received_any = !conn.buf.is_empty();
     loop {
         if !conn.buf.is_empty() {
-            if let Some(head) = parse(conn, head_request, max_head).map_err(HeadFailure::Other)? {
+            let parsed = parse(conn, head_request, upgrade, max_head);
+            if let Some(head) = parsed.map_err(HeadFailure::Other)? {
                 return Ok(head);
             }
         }
@@ -69,16 +71,28 @@ pub(super) async fn early_head(
     max_head: usize,
     timeout: Duration,
 ) -> Option<Head> {
-    read_head(conn, head_request, max_head, timeout.min(EARLY_ANSWER_WAIT))
-        .await
-        .ok()
+    // An early answer is never a 101: the request that asked for one has no body to fail on.
+    read_head(
+        conn,
+        head_request,
+        false,
+        max_head,
+        timeout.min(EARLY_ANSWER_WAIT),
+    )
+    .await
+    .ok()
 }
 
 /// Parses the final head from `conn.buf`, consuming interim responses before it:
 /// `Ok(None)` when more bytes are needed.
-fn parse(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Option<Head>, Error> {
+fn parse(
+    conn: &mut Conn,
+    head_request: bool,
+    upgrade: bool,
+    max_head: usize,
+) -> Result<Option<Head>, Error> {
     loop {
-        match parse_one(conn, head_request, max_head)? {
+        match parse_one(conn, head_request, upgrade, max_head)? {
             Parsed::Final(head) => return Ok(Some(head)),
             Parsed::Incomplete => return Ok(None),
             Parsed::Interim if conn.buf.is_empty() => return Ok(None),
@@ -96,7 +110,12 @@ enum Parsed {
     Incomplete,
 }
 
-fn parse_one(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Parsed, Error> {
+fn parse_one(
+    conn: &mut Conn,
+    head_request: bool,
+    upgrade: bool,
+    max_head: usize,
+) -> Result<Parsed, Error> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let head = match parse_response_head(&conn.buf, &mut slots, max_head, head_request) {
         Ok(Some(head)) => head,
@@ -104,10 +123,11 @@ fn parse_one(conn: &mut Conn, head_request: bool, max_head: usize) -> Result<Par
         Err(e) => return Err(Error::InvalidResponse(e.reason)),
     };
     let head_len = head.head_len;
-    if head.status.is_informational() {
-        if head.status == StatusCode::SWITCHING_PROTOCOLS {
+    let switching = head.status == StatusCode::SWITCHING_PROTOCOLS;
+    if head.status.is_informational() && !(switching && upgrade) {
+        if switching {
             return Err(Error::InvalidResponse(
-                "101 Switching Protocols: upgrades are not supported",
+                "101 Switching Protocols to a request that asked for no upgrade",
             ));
         }
         let _ = conn.buf.split_to(head_len);

@@ -28,6 +28,8 @@ pub(super) enum End {
     Close,
     /// Half-close and drain briefly first (unread input, or after an error response).
     Linger,
+    /// The `101` is sent: hand the connection over to upgrade offer `id`.
+    Upgrade(u64),
 }
 
 /// The rest of a response that needs awaiting (boxed: see the module docs).
@@ -135,6 +137,7 @@ pub(super) async fn fail(io: &ConnIo, e: HeadError) -> End {
 
 /// Queues an error response (the connection will close after it).
 fn queue_error(io: &ConnIo, e: HeadError) {
+    io.refuse_upgrade();
     if let Some(m) = io.registry.metrics.as_deref() {
         m.responded(e.status, ResponseKind::Error);
         m.refused(Refusal::of(&e));
@@ -145,6 +148,17 @@ fn queue_error(io: &ConnIo, e: HeadError) {
     let date = date::current();
     let server = io.registry.config.server();
     io.with_out(|out| encode::error_response(out, e.status, server, e.reason, &date));
+}
+
+/// After a `101 Switching Protocols`: send it, then hand the connection over.
+pub(super) async fn upgrading(io: &ConnIo, id: u64) -> End {
+    match Box::pin(io.flush()).await {
+        Ok(()) => End::Upgrade(id),
+        Err(_) => {
+            crate::upgrade::refuse(id);
+            End::Close
+        }
+    }
 }
 
 /// After a `Connection: close` response: send it, then close (lingering if the client

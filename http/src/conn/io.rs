@@ -75,6 +75,10 @@ pub(crate) struct ConnIo {
     /// The request whose access-log line is pending (only with the access log on; a
     /// `Cell`, one word, as every connection carries it).
     pub(super) access: Cell<Option<Box<Pending>>>,
+    /// The current request's upgrade offer: its slot number, 0 for none, or
+    /// `upgrade::HANDED_OVER` once the socket went to an upgraded connection (which then
+    /// holds the registry entry). One word: every connection carries it.
+    pub(super) upgrade: Cell<u64>,
 }
 
 impl ConnIo {
@@ -96,6 +100,7 @@ impl ConnIo {
             send_rate: Cell::new(RateClock::default()),
             info: OnceCell::new(),
             access: Cell::new(None),
+            upgrade: Cell::new(0),
         })
     }
 

@@ -25,6 +25,7 @@ mod splice_socket;
 mod stamps;
 mod target_cache;
 mod transport;
+mod upgrade;
 
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -58,6 +59,9 @@ struct Conn<H> {
 
 impl<H> Drop for Conn<H> {
     fn drop(&mut self) {
+        if self.io.is_handed_over() {
+            return; // (the upgraded connection deregisters when it is dropped)
+        }
         self.io.registry.deregister(self.io.key.get());
     }
 }
@@ -121,7 +125,9 @@ fn serve_on<H: Handler>(
             // a truncation; best effort, bounded by the write timeout.
             End::Close if io.is_tls() => drop(Box::pin(io.shutdown_write()).await),
             End::Close => {}
+            End::Upgrade(id) => upgrade::hand_over(io, id),
         }
+        io.refuse_upgrade();
         io.end_body();
         io.inbuf.borrow_mut().clear();
         io.out.borrow_mut().clear();
@@ -204,6 +210,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             match next {
                 Ok(After::KeepAlive) => {}
                 Ok(After::Close) => return finish::closing(io).await,
+                Ok(After::Upgrade(id)) => return finish::upgrading(io, id).await,
                 Err(end) => return end,
             }
             let large = io.out.borrow().len() >= BATCH_FLUSH; // (no borrow across the await)
@@ -295,6 +302,7 @@ fn start<H: Handler>(
     };
     let mut req = req.map(|()| body);
     *req.extensions_mut() = pool::take_extensions(io.conn_info());
+    io.offer_upgrade(head, &mut req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
     let fut = catch_unwind(AssertUnwindSafe(|| handler.call(req))).ok();

@@ -35,6 +35,8 @@ pub(crate) struct Shape {
 pub(crate) enum After {
     KeepAlive,
     Close,
+    /// A `101` to upgrade offer `id` is queued: the connection leaves HTTP once it is sent.
+    Upgrade(u64),
 }
 
 /// Whether a response with `status` may have a body (RFC 9110 §6.4.1).
@@ -59,14 +61,28 @@ pub(crate) fn encode(
     mut res: Response<Body>,
     shape: Shape,
 ) -> (After, Option<(Body, ResponseFraming)>) {
+    let offer = io.take_upgrade();
+    if let (Some(id), StatusCode::SWITCHING_PROTOCOLS) = (offer, res.status()) {
+        return (encode_upgrade(io, res, id), None);
+    }
+    if let Some(id) = offer {
+        crate::upgrade::refuse(id);
+    }
     if res.status().is_informational() {
-        // A 1xx cannot be the final response: nothing would follow it.
+        // A 1xx cannot be the final response: nothing would follow it. A 101 needs an
+        // upgrade offer, which a TLS connection never gets.
+        let status = if res.status() == StatusCode::SWITCHING_PROTOCOLS && io.is_tls() {
+            StatusCode::NOT_IMPLEMENTED
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
         log::error!(
-            "coreline: handler returned {} as a final response; sent 500",
-            res.status()
+            "coreline: handler returned {} as a final response (a 101 needs the request's upgrade offer); sent {}",
+            res.status(),
+            status.as_u16()
         );
         pool::put_map(std::mem::take(res.headers_mut()));
-        res = pool::response(StatusCode::INTERNAL_SERVER_ERROR, Body::empty());
+        res = pool::response(status, Body::empty());
     }
     let mut keep = shape.keep_alive && !asks_close(&res);
     let (parts, body) = res.into_parts();
@@ -139,6 +155,30 @@ pub(crate) fn encode(
         kind => Some((Body { kind }, framing)),
     };
     (after, rest)
+}
+
+/// Encodes a `101` head (the handler's fields and `Connection: upgrade`) for offer `id`.
+fn encode_upgrade(io: &ConnIo, res: Response<Body>, id: u64) -> After {
+    let (parts, _body) = res.into_parts();
+    io.access_status(parts.status);
+    if let Some(m) = io.registry.metrics.as_deref() {
+        m.responded(parts.status, ResponseKind::Handler);
+    }
+    let date = date::current();
+    let server = io.registry.config.server();
+    io.with_out(|out| {
+        encode::response_head(
+            out,
+            parts.status,
+            server,
+            &parts.headers,
+            ResponseFraming::NoBody,
+            Persistence::Upgrade,
+            &date,
+        )
+    });
+    pool::put_response_parts(parts);
+    After::Upgrade(id)
 }
 
 /// Writes a body that was not copied behind its head: large, file or streamed.

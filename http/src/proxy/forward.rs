@@ -14,8 +14,10 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Versio
 
 use super::headers::{self, Origin};
 use super::limit::Permit;
+use super::pipe;
 use super::{HostHeader, Inner};
 use crate::body::{BoxStream, Kind};
+use crate::upgrade::OnUpgrade;
 use crate::{response, Body, ConnectInfo, TlsInfo};
 
 /// Forwards `request` along route `index` of `proxy`.
@@ -38,6 +40,12 @@ pub(super) async fn forward(
         }
     };
     let (mut parts, body) = request.into_parts();
+    // An upgrade is asked for upstream only if the server offered one for this request.
+    let downstream = parts.extensions.remove::<OnUpgrade>();
+    let upgrade_to = match &downstream {
+        Some(_) => parts.headers.get(header::UPGRADE).cloned(),
+        None => None,
+    };
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let uri = match route.route.upstream_uri(target) {
         Ok(uri) => uri,
@@ -50,6 +58,9 @@ pub(super) async fn forward(
         }
     };
     headers::remove_hop_by_hop(&mut parts.headers);
+    if let Some(protocol) = upgrade_to {
+        headers::ask_upgrade(&mut parts.headers, protocol);
+    }
     let host = parts.headers.get(header::HOST).cloned();
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
@@ -71,6 +82,14 @@ pub(super) async fn forward(
     parts.version = Version::HTTP_11;
     let upstream = Request::from_parts(parts, body);
     match proxy.client.request(upstream).await {
+        Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            // (The client accepts a 101 only to a request that asked for the upgrade.)
+            let origin = route.route.origin().to_string();
+            match downstream {
+                Some(downstream) => pipe::switch(response, downstream, proxy.upgrade_idle, origin),
+                None => text(StatusCode::BAD_GATEWAY, "bad gateway\n"),
+            }
+        }
         Ok(response) => {
             let (mut parts, mut body) = response.into_parts();
             if head_request {

@@ -36,6 +36,13 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Asks the upstream for the upgrade to `protocol` the client asked for (the only
+/// hop-by-hop fields forwarded, and only when the server can upgrade the client's side).
+pub(super) fn ask_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(header::UPGRADE, protocol);
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+}
+
 /// Where a request came from, as the forwarding fields tell the upstream.
 pub(super) struct Origin<'a> {
     /// The client's address.

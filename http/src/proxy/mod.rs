@@ -9,6 +9,11 @@
 //! - **Errors**: an upstream that cannot be reached, fails mid-exchange or sends a
 //!   malformed or ambiguously framed response head gets its client a 502; one that times
 //!   out, a 504. Each is a short text body and a `log::warn!` line.
+//! - **Upgrades** (WebSocket): a request the server offered an upgrade (see
+//!   [`crate::upgrade`]) keeps its `Upgrade` and `Connection: upgrade`; on the upstream's
+//!   `101` the two connections become a byte pipe both ways, half-closes passed on, ended
+//!   after [`ProxyBuilder::upgrade_idle_timeout`] without traffic. Pipes hold no permit of
+//!   the limit below (they count as the server's connections instead).
 //! - **Limit**: per core and route, at most [`ProxyBuilder::max_connections`] exchanges
 //!   at once and [`ProxyBuilder::max_queue`] requests waiting; beyond both, 503 at once.
 //!
@@ -31,6 +36,7 @@
 mod forward;
 mod headers;
 mod limit;
+mod pipe;
 mod route;
 
 use std::future::Future;
@@ -77,6 +83,7 @@ pub struct ProxyBuilder {
     client: ClientBuilder,
     max_connections: usize,
     max_queue: usize,
+    upgrade_idle: Option<Duration>,
 }
 
 impl ProxyBuilder {
@@ -99,6 +106,7 @@ impl ProxyBuilder {
             client,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             max_queue: Self::DEFAULT_MAX_QUEUE,
+            upgrade_idle: None,
         }
     }
 
@@ -127,6 +135,14 @@ impl ProxyBuilder {
         self
     }
 
+    /// How long an upgraded connection (WebSocket) may pass no byte either way before it
+    /// is closed; by default the client's read timeout, as nginx uses
+    /// `proxy_read_timeout`.
+    pub fn upgrade_idle_timeout(mut self, idle: Duration) -> Self {
+        self.upgrade_idle = Some(idle);
+        self
+    }
+
     /// The routes, in the order given.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -148,6 +164,7 @@ impl ProxyBuilder {
             inner: Rc::new(Inner {
                 routes,
                 host: self.host,
+                upgrade_idle: (self.upgrade_idle).unwrap_or(self.client.configured_read_timeout()),
                 client: self.client.build(),
             }),
         }
@@ -164,6 +181,8 @@ struct Inner {
     routes: Vec<ProxyRoute>,
     host: HostHeader,
     client: Client,
+    /// How long an upgraded pipe may stay silent.
+    upgrade_idle: Duration,
 }
 
 struct ProxyRoute {

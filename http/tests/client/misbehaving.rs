@@ -242,3 +242,57 @@ fn upstream_that_never_reads_hits_the_write_timeout() {
         assert!(error.is_timeout(), "{error:?}");
     });
 }
+
+#[test]
+fn a_101_hands_over_the_connection_only_to_a_request_that_asked_for_it() {
+    // The peer switches, sends bytes right behind the head, then echoes until EOF.
+    let (addr, _) = peer(|mut stream| {
+        if read_request(&mut stream).is_some() {
+            let head =
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n";
+            let _ = stream.write_all(format!("{head}early").as_bytes());
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                let _ = stream.write_all(&buf[..n]);
+            }
+        }
+    });
+    on_core(move || async move {
+        let client = Client::builder().build();
+        let asking = Request::get(format!("http://{addr}/"))
+            .header("connection", "upgrade")
+            .header("upgrade", "echo")
+            .body(Body::empty())
+            .unwrap();
+        let mut res = client.request(asking).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(res.headers()["upgrade"], "echo");
+        let mut io = coreline_http::upgrade::on(&mut res).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            got.extend_from_slice(&io.read().await.unwrap().unwrap());
+        }
+        assert_eq!(got, b"early", "the bytes behind the head come first");
+        io.write_all(bytes::Bytes::from_static(b"ping"))
+            .await
+            .unwrap();
+        let mut echoed = Vec::new();
+        while echoed.len() < 4 {
+            echoed.extend_from_slice(&io.read().await.unwrap().unwrap());
+        }
+        assert_eq!(echoed, b"ping");
+        io.shutdown_write().await.unwrap();
+        assert!(
+            io.read().await.unwrap().is_none(),
+            "the peer's close follows ours"
+        );
+        let uri: http::Uri = format!("http://{addr}/").parse().unwrap();
+        assert_eq!(client.idle_connections(&uri), 0, "never pooled");
+        // The same 101 to a request that asked for nothing is refused.
+        let error = client
+            .request(request(Method::GET, addr))
+            .await
+            .expect_err("an unasked-for 101");
+        assert!(matches!(error, Error::InvalidResponse(_)), "{error:?}");
+    });
+}

@@ -20,8 +20,14 @@ impl Drop for Python {
 
 /// Starts `tests/scripts/SCRIPT` and waits for the port it prints.
 pub fn start(script: &str) -> Python {
+    start_with("python3", script)
+}
+
+/// Starts `tests/scripts/SCRIPT` under the Python `interpreter` and waits for the port it
+/// prints.
+pub fn start_with(interpreter: &str, script: &str) -> Python {
     let path = format!("{}/tests/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("python3")
+    let mut child = Command::new(interpreter)
         .arg(path)
         .stdout(Stdio::piped())
         .spawn()

@@ -1,7 +1,7 @@
 //! `coreline serve --proxy PREFIX=URL` with real peers: curl and Python clients through
 //! the proxy to a Python `http.server` upstream and to coreline itself; the fields a proxy
 //! removes and adds; upstreams that are down, slow, busy or send smuggling-shaped
-//! responses; and large bodies spliced socket to socket.
+//! responses; large bodies spliced socket to socket; and WebSocket upgrades passed through.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +15,7 @@ mod failures;
 mod fields;
 mod peers;
 mod splice;
+mod websocket;
 
 /// The binary tests speak plain HTTP through `common`.
 pub const OVER_TLS: bool = false;

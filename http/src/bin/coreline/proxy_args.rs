@@ -15,7 +15,8 @@ pub struct ProxyFlags {
     pub routes: Vec<Route>,
     /// `--proxy-host keep|upstream` (default upstream).
     pub host: Option<HostHeader>,
-    /// `--proxy-timeout SECS`: each read from and write to the upstream.
+    /// `--proxy-timeout SECS`: each read from and write to the upstream, and an upgraded
+    /// pipe's longest silence.
     pub timeout: Option<Duration>,
     /// `--proxy-max-connections N`: exchanges at once per core and route.
     pub max_connections: Option<usize>,
@@ -67,6 +68,7 @@ impl ProxyFlags {
             ProxyBuilder::new(self.routes.clone())
                 .host(self.host.unwrap_or_default())
                 .client(client)
+                .upgrade_idle_timeout(timeout)
                 .max_connections(max_connections)
                 .max_queue(self.queue.unwrap_or(ProxyBuilder::DEFAULT_MAX_QUEUE)),
         )

@@ -129,8 +129,8 @@ pub struct ServeArgs {
     /// keep (the client's) [default: upstream].
     #[arg(long, value_name = "keep|upstream")]
     pub proxy_host: Option<coreline_http::proxy::HostHeader>,
-    /// Each read from and write to the upstream may take this long; longer answers 504
-    /// [default: 60].
+    /// Each read from and write to the upstream may take this long; longer answers 504.
+    /// Also how long an upgraded (WebSocket) connection may stay silent [default: 60].
     #[arg(long, value_name = "SECS", value_parser = proxy_args::timeout)]
     pub proxy_timeout: Option<Duration>,
     /// Upstream exchanges at once, per core and --proxy route (0 = unlimited)
