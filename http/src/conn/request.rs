@@ -1,10 +1,10 @@
 //! Turning a parsed head into an `http::Request` without copying or allocating: the URI
 //! (unless the core's `target_cache` has it parsed already) and header values are `Bytes`
-//! slices of the connection's receive buffer, standard
-//! header names are the `http` crate's constants (the most common spellings matched
-//! directly, see `header_names`), and the header map and extension map (with the
-//! connection info) come from the core's pool. (A non-standard header *name* is the one thing that allocates: `http`
-//! stores custom names as owned lowercase copies.)
+//! slices of the connection's receive buffer, standard header names are the `http`
+//! crate's constants (the most common spellings matched directly, see `header_names`),
+//! and the header map and extension map (with the connection info) come from the core's
+//! pool. (A non-standard header *name* is the one thing that allocates: `http` stores
+//! custom names as owned lowercase copies.)
 
 use std::cell::RefCell;
 use std::ops::Range;
