@@ -91,7 +91,11 @@ fn write_authority(out: &mut BytesMut, upstream: &Upstream) {
     }
     let default = if upstream.https { 443 } else { 80 };
     if upstream.port != default {
-        out.extend_from_slice(format!(":{}", upstream.port).as_bytes());
+        // (Not `format!`: this runs for every request that has no Host of its own.)
+        let mut port = Vec::with_capacity(6);
+        port.push(b':');
+        crate::encode::decimal(&mut port, u64::from(upstream.port));
+        out.extend_from_slice(&port);
     }
 }
 
