@@ -1,14 +1,18 @@
 //! Per-core pools that make the steady-state request path allocation-free.
 //!
-//! Four things would otherwise be allocated for every request:
+//! These would otherwise be allocated for every request:
 //!
-//! - **Header maps.** `http::HeaderMap` allocates its tables on first insert. The server
-//!   takes request maps from this pool, and puts response maps back after encoding. A
-//!   handler closes the loop by calling [`recycle`] on a request it is done with, and by
-//!   building responses with [`response`], whose map comes from the pool.
-//! - **Extension maps.** Every request carries its connection's info in its extensions
-//!   (a [`ConnectInfo`](crate::ConnectInfo), over TLS a [`TlsInfo`](crate::TlsInfo) too); the maps a handler gives back with [`recycle`]
-//!   come back here, holding entries the next request's info overwrites in place.
+//! - **Request parts.** `http::HeaderMap` allocates its tables on first insert, and every
+//!   request carries its connection's info in its extensions (a
+//!   [`ConnectInfo`](crate::ConnectInfo), over TLS a [`TlsInfo`](crate::TlsInfo) too), which
+//!   costs `http::Extensions` three allocations (its box, its table, the boxed value). A
+//!   handler that gives its request back with [`recycle`] returns both maps here as a
+//!   pair: the next request reuses its header map and its extension map, whose entries the next request's info overwrites in place. A request a handler
+//!   drops instead is freed as usual and the next one pays those allocations: the info
+//!   stays in the extensions (where handlers and layers look for it) rather than behind an
+//!   API of our own.
+//! - **Header maps.** Response maps come back here after encoding; building responses
+//!   with [`response`] reuses them.
 //! - **Receive buffers.** A connection copies received bytes into a `BytesMut` taken from
 //!   here only while it has unprocessed bytes, and gives it back when it goes idle: an idle
 //!   keep-alive connection holds no buffer at all. Request heads, URIs and header values
@@ -24,7 +28,7 @@ use std::cell::RefCell;
 
 use bytes::BytesMut;
 use http::response::Parts;
-use http::{Extensions, HeaderMap, Request, Response, StatusCode, Version};
+use http::{request, Extensions, HeaderMap, Request, Response, StatusCode, Version};
 
 use crate::conn_info::ConnInfo;
 use crate::Body;
@@ -47,9 +51,10 @@ const MAX_POOLED_MAP_CAPACITY: usize = 128;
 #[derive(Default)]
 struct Pools {
     maps: Vec<HeaderMap>,
-    /// Extension maps holding a `ConnectInfo` only, and those with a `TlsInfo` beside it.
-    plain_extensions: Vec<Extensions>,
-    tls_extensions: Vec<Extensions>,
+    /// Header and extension maps of recycled requests: the extension maps hold a
+    /// `ConnectInfo` only, or a `TlsInfo` beside it.
+    plain_request_maps: Vec<(HeaderMap, Extensions)>,
+    tls_request_maps: Vec<(HeaderMap, Extensions)>,
     inbufs: Vec<BytesMut>,
     outbufs: Vec<Vec<u8>>,
     /// The parts of encoded responses (their header maps cleared): building the next
@@ -84,36 +89,52 @@ pub(crate) fn put_map(mut map: HeaderMap) {
     });
 }
 
-/// Request extensions carrying `info`, in a map from this core's pool if one is there.
-pub(crate) fn take_extensions(info: &ConnInfo) -> Extensions {
+/// The header map and extension map for a new request on a connection with `info`: from
+/// this core's pool if a recycled request left them (the header map cleared but
+/// allocated, the extension map holding the connection info of an earlier request,
+/// overwritten here in place), else new.
+///
+/// The two maps are pooled as a pair, not as whole `http::request::Parts`: moving the
+/// pair is a few register moves, moving `Parts` (twice its size) a `memcpy` call each
+/// time, which costs more than the pool saves.
+pub(crate) fn take_request_maps(info: &ConnInfo) -> (HeaderMap, Extensions) {
     let tls = info.tls().is_some();
     let pooled = POOLS.try_with(|p| {
         let mut p = p.borrow_mut();
         match tls {
-            true => p.tls_extensions.pop(),
-            false => p.plain_extensions.pop(),
+            true => p.tls_request_maps.pop(),
+            false => p.plain_request_maps.pop(),
         }
     });
-    let mut ext = pooled.ok().flatten().unwrap_or_default();
+    let (map, mut ext) = match pooled.ok().flatten() {
+        Some(maps) => maps,
+        None => (take_map(), Extensions::new()),
+    };
     info.fill(&mut ext);
-    ext
+    (map, ext)
 }
 
-/// Keeps a request's extension map for reuse if it holds only the connection info the
-/// server put in (the previous connection's values stay until the next request overwrites
-/// them: a few bytes). A map the handler added to is dropped.
-fn put_extensions(ext: Extensions) {
-    let Some(tls) = ConnInfo::only_ours(&ext) else {
-        return;
+/// Keeps a request's header map and extension map for [`take_request_maps`] if the
+/// extension map holds only the connection info the server put in (the old values stay
+/// until the next request overwrites them: a few bytes); the rest of `parts` (the URI,
+/// whose bytes are in the receive buffer) is dropped now. Of a request whose extensions
+/// the handler added to, only the header map is kept.
+pub(crate) fn put_request_parts(parts: request::Parts) {
+    let (mut map, ext) = (parts.headers, parts.extensions);
+    let capacity = map.capacity();
+    let tls = ConnInfo::only_ours(&ext);
+    let Some(tls) = tls.filter(|_| capacity > 0 && capacity <= MAX_POOLED_MAP_CAPACITY) else {
+        return put_map(map);
     };
+    map.clear(); // drops the values (and their references into receive buffers) now
     let _ = POOLS.try_with(|p| {
         let mut p = p.borrow_mut();
         let pool = match tls {
-            true => &mut p.tls_extensions,
-            false => &mut p.plain_extensions,
+            true => &mut p.tls_request_maps,
+            false => &mut p.plain_request_maps,
         };
         if pool.len() < MAX_MAPS {
-            pool.push(ext);
+            pool.push((map, ext));
         }
     });
 }
@@ -163,8 +184,8 @@ pub(crate) fn put_outbuf(mut buf: Vec<u8>) {
     });
 }
 
-/// Gives a request's header map (and extension map) back to this core's pool and drops
-/// the rest of it.
+/// Gives a request's header map and extension map back to this core's pool
+/// and drops the rest of it.
 ///
 /// Call it from a handler once the request is no longer needed (after reading what it
 /// needs from the headers, URI and body). It is optional: a request simply dropped is
@@ -174,8 +195,7 @@ pub(crate) fn put_outbuf(mut buf: Vec<u8>) {
 pub fn recycle(request: Request<Body>) {
     let (parts, body) = request.into_parts();
     drop(body);
-    put_map(parts.headers);
-    put_extensions(parts.extensions);
+    put_request_parts(parts);
 }
 
 /// A response with `status`, `body`, and an empty header map from this core's pool.

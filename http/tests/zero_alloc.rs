@@ -193,3 +193,60 @@ fn a_large_bytes_body_is_not_copied() {
     handle.shutdown();
     thread.join().unwrap().unwrap();
 }
+
+/// Through `--proxy` to an upstream coreline (both in this process, the upstream
+/// allocating nothing per request): the proxy's allocations per request are a constant
+/// few, and this bound keeps any added one from going unnoticed. Those left include the
+/// upstream URI and its host, the head sent upstream, the response's header values and
+/// the exchange's boxed future.
+#[test]
+fn proxied_plaintext_allocates_a_few_per_request() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let start = |proxy: Option<coreline_http::proxy::ProxyBuilder>| {
+        let server = Server::builder()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .cores(Cores::Count(1))
+            .limits(Limits::default().max_requests_per_connection(0))
+            .build(move || routes::Router::new(None, proxy.as_ref()))
+            .unwrap();
+        let addr = server.local_addrs()[0];
+        let handle = server.handle();
+        let thread = std::thread::spawn(move || server.run());
+        assert!(handle.wait_ready(Duration::from_secs(10)));
+        (addr, handle, thread)
+    };
+    let upstream = start(None);
+    let route = format!("/proxy/=http://{}/", upstream.0).parse().unwrap();
+    let proxy = start(Some(coreline_http::proxy::ProxyBuilder::new(vec![route])));
+
+    let request = b"GET /proxy/plaintext HTTP/1.1\r\nHost: x\r\nUser-Agent: zero-alloc\r\n\r\n";
+    let mut stream = TcpStream::connect(proxy.0).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(request).unwrap();
+    let mut first = vec![0u8; 4096];
+    let len = stream.read(&mut first).unwrap();
+    let text = String::from_utf8_lossy(&first[..len]).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("Hello, World!"),
+        "{text}"
+    );
+    run(&mut stream, request, len, 1, 2_000); // warm up
+    const REQUESTS: usize = 2_000;
+    let region = Region::new(GLOBAL);
+    run(&mut stream, request, len, 1, REQUESTS);
+    let stats = region.change();
+    let allocs = stats.allocations + stats.reallocations;
+    eprintln!("{REQUESTS} proxied requests: {allocs} allocations");
+    // 12 a request when this bound was set; the rest is slack for timer and sweeper ticks.
+    assert!(
+        allocs <= 12 * REQUESTS + 16,
+        "{allocs} allocations for {REQUESTS} proxied requests"
+    );
+    drop(stream);
+    for (_, handle, thread) in [proxy, upstream] {
+        handle.shutdown();
+        thread.join().unwrap().unwrap();
+    }
+}

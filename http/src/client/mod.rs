@@ -120,6 +120,9 @@ impl Client {
                     .or_else(|| body.is_empty().then(bytes::Bytes::new))
             })
             .flatten();
+        // The head is encoded: the header map (and, for a request the server received, its
+        // extension map with the connection info) go back to the core's pool.
+        crate::pool::put_request_parts(parts);
         let pooled = self.inner.pool.take(&upstream);
         let conn = match pooled {
             Some(conn) => conn,

@@ -95,7 +95,21 @@ fn write_authority(out: &mut BytesMut, upstream: &Upstream) {
     }
     let default = if upstream.https { 443 } else { 80 };
     if upstream.port != default {
-        out.extend_from_slice(format!(":{}", upstream.port).as_bytes());
+        // Digit by digit, not with `format!` (an allocation): this runs for every request
+        // without a Host of its own.
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut port = upstream.port;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (port % 10) as u8;
+            port /= 10;
+            if port == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(b":");
+        out.extend_from_slice(&digits[at..]);
     }
 }
 

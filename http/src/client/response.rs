@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use http::response::Parts;
-use http::{Response, StatusCode};
+use http::StatusCode;
 
 use super::conn::Conn;
 use super::Error;
@@ -133,7 +133,8 @@ fn parse_one(
         let _ = conn.buf.split_to(head_len);
         return Ok(Parsed::Interim);
     }
-    let (mut parts, ()) = Response::new(()).into_parts();
+    // From the core's pool: the server puts the parts back once it has encoded them.
+    let (mut parts, _) = crate::pool::response(head.status, crate::Body::empty()).into_parts();
     parts.status = head.status;
     parts.version = head.version;
     parts.headers.reserve(head.headers.len());

@@ -156,6 +156,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 let (head, req) = match request::take_request(
                     &mut io.inbuf.borrow_mut(),
                     &io.registry.config.limits,
+                    io.conn_info(),
                 ) {
                     Ok(Some(r)) => r,
                     Ok(None) => break None,
@@ -301,7 +302,6 @@ fn start<H: Handler>(
         Body::incoming(Incoming::new(io.clone(), seq))
     };
     let mut req = req.map(|()| body);
-    *req.extensions_mut() = pool::take_extensions(io.conn_info());
     io.offer_upgrade(head, &mut req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);

@@ -1,10 +1,10 @@
 //! Turning a parsed head into an `http::Request` without copying or allocating: the URI
 //! (unless the core's `target_cache` has it parsed already) and header values are `Bytes`
-//! slices of the connection's receive buffer, standard
-//! header names are the `http` crate's constants (the most common spellings matched
-//! directly, see `header_names`), and the header map comes from the
-//! core's pool. (A non-standard header *name* is the one thing that allocates: `http`
-//! stores custom names as owned lowercase copies.)
+//! slices of the connection's receive buffer, standard header names are the `http`
+//! crate's constants (the most common spellings matched directly, see `header_names`),
+//! and the header map and extension map (with the connection info) come from the core's
+//! pool. (A non-standard header *name* is the one thing that allocates: `http` stores
+//! custom names as owned lowercase copies.)
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -14,6 +14,7 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use super::header_names::header_name;
 use super::target_cache;
+use crate::conn_info::ConnInfo;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
@@ -47,15 +48,17 @@ fn range_in(base: &[u8], part: &[u8]) -> Option<Range<usize>> {
 }
 
 /// Parses the head at the front of `inbuf`. When it is complete, splits it off the buffer
-/// and returns it with a request whose body is still empty. `Ok(None)`: need more bytes.
+/// and returns it with a request whose body is still empty and whose extensions carry
+/// `info`. `Ok(None)`: need more bytes.
 pub(crate) fn take_request(
     inbuf: &mut BytesMut,
     limits: &Limits,
+    info: &ConnInfo,
 ) -> Result<Option<(Head, Request<()>)>, HeadError> {
     FIELDS.with(|fields| {
         let mut fields = fields.borrow_mut();
         fields.clear();
-        let result = take_with(inbuf, &limits.head(), &mut fields);
+        let result = take_with(inbuf, &limits.head(), info, &mut fields);
         fields.clear(); // drop custom names now
         result
     })
@@ -64,6 +67,7 @@ pub(crate) fn take_request(
 fn take_with(
     inbuf: &mut BytesMut,
     limits: &HeadLimits,
+    info: &ConnInfo,
     fields: &mut Vec<(HeaderName, Range<usize>)>,
 ) -> Result<Option<(Head, Request<()>)>, HeadError> {
     let (head, method, target, head_len) = {
@@ -89,7 +93,7 @@ fn take_with(
         (head, parsed.method, target, parsed.head_len)
     };
     let mut bytes: Bytes = inbuf.split_to(head_len).freeze();
-    let mut map = pool::take_map();
+    let (mut map, extensions) = pool::take_request_maps(info);
     for (name, value) in fields.drain(..) {
         let Ok(value) = HeaderValue::from_maybe_shared(bytes.slice(value)) else {
             pool::put_map(map);
@@ -116,6 +120,7 @@ fn take_with(
     *request.uri_mut() = uri;
     *request.version_mut() = head.version;
     *request.headers_mut() = map;
+    *request.extensions_mut() = extensions;
     // Absolute-form: the target's authority is the host (RFC 9112 §3.2.2).
     crate::parse::use_target_host(&mut request);
     Ok(Some((head, request)))
@@ -125,12 +130,21 @@ fn take_with(
 mod tests {
     use super::*;
 
+    use crate::ConnectInfo;
+
+    fn info() -> ConnInfo {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        ConnInfo::new(ConnectInfo::new(addr, addr), None)
+    }
+
     #[test]
     fn builds_a_request_from_slices_of_the_buffer() {
         let mut buf = BytesMut::from(
             &b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Custom: v 1\r\nEmpty:\r\n\r\nNEXT"[..],
         );
-        let (head, req) = take_request(&mut buf, &Limits::default()).unwrap().unwrap();
+        let (head, req) = take_request(&mut buf, &Limits::default(), &info())
+            .unwrap()
+            .unwrap();
         assert_eq!(&buf[..], b"NEXT");
         assert!(head.keep_alive && !head.is_head);
         assert_eq!(req.method(), Method::GET);
@@ -140,17 +154,20 @@ mod tests {
         assert_eq!(req.headers()["host"], "x");
         assert_eq!(req.headers()["x-custom"], "v 1");
         assert_eq!(req.headers()["empty"], "");
-        pool::put_map(req.into_parts().0.headers);
+        assert!(req.extensions().get::<ConnectInfo>().is_some());
+        pool::put_request_parts(req.into_parts().0);
     }
 
     #[test]
     fn incomplete_and_absolute_form() {
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
-        assert!(take_request(&mut buf, &Limits::default())
+        assert!(take_request(&mut buf, &Limits::default(), &info())
             .unwrap()
             .is_none());
         let mut buf = BytesMut::from(&b"GET http://h:1/p HTTP/1.1\r\nHost: h:1\r\n\r\n"[..]);
-        let (_, req) = take_request(&mut buf, &Limits::default()).unwrap().unwrap();
+        let (_, req) = take_request(&mut buf, &Limits::default(), &info())
+            .unwrap()
+            .unwrap();
         assert_eq!(req.uri().host(), Some("h"));
         assert_eq!(req.uri().path(), "/p");
     }

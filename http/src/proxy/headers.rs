@@ -2,7 +2,9 @@
 //! §7.6.1), and `Forwarded` (RFC 7239), `X-Forwarded-For` and `X-Forwarded-Proto` added
 //! to the request.
 
-use std::net::SocketAddr;
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
 
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue};
@@ -25,6 +27,10 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 
 /// Removes the hop-by-hop fields, including every field `Connection` names.
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none: one pass over the names, not a lookup per hop-by-hop name.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -57,35 +63,142 @@ pub(super) struct Origin<'a> {
 /// `X-Forwarded-Proto`. `Expect` goes too: the server answers `100 Continue` itself.
 pub(super) fn add_forwarding(headers: &mut HeaderMap, origin: &Origin<'_>) {
     headers.remove(header::EXPECT);
-    let mut forwarded = String::with_capacity(64);
-    if let Some(peer) = origin.peer {
-        let ip = peer.ip().to_canonical();
-        let xff = match joined(headers, &X_FORWARDED_FOR) {
-            Some(before) => format!("{before}, {ip}"),
-            None => ip.to_string(),
-        };
-        insert(headers, X_FORWARDED_FOR, &xff);
-        // RFC 7239 §6: an IPv6 address is bracketed and the value quoted.
-        match ip {
-            std::net::IpAddr::V4(v4) => forwarded.push_str(&format!("for={v4};")),
-            std::net::IpAddr::V6(v6) => forwarded.push_str(&format!("for=\"[{v6}]\";")),
+    let ip = origin.peer.map(|peer| peer.ip().to_canonical());
+    let host = origin.host.and_then(|h| h.to_str().ok());
+    let first_proxy =
+        !headers.contains_key(&X_FORWARDED_FOR) && !headers.contains_key(header::FORWARDED);
+    let (xff, forwarded) = match first_proxy {
+        true => forwarding_values(ip, host, origin.proto),
+        false => {
+            let before = (
+                joined(headers, &X_FORWARDED_FOR),
+                joined(headers, &header::FORWARDED),
+            );
+            build(before, ip, host, origin.proto)
         }
-    }
-    if let Some(host) = origin.host.and_then(|h| h.to_str().ok()) {
-        if is_token(host) {
-            forwarded.push_str(&format!("host={host};"));
-        } else {
-            forwarded.push_str(&format!("host=\"{host}\";"));
-        }
-    }
-    forwarded.push_str("proto=");
-    forwarded.push_str(origin.proto);
-    let forwarded = match joined(headers, &header::FORWARDED) {
-        Some(before) => format!("{before}, {forwarded}"),
-        None => forwarded,
     };
-    insert(headers, header::FORWARDED, &forwarded);
+    if let Some(xff) = xff {
+        headers.insert(X_FORWARDED_FOR, xff);
+    }
+    if let Some(forwarded) = forwarded {
+        headers.insert(header::FORWARDED, forwarded);
+    }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(origin.proto));
+}
+
+/// `X-Forwarded-For` and `Forwarded` values built from these inputs.
+struct Built {
+    ip: Option<IpAddr>,
+    host: Option<Box<str>>,
+    proto: &'static str,
+    xff: Option<HeaderValue>,
+    forwarded: Option<HeaderValue>,
+}
+
+thread_local! {
+    /// The values last built on this core for a request without forwarding fields: the
+    /// requests of one client to one host reuse them (a reference count each) instead of
+    /// formatting and allocating two values per request. The host is a copy, so the cache
+    /// holds no reference into a connection's receive buffer.
+    static LAST_BUILT: RefCell<Option<Built>> = const { RefCell::new(None) };
+}
+
+/// The forwarding values of a request that has none yet, from this core's cache when the
+/// inputs match the last ones.
+fn forwarding_values(
+    ip: Option<IpAddr>,
+    host: Option<&str>,
+    proto: &'static str,
+) -> (Option<HeaderValue>, Option<HeaderValue>) {
+    let cached = LAST_BUILT.try_with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(b) = last.as_ref() {
+            if b.ip == ip && b.proto == proto && b.host.as_deref() == host {
+                return (b.xff.clone(), b.forwarded.clone());
+            }
+        }
+        let (xff, forwarded) = build((None, None), ip, host, proto);
+        *last = Some(Built {
+            ip,
+            host: host.map(Box::from),
+            proto,
+            xff: xff.clone(),
+            forwarded: forwarded.clone(),
+        });
+        (xff, forwarded)
+    });
+    cached.unwrap_or_else(|_| build((None, None), ip, host, proto))
+}
+
+/// `X-Forwarded-For` (`None` without a client address) and `Forwarded`, each appended
+/// to the earlier proxies' values in `before`.
+fn build(
+    before: (Option<String>, Option<String>),
+    ip: Option<IpAddr>,
+    host: Option<&str>,
+    proto: &str,
+) -> (Option<HeaderValue>, Option<HeaderValue>) {
+    let mut out = Vec::with_capacity(96);
+    let xff = ip.and_then(|ip| {
+        if let Some(before) = &before.0 {
+            out.extend_from_slice(before.as_bytes());
+            out.extend_from_slice(b", ");
+        }
+        write_ip(&mut out, ip);
+        HeaderValue::from_bytes(&out).ok()
+    });
+    out.clear();
+    if let Some(before) = &before.1 {
+        out.extend_from_slice(before.as_bytes());
+        out.extend_from_slice(b", ");
+    }
+    // RFC 7239 §6: an IPv6 address is bracketed and the value quoted.
+    match ip {
+        Some(ip @ IpAddr::V4(_)) => {
+            out.extend_from_slice(b"for=");
+            write_ip(&mut out, ip);
+            out.push(b';');
+        }
+        Some(ip @ IpAddr::V6(_)) => {
+            out.extend_from_slice(b"for=\"[");
+            write_ip(&mut out, ip);
+            out.extend_from_slice(b"]\";");
+        }
+        None => {}
+    }
+    if let Some(host) = host {
+        let quote: &[u8] = if is_token(host) { b"" } else { b"\"" };
+        out.extend_from_slice(b"host=");
+        out.extend_from_slice(quote);
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(quote);
+        out.push(b';');
+    }
+    out.extend_from_slice(b"proto=");
+    out.extend_from_slice(proto.as_bytes());
+    (xff, HeaderValue::from_bytes(&out).ok())
+}
+
+/// Writes `ip` as text: an IPv4 address digit by digit (the `Display` of `Ipv4Addr`
+/// goes through the formatter's padding machinery, several times the work).
+fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        IpAddr::V6(v6) => drop(write!(out, "{v6}")),
+    }
 }
 
 /// Every `name` field's value, joined as one list (`None`: no field, or not text).
@@ -96,14 +209,6 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
         .map(|v| v.to_str().ok())
         .collect::<Option<_>>()?;
     (!values.is_empty()).then(|| values.join(", "))
-}
-
-/// Replaces every `name` field with `value` (values built from valid fields and
-/// addresses, so always valid).
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
-    }
 }
 
 /// RFC 7230 token characters only (a host with `:` or `[` must be quoted).
@@ -172,6 +277,32 @@ mod tests {
         );
         assert_eq!(h["x-forwarded-proto"], "https");
         assert!(!h.contains_key("expect"));
+    }
+
+    #[test]
+    fn repeated_origins_reuse_the_values_and_others_do_not() {
+        let host = HeaderValue::from_static("example.com");
+        let add = |peer: &str| {
+            let mut h = HeaderMap::new();
+            let origin = Origin {
+                peer: Some(peer.parse().unwrap()),
+                proto: "http",
+                host: Some(&host),
+            };
+            add_forwarding(&mut h, &origin);
+            h
+        };
+        for _ in 0..2 {
+            let h = add("10.200.7.0:1");
+            assert_eq!(h["x-forwarded-for"], "10.200.7.0");
+            assert_eq!(h["forwarded"], "for=10.200.7.0;host=example.com;proto=http");
+        }
+        let h = add("192.168.100.9:2");
+        assert_eq!(h["x-forwarded-for"], "192.168.100.9");
+        assert_eq!(
+            h["forwarded"],
+            "for=192.168.100.9;host=example.com;proto=http"
+        );
     }
 
     #[test]
