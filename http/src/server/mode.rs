@@ -28,9 +28,10 @@ pub enum ListenerMode {
     /// Per-core sockets as `ReusePort`, with a BPF program (`SO_ATTACH_REUSEPORT_EBPF`)
     /// that sends each new connection to the core with the lowest load: its open
     /// connections (as each core publishes them) plus those sent to it that it has not
-    /// accepted yet, so a core that is not running stops getting new ones at once. A
-    /// core that stopped publishing (busy in one task for
-    /// [`SteerLoads::STALE`]) is passed over, and with none fresh the kernel hashes. If
+    /// accepted yet. A core is passed over while connections sent to it wait unaccepted
+    /// longer than [`SteerLoads::WAITING`] (it is not running), and while its recent wait
+    /// for a CPU is far above the other cores' (it runs only in rare slices); with every
+    /// core passed over the kernel hashes. If
     /// the kernel refuses the program (it needs `CAP_BPF` or `CAP_SYS_ADMIN`), one
     /// warning is logged and the server runs as `ReusePort`.
     Steered,
