@@ -63,18 +63,16 @@ pub struct SteerLoads {
 }
 
 impl SteerLoads {
-    /// How long connections sent to a core may wait, without the core publishing, before
-    /// the program passes the core over as not running.
-    pub const WAITING: Duration = Duration::from_millis(5);
     /// How long connections sent to a core may stay unaccepted before they are taken for
-    /// handshakes that never completed: the program stops passing the core over for
-    /// them, and the core forgets them when it next publishes.
+    /// handshakes that never completed: the program stops counting their wait as the
+    /// core's lag, and the core forgets them when it next publishes.
     pub const SETTLE: Duration = Duration::from_secs(1);
-    /// How far above twice the lowest lag of the cores a core's lag may be and the core
-    /// still get connections.
-    pub const LAG_SLACK: Duration = Duration::from_millis(5);
-    /// A remembered lag halves every `2^LAG_SHIFT` nanoseconds (268 ms).
-    pub const LAG_SHIFT: u32 = 28;
+    /// How far above twice the lowest lag of the cores a core's lag (its remembered lag,
+    /// or the wait of the connections sent to it, whichever is larger) may be and the
+    /// core still get connections.
+    pub const LAG_SLACK: Duration = Duration::from_millis(2);
+    /// A remembered lag halves every `2^LAG_SHIFT` nanoseconds (537 ms).
+    pub const LAG_SHIFT: u32 = 29;
 
     /// Creates the loads map for `cores` cores, every entry zero (idle).
     /// Errors: the kernel's refusal, saying which capability is missing (`PermissionDenied`)
@@ -201,7 +199,6 @@ impl SteerGroup {
             .map_err(|e| refused("cannot create the steering sockets map", e))?;
         let ns = |d: Duration| i32::try_from(d.as_nanos()).unwrap_or(i32::MAX);
         let rules = program::Rules {
-            waiting_ns: ns(SteerLoads::WAITING),
             settle_ns: ns(SteerLoads::SETTLE),
             lag_slack_ns: ns(SteerLoads::LAG_SLACK),
             lag_shift: SteerLoads::LAG_SHIFT as i32,

@@ -14,18 +14,19 @@
 //! The rules, per core:
 //! - Its load is its open connections plus its pending ones (steered, not accepted): a
 //!   core that is not running cannot lower its open count, but its pending ones count.
-//! - A core with nothing pending is available however old its entry: it is idle,
-//!   sleeping in its ring, and the kernel wakes it with the connection. Cores publish
-//!   only when they have work, so an old entry alone says nothing.
-//! - A core whose pending connections have waited longer than the waiting window since
-//!   it last published is passed over: it is not running (preempted, or busy in one long
-//!   task). Past the settle time the pending ones are taken for handshakes that never
-//!   completed and the core is available again (it forgets them when it next publishes).
-//! - A core whose lag (halving every `2^lag_shift` ns since it was measured) is above
-//!   twice the lowest lag of the available cores plus a slack is passed over: a core
-//!   that runs only in rare slices looks idle right after each slice, and this is what
-//!   tells it apart. The core with the lowest lag always qualifies, so this rule alone
-//!   never leaves no core.
+//! - Its lag is the larger of its remembered lag (halving every `2^lag_shift` ns since
+//!   it was measured) and how long its pending connections have waited since it last
+//!   published. A core with nothing pending waits for nothing, however old its entry:
+//!   it is idle, sleeping in its ring, and the kernel wakes it with the connection.
+//!   Cores publish only when they have work, so an old entry alone says nothing.
+//!   Pending connections older than the settle time are taken for handshakes that never
+//!   completed and add no wait (the core forgets them when it next publishes).
+//! - Only the cores whose lag is at most twice the lowest lag plus a slack compete, and
+//!   the lowest load among them wins. A core that runs only in rare slices looks idle
+//!   right after each slice; its remembered lag is what tells it apart. A core that is
+//!   not running now (preempted, or busy in one long task) shows it by the wait of the
+//!   connections already sent to it. The core with the lowest lag always competes, so no
+//!   rule leaves no core: the kernel's hash decides only when no entry can be read.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -112,6 +113,7 @@ const R1: u8 = 1;
 const R2: u8 = 2;
 const R3: u8 = 3;
 const R4: u8 = 4;
+const R5: u8 = 5;
 const R6: u8 = 6;
 const R7: u8 = 7;
 const R8: u8 = 8;
@@ -150,8 +152,6 @@ impl Asm {
 /// The thresholds of the program's rules (see the module's doc), in nanoseconds.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Rules {
-    /// How long pending connections may wait for a core that does not publish.
-    pub(super) waiting_ns: i32,
     /// When pending connections are taken for handshakes that never completed.
     pub(super) settle_ns: i32,
     /// Lag above twice the lowest that still counts as the same.
@@ -161,10 +161,10 @@ pub(super) struct Rules {
 }
 
 /// Emits the reading of one core's entry, the `step`th in the rotated order: leaves its
-/// key at [`KEY`], its load in r1 and its decayed lag in r2, or jumps (the returned
-/// jumps, to be landed after the caller's use of them) when the core is missing or not
-/// running.
-fn read_entry(a: &mut Asm, cores: u32, step: u32, loads: &OwnedFd, rules: Rules) -> Vec<usize> {
+/// key at [`KEY`], its load in r1 and its lag in r2 (the larger of its remembered lag,
+/// decayed, and how long its pending connections have waited), or jumps (the returned
+/// jump, to be landed after the caller's use of them) when the core has no entry.
+fn read_entry(a: &mut Asm, cores: u32, step: u32, loads: &OwnedFd, rules: Rules) -> usize {
     // key = (start + step) % cores
     a.push(insn(LDX_DW, R1, FP, START, 0));
     a.push(insn(ADD64_K, R1, 0, 0, step as i32));
@@ -182,23 +182,25 @@ fn read_entry(a: &mut Asm, cores: u32, step: u32, loads: &OwnedFd, rules: Rules)
     a.push(insn(SUB64_X, R1, R2, 0, 0));
     a.push(insn(JSGT_K, R1, 0, 1, 0));
     a.push(insn(MOV64_K, R1, 0, 0, 0));
+    // wait (r5) = now - max(stamp, pending since) when something is pending; 0 when
+    // nothing is, when it is from the future, or past the settle time.
+    a.push(insn(MOV64_K, R5, 0, 0, 0));
     let idle = a.push(insn(JEQ_K, R1, 0, 0, 0));
-    // Pending since max(stamp, pending since): past the window (and short of the settle
-    // time) the core is not running. A time from the future is recent.
     a.push(insn(LDX_DW, R2, R0, STAMP as i16, 0));
     a.push(insn(LDX_DW, R3, R0, PENDING_SINCE as i16, 0));
     a.push(insn(JGE_X, R2, R3, 1, 0));
     a.push(insn(MOV64_X, R2, R3, 0, 0));
-    a.push(insn(MOV64_X, R3, R9, 0, 0));
-    a.push(insn(SUB64_X, R3, R2, 0, 0));
-    let recent = a.push(insn(JSLE_K, R3, 0, 0, rules.waiting_ns));
-    let waiting = a.push(insn(JSLE_K, R3, 0, 0, rules.settle_ns));
+    a.push(insn(MOV64_X, R5, R9, 0, 0));
+    a.push(insn(SUB64_X, R5, R2, 0, 0));
+    a.push(insn(JSGT_K, R5, 0, 1, 0));
+    a.push(insn(MOV64_K, R5, 0, 0, 0));
+    a.push(insn(JSLE_K, R5, 0, 1, rules.settle_ns));
+    a.push(insn(MOV64_K, R5, 0, 0, 0));
     a.land(idle);
-    a.land(recent);
     // load = open + pending
     a.push(insn(LDX_DW, R2, R0, OPEN as i16, 0));
     a.push(insn(ADD64_X, R1, R2, 0, 0));
-    // lag >> min(63, max(0, now - lag_at) >> lag_shift)
+    // lag = max(wait, lag >> min(63, max(0, now - lag_at) >> lag_shift))
     a.push(insn(LDX_DW, R2, R0, LAG as i16, 0));
     a.push(insn(LDX_DW, R3, R0, LAG_AT as i16, 0));
     a.push(insn(MOV64_X, R4, R9, 0, 0));
@@ -209,13 +211,15 @@ fn read_entry(a: &mut Asm, cores: u32, step: u32, loads: &OwnedFd, rules: Rules)
     a.push(insn(JLT_K, R4, 0, 1, 64));
     a.push(insn(MOV64_K, R4, 0, 0, 63));
     a.push(insn(RSH64_X, R2, R4, 0, 0));
-    vec![missing, waiting]
+    a.push(insn(JGE_X, R2, R5, 1, 0));
+    a.push(insn(MOV64_X, R2, R5, 0, 0));
+    missing
 }
 
 /// The program for `cores` cores: `loads` is the array map of the cores' loads, `sockets`
 /// the `REUSEPORT_SOCKARRAY` of their listeners. Two passes over the cores: the first
-/// finds the lowest lag of the available ones, the second the lowest load of those whose
-/// lag is close enough to it.
+/// finds the lowest lag, the second the lowest load of the cores whose lag is close
+/// enough to it.
 pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, rules: Rules) -> Vec<Insn> {
     let mut a = Asm { insns: Vec::new() };
     a.push(insn(MOV64_X, R6, R1, 0, 0));
@@ -226,7 +230,7 @@ pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, rules: Ru
     a.push(insn(MOV64_X, R9, R0, 0, 0));
     a.push(insn(ST_DW, FP, 0, MIN_LAG, -1));
     for step in 0..cores {
-        let mut skip = read_entry(&mut a, cores, step, loads, rules);
+        let mut skip = vec![read_entry(&mut a, cores, step, loads, rules)];
         a.push(insn(LDX_DW, R3, FP, MIN_LAG, 0));
         skip.push(a.push(insn(JGE_X, R2, R3, 0, 0)));
         a.push(insn(STX_DW, FP, R2, MIN_LAG, 0));
@@ -243,7 +247,7 @@ pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, rules: Ru
     a.push(insn(MOV64_K, R7, 0, 0, -1));
     a.push(insn(MOV64_K, R8, 0, 0, -1));
     for step in 0..cores {
-        let mut skip = read_entry(&mut a, cores, step, loads, rules);
+        let mut skip = vec![read_entry(&mut a, cores, step, loads, rules)];
         a.push(insn(LDX_DW, R3, FP, LAG_LIMIT, 0));
         skip.push(a.push(insn(JGT_X, R2, R3, 0, 0)));
         skip.push(a.push(insn(JGE_X, R1, R7, 0, 0)));
