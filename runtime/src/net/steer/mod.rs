@@ -70,7 +70,7 @@ impl SteerLoads {
     /// How far above twice the lowest lag of the cores a core's lag (its remembered lag,
     /// or the wait of the connections sent to it, whichever is larger) may be and the
     /// core still get connections.
-    pub const LAG_SLACK: Duration = Duration::from_millis(2);
+    pub const LAG_SLACK: Duration = Duration::from_millis(10);
     /// A remembered lag halves every `2^LAG_SHIFT` nanoseconds (537 ms).
     pub const LAG_SHIFT: u32 = 29;
 
