@@ -12,7 +12,9 @@ rest of the host) shares it as usual.
   reuseport   a socket per core; the kernel hashes each connection to one
   shared      one socket, a multishot accept on it from each core
   steered     a socket per core; a BPF program picks the core with the lowest load (open
-              connections plus those sent to it and not accepted yet)
+              connections plus those sent to it and not accepted yet) among the cores
+              that do not lag (their recent wait for a CPU, or for their connections to
+              be accepted, is within twice the lowest plus a slack)
 
 Per row: each core's share of the accepted connections (the admin listener's
 coreline_http_connections_accepted_total), accept-queue overflows (ListenOverflows), and
