@@ -94,8 +94,8 @@ mod tests {
             return;
         }
         std::thread::sleep(RunDelay::EVERY * 2);
-        assert!(delay.sample().is_some());
         let at = std::time::Instant::now();
+        assert!(delay.sample().is_some());
         let again = delay.sample();
         // (Unless this thread was preempted for a whole period in between.)
         if at.elapsed() < RunDelay::EVERY {
