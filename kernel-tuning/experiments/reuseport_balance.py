@@ -12,7 +12,9 @@ rest of the host) shares it as usual.
   reuseport   a socket per core; the kernel hashes each connection to one
   shared      one socket, a multishot accept on it from each core
   steered     a socket per core; a BPF program picks the core with the lowest load (open
-              connections plus those sent to it and not accepted yet)
+              connections plus those sent to it and not accepted yet) among the cores
+              that do not lag (their recent wait for a CPU, or for their connections to
+              be accepted, is within twice the lowest plus a slack)
 
 Per row: each core's share of the accepted connections (the admin listener's
 coreline_http_connections_accepted_total), accept-queue overflows (ListenOverflows), and
@@ -20,6 +22,8 @@ the connect + first-response latency percentiles.
 
     sudo python3 kernel-tuning/experiments/reuseport_balance.py          # full, writes results/
     sudo python3 kernel-tuning/experiments/reuseport_balance.py --quick  # CI: asserts
+    sudo python3 kernel-tuning/experiments/reuseport_balance.py --steered-only  # the steered
+        rows alone (healthy and starved), written to results/reuseport_balance_steered.md
 """
 import re
 import sys
@@ -102,21 +106,26 @@ def cells(r):
 
 
 def main():
-    args = c.parse_args(__doc__)
+    args = c.parse_args(__doc__, lambda p: p.add_argument(
+        "--steered-only", action="store_true",
+        help="full mode: only the steered rows, to results/reuseport_balance_steered.md"))
     c.build()
     seconds = 3 if args.quick else 10
-    plan = [(slow, mode) for slow in (False, True) for mode in MODES]
+    modes = ["steered"] if args.steered_only and not args.quick else MODES
+    plan = [(slow, mode) for slow in (False, True) for mode in modes]
     grouped = c.interleaved("reuseport_balance", plan, lambda p: run(*p, seconds), args.repeats)
     table = c.ranged_table(HEADERS, [[cells(r) for r in runs] for runs in grouped])
     print(table)
     if not args.quick:
-        c.write_result("reuseport_balance", (
+        name = "reuseport_balance_steered" if args.steered_only else "reuseport_balance"
+        c.write_result(name, (
             f"Kernel {c.kernel()}; coreline on CPUs 0 and 1, coreline-load on CPU 1 (sharing "
             f"the server's core 1), {RATE} new connections/s for {seconds} s, open loop, 2 s "
             f"timeout, 1 s warm-up not measured, `/plaintext`. Slow core 0: the server's core 0 "
             f"thread SCHED_IDLE and a busy loop on CPU 0. Measured on a machine busy with other work (other builds and tests "
             f"on both CPUs), so the latencies include its noise. {c.RANGE_NOTE}\n"
-            "`sudo python3 kernel-tuning/experiments/reuseport_balance.py`\n\n" + table))
+            "`sudo python3 kernel-tuning/experiments/reuseport_balance.py"
+            + (" --steered-only" if args.steered_only else "") + "`\n\n" + table))
         return
     ck = c.Checks("reuseport_balance")
     rows = {(r["slow"], r["mode"]): r for runs in grouped for r in runs}

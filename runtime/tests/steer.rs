@@ -1,10 +1,11 @@
 //! Steering against the real kernel: the program loads and attaches, and new connections
 //! land on the listener of the core with the lower load (open connections plus those
-//! steered to it and not accepted); with every load stale the kernel's hash spreads them.
+//! steered to it and not accepted); a core whose connections wait, or that lags far
+//! behind the others, is passed over.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use coreline_runtime::net::{ListenOptions, SteerGroup, SteerLoads, TcpListener};
 
@@ -21,6 +22,18 @@ fn two_listeners() -> (TcpListener, TcpListener, SocketAddr) {
 fn connect(addr: SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
     (0..n)
         .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect()
+}
+
+/// Opens `n` connections one by one, calling `refresh` (which publishes the cores' loads
+/// again, as running cores do) before each: without it, the wait of the connections
+/// pending unaccepted counts as their core's lag.
+fn connect_running(addr: SocketAddr, n: usize, refresh: impl Fn()) -> Vec<std::net::TcpStream> {
+    (0..n)
+        .map(|_| {
+            refresh();
+            std::net::TcpStream::connect(addr).unwrap()
+        })
         .collect()
 }
 
@@ -55,17 +68,22 @@ fn connections_land_on_the_core_with_the_lower_load() {
 
     // Core 0 holds 5 open: the first 5 go to core 1; from then on, as nothing is accepted,
     // each one counts against its core and they alternate.
-    loads.publish(0, 5, 0);
-    loads.publish(1, 0, 0);
-    let _first = connect(addr, 5);
+    let shared = &loads;
+    let publish = |open: [u64; 2]| {
+        move || {
+            let loads = shared;
+            loads.publish(0, open[0], 0);
+            loads.publish(1, open[1], 0);
+        }
+    };
+    let _first = connect_running(addr, 5, publish([5, 0]));
     assert_eq!(depths(&zero, &one), (0, 5));
-    let _second = connect(addr, 10);
+    let _second = connect_running(addr, 10, publish([5, 0]));
     assert_eq!(depths(&zero, &one), (5, 10));
     assert_eq!((loads.load(0), loads.load(1)), (10, 10));
 
     // Core 1 now holds 9 open too (19 in all): core 0 takes the next 9.
-    loads.publish(1, 9, 0);
-    let _third = connect(addr, 9);
+    let _third = connect_running(addr, 9, publish([5, 9]));
     assert_eq!(depths(&zero, &one), (14, 10));
 
     // Accepted ones stop counting as on their way; settled ones are forgotten.
@@ -76,28 +94,91 @@ fn connections_land_on_the_core_with_the_lower_load() {
 }
 
 #[test]
-fn a_stale_load_is_passed_over_and_all_stale_falls_back_to_the_hash() {
+fn an_idle_core_is_taken_however_old_its_load() {
     let Some(group) = group(2) else { return };
     let (zero, one, addr) = two_listeners();
     group.join(0, &zero).unwrap();
     group.join(1, &one).unwrap();
     let loads = group.loads().clone();
 
-    // Core 1 published once, long enough ago; core 0 keeps publishing a higher load.
+    // Core 1 published "nothing open" long ago and has slept since; core 0 holds 7.
     loads.publish(1, 0, 0);
-    let start = Instant::now();
-    while start.elapsed() < SteerLoads::STALE + Duration::from_millis(100) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    loads.publish(0, 7, 0);
-    let _first = connect(addr, 10);
-    assert_eq!(depths(&zero, &one), (10, 0));
+    std::thread::sleep(Duration::from_millis(50));
+    let _first = connect_running(addr, 3, || loads.publish(0, 7, 0));
+    assert_eq!(depths(&zero, &one), (0, 3));
+}
 
-    // Nothing fresh: the kernel's hash, which uses both.
-    std::thread::sleep(SteerLoads::STALE + Duration::from_millis(100));
-    let _second = connect(addr, 64);
-    let (a, b) = depths(&zero, &one);
-    assert!(a > 10 && b > 0, "the hash did not spread them: {a} {b}");
+#[test]
+fn a_core_whose_connections_wait_is_passed_over_until_they_settle() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    // Core 0 is idle and gets the first; it never accepts it, so once that one has
+    // waited longer than the slack, core 0 lags, however loaded core 1.
+    loads.publish(0, 0, 0);
+    loads.publish(1, 7, 0);
+    let _first = connect(addr, 1);
+    assert_eq!(depths(&zero, &one), (1, 0));
+    std::thread::sleep(SteerLoads::LAG_SLACK * 3);
+    let _second = connect_running(addr, 10, || loads.publish(1, 7, 0));
+    assert_eq!(depths(&zero, &one), (1, 10));
+
+    // Past the settle time the waiting one is taken for a lost handshake: core 0 competes
+    // again (1 + 1 pending against 17), and forgets it when it publishes.
+    std::thread::sleep(SteerLoads::SETTLE);
+    let _third = connect_running(addr, 1, || loads.publish(1, 7, 0));
+    assert_eq!(depths(&zero, &one), (2, 10));
+    loads.publish(0, 0, 0);
+    assert_eq!(loads.load(0), 0);
+}
+
+#[test]
+fn a_lagging_core_is_passed_over_unless_all_lag() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    // Core 0 is idle but waited 100 ms for its CPU a moment ago; core 1 holds 9.
+    loads.publish_lag(0, Duration::from_millis(100));
+    assert!(loads.lag(0) >= Duration::from_millis(50));
+    let _first = connect_running(addr, 5, || {
+        loads.publish(0, 0, 0);
+        loads.publish(1, 9, 0);
+    });
+    assert_eq!(depths(&zero, &one), (0, 5));
+
+    // Core 1 lags as much: the load decides again.
+    loads.publish_lag(1, Duration::from_millis(100));
+    let _second = connect_running(addr, 3, || {
+        loads.publish(0, 0, 0);
+        loads.publish(1, 9, 0);
+    });
+    assert_eq!(depths(&zero, &one), (3, 5));
+}
+
+#[test]
+fn when_every_core_has_connections_waiting_the_shorter_wait_wins() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    // One connection each, never accepted; core 1 then publishes again (it runs), core 0
+    // does not: core 0's connection has waited far longer.
+    loads.publish(0, 0, 0);
+    loads.publish(1, 0, 0);
+    let _first = connect(addr, 2);
+    assert_eq!(depths(&zero, &one), (1, 1));
+    std::thread::sleep(SteerLoads::LAG_SLACK * 10);
+    loads.publish(1, 0, 0);
+    let _second = connect(addr, 3);
+    assert_eq!(depths(&zero, &one), (1, 4));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
-use coreline_runtime::net::SteerLoads;
+use coreline_runtime::net::{RunDelay, SteerLoads};
 use slab::Slab;
 
 use super::handshake::Handshakes;
@@ -54,14 +54,11 @@ pub(crate) struct ConnRegistry {
     pub(crate) metrics: Option<Box<CoreHttpMetrics>>,
     /// The core's access-log buffer, if the access log is on.
     pub(crate) access_log: Option<Box<CoreAccessLog>>,
-    /// With steered listeners: where this core publishes its open connections, and its
-    /// index there.
-    steer: RefCell<Option<(Arc<SteerLoads>, usize)>>,
+    /// With steered listeners: where this core publishes its open connections, its index
+    /// there, and its lag's sampler.
+    steer: RefCell<Option<(Arc<SteerLoads>, usize, RunDelay)>>,
     /// Connections the accept loops took on this core (refused ones included).
     accepted: Cell<u64>,
-    /// Added to the open connections this core publishes for steering: how late, in
-    /// milliseconds, its publishing ticks came recently (see `server::start`).
-    lag_penalty: Cell<u64>,
 }
 
 thread_local! {
@@ -85,56 +82,34 @@ impl ConnRegistry {
             access_log,
             steer: RefCell::new(None),
             accepted: Cell::new(0),
-            lag_penalty: Cell::new(0),
         })
     }
 
-    /// Makes this core publish its open and accepted connections to `loads` as core
-    /// `index`, now and whenever one is accepted, opens or closes.
+    /// Makes this core publish its open and accepted connections and its lag to `loads`
+    /// as core `index`, now and whenever one is accepted, opens or closes. Call it on
+    /// the core's thread: the lag is that thread's.
     pub(crate) fn publish_loads_to(&self, loads: Arc<SteerLoads>, index: usize) {
-        *self.steer.borrow_mut() = Some((loads, index));
+        *self.steer.borrow_mut() = Some((loads, index, RunDelay::for_this_thread()));
         self.publish_load();
     }
 
-    /// Whether this core publishes a steering load.
-    pub(crate) fn publishes_loads(&self) -> bool {
-        self.steer.borrow().is_some()
-    }
-
-    /// Publishes this core's open and accepted connections, if its listeners are steered.
+    /// Publishes this core's open and accepted connections, and its lag when it is due
+    /// a sample, if its listeners are steered. Only work calls it: an idle core sleeps,
+    /// and the steering program reads its old entry with nothing pending as idle.
     pub(crate) fn publish_load(&self) {
-        if let Some((loads, index)) = &*self.steer.borrow() {
-            let load = self.connections() as u64 + self.lag_penalty.get();
-            loads.publish(*index, load, self.accepted.get());
+        if let Some((loads, index, run_delay)) = &mut *self.steer.borrow_mut() {
+            if let Some(lag) = run_delay.sample() {
+                loads.publish_lag(*index, lag);
+            }
+            loads.publish(*index, self.connections() as u64, self.accepted.get());
         }
     }
 
-    /// Sets what is added to the published open connections for the core's lag.
-    pub(crate) fn set_lag_penalty(&self, penalty: u64) {
-        self.lag_penalty.set(penalty);
-    }
-
-    /// What is added to the published open connections for the core's lag.
-    pub(crate) fn lag_penalty(&self) -> u64 {
-        self.lag_penalty.get()
-    }
-
-    /// An accept loop took a connection.
+    /// An accept loop took a connection. With steering, publishes at once: the program counts the connection as pending
+    /// here until then (a refused one is never registered).
     pub(crate) fn accepted_one(&self) {
         self.accepted.set(self.accepted.get() + 1);
-    }
-
-    /// Connections the accept loops took on this core so far.
-    pub(crate) fn accepted(&self) -> u64 {
-        self.accepted.get()
-    }
-
-    /// Forgets what the steering program counted as on its way to this core and the core
-    /// never accepted (see `SteerLoads::settle`).
-    pub(crate) fn settle_load(&self) {
-        if let Some((loads, index)) = &*self.steer.borrow() {
-            loads.settle(*index);
-        }
+        self.publish_load();
     }
 
     /// Makes this the registry that [`current`] and [`begin_drain_current`] reach on this

@@ -28,10 +28,11 @@ pub enum ListenerMode {
     /// Per-core sockets as `ReusePort`, with a BPF program (`SO_ATTACH_REUSEPORT_EBPF`)
     /// that sends each new connection to the core with the lowest load: its open
     /// connections (as each core publishes them) plus those sent to it that it has not
-    /// accepted yet, so a core that is not running stops getting new ones at once. A
-    /// core that stopped publishing (busy in one task for
-    /// [`SteerLoads::STALE`]) is passed over, and with none fresh the kernel hashes. If
-    /// the kernel refuses the program (it needs `CAP_BPF` or `CAP_SYS_ADMIN`), one
+    /// accepted yet, among the cores that do not lag: a core whose recent wait for a CPU
+    /// (it runs only in rare slices), or the wait of the connections sent to it and not
+    /// accepted (it is not running now), is above twice the lowest plus
+    /// [`SteerLoads::LAG_SLACK`] is passed over. If the kernel refuses the program (it
+    /// needs `CAP_BPF` or `CAP_SYS_ADMIN`), one
     /// warning is logged and the server runs as `ReusePort`.
     Steered,
 }

@@ -188,9 +188,6 @@ async fn serve_core<H: Handler>(
         .access_log
         .is_some()
         .then(|| spawn_local(flush_loop(core.clone())));
-    let publisher = core
-        .publishes_loads()
-        .then(|| spawn_local(publish_loop(core.clone())));
     if handle.core_ready(coreline_runtime::handle()) {
         core.begin_drain();
     }
@@ -243,9 +240,6 @@ async fn serve_core<H: Handler>(
     if let Some(task) = log_flusher {
         task.abort();
     }
-    if let Some(publisher) = publisher {
-        publisher.abort();
-    }
     Ok(())
 }
 
@@ -258,46 +252,6 @@ async fn flush_loop(core: Rc<ConnRegistry>) {
         core.flush_access_log();
     }
 }
-
-/// Keeps this core's steering load fresh while nothing connects or closes (each
-/// connection opened or closed publishes it too).
-///
-/// A tick that comes late means the core was not running (preempted by another task,
-/// or busy in one long one): for each millisecond it was late, one connection is added
-/// to the load it publishes, halving with each tick on time. Without it, a core that
-/// runs only now and then would look idle each time it ran, having just accepted what
-/// waited for it, and be sent new connections to wait for its next turn.
-///
-/// After [`QUIET_TICKS`] ticks on time without an accept, what the program still counts
-/// as on its way here is a handshake that never completed (a running core takes what its
-/// queue holds), and is forgotten.
-async fn publish_loop(core: Rc<ConnRegistry>) {
-    let period = SteerLoads::STALE / 5;
-    let mut ticks = time::interval(period);
-    let (mut last_accepted, mut last_tick, mut quiet) = (core.accepted(), Instant::now(), 0);
-    loop {
-        ticks.tick().await;
-        let late = last_tick.elapsed().saturating_sub(period);
-        let on_time = late < period;
-        let late_ms = late.as_millis().min(10_000) as u64;
-        core.set_lag_penalty((core.lag_penalty() / 2).max(late_ms));
-        core.publish_load();
-        last_tick = Instant::now();
-        quiet = match (on_time, core.accepted() == last_accepted) {
-            (true, true) => quiet + 1,
-            _ => 0,
-        };
-        last_accepted = core.accepted();
-        if quiet >= QUIET_TICKS {
-            core.settle_load();
-            quiet = 0;
-        }
-    }
-}
-
-/// Publishing ticks on time without an accept before a core's unaccepted count is
-/// forgotten.
-const QUIET_TICKS: u32 = 5;
 
 async fn sweep_loop(core: Rc<ConnRegistry>) {
     let mut ticks = time::interval(core.config.timeouts.sweep_period());

@@ -45,6 +45,8 @@ pub struct CompareArgs {
     pub server_cpus: Vec<usize>,
     /// CPUs of the load generator.
     pub client_cpus: Vec<usize>,
+    /// The load generator runs on a server CPU (`--allow-overlap`): the report says so.
+    pub load_shares_server_cpu: bool,
     /// CPUs of the proxy scenarios' upstream coreline.
     pub upstream_cpus: Vec<usize>,
     /// The load generator.
@@ -107,6 +109,10 @@ pub struct CompareFlags {
     /// CPUs of the load generator
     #[arg(long, value_name = "LIST", value_parser = cpu_list, default_value = "1")]
     client_cpus: ::std::vec::Vec<usize>,
+    /// Let --client-cpus overlap --server-cpus (the report is marked "load shares a server
+    /// CPU": the load's CPU time competes with the servers')
+    #[arg(long)]
+    allow_overlap: bool,
     /// CPUs of the upstream coreline of proxy64 and proxy1m (not measured) [default: the
     /// client CPUs]
     #[arg(long, value_name = "LIST", value_parser = cpu_list)]
@@ -163,8 +169,11 @@ impl CompareArgs {
                 s.connections = s.connections.min(128);
             }
         }
-        if f.server_cpus.iter().any(|c| f.client_cpus.contains(c)) {
-            return Err(usage("--server-cpus and --client-cpus must not overlap"));
+        let load_shares_server_cpu = crate::measure::shares_cpu(&f.server_cpus, &f.client_cpus);
+        if load_shares_server_cpu && !f.allow_overlap {
+            return Err(usage(
+                "--server-cpus and --client-cpus must not overlap (or give --allow-overlap)",
+            ));
         }
         if f.upstream_cpus
             .as_ref()
@@ -182,6 +191,7 @@ impl CompareArgs {
             server_cpus: f.server_cpus,
             upstream_cpus: f.upstream_cpus.unwrap_or_else(|| f.client_cpus.clone()),
             client_cpus: f.client_cpus,
+            load_shares_server_cpu,
             load: f.load,
             port_base: f.port_base,
             quiet_wait: f.quiet_wait.unwrap_or(if f.quick { 0.0 } else { 30.0 }),

@@ -118,6 +118,11 @@ pub fn limit(server_core_pct: f64, client_core_pct: f64) -> &'static str {
     }
 }
 
+/// Whether the load runs on a server CPU (`compare --allow-overlap`).
+pub fn shares_cpu(server_cpus: &[usize], client_cpus: &[usize]) -> bool {
+    server_cpus.iter().any(|c| client_cpus.contains(c))
+}
+
 /// Runs `cmd` (already under taskset) while measuring `server_pids` on `server_cpus` and the
 /// client on `client_cpus`; returns its stdout and the measurements (the load result is
 /// filled in by the caller). The CPU time of `helpers` is not counted as other processes'.
@@ -134,6 +139,13 @@ pub fn measure(
     let cpu0 = processes_cpu_split(server_pids);
     let helpers0 = processes_cpu_split(helpers.pids);
     let (s0, c0) = (CpuTimes::read(server_cpus), CpuTimes::read(client_cpus));
+    // With the load on a server CPU, one pool of CPUs holds both.
+    let pool: Vec<usize> = (server_cpus.iter().chain(client_cpus).copied())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let shared = shares_cpu(server_cpus, client_cpus);
+    let p0 = CpuTimes::read(&pool);
     let start = Instant::now();
     let stderr = std::fs::File::create(log).map_err(|e| run(format!("{}: {e}", log.display())))?;
     let mut child = Command::new(&cmd[0])
@@ -197,8 +209,14 @@ pub fn measure(
     let server_core_pct = 100.0 * server_cpu_s / wall / server_cpus.len() as f64;
     let load_process_pct = 100.0 * load_cpu / wall / client_cpus.len() as f64;
     let helper_pct = |side: &[usize]| helpers.pct_of(helpers_cpu_s, wall, side);
-    let other = (s0.task_pct(&s1) - server_core_pct - helper_pct(server_cpus))
-        .max(c0.task_pct(&c1) - load_process_pct - helper_pct(client_cpus));
+    let other = if shared {
+        // What neither the server, the load nor its helpers took of the pool.
+        let ours = 100.0 * (server_cpu_s + load_cpu) / wall / pool.len() as f64;
+        p0.task_pct(&CpuTimes::read(&pool)) - ours - helper_pct(&pool)
+    } else {
+        (s0.task_pct(&s1) - server_core_pct - helper_pct(server_cpus))
+            .max(c0.task_pct(&c1) - load_process_pct - helper_pct(client_cpus))
+    };
     let m = Measured {
         wall_s: wall,
         server_cpu_s,

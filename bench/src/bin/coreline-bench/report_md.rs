@@ -36,10 +36,15 @@ pub fn markdown(
     let names: Vec<&str> = cx.servers.iter().map(|k| k.name()).collect();
     let _ = writeln!(
         m,
-        "# {} on CPU {}, load on CPU {}\n",
+        "# {} on CPU {}, load on CPU {}{}\n",
         names.join(" vs "),
         cpus(&a.server_cpus),
-        cpus(&a.client_cpus)
+        cpus(&a.client_cpus),
+        if a.load_shares_server_cpu {
+            " (load shares a server CPU)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(m, "- command: `{}`", cx.command);
     let _ = writeln!(
@@ -80,6 +85,9 @@ pub fn markdown(
             r.join(", ")
         );
     }
+    if a.load_shares_server_cpu {
+        let _ = writeln!(m, "- **load shares a server CPU** (`--allow-overlap`): the load generator's CPU time competes with the servers' on CPU {}, so req/s and latency are lower than with the load apart; the servers' CPU per request is still their own", cpus(&a.client_cpus));
+    }
     for n in cx.server_notes.iter().chain(&o.notes) {
         let _ = writeln!(m, "- note: {n}");
     }
@@ -116,9 +124,14 @@ pub fn markdown(
         for k in ordered(o, s) {
             let x = &sum[&(s.name.to_string(), k)];
             let limit = limit_cell(x, o.rates.get(s.name).copied());
+            let shares = if a.load_shares_server_cpu {
+                " (load shares a server CPU)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 m,
-                "| {} | {} | {:.0} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
+                "| {} | {}{shares} | {:.0} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {:.1} | {} |",
                 s.name, k.name(), x.rps, spread(x), x.bytes_per_sec / 1e6, x.lat("p50"), x.lat("p99"), x.lat("p99.9"),
                 x.cpu_us_per_req, x.user_us_per_req, x.sys_us_per_req, x.req_per_cpu_s, x.server_core_pct, x.client_core_pct, limit, x.rss_kib / 1024.0, errors(&x.errors)
             );

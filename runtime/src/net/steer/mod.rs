@@ -4,13 +4,19 @@
 //!
 //! [`SteerLoads`]: the cores' loads, an array map mapped into this process, so publishing
 //! one is a store, not a syscall. [`SteerGroup`]: one address's program and the map of its
-//! per-core listeners. `bpf`: the raw `bpf(2)` calls. `program`: the hand-assembled
-//! program. A core whose load was not published within [`SteerLoads::STALE`] is passed
-//! over (a core stuck in a long task cannot accept anyway); when every core's is stale,
-//! the kernel's hash decides as without a program.
+//! per-core listeners. [`RunDelay`]: a core's lag, from the scheduler's statistics.
+//! `bpf`: the raw `bpf(2)` calls. `program`: the hand-assembled program and its rules
+//! (which cores it passes over, and why).
+//!
+//! Cores publish when they have work (a connection accepted, opened or closed), not on
+//! a timer, so an idle core sleeps: its old entry with nothing pending means "idle,
+//! woken by the next connection", not "gone".
 
 mod bpf;
+mod lag;
 mod program;
+
+pub use lag::RunDelay;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -20,7 +26,7 @@ use std::time::Duration;
 
 use super::TcpListener;
 use bpf::MappedArray;
-use program::{ACCEPTED, OPEN, STAMP, STEERED, VALUE_SIZE};
+use program::{ACCEPTED, LAG, LAG_AT, OPEN, PENDING_SINCE, STAMP, STEERED, VALUE_SIZE};
 
 /// The error of a refused `bpf(2)` call, saying what is missing.
 fn refused(what: &str, e: io::Error) -> io::Error {
@@ -57,11 +63,18 @@ pub struct SteerLoads {
 }
 
 impl SteerLoads {
-    /// How old a published load may be before the program passes the core over. Publish
-    /// well within it (every 10 ms, say) even when the load did not change.
-    pub const STALE: Duration = Duration::from_millis(50);
+    /// How long connections sent to a core may stay unaccepted before they are taken for
+    /// handshakes that never completed: the program stops counting their wait as the
+    /// core's lag, and the core forgets them when it next publishes.
+    pub const SETTLE: Duration = Duration::from_secs(1);
+    /// How far above twice the lowest lag of the cores a core's lag (its remembered lag,
+    /// or the wait of the connections sent to it, whichever is larger) may be and the
+    /// core still get connections.
+    pub const LAG_SLACK: Duration = Duration::from_millis(10);
+    /// A remembered lag halves every `2^LAG_SHIFT` nanoseconds (537 ms).
+    pub const LAG_SHIFT: u32 = 29;
 
-    /// Creates the loads map for `cores` cores, every entry unpublished (so stale).
+    /// Creates the loads map for `cores` cores, every entry zero (idle).
     /// Errors: the kernel's refusal, saying which capability is missing (`PermissionDenied`)
     /// or that the kernel lacks the feature (`Unsupported`).
     pub fn new(cores: usize) -> io::Result<Arc<SteerLoads>> {
@@ -90,9 +103,10 @@ impl SteerLoads {
 
     /// Publishes core `core`'s open connections and how many it accepted in all, stamped
     /// with the time. The program counts a core's load as its open connections plus those
-    /// it sent the core that the core has not accepted yet. Panics if `core` is out of
-    /// range.
+    /// it sent the core that the core has not accepted yet. Connections pending longer
+    /// than [`SETTLE`](Self::SETTLE) are forgotten here. Panics if `core` is out of range.
     pub fn publish(&self, core: usize, open: u64, accepted: u64) {
+        let now = monotonic_ns();
         self.word(core, OPEN).store(open, Ordering::Relaxed);
         self.word(core, ACCEPTED).store(accepted, Ordering::Relaxed);
         // Connections the kernel's hash placed (before a program was attached, or while
@@ -103,13 +117,40 @@ impl SteerLoads {
             self.word(core, STEERED)
                 .fetch_add(accepted - steered, Ordering::Relaxed);
         }
-        self.word(core, STAMP)
-            .store(monotonic_ns(), Ordering::Release);
+        let since = self.word(core, PENDING_SINCE).load(Ordering::Relaxed);
+        if now.saturating_sub(since) > Self::SETTLE.as_nanos() as u64 {
+            self.settle(core);
+        }
+        self.word(core, STAMP).store(now, Ordering::Release);
+    }
+
+    /// Publishes a lag core `core` measured (see [`RunDelay`]). The core's remembered lag
+    /// becomes this one if it is higher than the remembered one as decayed by now
+    /// (halving every `2^LAG_SHIFT` ns, as the program decays it).
+    pub fn publish_lag(&self, core: usize, lag: Duration) {
+        let now = monotonic_ns();
+        let lag = u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX);
+        if lag >= self.lag_ns(core, now) {
+            self.word(core, LAG_AT).store(now, Ordering::Relaxed);
+            self.word(core, LAG).store(lag, Ordering::Relaxed);
+        }
+    }
+
+    /// Core `core`'s remembered lag as decayed by now, as the program sees it.
+    pub fn lag(&self, core: usize) -> Duration {
+        Duration::from_nanos(self.lag_ns(core, monotonic_ns()))
+    }
+
+    fn lag_ns(&self, core: usize, now: u64) -> u64 {
+        let at = self.word(core, LAG_AT).load(Ordering::Relaxed);
+        let lag = self.word(core, LAG).load(Ordering::Relaxed);
+        lag::decayed(lag, now.saturating_sub(at), Self::LAG_SHIFT)
     }
 
     /// Forgets the connections counted as on their way to core `core` that it has not
-    /// accepted: call it when the core, running, accepted nothing for a while, so that
-    /// handshakes that never completed stop counting against it.
+    /// accepted, so that handshakes that never completed stop counting against it
+    /// ([`publish`](Self::publish) does it for those older than
+    /// [`SETTLE`](Self::SETTLE)).
     pub fn settle(&self, core: usize) {
         let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
         let steered = self.word(core, STEERED).load(Ordering::Relaxed);
@@ -156,8 +197,13 @@ impl SteerGroup {
     pub fn new(loads: Arc<SteerLoads>) -> io::Result<SteerGroup> {
         let sockets = bpf::map_create(bpf::MAP_REUSEPORT_SOCKARRAY, 8, loads.cores, 0, "cl_socks")
             .map_err(|e| refused("cannot create the steering sockets map", e))?;
-        let stale_ns = SteerLoads::STALE.as_nanos() as i32;
-        let insns = program::steering(loads.cores, &loads.map, &sockets, stale_ns);
+        let ns = |d: Duration| i32::try_from(d.as_nanos()).unwrap_or(i32::MAX);
+        let rules = program::Rules {
+            settle_ns: ns(SteerLoads::SETTLE),
+            lag_slack_ns: ns(SteerLoads::LAG_SLACK),
+            lag_shift: SteerLoads::LAG_SHIFT as i32,
+        };
+        let insns = program::steering(loads.cores, &loads.map, &sockets, rules);
         let prog = bpf::prog_load(&insns, "cl_steer")
             .map_err(|e| refused("cannot load the steering program", e))?;
         Ok(SteerGroup {

@@ -54,3 +54,15 @@ fn servers_come_in_report_order_and_bad_values_are_refused() {
         }
     }
 }
+
+#[test]
+fn overlapping_cpus_need_the_opt_in_which_the_report_carries() {
+    let overlap = ["--server-cpus", "0,1", "--client-cpus", "1"];
+    match parse(&overlap) {
+        Err(Fail::Usage(m)) => assert!(m.contains("--allow-overlap"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let a = parse(&[&overlap[..], &["--allow-overlap"]].concat()).unwrap();
+    assert!(a.load_shares_server_cpu);
+    assert!(!parse(&["--allow-overlap"]).unwrap().load_shares_server_cpu);
+}
