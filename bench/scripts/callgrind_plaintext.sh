@@ -16,42 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=$1 out=${2:-}
 bin=target/release/coreline
-port=$(python3 -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
+source bench/scripts/callgrind_common.sh
+port=$(free_port)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$work/cg" "$bin" serve --cpus 0 \
     --listen "127.0.0.1:$port" 2>"$work/valgrind.log" &
-vg=$!
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "127.0.0.1:$port/plaintext" && break
-    sleep 0.2
-done
-load() {
-    taskset -c 1 h2load --h1 -m 16 -c 16 -n "$1" "http://127.0.0.1:$port/plaintext" |
-        grep '^requests:'
-}
-load $((n / 10)) >/dev/null
-callgrind_control -z "$vg" >/dev/null
-done_line=$(load "$n")
-callgrind_control -d "$vg" >/dev/null
-sleep 1
-kill -9 "$vg"
-wait "$vg" 2>/dev/null || true
-dump=$(ls -t "$work"/cg* | grep -v '^$' | head -1)
-total=$(grep -h '^summary' "$dump" | awk '{print $2}')
-if [ -n "${KEEP:-}" ]; then cp "$dump" "$KEEP"; fi # the raw profile, for callgrind_annotate
-per=$(awk -v t="$total" -v n="$n" 'BEGIN {printf "%.0f", t / n}')
-echo "pipelined /plaintext, $n requests ($done_line): $total instructions, $per per request"
-if [ -n "$out" ]; then
-    {
-        echo "# bench/scripts/callgrind_plaintext.sh $n $out"
-        echo "# coreline serve --cpus 0 under valgrind --tool=callgrind; load: taskset -c 1 h2load --h1 -m 16 -c 16 -n $n .../plaintext after a warm-up of $((n / 10)), counters zeroed in between"
-        echo "# $done_line"
-        echo "# $total instructions, $per per request (userspace only); callgrind_annotate --inclusive=no, top 40 (paths shortened)"
-        # (Without --threshold=100 this callgrind_annotate lists only the thread's entry.)
-        callgrind_annotate --inclusive=no --threshold=100 "$dump" |
-            sed -n '/file:function/,$p' | grep -v '(100.0%)' |
-            sed -E "s#[^ ]*/registry/src/[^/]*/##g; s#/rustc/[0-9a-f]+/##g; s#$PWD/##g" |
-            grep -v '^$' | head -42
-    } >"$out"
-fi
+callgrind_count $! "$port" /plaintext "pipelined /plaintext" \
+    "coreline serve --cpus 0 under valgrind --tool=callgrind" -m 16 -c 16
