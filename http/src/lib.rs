@@ -77,6 +77,7 @@ mod conn;
 mod conn_info;
 mod date;
 mod encode;
+mod fnv;
 mod handler;
 mod listen_addr;
 pub mod metrics;

@@ -5,19 +5,22 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use super::conn::Conn;
 use super::upstream::Upstream;
+use crate::fnv::FnvBuild;
 
 /// The shortest sweep period: a tiny idle timeout is enforced on take as well.
 const MIN_SWEEP: Duration = Duration::from_millis(100);
 
 /// Idle connections per upstream.
 pub(super) struct Pool {
-    idle: RefCell<HashMap<Upstream, VecDeque<Idle>, BuildHasherDefault<Fnv>>>,
+    /// Hashed with FNV-1a: every request looks its upstream up twice (take, then put
+    /// back). Keys chosen to collide would only slow the lookups of one core's pool, which
+    /// holds idle connections to reachable upstreams only.
+    idle: RefCell<HashMap<Upstream, VecDeque<Idle>, FnvBuild>>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
     sweeping: Cell<bool>,
@@ -93,31 +96,6 @@ impl Pool {
             !queue.is_empty()
         });
         !idle.is_empty()
-    }
-}
-
-/// FNV-1a: every request looks its upstream up twice (take, then put back), and SipHash
-/// cost more than the rest of the lookup. The keys are the upstreams requests are sent to
-/// (for the proxy, its routes'); keys chosen to collide would only slow the lookups of
-/// one core's pool, which holds idle connections to reachable upstreams only.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

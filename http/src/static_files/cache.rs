@@ -25,7 +25,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -34,6 +33,7 @@ use coreline_runtime::{ops, AsSharedFd};
 
 use super::cond::Validators;
 use crate::clock;
+use crate::fnv::FnvBuild;
 
 /// How long (ms) an entry's path → file binding is trusted after its open.
 pub(crate) const VALID_MS: u64 = 1000;
@@ -74,8 +74,10 @@ struct Entry {
     used: u64,
 }
 
-/// Request path (decoded, relative) → entry, for one root.
-type Files = HashMap<Box<[u8]>, Entry, BuildHasherDefault<Fnv>>;
+/// Request path (decoded, relative) → entry, for one root,
+/// hashed with FNV-1a: the keys are short paths chosen by clients, but the map is bounded
+/// and evicts, so a collision flood can only slow its own lookups.
+type Files = HashMap<Box<[u8]>, Entry, FnvBuild>;
 
 #[derive(Default)]
 struct Cache {
@@ -163,28 +165,4 @@ pub(crate) fn insert(root: usize, rel: &Path, opened: &Opened, max: usize) {
             },
         );
     });
-}
-
-/// FNV-1a: the keys are short paths chosen by clients, but the map is bounded and
-/// evicts, so a collision flood can only slow its own lookups; SipHash cost more than
-/// the rest of a lookup.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
 }
