@@ -96,3 +96,45 @@ fn curl_and_python_to_a_coreline_upstream() {
     );
     assert_eq!((res.status, res.body_str()), (200, "abcde"));
 }
+
+#[test]
+fn max_body_raises_the_upload_limit_through_the_proxy() {
+    let python = start_python();
+    let rule = [format!("/py/=http://127.0.0.1:{}/", python.port)];
+    let file = std::env::temp_dir().join(format!("coreline-max-body-{}", std::process::id()));
+    let upload: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+    std::fs::write(&file, &upload).unwrap();
+    let data = format!("@{}", file.display());
+    let post = |front: &Served| {
+        Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "--data-binary",
+                &data,
+            ])
+            .arg(front.url("/py/echo"))
+            .output()
+            .unwrap()
+    };
+
+    // The default limit (1 MiB, as nginx's client_max_body_size) refuses 3 MiB.
+    let out = post(&proxy(&rule, &[]));
+    assert!(
+        out.stdout.ends_with(b"\n413"),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = post(&proxy(&rule, &["--max-body", "4m"]));
+    let _ = std::fs::remove_file(&file);
+    let (body, code) = out.stdout.split_at(out.stdout.len() - 4);
+    assert_eq!(code, b"\n200");
+    assert!(
+        body == upload.as_slice(),
+        "the 3 MiB upload came back whole"
+    );
+}

@@ -257,8 +257,15 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
     if serve.tcp_fastopen.is_some() {
         warn_if_no_fastopen_server();
     }
-    if let Some(n) = serve.max_connections {
-        builder = builder.limits(coreline_http::Limits::default().max_connections_per_core(n));
+    if serve.max_connections.is_some() || serve.max_body.is_some() {
+        let mut limits = coreline_http::Limits::default();
+        if let Some(n) = serve.max_connections {
+            limits = limits.max_connections_per_core(n);
+        }
+        if let Some(bytes) = serve.max_body {
+            limits = limits.max_body(bytes);
+        }
+        builder = builder.limits(limits);
     }
     if serve.min_body_rate.is_some() || serve.min_send_rate.is_some() {
         let defaults = coreline_http::Timeouts::default();

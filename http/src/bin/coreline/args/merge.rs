@@ -44,6 +44,9 @@ pub struct Serve {
     pub listener_mode: ListenerMode,
     /// `--max-connections N`: connections per core (library default when `None`).
     pub max_connections: Option<usize>,
+    /// `--max-body SIZE`: largest request body in bytes (library default when `None`;
+    /// `u64::MAX` for unlimited).
+    pub max_body: Option<u64>,
     /// `--max-handshakes N`: TLS handshakes in progress per core (library default when
     /// `None`).
     pub max_handshakes: Option<usize>,
@@ -177,6 +180,7 @@ impl Serve {
             reuse_port: a.reuse_port,
             listener_mode: a.listener_mode.unwrap_or_default(),
             max_connections: a.max_connections,
+            max_body: a.max_body,
             max_handshakes: a.max_handshakes,
             drain_timeout: a.drain_timeout,
             tcp_nodelay: a.tcp_nodelay.unwrap_or(true),

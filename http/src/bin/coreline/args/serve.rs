@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// listener: closed) [default: 16384].
     #[arg(long, value_name = "N", value_parser = values::limit)]
     pub max_connections: Option<usize>,
+    /// Largest request body, in bytes or with k, m or g (as nginx's
+    /// client_max_body_size; 0 = unlimited); larger gets 413 [default: 1m].
+    #[arg(long, value_name = "SIZE", value_parser = values::body_size)]
+    pub max_body: Option<u64>,
     /// TLS handshakes in progress per core (0 = unlimited); one more closes the oldest
     /// pending one [default: 256].
     #[arg(long, value_name = "N", value_parser = values::limit)]

@@ -278,6 +278,29 @@ fn server_settings() {
 }
 
 #[test]
+fn max_body_flag() {
+    let max_body = |args: &[&str]| serve(args).max_body;
+    assert_eq!(max_body(&["serve"]), None);
+    for (given, bytes) in [
+        ("65536", 65536),
+        ("64k", 64 << 10),
+        ("16M", 16 << 20),
+        ("2g", 2 << 30),
+        ("0", u64::MAX),
+    ] {
+        assert_eq!(
+            max_body(&["serve", "--max-body", given]),
+            Some(bytes),
+            "{given}"
+        );
+    }
+    for bad in ["", "m", "1.5m", "-1", "12x", "99999999999999999999g"] {
+        let e = err(&["serve", "--max-body", bad]);
+        assert!(e.contains("is not a size"), "{bad:?}: {e}");
+    }
+}
+
+#[test]
 fn notsent_lowat_flag() {
     let lowat = |args: &[&str]| serve(args).notsent_lowat;
     assert_eq!(

@@ -45,6 +45,26 @@ pub fn limit(value: &str) -> Result<usize, String> {
         .map_err(|_| format!("'{value}' is not a number (0 = unlimited)"))
 }
 
+/// A body size: bytes, or a number with `k`, `m` or `g` (1024-based, as nginx's sizes);
+/// 0 for unlimited.
+pub fn body_size(value: &str) -> Result<u64, String> {
+    let err =
+        || format!("'{value}' is not a size (bytes, or a number with k, m or g; 0 = unlimited)");
+    let lower = value.trim().to_ascii_lowercase();
+    let (digits, shift) = match lower.as_bytes().last() {
+        Some(b'k') => (&lower[..lower.len() - 1], 10),
+        Some(b'm') => (&lower[..lower.len() - 1], 20),
+        Some(b'g') => (&lower[..lower.len() - 1], 30),
+        _ => (&lower[..], 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| err())?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Ok(u64::MAX),
+        Some(bytes) => Ok(bytes),
+        None => Err(err()),
+    }
+}
+
 /// Seconds, 0 to 3600, fractions allowed.
 pub fn drain_timeout(value: &str) -> Result<Duration, String> {
     value
