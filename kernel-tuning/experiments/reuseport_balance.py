@@ -122,8 +122,7 @@ def main():
             f"Kernel {c.kernel()}; coreline on CPUs 0 and 1, coreline-load on CPU 1 (sharing "
             f"the server's core 1), {RATE} new connections/s for {seconds} s, open loop, 2 s "
             f"timeout, 1 s warm-up not measured, `/plaintext`. Slow core 0: the server's core 0 "
-            f"thread SCHED_IDLE and a busy loop on CPU 0. Measured on a machine busy with other work (other builds and tests "
-            f"on both CPUs), so the latencies include its noise. {c.RANGE_NOTE}\n"
+            f"thread SCHED_IDLE and a busy loop on CPU 0. {c.RANGE_NOTE}\n"
             "`sudo python3 kernel-tuning/experiments/reuseport_balance.py"
             + (" --steered-only" if args.steered_only else "") + "`\n\n" + table))
         return
