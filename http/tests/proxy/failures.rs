@@ -3,34 +3,12 @@
 //! warning line in the log.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::served::Served;
-use crate::{one, proxy};
-
-/// A peer that reads a request head on each connection, then runs `answer` on it.
-fn peer(answer: fn(&mut TcpStream)) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                answer(&mut stream);
-            });
-        }
-    });
-    addr
-}
+use crate::{one, peer, proxy};
 
 /// An address nothing listens on.
 fn closed_port() -> SocketAddr {

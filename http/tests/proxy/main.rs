@@ -20,7 +20,8 @@ mod websocket;
 /// The binary tests speak plain HTTP through `common`.
 pub const OVER_TLS: bool = false;
 
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 
 pub use python_upstream::Python;
@@ -39,6 +40,30 @@ pub fn proxy(rules: &[String], extra: &[&str]) -> Served {
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     Served::start(&args, Stdio::null)
+}
+
+/// A raw upstream: on each connection (a thread each) it reads a request head, then runs
+/// `answer` on the stream.
+pub fn peer(answer: impl Fn(&mut TcpStream) + Send + Clone + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                answer(&mut stream);
+            });
+        }
+    });
+    addr
 }
 
 /// One request on a new connection; the response.

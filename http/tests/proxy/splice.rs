@@ -138,28 +138,13 @@ fn with_splicing_off_the_same_bodies_are_copied() {
 /// A peer that answers each request head with `Content-Length: 4 MiB`, sends `sent`
 /// bytes of it, then runs `after` (close, or stall).
 fn partial_peer(sent: usize, stall: bool) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n");
-                let _ = stream.write_all(&vec![b'x'; sent]);
-                if stall {
-                    std::thread::sleep(Duration::from_secs(20));
-                }
-            });
+    crate::peer(move |stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n");
+        let _ = stream.write_all(&vec![b'x'; sent]);
+        if stall {
+            std::thread::sleep(Duration::from_secs(20));
         }
-    });
-    addr
+    })
 }
 
 /// GETs `path` on a new connection and reads until the proxy closes it; the body bytes
