@@ -109,7 +109,7 @@ fn upstreams_refusing_the_upgrade_are_passed_through() {
 
 #[test]
 fn idle_upgraded_pipes_do_not_starve_a_fresh_client() {
-    const PIPES: usize = 200;
+    const PIPES: usize = 1_000;
     let python = start_python();
     let ws = start_ws_upstream();
     let front = proxy(
