@@ -160,6 +160,16 @@ pub(super) struct Rules {
     pub(super) lag_shift: i32,
 }
 
+/// r0 = the `loads` entry of the core whose index is at `KEY` on the stack; returns the
+/// jump taken when there is none (to be landed by the caller).
+fn lookup_key(a: &mut Asm, loads: &OwnedFd) -> usize {
+    a.push(insn(MOV64_X, R2, FP, 0, 0));
+    a.push(insn(ADD64_K, R2, 0, 0, KEY as i32));
+    a.load_map(R1, loads);
+    a.push(insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM));
+    a.push(insn(JEQ_K, R0, 0, 0, 0))
+}
+
 /// Emits the reading of one core's entry, the `step`th in the rotated order: leaves its
 /// key at [`KEY`], its load in r1 and its lag in r2 (the larger of its remembered lag,
 /// decayed, and how long its pending connections have waited), or jumps (the returned
@@ -171,11 +181,7 @@ fn read_entry(a: &mut Asm, cores: u32, step: u32, loads: &OwnedFd, rules: Rules)
     a.push(insn(JLT_K, R1, 0, 1, cores as i32));
     a.push(insn(SUB64_K, R1, 0, 0, cores as i32));
     a.push(insn(STX_W, FP, R1, KEY, 0));
-    a.push(insn(MOV64_X, R2, FP, 0, 0));
-    a.push(insn(ADD64_K, R2, 0, 0, KEY as i32));
-    a.load_map(R1, loads);
-    a.push(insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM));
-    let missing = a.push(insn(JEQ_K, R0, 0, 0, 0));
+    let missing = lookup_key(a, loads);
     // pending = max(0, steered - accepted)
     a.push(insn(LDX_DW, R1, R0, STEERED as i16, 0));
     a.push(insn(LDX_DW, R2, R0, ACCEPTED as i16, 0));
@@ -268,11 +274,7 @@ pub(super) fn steering(cores: u32, loads: &OwnedFd, sockets: &OwnedFd, rules: Ru
     let not_selected = a.push(insn(JNE_K, R0, 0, 0, 0));
     // Selected: count it as on its way to that core (the key is still on the stack), and
     // if none was pending there, note that one is from now.
-    a.push(insn(MOV64_X, R2, FP, 0, 0));
-    a.push(insn(ADD64_K, R2, 0, 0, KEY as i32));
-    a.load_map(R1, loads);
-    a.push(insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM));
-    let missing = a.push(insn(JEQ_K, R0, 0, 0, 0));
+    let missing = lookup_key(&mut a, loads);
     a.push(insn(LDX_DW, R1, R0, STEERED as i16, 0));
     a.push(insn(LDX_DW, R2, R0, ACCEPTED as i16, 0));
     a.push(insn(JGT_X, R1, R2, 1, 0));
