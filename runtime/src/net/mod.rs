@@ -29,7 +29,7 @@ pub use activation::{take_listen_fds, InheritedFd};
 pub use compat::Compat;
 pub use fixed::{FixedListener, FixedStream};
 pub use listener::{ListenOptions, QueueInfo, QueueProbe, TcpListener};
-pub use steer::{RunDelay, SteerGroup, SteerLoads};
+pub use steer::{PeerListener, PublishMark, RunDelay, SteerGroup, SteerLoads};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

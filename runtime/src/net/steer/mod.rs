@@ -6,7 +6,8 @@
 //! one is a store, not a syscall. [`SteerGroup`]: one address's program and the map of its
 //! per-core listeners. [`RunDelay`]: a core's lag, from the scheduler's statistics.
 //! `bpf`: the raw `bpf(2)` calls. `program`: the hand-assembled program and its rules
-//! (which cores it passes over, and why).
+//! (which cores it passes over, and why). `takeover`: another core accepting from a
+//! lagging core's listener ([`PeerListener`]), and the rule for when.
 //!
 //! Cores publish when they have work (a connection accepted, opened or closed), not on
 //! a timer, so an idle core sleeps: its old entry with nothing pending means "idle,
@@ -15,13 +16,15 @@
 mod bpf;
 mod lag;
 mod program;
+mod takeover;
 
 pub use lag::RunDelay;
+pub use takeover::{PeerListener, PublishMark};
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::TcpListener;
@@ -180,14 +183,18 @@ impl std::fmt::Debug for SteerLoads {
 }
 
 /// The steering of one listening address: the loaded program and the map of each core's
-/// listener for it. Every core binds its own `SO_REUSEPORT` listener and [`join`]s it.
+/// listener for it. Every core binds its own `SO_REUSEPORT` listener and [`join`]s it,
+/// and [`leave`]s before closing it.
 ///
 /// [`join`]: SteerGroup::join
+/// [`leave`]: SteerGroup::leave
 #[derive(Debug)]
 pub struct SteerGroup {
     sockets: OwnedFd,
     prog: OwnedFd,
     loads: Arc<SteerLoads>,
+    /// A duplicate of each joined core's listener, for [`peer`](SteerGroup::peer).
+    listeners: Mutex<Vec<Option<OwnedFd>>>,
 }
 
 impl SteerGroup {
@@ -206,10 +213,12 @@ impl SteerGroup {
         let insns = program::steering(loads.cores, &loads.map, &sockets, rules);
         let prog = bpf::prog_load(&insns, "cl_steer")
             .map_err(|e| refused("cannot load the steering program", e))?;
+        let listeners = Mutex::new((0..loads.cores()).map(|_| None).collect());
         Ok(SteerGroup {
             sockets,
             prog,
             loads,
+            listeners,
         })
     }
 
@@ -220,7 +229,10 @@ impl SteerGroup {
 
     /// Makes `listener` core `core`'s socket of this group and attaches the program to
     /// the listener's `SO_REUSEPORT` group (the same program for every core's socket).
-    /// The kernel drops the socket from the map when it closes.
+    /// The kernel drops the socket from the map when it closes. The socket is made
+    /// non-blocking (the ring's accept ignores that) so that other cores can try to
+    /// accept from it without blocking, and the group keeps a duplicate of it for them
+    /// until [`leave`](Self::leave).
     pub fn join(&self, core: usize, listener: &TcpListener) -> io::Result<()> {
         let raw = crate::fd::AsSharedFd::as_shared_fd(listener).raw();
         let index = u32::try_from(core)
@@ -230,7 +242,35 @@ impl SteerGroup {
         bpf::sockarray_set(&self.sockets, index, raw)
             .map_err(|e| refused("cannot add a listener to the steering map", e))?;
         bpf::attach_reuseport(raw, &self.prog)
-            .map_err(|e| refused("cannot attach the steering program", e))
+            .map_err(|e| refused("cannot attach the steering program", e))?;
+        crate::sys::set_nonblocking(raw, true)?;
+        let copy = crate::sys::dup(raw)?;
+        self.slots()[index as usize] = Some(copy);
+        Ok(())
+    }
+
+    /// Core `core` stops accepting from its listener: the group drops its duplicate, so
+    /// that closing the listener closes the socket. Call it before the listener drains.
+    pub fn leave(&self, core: usize) {
+        if let Some(slot) = self.slots().get_mut(core) {
+            *slot = None;
+        }
+    }
+
+    /// Core `core`'s listener, for the calling core to take over its queue while it lags
+    /// (see [`PeerListener`]); `None` if it has not joined or has left.
+    pub fn peer(&self, core: usize) -> Option<PeerListener> {
+        let copy = self.slots().get(core)?.as_ref()?.try_clone().ok()?;
+        Some(PeerListener::new(copy))
+    }
+
+    /// Whether core `core`'s listener is in the group (joined and not left).
+    pub fn has(&self, core: usize) -> bool {
+        self.slots().get(core).is_some_and(Option::is_some)
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<OwnedFd>>> {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
