@@ -1,6 +1,7 @@
 //! `Builder::listener_mode`: `steered` sends each new connection to the core with fewer
-//! open connections; `shared` serves one socket, closed at shutdown; and a `steered` server
-//! the kernel refuses the program to (capabilities dropped) warns once and runs as
+//! open connections, and another core serves the connections sent to a core that stopped
+//! running; `shared` serves one socket, closed at shutdown; and a `steered` server the
+//! kernel refuses the program to (capabilities dropped) warns once and runs as
 //! `reuseport`.
 
 #[path = "common/mod.rs"]
@@ -20,11 +21,17 @@ use coreline_runtime::net::SteerLoads;
 use coreline_runtime::Cores;
 use http::{Request, Response};
 
-/// Answers with the index of the core that serves the connection.
-async fn which_core(_req: Request<Body>) -> Response<Body> {
+/// Answers with the index of the core that serves the connection; `/block` first blocks
+/// that core's thread for [`BLOCKED_FOR`].
+async fn which_core(req: Request<Body>) -> Response<Body> {
+    if req.uri().path() == "/block" {
+        std::thread::sleep(BLOCKED_FOR);
+    }
     let core = coreline_runtime::current_core().index;
     Response::new(Body::from(core.to_string()))
 }
+
+const BLOCKED_FOR: Duration = Duration::from_secs(3);
 
 /// Opens a keep-alive connection, sends one request and returns it with the core that
 /// answered.
@@ -102,6 +109,47 @@ fn steered_after_closes_the_emptier_core_takes_the_next_connections() {
         assert_eq!(core, 0);
         by_core[0].push(client);
     }
+    running.stop().unwrap();
+}
+
+#[test]
+fn steered_connections_sent_to_a_blocked_core_are_served_by_the_other() {
+    if !may_load_bpf() {
+        return;
+    }
+    let running = two_cores(ListenerMode::Steered);
+    let mut blocking = Client::connect(running.addr);
+    blocking.send(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(50)); // (the request reaches its core)
+                                                   // The blocked core holds one connection; the other core soon holds more, so the
+                                                   // program sends new connections to the blocked core's listener (until their wait
+                                                   // shows), and the other core must take them from there. Each must be answered long
+                                                   // before the block ends (the other core notices a lagging peer within its sweep
+                                                   // tick, 500 ms at most, and at once while it serves).
+    let started = std::time::Instant::now();
+    let mut held = Vec::new();
+    let mut answered_by = [0usize; 2];
+    for n in 0..20 {
+        let at = std::time::Instant::now();
+        let (client, core) = open_on(running.addr);
+        let took = at.elapsed();
+        assert!(
+            took < Duration::from_millis(1500),
+            "connection {n}: {took:?}"
+        );
+        answered_by[core] += 1;
+        held.push(client);
+    }
+    assert!(started.elapsed() < BLOCKED_FOR, "{:?}", started.elapsed());
+    let blocked = blocking
+        .response(false)
+        .body_str()
+        .parse::<usize>()
+        .unwrap();
+    assert_eq!(answered_by[blocked], 0, "{answered_by:?}");
+    // Back: the blocked core serves again.
+    drop(held);
+    let (_client, _core) = open_on(running.addr);
     running.stop().unwrap();
 }
 

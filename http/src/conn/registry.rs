@@ -59,6 +59,10 @@ pub(crate) struct ConnRegistry {
     steer: RefCell<Option<(Arc<SteerLoads>, usize, RunDelay)>>,
     /// Connections the accept loops took on this core (refused ones included).
     accepted: Cell<u64>,
+    /// The loops waiting for a lagging peer to take over (see `server::steal`).
+    steal_wakers: RefCell<Vec<Waker>>,
+    /// When this core last looked for a lagging peer (`clock::now_ms`).
+    peers_checked: Cell<u64>,
 }
 
 thread_local! {
@@ -82,6 +86,8 @@ impl ConnRegistry {
             access_log,
             steer: RefCell::new(None),
             accepted: Cell::new(0),
+            steal_wakers: RefCell::new(Vec::new()),
+            peers_checked: Cell::new(0),
         })
     }
 
@@ -97,11 +103,52 @@ impl ConnRegistry {
     /// a sample, if its listeners are steered. Only work calls it: an idle core sleeps,
     /// and the steering program reads its old entry with nothing pending as idle.
     pub(crate) fn publish_load(&self) {
-        if let Some((loads, index, run_delay)) = &mut *self.steer.borrow_mut() {
-            if let Some(lag) = run_delay.sample() {
-                loads.publish_lag(*index, lag);
+        let lagging = match &mut *self.steer.borrow_mut() {
+            Some((loads, index, run_delay)) => {
+                if let Some(lag) = run_delay.sample() {
+                    loads.publish_lag(*index, lag);
+                }
+                loads.publish(*index, self.connections() as u64, self.accepted.get());
+                // At most once per millisecond: publishing happens per connection event.
+                let now = clock::now_ms();
+                self.peers_checked.replace(now) != now
+                    && !self.steal_wakers.borrow().is_empty()
+                    && loads.lagging_peer(*index).is_some()
             }
-            loads.publish(*index, self.connections() as u64, self.accepted.get());
+            None => false,
+        };
+        if lagging {
+            self.wake_stealers();
+        }
+    }
+
+    /// Wakes the loops waiting to take over a peer's queue if a peer lags; for the sweep
+    /// tick, so that a core with no connection events notices too.
+    pub(crate) fn check_peers(&self) {
+        if self.steal_wakers.borrow().is_empty() {
+            return;
+        }
+        let lagging = match &*self.steer.borrow() {
+            Some((loads, index, _)) => loads.lagging_peer(*index).is_some(),
+            None => false,
+        };
+        if lagging {
+            self.wake_stealers();
+        }
+    }
+
+    fn wake_stealers(&self) {
+        for w in self.steal_wakers.take() {
+            w.wake();
+        }
+    }
+
+    /// Registers a loop to wake when [`check_peers`](Self::check_peers) finds a lagging
+    /// peer.
+    pub(crate) fn wake_on_lagging_peer(&self, waker: &Waker) {
+        let mut wakers = self.steal_wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
         }
     }
 

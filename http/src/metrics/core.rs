@@ -16,6 +16,7 @@ pub(crate) struct CoreHttpMetrics {
     hist: RefCell<HttpHistograms>,
     requests: Cell<u64>,
     accepted: Cell<u64>,
+    taken_over: Cell<u64>,
     responses: RefCell<ResponseCounts>,
     refusals: RefCell<RefusalCounts>,
     proxy_spliced_bytes: Cell<u64>,
@@ -27,6 +28,7 @@ impl CoreHttpMetrics {
             hist: RefCell::new(HttpHistograms::new()),
             requests: Cell::new(0),
             accepted: Cell::new(0),
+            taken_over: Cell::new(0),
             responses: RefCell::default(),
             refusals: RefCell::default(),
             proxy_spliced_bytes: Cell::new(0),
@@ -36,6 +38,11 @@ impl CoreHttpMetrics {
     #[inline]
     pub(crate) fn accepted(&self) {
         self.accepted.set(self.accepted.get() + 1);
+    }
+
+    /// A connection accepted from another core's listener while that core lagged.
+    pub(crate) fn took_over(&self) {
+        self.taken_over.set(self.taken_over.get() + 1);
     }
 
     #[inline]
@@ -79,6 +86,7 @@ impl CoreHttpMetrics {
             cpu: id.cpu,
             requests: self.requests.get(),
             connections_accepted: self.accepted.get(),
+            connections_taken_over: self.taken_over.get(),
             connections_open: connections_open as u64,
             listen_backlog: 0,
             responses: *self.responses.borrow(),

@@ -43,6 +43,13 @@ pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
     );
     family(
         o,
+        "coreline_http_connections_taken_over_total",
+        "counter",
+        "Connections accepted from another core's listener while that core lagged.",
+        &per_core(&|c| c.connections_taken_over as f64),
+    );
+    family(
+        o,
         "coreline_proxy_spliced_bytes_total",
         "counter",
         "Bytes of upstream response bodies spliced to clients, socket to socket.",

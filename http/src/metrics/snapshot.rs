@@ -91,6 +91,9 @@ pub struct CoreSnapshot {
     pub requests: u64,
     /// Connections accepted.
     pub connections_accepted: u64,
+    /// Of those, connections accepted from another core's listener while that core
+    /// lagged (`steered` mode).
+    pub connections_taken_over: u64,
     /// Connections open now.
     pub connections_open: u64,
     /// The accept queue's limit as the kernel reports it (largest over the core's

@@ -8,10 +8,11 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use coreline_runtime::net::{TcpListener, TcpStream};
+use coreline_runtime::net::{SteerGroup, TcpListener, TcpStream};
 use coreline_runtime::{spawn_local, time};
 use coreline_tls::TlsAcceptor;
 use http::StatusCode;
@@ -29,6 +30,9 @@ pub(crate) struct Listener {
     /// With metrics on, the sampler's probe of the accept queue. It holds a duplicate of
     /// the socket, so it must go when the listener goes (or the socket keeps listening).
     pub(crate) _probe: Option<ProbeGuard>,
+    /// In `steered` mode, the listener's group and this core's index in it: the loop
+    /// leaves the group when it stops, before draining.
+    pub(crate) group: Option<(Arc<SteerGroup>, usize)>,
 }
 
 /// Tells an accept loop to stop (and wakes it).
@@ -44,6 +48,15 @@ impl Stop {
         if let Some(w) = self.waker.take() {
             w.wake();
         }
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// The task to wake on [`stop`](Self::stop).
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        self.waker.set(Some(waker.clone()));
     }
 }
 
@@ -62,6 +75,7 @@ pub(crate) async fn accept_loop<H: Handler>(
         mut listener,
         tls,
         _probe,
+        group,
     } = bound;
     let start = |stream| start_connection(stream, &tls, &core, &handler);
     let mut backoff = AcceptBackoff::default();
@@ -93,12 +107,18 @@ pub(crate) async fn accept_loop<H: Handler>(
             Some(Err(e)) => time::sleep(backoff.failed(&e)).await,
         }
     }
+    // The group's duplicate of the socket goes first, or closing the listener would not
+    // close the socket.
+    if let Some((group, index)) = group {
+        group.leave(index);
+    }
     while let Some(stream) = listener.drain().await {
         start(stream);
     }
 }
 
-fn start_connection<H: Handler>(
+/// Serves an accepted connection on this core (or refuses it over the limit).
+pub(super) fn start_connection<H: Handler>(
     stream: TcpStream,
     tls: &Option<Rc<TlsAcceptor>>,
     core: &Rc<ConnRegistry>,

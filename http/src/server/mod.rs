@@ -10,6 +10,7 @@ mod refuse;
 mod run;
 mod source;
 mod start;
+mod steal;
 
 pub use self::builder::Builder;
 pub use self::fd_limit::{raise_fd_limit, LOW_FD_LIMIT};

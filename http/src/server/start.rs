@@ -18,6 +18,7 @@ use super::accept::{accept_loop, Listener, Stop};
 use super::gather::local_core_snapshot;
 use super::handle::ServerHandle;
 use super::source::{self, CoreSocket, Source};
+use super::steal::{steal_loop, Steal};
 use crate::access_log::FLUSH_EVERY;
 use crate::config::Config;
 use crate::conn::ConnRegistry;
@@ -104,13 +105,13 @@ where
         // (or adopts its own duplicate of an inherited one).
         // Each listener's accept-queue probe goes with it (see metrics::sampler).
         let bind = |socket: CoreSocket, tls: Option<TlsAcceptor>| {
-            let listener = match socket {
-                CoreSocket::Bind(addr) => TcpListener::bind_with(addr, &options)?,
-                CoreSocket::Adopt(fd) => TcpListener::from_std(fd.into())?,
+            let (listener, group) = match socket {
+                CoreSocket::Bind(addr) => (TcpListener::bind_with(addr, &options)?, None),
+                CoreSocket::Adopt(fd) => (TcpListener::from_std(fd.into())?, None),
                 CoreSocket::Steered(addr, group) => {
                     let listener = TcpListener::bind_with(addr, &options)?;
                     group.join(id.index, &listener)?;
-                    listener
+                    (listener, Some((group, id.index)))
                 }
             };
             let probe = metrics.as_ref().and_then(|m| {
@@ -121,6 +122,7 @@ where
                 listener,
                 tls: tls.map(|a| Rc::new(a.per_core())),
                 _probe: probe,
+                group,
             })
         };
         let mine =
@@ -175,14 +177,23 @@ async fn serve_core<H: Handler>(
 ) -> io::Result<()> {
     gate.wait_all().await?;
     let listeners = listeners?;
-    let acceptors: Vec<_> = listeners
-        .into_iter()
-        .map(|l| {
+    let mut acceptors = Vec::new();
+    for l in listeners {
+        if let Some((group, me)) = &l.group {
+            let steal = Steal {
+                group: group.clone(),
+                me: *me,
+                tls: l.tls.clone(),
+                core: core.clone(),
+                handler: handler.clone(),
+            };
             let stop = Rc::new(Stop::default());
-            let task = spawn_local(accept_loop(l, stop.clone(), core.clone(), handler.clone()));
-            (stop, task)
-        })
-        .collect();
+            acceptors.push((stop.clone(), spawn_local(steal_loop(steal, stop))));
+        }
+        let stop = Rc::new(Stop::default());
+        let task = spawn_local(accept_loop(l, stop.clone(), core.clone(), handler.clone()));
+        acceptors.push((stop, task));
+    }
     let sweeper = spawn_local(sweep_loop(core.clone()));
     let log_flusher = core
         .access_log
@@ -202,7 +213,7 @@ async fn serve_core<H: Handler>(
     })
     .await;
     // Stop accepting first: each loop hands over what the kernel already accepted for it,
-    // then closes its socket. Only then are clients told `Connection: close`, so that a
+    // then closes its socket (a loop taking over a peer's queue just stops). Only then are clients told `Connection: close`, so that a
     // client reconnecting at once is refused by the kernel (or reaches another process on
     // the port) instead of waiting in this listener's queue to be reset when it closes.
     let start = Instant::now();
@@ -258,5 +269,6 @@ async fn sweep_loop(core: Rc<ConnRegistry>) {
     loop {
         ticks.tick().await;
         core.sweep();
+        core.check_peers();
     }
 }

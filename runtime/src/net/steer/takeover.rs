@@ -44,11 +44,7 @@ impl SteerLoads {
                 wait = 0;
             }
         }
-        let remembered = lag::decayed(
-            load(LAG),
-            now.saturating_sub(load(LAG_AT)),
-            Self::LAG_SHIFT,
-        );
+        let remembered = lag::decayed(load(LAG), now.saturating_sub(load(LAG_AT)), Self::LAG_SHIFT);
         remembered.max(wait)
     }
 
@@ -89,11 +85,11 @@ impl SteerLoads {
     /// placed by the kernel's hash, not sent by the program).
     pub fn took_over(&self, core: usize) {
         let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
-        let _ = self
-            .word(core, STEERED)
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |steered| {
-                (steered > accepted).then(|| steered - 1)
-            });
+        let _ = self.word(core, STEERED).fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |steered| (steered > accepted).then(|| steered - 1),
+        );
     }
 }
 
