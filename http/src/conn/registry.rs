@@ -101,7 +101,8 @@ impl ConnRegistry {
 
     /// Publishes this core's open and accepted connections, and its lag when it is due
     /// a sample, if its listeners are steered. Only work calls it: an idle core sleeps,
-    /// and the steering program reads its old entry with nothing pending as idle.
+    /// and the steering program reads its old entry with nothing pending as idle. Also
+    /// wakes the takeover loops if a peer lags (see [`check_peers`](Self::check_peers)).
     pub(crate) fn publish_load(&self) {
         let lagging = match &mut *self.steer.borrow_mut() {
             Some((loads, index, run_delay)) => {

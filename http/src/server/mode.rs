@@ -31,9 +31,10 @@ pub enum ListenerMode {
     /// accepted yet, among the cores that do not lag: a core whose recent wait for a CPU
     /// (it runs only in rare slices), or the wait of the connections sent to it and not
     /// accepted (it is not running now), is above twice the lowest plus
-    /// [`SteerLoads::LAG_SLACK`] is passed over. If the kernel refuses the program (it
-    /// needs `CAP_BPF` or `CAP_SYS_ADMIN`), one
-    /// warning is logged and the server runs as `ReusePort`.
+    /// [`SteerLoads::LAG_SLACK`] is passed over. While a core lags, the other cores also
+    /// accept from its socket, so the connections sent to it before its lag showed do not
+    /// wait for it. If the kernel refuses the program (it needs `CAP_BPF` or
+    /// `CAP_SYS_ADMIN`), one warning is logged and the server runs as `ReusePort`.
     Steered,
 }
 
