@@ -198,3 +198,45 @@ fn a_core_out_of_range_is_refused() {
     let e = group.join(1, &one).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
 }
+
+#[test]
+fn a_peer_takes_over_the_queue_of_a_lagging_core() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = two_listeners();
+    group.join(0, &zero).unwrap();
+    group.join(1, &one).unwrap();
+    let loads = group.loads().clone();
+
+    // Core 0 is idle and gets one it never accepts: once that one has waited longer than
+    // the slack, core 0 lags by the program's test, and core 1 sees it.
+    loads.publish(0, 0, 0);
+    loads.publish(1, 7, 0);
+    let _first = connect(addr, 1);
+    assert_eq!(depths(&zero, &one), (1, 0));
+    assert!(!loads.lagging(0));
+    std::thread::sleep(SteerLoads::LAG_SLACK * 3);
+    assert!(loads.lagging(0));
+    assert_eq!(loads.lagging_peer(1), Some(0));
+    assert_eq!(loads.lagging_peer(0), None);
+    let mark = loads.publish_mark(0);
+    assert!(!loads.is_back(0, mark));
+
+    // Core 1 accepts it from core 0's listener; it is no longer pending there, and the
+    // queue is empty (without blocking).
+    let peer = group.peer(0).expect("core 0 joined");
+    assert!(peer.try_accept().unwrap().is_some());
+    loads.took_over(0);
+    assert_eq!(loads.load(0), 0);
+    assert!(!loads.lagging(0));
+    assert!(peer.try_accept().unwrap().is_none());
+    assert_eq!(depths(&zero, &one), (0, 0));
+    // Not back until core 0 publishes.
+    assert!(!loads.is_back(0, mark));
+    loads.publish(0, 0, 0);
+    assert!(loads.is_back(0, mark));
+
+    // Leaving drops the group's copy: no peer to take over from.
+    group.leave(0);
+    assert!(!group.has(0));
+    assert!(group.peer(0).is_none());
+}
