@@ -1,8 +1,8 @@
 //! Taking over a lagging core's queue in `steered` mode: each core, for each steered
 //! listener, runs one loop that waits until another core lags (as the steering program
 //! judges it, [`SteerLoads::lagging`]), then accepts from that core's listener as it
-//! becomes readable and serves those connections as its own, until the core is back or
-//! its listener leaves (see `coreline_runtime::net::PeerListener` for the rule).
+//! becomes readable and serves those connections as its own, until the core has been
+//! back for [`HOLD`] or its listener leaves (see `coreline_runtime::net::PeerListener` for the rule).
 //! The loop waits without a poll or a timer while no core lags: the core's registry
 //! wakes it when it sees a lagging peer while publishing, or on its sweep tick.
 
@@ -11,7 +11,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use coreline_runtime::net::{PeerListener, PublishMark, SteerGroup, SteerLoads};
 use coreline_runtime::time;
@@ -25,6 +25,11 @@ use crate::Handler;
 const RECHECK: Duration = Duration::from_millis(10);
 /// Connections taken per readiness, so one busy peer cannot hold this core in a loop.
 const BATCH: usize = 64;
+/// How long a peer must stay back before this core stops taking over its queue. A
+/// starved core looks back right after each short slice it gets (its lag decays while
+/// it waits for the next one); stopping at once would let the program send it
+/// connections again, each waiting for its next slice before a watch resumes.
+const HOLD: Duration = Duration::from_millis(500);
 
 /// This core's side of one steered listener: what it needs to serve a peer's queue.
 pub(crate) struct Steal<H> {
@@ -71,7 +76,8 @@ enum Event {
     Tick,
 }
 
-/// Serves `victim`'s queue until it is back or leaves (true), or until `stop` (false).
+/// Serves `victim`'s queue until it has been back for [`HOLD`] or leaves (true), or until
+/// `stop` (false).
 async fn take_over<H: Handler>(
     steal: &Steal<H>,
     loads: &SteerLoads,
@@ -80,6 +86,7 @@ async fn take_over<H: Handler>(
     mark: PublishMark,
     stop: &Stop,
 ) -> bool {
+    let mut back_since: Option<Instant> = None;
     loop {
         let event = {
             let mut readable = pin!(peer.readable());
@@ -117,7 +124,12 @@ async fn take_over<H: Handler>(
             Event::Readable(false) => time::sleep(RECHECK).await,
             Event::Tick => {}
         }
-        if !steal.group.has(victim) || loads.is_back(victim, mark) {
+        if !steal.group.has(victim) {
+            return true;
+        }
+        if !loads.is_back(victim, mark) {
+            back_since = None;
+        } else if back_since.get_or_insert_with(Instant::now).elapsed() >= HOLD {
             return true;
         }
     }

@@ -11,8 +11,9 @@
 //! them, and the other finds the queue empty (`EAGAIN`). The thief serves what it took
 //! as its own and calls [`SteerLoads::took_over`], so the owner's pending count drops as
 //! if the owner had accepted it. It stops watching when the peer has published since the
-//! watch began and is no longer lagging ([`SteerLoads::is_back`]), or when the peer's
-//! listener leaves the group (drain). In the healthy case no core lags and nothing is
+//! watch began and is no longer lagging ([`SteerLoads::is_back`]) — the server keeps
+//! watching until that has held for a while, since a starved core looks back right after
+//! each slice it gets — or when the peer's listener leaves the group (drain). In the healthy case no core lags and nothing is
 //! polled.
 
 use std::io;
