@@ -54,6 +54,19 @@ def spread(values, nginx_med):
             "x_nginx": round(med / nginx_med, 2) if nginx_med else None}
 
 
+def profile_text(rows):
+    """The servers' top symbols per run (--perf), each headed by the run's rate and CPU."""
+    out = []
+    for r in rows:
+        if "server_profile" not in r:
+            continue
+        out += ["", f"## {r['client']} → {r['server']}, run {r['run']}: {r['rps']:,.0f} req/s, "
+                f"{r['per_server_cpu_s']:,} req per server CPU-s, server share "
+                f"{r['server_share']}, bound by {r['bound']}"]
+        out += [f"{pct:6.2f}%  {sym}" for pct, sym in r["server_profile"]]
+    return "\n".join(out) + "\n" if out else ""
+
+
 def write(a, rows, commands):
     for r in rows:
         r["server_share"], r["client_share"] = (round(x, 2) for x in shares(r))
@@ -122,6 +135,10 @@ def write(a, rows, commands):
                      f"{r['client_sys']} | {r['TcpExtTCPLossProbes']} | {r['TcpRetransSegs']} | "
                      f"{r['TcpExtTCPDSACKRecv']} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    profiles = profile_text(rows)
+    if profiles:
+        (RESULTS / f"{a.out}-profiles.txt").write_text(
+            f"# command: python3 bench/scripts/bimodal.py {argv}\n{profiles}")
     (RESULTS / f"{a.out}.md").write_text("\n".join(lines) + "\n")
     (RESULTS / f"{a.out}.json").write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
     print("\n".join(lines))
