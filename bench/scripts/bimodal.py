@@ -148,21 +148,27 @@ def parse_rate(client, out):
     sys.exit(f"no rate in {client}'s output:\n{out}")
 
 
-def one_run(client, url, duration, connections, server_pid, load_args=(), profile_to=None):
-    """One client run; with `profile_to` (a perf.data path) also the server's top symbols."""
+def one_run(client, url, duration, connections, server_pid, load_args=(), profile_to=None,
+            keep_profile=None):
+    """One client run; with `profile_to` (a perf.data path) also the server's top symbols
+    (and the recording itself moved to `keep_profile` when given)."""
     prof = Profile(server_pid, profile_to) if profile_to else None
     s0, w0, n0 = cpu_times(server_pid), run_queue_wait(server_pid), nstat()
     z0 = sleeps(server_pid)
     t0 = time.monotonic()
     p = subprocess.Popen(client_cmd(client, url, duration, connections, load_args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The client's profile too: over loopback each side's CPU runs part of the other's TCP.
+    cprof = Profile(p.pid, profile_to.with_suffix(".client")) if profile_to else None
     out = p.stdout.read()
+    ctop = cprof.stop(keep=keep_profile and keep_profile.with_suffix(".client.data")) \
+        if cprof else None
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
     s1, w1, n1 = cpu_times(server_pid), run_queue_wait(server_pid), nstat()
     z1 = sleeps(server_pid)
-    top = prof.stop() if prof else None
+    top = prof.stop(keep=keep_profile) if prof else None
     if p.returncode != 0:
         sys.exit(f"{client} failed:\n{out}")
     return {
@@ -173,7 +179,7 @@ def one_run(client, url, duration, connections, server_pid, load_args=(), profil
         "wall": round(wall, 2),
         "server_sleeps": z1 - z0, "client_sleeps": ru.ru_nvcsw,
         **{k: n1[k] - n0[k] for k in COUNTERS},
-        **({"server_profile": top} if top is not None else {}),
+        **({"server_profile": top, "client_profile": ctop} if top is not None else {}),
     }
 
 
@@ -263,9 +269,14 @@ def main():
     ap.add_argument("--perf", action="store_true",
                     help="sample each run's server with `perf record -e cpu-clock -g` and "
                          "write its top symbols to OUT-profiles.txt")
+    ap.add_argument("--perf-dir", type=Path,
+                    help="with --perf: keep each run's perf.data here as "
+                         "CLIENT-SERVER-RUN.data (for call graphs)")
     ap.add_argument("--label", help="a line for the report's header (\"busy machine\")")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
+    if a.perf_dir:
+        a.perf_dir.mkdir(parents=True, exist_ok=True)
     if a.netns_sysctl and not a.netns:
         ap.error("--netns-sysctl needs --netns (host sysctls are never changed)")
     if a.netns and os.environ.get("BIMODAL_IN_NETNS") != "1":
@@ -300,8 +311,9 @@ def run_session(a, tmp, rows, commands):
             url = f"http://127.0.0.1:{port}{path}"
             try:
                 for run in range(1, a.runs + 1):
+                    keep = a.perf_dir / f"{client}-coreline{server}-{run}.data" if a.perf_dir else None
                     r = one_run(client, url, a.duration, a.connections, proc.pid, a.load_arg,
-                                tmp / "perf.data" if a.perf else None)
+                                tmp / "perf.data" if a.perf else None, keep)
                     rows.append({"server": f"coreline {server}", "client": client, "run": run, **r})
                     print(f"{client} coreline {server} run {run}: {r}", file=sys.stderr)
             finally:
@@ -310,8 +322,10 @@ def run_session(a, tmp, rows, commands):
         proc, port, worker = serve_nginx(tmp / "www", tmp / "nginx")
         try:
             for run in range(1, a.runs + 1):
+                keep = a.perf_dir / f"wrk-nginx-{run}.data" if a.perf_dir else None
                 r = one_run("wrk", f"http://127.0.0.1:{port}{path}", a.duration, a.connections,
-                            worker, profile_to=tmp / "perf.data" if a.perf else None)
+                            worker, profile_to=tmp / "perf.data" if a.perf else None,
+                            keep_profile=keep)
                 rows.append({"server": "nginx", "client": "wrk", "run": run, **r})
                 print(f"wrk nginx run {run}: {r}", file=sys.stderr)
         finally:

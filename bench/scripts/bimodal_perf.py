@@ -17,16 +17,20 @@ class Profile:
             ["perf", "record", "-q", "-e", "cpu-clock", "-g", "-p", str(pid), "-o", str(data)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def stop(self, limit=25):
+    def stop(self, limit=40, keep: Path = None):
         """Ends the recording; returns [(percent, symbol)] of the top `limit` symbols
-        (kernel symbols marked `[k]`, user ones `[.]`), self time only."""
+        (kernel symbols marked `[k]`, user ones `[.]`), self time only. With `keep` the
+        recording is moved there for `perf report -i` (call graphs) instead of deleted."""
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(30)
         out = subprocess.run(
             ["perf", "report", "-i", str(self.data), "--no-children", "--sort", "sym",
              "--stdio", "-g", "none", "--percent-limit", "0.5"],
             capture_output=True, text=True).stdout
-        self.data.unlink(missing_ok=True)
+        if keep:
+            self.data.rename(keep)
+        else:
+            self.data.unlink(missing_ok=True)
         top = []
         for line in out.splitlines():
             parts = line.split(None, 1)

@@ -55,7 +55,8 @@ def spread(values, nginx_med):
 
 
 def profile_text(rows):
-    """The servers' top symbols per run (--perf), each headed by the run's rate and CPU."""
+    """The server's and the client's top symbols per run (--perf), each headed by the run's
+    rate and CPU."""
     out = []
     for r in rows:
         if "server_profile" not in r:
@@ -63,7 +64,9 @@ def profile_text(rows):
         out += ["", f"## {r['client']} → {r['server']}, run {r['run']}: {r['rps']:,.0f} req/s, "
                 f"{r['per_server_cpu_s']:,} req per server CPU-s, server share "
                 f"{r['server_share']}, bound by {r['bound']}"]
-        out += [f"{pct:6.2f}%  {sym}" for pct, sym in r["server_profile"]]
+        for side in ("server", "client"):
+            out += ["", f"{side} ({r[side + '_user'] + r[side + '_sys']:.2f} CPU-s):"]
+            out += [f"{pct:6.2f}%  {sym}" for pct, sym in r.get(side + "_profile") or []]
     return "\n".join(out) + "\n" if out else ""
 
 
