@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bimodal_perf import Profile
 from bimodal_report import write
+from bimodal_ss import Sampler
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -149,7 +150,7 @@ def parse_rate(client, out):
 
 
 def one_run(client, url, duration, connections, server_pid, load_args=(), profile_to=None,
-            keep_profile=None):
+            keep_profile=None, port=None):
     """One client run; with `profile_to` (a perf.data path) also the server's top symbols
     (and the recording itself moved to `keep_profile` when given)."""
     prof = Profile(server_pid, profile_to) if profile_to else None
@@ -158,6 +159,7 @@ def one_run(client, url, duration, connections, server_pid, load_args=(), profil
     t0 = time.monotonic()
     p = subprocess.Popen(client_cmd(client, url, duration, connections, load_args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tcp = Sampler(port, duration) if port else None
     # The client's profile too: over loopback each side's CPU runs part of the other's TCP.
     cprof = Profile(p.pid, profile_to.with_suffix(".client")) if profile_to else None
     out = p.stdout.read()
@@ -179,6 +181,7 @@ def one_run(client, url, duration, connections, server_pid, load_args=(), profil
         "wall": round(wall, 2),
         "server_sleeps": z1 - z0, "client_sleeps": ru.ru_nvcsw,
         **{k: n1[k] - n0[k] for k in COUNTERS},
+        **(tcp.result() if tcp else {}),
         **({"server_profile": top, "client_profile": ctop} if top is not None else {}),
     }
 
@@ -313,7 +316,7 @@ def run_session(a, tmp, rows, commands):
                 for run in range(1, a.runs + 1):
                     keep = a.perf_dir / f"{client}-coreline{server}-{run}.data" if a.perf_dir else None
                     r = one_run(client, url, a.duration, a.connections, proc.pid, a.load_arg,
-                                tmp / "perf.data" if a.perf else None, keep)
+                                tmp / "perf.data" if a.perf else None, keep, port)
                     rows.append({"server": f"coreline {server}", "client": client, "run": run, **r})
                     print(f"{client} coreline {server} run {run}: {r}", file=sys.stderr)
             finally:
@@ -325,7 +328,7 @@ def run_session(a, tmp, rows, commands):
                 keep = a.perf_dir / f"wrk-nginx-{run}.data" if a.perf_dir else None
                 r = one_run("wrk", f"http://127.0.0.1:{port}{path}", a.duration, a.connections,
                             worker, profile_to=tmp / "perf.data" if a.perf else None,
-                            keep_profile=keep)
+                            keep_profile=keep, port=port)
                 rows.append({"server": "nginx", "client": "wrk", "run": run, **r})
                 print(f"wrk nginx run {run}: {r}", file=sys.stderr)
         finally:
