@@ -81,7 +81,7 @@ def spread(values, nginx_med):
 
 def profile_text(rows):
     """The server's and the client's top symbols per run (--perf), each headed by the run's
-    rate and CPU."""
+    rate and CPU; a symbol's share is also given as CPU µs per request answered."""
     out = []
     for r in rows:
         if "server_profile" not in r:
@@ -90,8 +90,11 @@ def profile_text(rows):
                 f"{r['per_server_cpu_s']:,} req per server CPU-s, server share "
                 f"{r['server_share']}, bound by {r['bound']}"]
         for side in ("server", "client"):
-            out += ["", f"{side} ({r[side + '_user'] + r[side + '_sys']:.2f} CPU-s):"]
-            out += [f"{pct:6.2f}%  {sym}" for pct, sym in r.get(side + "_profile") or []]
+            cpu = r[side + "_user"] + r[side + "_sys"]
+            us = cpu * 1e6 / r["requests"] if r["requests"] else 0.0
+            out += ["", f"{side}: {cpu:.2f} CPU-s, {us:.0f} µs per request (share, µs per request, symbol):"]
+            out += [f"{pct:6.2f}%  {pct * us / 100:6.1f} µs  {sym}"
+                    for pct, sym in r.get(side + "_profile") or []]
     return "\n".join(out) + "\n" if out else ""
 
 
