@@ -23,6 +23,12 @@ def policy():
     return f"SCHED_OTHER, nice {os.nice(0)}"
 
 
+def congestion_control():
+    """The congestion control new connections get here (the namespace's own with --netns)."""
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
+
+
 # A side whose CPU share of the run is at least this is taken to bound the run.
 SATURATED = 0.9
 
@@ -129,6 +135,8 @@ def write(a, rows, commands):
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
+        f"- congestion control: {congestion_control()} (BBR paces each connection itself when "
+        "the device has no pacing qdisc; loopback has none)",
         f"- server: `{commands[0] if commands else ''}`",
         *([f"- coreline-load arguments: `{' '.join(a.load_arg)}`"] if getattr(a, "load_arg", None) else []),
         *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
