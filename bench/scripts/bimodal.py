@@ -14,11 +14,14 @@ in the same session. The table gives per server whether every run is within ±15
 server's median, and the median's ratio to nginx's.
 
 Besides req/s, each run records what tells the modes apart: the server's and the client's
-CPU seconds split user/system (/proc/PID/stat, the client's from wait4), and the host's TCP
-counter deltas over the run (`nstat`: retransmitted segments, spurious retransmissions
-detected by D-SACK, tail loss probes), and how long the server waited for a CPU while
-runnable (schedstat: other processes' share). The counters are host-wide unless --netns
-runs the whole session in a private network namespace.
+CPU seconds split user/system (/proc/PID/stat, the client's from wait4), how often each
+slept (voluntary context switches), how long the server waited for a CPU while runnable
+(schedstat: other processes' share), the TCP counter deltas over the run (`nstat`:
+retransmissions, D-SACKs, tail loss probes, receive-queue prunes and collapses, receive-side
+drops, data segments and pure ACKs), and the server connections' pacing rate, delivery rate
+and congestion window (`ss -tin`, bimodal_ss.py). The counters are host-wide unless --netns
+runs the whole session in a private network namespace. --perf adds each run's server and
+client profile (bimodal_perf.py).
 
 `chrt -r 10 python3 bench/scripts/bimodal.py ...` runs the session with its CPUs guaranteed
 over ordinary processes (the report says how it was scheduled); --hog CPU:BUSY/PERIOD adds
