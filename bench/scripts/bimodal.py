@@ -14,11 +14,14 @@ in the same session. The table gives per server whether every run is within ±15
 server's median, and the median's ratio to nginx's.
 
 Besides req/s, each run records what tells the modes apart: the server's and the client's
-CPU seconds split user/system (/proc/PID/stat, the client's from wait4), and the host's TCP
-counter deltas over the run (`nstat`: retransmitted segments, spurious retransmissions
-detected by D-SACK, tail loss probes), and how long the server waited for a CPU while
-runnable (schedstat: other processes' share). The counters are host-wide unless --netns
-runs the whole session in a private network namespace.
+CPU seconds split user/system (/proc/PID/stat, the client's from wait4), how often each
+slept (voluntary context switches), how long the server waited for a CPU while runnable
+(schedstat: other processes' share), the TCP counter deltas over the run (`nstat`:
+retransmissions, D-SACKs, tail loss probes, receive-queue prunes and collapses, receive-side
+drops, data segments and pure ACKs), and the server connections' pacing rate, delivery rate
+and congestion window (`ss -tin`, bimodal_ss.py). The counters are host-wide unless --netns
+runs the whole session in a private network namespace. --perf adds each run's server and
+client profile (bimodal_perf.py).
 
 `chrt -r 10 python3 bench/scripts/bimodal.py ...` runs the session with its CPUs guaranteed
 over ordinary processes (the report says how it was scheduled); --hog CPU:BUSY/PERIOD adds
@@ -30,14 +33,27 @@ only; never changes the host's sysctls (--netns-sysctl acts inside the private n
 import argparse, json, os, shlex, signal, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 
+from bimodal_perf import Profile
 from bimodal_report import write
+from bimodal_ss import Sampler
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 CLK = os.sysconf("SC_CLK_TCK")
-# nstat counters that differ between the modes (see bench/README.md#large-file-spread).
-COUNTERS = ["TcpRetransSegs", "TcpExtTCPDSACKRecv", "TcpExtTCPRcvQDrop",
-            "TcpExtTCPBacklogDrop", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"]
+# nstat counters recorded per run (all in the JSON; the telling ones are report columns).
+# Loopback drops nothing by itself, so a retransmission there means the receiver pruned,
+# collapsed or dropped what it got (receive queue over its rcvbuf, socket backlog full,
+# TCP memory pressure, zero window) or a probe fired before the ACK came back: these tell
+# those apart. Segments out per request tell the size of the skbs the sender built.
+COUNTERS = ["TcpRetransSegs", "TcpExtTCPDSACKRecv", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes",
+            "TcpExtTCPLossProbeRecovery", "TcpExtTCPSpuriousRtxHostQueues",
+            "TcpExtPruneCalled", "TcpExtRcvPruned", "TcpExtOfoPruned", "TcpExtTCPRcvCollapsed",
+            "TcpExtTCPRcvQDrop", "TcpExtTCPBacklogDrop", "TcpExtTCPZeroWindowDrop",
+            "TcpExtTCPOFOQueue", "TcpExtTCPOFODrop", "TcpExtTCPMemoryPressures",
+            "TcpExtTCPWantZeroWindowAdv", "TcpExtTCPToZeroWindowAdv", "TcpExtTCPWinProbe",
+            "TcpExtTCPRcvCoalesce", "TcpExtTCPBacklogCoalesce", "TcpExtDelayedACKs",
+            "TcpExtTCPOrigDataSent", "TcpExtTCPPureAcks", "TcpExtTCPHPAcks", "TcpOutSegs",
+            "TcpInSegs"]
 NGINX_CONF = """worker_processes 1;
 worker_cpu_affinity 1;
 daemon off;
@@ -98,6 +114,18 @@ def run_queue_wait(pid):
     return total / 1e9
 
 
+def sleeps(pid):
+    """Voluntary context switches of every thread of `pid` so far: how often it slept."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += sum(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt"))
+        except OSError:
+            pass
+    return total
+
+
 def nstat():
     out = subprocess.run(["nstat", "-az", "--json"], capture_output=True, text=True).stdout
     data = json.loads(out)
@@ -124,16 +152,28 @@ def parse_rate(client, out):
     sys.exit(f"no rate in {client}'s output:\n{out}")
 
 
-def one_run(client, url, duration, connections, server_pid, load_args=()):
+def one_run(client, url, duration, connections, server_pid, load_args=(), profile_to=None,
+            keep_profile=None, port=None):
+    """One client run; with `profile_to` (a perf.data path) also the server's top symbols
+    (and the recording itself moved to `keep_profile` when given)."""
+    prof = Profile(server_pid, profile_to) if profile_to else None
     s0, w0, n0 = cpu_times(server_pid), run_queue_wait(server_pid), nstat()
+    z0 = sleeps(server_pid)
     t0 = time.monotonic()
     p = subprocess.Popen(client_cmd(client, url, duration, connections, load_args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tcp = Sampler(port, duration) if port else None
+    # The client's profile too: over loopback each side's CPU runs part of the other's TCP.
+    cprof = Profile(p.pid, profile_to.with_suffix(".client")) if profile_to else None
     out = p.stdout.read()
+    ctop = cprof.stop(keep=keep_profile and keep_profile.with_suffix(".client.data")) \
+        if cprof else None
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
     s1, w1, n1 = cpu_times(server_pid), run_queue_wait(server_pid), nstat()
+    z1 = sleeps(server_pid)
+    top = prof.stop(keep=keep_profile) if prof else None
     if p.returncode != 0:
         sys.exit(f"{client} failed:\n{out}")
     return {
@@ -142,7 +182,10 @@ def one_run(client, url, duration, connections, server_pid, load_args=()):
         "server_runq_wait": round(w1 - w0, 2),
         "client_user": round(ru.ru_utime, 2), "client_sys": round(ru.ru_stime, 2),
         "wall": round(wall, 2),
+        "server_sleeps": z1 - z0, "client_sleeps": ru.ru_nvcsw,
         **{k: n1[k] - n0[k] for k in COUNTERS},
+        **(tcp.result() if tcp else {}),
+        **({"server_profile": top, "client_profile": ctop} if top is not None else {}),
     }
 
 
@@ -229,9 +272,17 @@ def main():
     ap.add_argument("--hog", metavar="CPU:BUSY/PERIOD",
                     help="during the whole session, a task spinning BUSY ms of every PERIOD "
                          "ms on CPU (0:5/10): how much a server loses to a co-runnable task")
+    ap.add_argument("--perf", action="store_true",
+                    help="sample each run's server with `perf record -e cpu-clock -g` and "
+                         "write its top symbols to OUT-profiles.txt")
+    ap.add_argument("--perf-dir", type=Path,
+                    help="with --perf: keep each run's perf.data here as "
+                         "CLIENT-SERVER-RUN.data (for call graphs)")
     ap.add_argument("--label", help="a line for the report's header (\"busy machine\")")
     ap.add_argument("--out", default="bimodal")
     a = ap.parse_args()
+    if a.perf_dir:
+        a.perf_dir.mkdir(parents=True, exist_ok=True)
     if a.netns_sysctl and not a.netns:
         ap.error("--netns-sysctl needs --netns (host sysctls are never changed)")
     if a.netns and os.environ.get("BIMODAL_IN_NETNS") != "1":
@@ -266,7 +317,9 @@ def run_session(a, tmp, rows, commands):
             url = f"http://127.0.0.1:{port}{path}"
             try:
                 for run in range(1, a.runs + 1):
-                    r = one_run(client, url, a.duration, a.connections, proc.pid, a.load_arg)
+                    keep = a.perf_dir / f"{client}-coreline{server}-{run}.data" if a.perf_dir else None
+                    r = one_run(client, url, a.duration, a.connections, proc.pid, a.load_arg,
+                                tmp / "perf.data" if a.perf else None, keep, port)
                     rows.append({"server": f"coreline {server}", "client": client, "run": run, **r})
                     print(f"{client} coreline {server} run {run}: {r}", file=sys.stderr)
             finally:
@@ -275,7 +328,10 @@ def run_session(a, tmp, rows, commands):
         proc, port, worker = serve_nginx(tmp / "www", tmp / "nginx")
         try:
             for run in range(1, a.runs + 1):
-                r = one_run("wrk", f"http://127.0.0.1:{port}{path}", a.duration, a.connections, worker)
+                keep = a.perf_dir / f"wrk-nginx-{run}.data" if a.perf_dir else None
+                r = one_run("wrk", f"http://127.0.0.1:{port}{path}", a.duration, a.connections,
+                            worker, profile_to=tmp / "perf.data" if a.perf else None,
+                            keep_profile=keep, port=port)
                 rows.append({"server": "nginx", "client": "wrk", "run": run, **r})
                 print(f"wrk nginx run {run}: {r}", file=sys.stderr)
         finally:

@@ -30,6 +30,10 @@ fn quick_compare_writes_every_row() {
         "{md}"
     );
     assert!(json["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    // Whether the kernel paced the connections (BBR) changes the CPU per large response.
+    assert!(json["congestion_control"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty() && md.contains(&format!("TCP congestion control {c}"))));
     assert!(
         json["versions"]["nginx"]
             .as_str()

@@ -84,6 +84,10 @@ pub fn compare(a: &CompareArgs, command: String) -> Result<(), Fail> {
             .unwrap_or_default()
             .trim()
             .to_string(),
+        congestion_control: fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         versions: versions(a),
         servers: a.servers.clone(),

@@ -22,6 +22,9 @@ pub struct Context {
     pub date: String,
     /// `uname -r`.
     pub kernel: String,
+    /// `net.ipv4.tcp_congestion_control`: with BBR the kernel paces each loopback
+    /// connection itself, at a CPU cost on the sending side.
+    pub congestion_control: String,
     /// Online CPUs.
     pub cpus: usize,
     /// Tool versions (nginx, wrk, load tool).
@@ -246,6 +249,7 @@ mod tests {
             command: "coreline-bench compare".into(),
             date: "d".into(),
             kernel: "k".into(),
+            congestion_control: "cubic".into(),
             cpus: 2,
             versions: BTreeMap::new(),
             servers: vec![Kind::Coreline, Kind::Nginx, Kind::Hyper],

@@ -41,7 +41,8 @@ pub fn to_json(
         "path": s.path(), "connections": s.connections, "pipeline": s.pipeline, "close": s.close, "tls": s.tls,
         "tls_resume": s.resume, "open_fraction": s.open_fraction, "rate": o.rates.get(s.name)}))).collect();
     json!({
-        "command": cx.command, "date": cx.date, "kernel": cx.kernel, "cpus": cx.cpus, "versions": cx.versions,
+        "command": cx.command, "date": cx.date, "kernel": cx.kernel,
+        "congestion_control": cx.congestion_control, "cpus": cx.cpus, "versions": cx.versions,
         "load": a.load.name(), "server_cpus": a.server_cpus, "client_cpus": a.client_cpus, "load_shares_server_cpu": a.load_shares_server_cpu, "duration_s": a.duration,
         "repeats": a.repeats, "quick": a.quick, "servers": cx.servers.iter().map(|k| k.name()).collect::<Vec<_>>(),
         "scenarios": scenarios, "capacity_rps": o.capacity.as_ref().map(|c| c.0), "notes": cx.server_notes.iter().chain(&o.notes).collect::<Vec<_>>(),

@@ -49,8 +49,8 @@ pub fn markdown(
     let _ = writeln!(m, "- command: `{}`", cx.command);
     let _ = writeln!(
         m,
-        "- date: {}; kernel {}; {} CPUs",
-        cx.date, cx.kernel, cx.cpus
+        "- date: {}; kernel {}; {} CPUs; TCP congestion control {}",
+        cx.date, cx.kernel, cx.cpus, cx.congestion_control
     );
     let v: Vec<String> = cx
         .versions

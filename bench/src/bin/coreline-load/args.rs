@@ -107,6 +107,11 @@ struct Flags {
     /// two per connection, 32 to 1024].
     #[arg(long, value_name = "N", value_parser = recv_buffers)]
     recv_buffers: Option<u16>,
+    /// Microseconds a core keeps polling for completions before it sleeps. Over loopback
+    /// the server's CPU runs the client's receive path and pays for waking a sleeping
+    /// client (an inter-processor interrupt); polling spares it that [default: 0].
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 0)]
+    busy_poll_us: u64,
 }
 
 /// A checked command line.
@@ -139,6 +144,8 @@ pub struct Config {
     pub quiet: bool,
     /// `--recv-buffers`: receive buffers per core (`None`: by connections per core).
     pub recv_buffers: Option<u16>,
+    /// `--busy-poll-us`: how long an idle core polls before it sleeps.
+    pub busy_poll: Duration,
 }
 
 /// What the command line asks for.
@@ -224,6 +231,7 @@ fn check(f: Flags) -> Result<Config, String> {
         plot: f.plot,
         quiet: f.quiet,
         recv_buffers: f.recv_buffers,
+        busy_poll: Duration::from_micros(f.busy_poll_us),
     })
 }
 

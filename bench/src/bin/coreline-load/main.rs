@@ -143,6 +143,7 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
             RECV_BUFFER_SIZE,
         )
         .ring_entries(4096)
+        .busy_poll(cfg.busy_poll)
         .metrics(false)
         .thread_name("coreline-load")
         .build()

@@ -132,3 +132,12 @@ fn recv_buffers_flag() {
         assert!(e.contains("--recv-buffers"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn busy_poll_flag() {
+    let url = "http://127.0.0.1:8080/";
+    assert_eq!(cfg(&["-c", "1", "-d", "1", url]).busy_poll, Duration::ZERO);
+    let c = cfg(&["-c", "1", "-d", "1", "--busy-poll-us", "100", url]);
+    assert_eq!(c.busy_poll, Duration::from_micros(100));
+    assert!(p(&["-c", "1", "-d", "1", "--busy-poll-us", "-1", url]).is_err());
+}
