@@ -14,6 +14,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v openssl >/dev/null || need_apt+=(openssl)
 # coreline-bench compare (bench/tests/compare_quick/) pins servers and load with taskset.
 command -v taskset >/dev/null || need_apt+=(util-linux)
+# Tests read sockets' state with ss and make network namespaces with ip.
+command -v ss >/dev/null || need_apt+=(iproute2)
 # The metrics tests parse /metrics with the reference parser, under Debian's python (the
 # package installs there, whatever python3 comes first on PATH).
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need_apt+=(python3-prometheus-client)

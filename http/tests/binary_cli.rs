@@ -152,6 +152,16 @@ fn bad_values_give_one_line_and_exit_2() {
             "/nonexistent/c.toml",
         ),
         (&["check-config"], "<FILE>"),
+        (
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--congestion-control",
+                "no-such-cc",
+            ],
+            "TCP congestion control \"no-such-cc\": not in this kernel (available: ",
+        ),
     ] {
         one_line(&run(args), 2, says);
     }
@@ -214,5 +224,38 @@ fn check_config_accepts_a_good_file_and_the_shipped_example() {
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         let said = String::from_utf8_lossy(&out.stdout);
         assert_eq!(said, format!("configuration {} is ok\n", path.display()));
+    }
+}
+
+#[test]
+fn congestion_control_reaches_accepted_connections() {
+    // An algorithm other than the kernel's default, so that the flag's effect shows.
+    let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap();
+    let wanted = if default.trim() == "reno" {
+        "cubic"
+    } else {
+        "reno"
+    };
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = serve(
+        &["--listen", &addr, "--congestion-control", wanted],
+        addr.parse().unwrap(),
+    );
+    let _conn = TcpStream::connect(&addr).unwrap();
+    // The server's side of the connection, as `ss -ti` shows it: its algorithm's name.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let filter = format!("( sport = :{port} )");
+        let out = Command::new("ss")
+            .args(["-tinH", "state", "established", &filter])
+            .output()
+            .expect("ss (iproute2)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.split_whitespace().any(|w| w == wanted) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{wanted} not in: {text}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -14,8 +14,8 @@ pub(crate) use addr::RawAddr;
 #[cfg(feature = "futures-io")]
 pub(crate) use socket::shutdown_write;
 pub(crate) use socket::{
-    bind, connect_now, get_int_opt, listen, set_int_opt, socket_addr, tcp_info, tcp_socket,
-    unix_stream_socket,
+    bind, congestion_control, connect_now, get_int_opt, listen, set_congestion_control,
+    set_int_opt, socket_addr, tcp_info, tcp_socket, unix_stream_socket,
 };
 
 /// Turns a `-1` syscall return into the current `errno` as an `io::Error`.

@@ -159,6 +159,18 @@ impl Builder {
         self
     }
 
+    /// `TCP_CONGESTION` on accepted connections, by name (default `None`: the kernel's
+    /// `net.ipv4.tcp_congestion_control`), like HAProxy's `cc` bind option. Set on each
+    /// listener, from which the kernel copies it to every accepted socket. A name the
+    /// kernel does not offer fails the start with the list of those it does. Why a server
+    /// may want it: on loopback, BBR (a common kernel default) paces every connection with
+    /// a timer, and large responses settle in a slow or a fast mode from run to run
+    /// (bench/README.md, "Large files"); `reno` or `cubic` do not pace.
+    pub fn congestion_control(mut self, name: Option<String>) -> Self {
+        self.listen.congestion_control = name;
+        self
+    }
+
     /// Size and count limits (default [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -261,6 +273,8 @@ impl Builder {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
             .cpus()
             .to_vec();
+        // Socket options the kernel may refuse, reported now rather than by every core.
+        self.listen.check()?;
         // Each address must be free (port 0 resolved), unless shared on purpose.
         let shared = self.share_ports;
         let check_free = |a: SocketAddr| match shared && a.port() != 0 {

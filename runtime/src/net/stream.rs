@@ -93,6 +93,14 @@ impl TcpStream {
     pub fn int_option(&self, level: i32, name: i32) -> io::Result<i32> {
         sys::get_int_opt(self.conn.fd.raw(), level, name)
     }
+
+    /// Reads `TCP_CONGESTION`: the name of the congestion control algorithm the socket
+    /// uses (inherited from its listener's
+    /// [`ListenOptions::congestion_control`](crate::net::ListenOptions::congestion_control),
+    /// or the kernel's default).
+    pub fn congestion_control(&self) -> io::Result<String> {
+        sys::congestion_control(self.conn.fd.raw())
+    }
 }
 
 impl AsRawFd for TcpStream {

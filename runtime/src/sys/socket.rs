@@ -43,6 +43,44 @@ pub(crate) fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::R
     .map(drop)
 }
 
+/// Sets `TCP_CONGESTION` to the algorithm `name`.
+pub(crate) fn set_congestion_control(fd: RawFd, name: &str) -> io::Result<()> {
+    // SAFETY: we pass a pointer to the name's live bytes and their exact length.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr() as *const libc::c_void,
+            name.len() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// Reads `TCP_CONGESTION`: the name of the socket's congestion control algorithm.
+pub(crate) fn congestion_control(fd: RawFd) -> io::Result<String> {
+    // The kernel's names are at most TCP_CA_NAME_MAX (16) bytes, NUL-padded.
+    let mut name = [0u8; 16];
+    let mut len = name.len() as libc::socklen_t;
+    // SAFETY: name and len are live locals; len says how many bytes name holds.
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_mut_ptr() as *mut libc::c_void,
+            &mut len,
+        )
+    })?;
+    let written = &name[..(len as usize).min(name.len())];
+    let end = written
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(written.len());
+    Ok(String::from_utf8_lossy(&written[..end]).into_owned())
+}
+
 /// Reads an integer socket option.
 pub(crate) fn get_int_opt(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
     let mut value: i32 = 0;

@@ -37,6 +37,38 @@ fn notsent_lowat_set_on_the_listener_reaches_accepted_sockets() {
 }
 
 #[test]
+fn congestion_control_set_on_the_listener_reaches_accepted_sockets() {
+    one_core()
+        .block_on(|| async {
+            // Pick an algorithm other than the default, so that inheritance shows.
+            let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+                .unwrap()
+                .trim()
+                .to_owned();
+            let wanted = if default == "reno" { "cubic" } else { "reno" };
+            let options = ListenOptions::default().congestion_control(Some(wanted.into()));
+            let mut listener = TcpListener::bind_with(any_port(), &options).unwrap();
+            let client = TcpStream::connect(listener.local_addr()).await.unwrap();
+            let server = listener.accept().await.unwrap();
+            assert_eq!(server.congestion_control().unwrap(), wanted);
+            assert_eq!(client.congestion_control().unwrap(), default);
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_unknown_congestion_control_is_refused_with_the_available_ones() {
+    let options = ListenOptions::default().congestion_control(Some("no-such-cc".into()));
+    let err = TcpListener::bind_with(any_port(), &options).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("\"no-such-cc\"") && text.contains("available: "),
+        "{text}"
+    );
+    assert!(text.contains("reno"), "reno is always built in: {text}");
+}
+
+#[test]
 fn reuse_port_lets_two_sockets_share_a_port_and_its_absence_does_not() {
     one_core()
         .block_on(|| async {

@@ -13,8 +13,8 @@
 //! With `--metrics ADDR [--metrics-hlog DIR]`, SIGUSR1 writes an interval log.
 //! `--access-log FILE|- [--access-log-format combined|json]` writes a line per response
 //! (SIGHUP reopens the file; an unopenable file prints one line and exits 2).
-//! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN` and `--notsent-lowat BYTES|off` set
-//! those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
+//! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN`, `--notsent-lowat BYTES|off` and
+//! `--congestion-control NAME` set those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
 //! 5, for the first two). `--busy-poll-us N` keeps an idle core polling that long before
 //! it sleeps (see bench/README.md's large-file section for what it costs).
 //!
@@ -251,6 +251,7 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
         .notsent_lowat(serve.notsent_lowat)
+        .congestion_control(serve.congestion_control.clone())
         .busy_poll(serve.busy_poll)
         .file_body_method(serve.file_body)
         .server_header(Some(http::HeaderValue::from_static("coreline")));

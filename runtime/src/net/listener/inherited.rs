@@ -9,8 +9,8 @@ use super::{ListenOptions, TcpListener};
 use crate::sys;
 
 /// Sets the options of `options` that the kernel copies from a listener to each socket it
-/// accepts: `TCP_NODELAY`, `TCP_DEFER_ACCEPT`, `TCP_FASTOPEN`, `TCP_NOTSENT_LOWAT` (each
-/// only when asked for, so a socket's own setting otherwise stays).
+/// accepts: `TCP_NODELAY`, `TCP_DEFER_ACCEPT`, `TCP_FASTOPEN`, `TCP_NOTSENT_LOWAT`,
+/// `TCP_CONGESTION` (each only when asked for, so a socket's own setting otherwise stays).
 pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io::Result<()> {
     let on = |name, value: i32| sys::set_int_opt(raw, libc::IPPROTO_TCP, name, value);
     if options.nodelay {
@@ -28,13 +28,36 @@ pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io:
     if let Some(bytes) = options.notsent_lowat {
         on(libc::TCP_NOTSENT_LOWAT, bytes.min(i32::MAX as u32) as i32)?;
     }
+    if let Some(name) = &options.congestion_control {
+        sys::set_congestion_control(raw, name).map_err(|e| {
+            let why = match e.raw_os_error() {
+                Some(libc::ENOENT) => "not in this kernel".to_owned(),
+                Some(libc::EPERM) => "not allowed (needs CAP_NET_ADMIN unless listed in \
+                     net.ipv4.tcp_allowed_congestion_control)"
+                    .to_owned(),
+                _ => e.to_string(),
+            };
+            let available = available_congestion_control();
+            io::Error::new(
+                e.kind(),
+                format!("TCP congestion control {name:?}: {why} (available: {available})"),
+            )
+        })?;
+    }
     Ok(())
+}
+
+/// The kernel's list of congestion control algorithms, for an error message.
+fn available_congestion_control() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 impl TcpListener {
     /// Checks that `fd` is a listening TCP socket (IPv4 or IPv6) and sets on it the
     /// options of `options` that accepted connections inherit (`nodelay`, `defer_accept`,
-    /// `fastopen`, `notsent_lowat`). `backlog` and `reuse_port` stay as whoever bound the
+    /// `fastopen`, `notsent_lowat`, `congestion_control`). `backlog` and `reuse_port` stay as whoever bound the
     /// socket set them. Returns its local address.
     ///
     /// Call it once per socket; then each core adopts its own duplicate of the fd

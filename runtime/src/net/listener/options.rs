@@ -1,7 +1,13 @@
 //! How a listening socket is set up, and the warning when the kernel shortens its queue.
 
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Once;
 use std::time::Duration;
+
+use super::inherited::apply_accepted_options;
+use crate::sys;
 
 /// How a listening socket is set up. Start from the defaults and change what you need
 /// with the setters (one per field):
@@ -37,6 +43,12 @@ pub struct ListenOptions {
     /// from which Linux copies it to every accepted socket, so it costs no syscall per
     /// accept.
     pub notsent_lowat: Option<u32>,
+    /// `TCP_CONGESTION` on accepted sockets, by name (`"reno"`, `"cubic"`, `"bbr"`, ...;
+    /// default `None`: the kernel's `net.ipv4.tcp_congestion_control`). Set on the
+    /// listener, from which Linux copies it to every accepted socket. The name must be in
+    /// `/proc/sys/net/ipv4/tcp_available_congestion_control` (root may also load a
+    /// module's algorithm; others only those in `tcp_allowed_congestion_control`).
+    pub congestion_control: Option<String>,
 }
 
 impl Default for ListenOptions {
@@ -48,6 +60,7 @@ impl Default for ListenOptions {
             defer_accept: None,
             fastopen: None,
             notsent_lowat: None,
+            congestion_control: None,
         }
     }
 }
@@ -92,6 +105,21 @@ impl ListenOptions {
     #[must_use]
     pub fn notsent_lowat(mut self, bytes: Option<u32>) -> Self {
         self.notsent_lowat = bytes;
+        self
+    }
+
+    /// Sets on a throwaway socket the options the kernel may refuse (an unknown
+    /// `congestion_control`, ...), so that a server reports a bad one before it starts
+    /// rather than when each core binds. Errors: the first option refused, saying which.
+    pub fn check(&self) -> io::Result<()> {
+        let fd = sys::tcp_socket(&SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        apply_accepted_options(fd.as_raw_fd(), self)
+    }
+
+    /// Sets `congestion_control` (see the field).
+    #[must_use]
+    pub fn congestion_control(mut self, name: Option<String>) -> Self {
+        self.congestion_control = name;
         self
     }
 }
