@@ -17,7 +17,9 @@ rest of the host) shares it as usual.
               be accepted, is within twice the lowest plus a slack)
 
 Per row: each core's share of the accepted connections (the admin listener's
-coreline_http_connections_accepted_total), accept-queue overflows (ListenOverflows), and
+coreline_http_connections_accepted_total), how many of those a core took over from the
+other core's listener while that core lagged (steered only:
+coreline_http_connections_taken_over_total), accept-queue overflows (ListenOverflows), and
 the connect + first-response latency percentiles.
 
     sudo python3 kernel-tuning/experiments/reuseport_balance.py          # full, writes results/
@@ -36,15 +38,18 @@ RATE = 1000  # new connections per second
 MODES = ["reuseport", "shared", "steered"]
 COUNTERS = ["ListenOverflows", "ListenDrops"]
 _ACCEPTED = re.compile(r'^coreline_http_connections_accepted_total\{core="(\d+)"\} (\S+)$', re.M)
+_TAKEN = re.compile(r'^coreline_http_connections_taken_over_total\{core="(\d+)"\} (\S+)$', re.M)
 
 FETCH = ("import sys, urllib.request; "
          "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())")
 
 
 def accepted_per_core(ns):
-    """{core index: connections accepted} from the server's admin listener."""
+    """({core index: connections accepted}, {core index: of those, taken over from a
+    lagging core's listener}) from the server's admin listener."""
     text = ns.exec([sys.executable, "-c", FETCH, f"http://127.0.0.1:{ADMIN}/metrics"]).stdout
-    return {int(core): int(float(n)) for core, n in _ACCEPTED.findall(text)}
+    count = lambda pattern: {int(core): int(float(n)) for core, n in pattern.findall(text)}
+    return count(_ACCEPTED), count(_TAKEN)
 
 
 def core0_thread(ns, pid):
@@ -69,25 +74,28 @@ def run(slow, mode, seconds):
                 ns.exec(["chrt", "-i", "-p", "0", core0_thread(ns, server.pid)])
                 hog = ns.popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
             before = ns.netstat()
-            base = accepted_per_core(ns)
+            base, taken_base = accepted_per_core(ns)
             # The warm-up takes the client's first connections, opened all at once.
             load = c.run_load(ns, ["-c", 64, "-R", RATE, "-d", f"{seconds}s", "--warmup", 1,
                                    "--close",
                                    "--timeout", "2s", "--cpus", "1",
                                    f"http://127.0.0.1:{PORT}/plaintext"], check=False)
             delta = c.counter_delta(before, ns.netstat(), COUNTERS)
-            after = accepted_per_core(ns)
+            after, taken_after = accepted_per_core(ns)
             if hog is not None:
                 hog.kill()
                 hog.wait()
         stderr = server.stderr.read() if server.stderr else ""
     per_core = [after.get(i, 0) - base.get(i, 0) for i in (0, 1)]
+    taken = [taken_after.get(i, 0) - taken_base.get(i, 0) for i in (0, 1)]
     return {"slow": slow, "mode": mode, "load": load, "delta": delta, "per_core": per_core,
+            "taken": taken,
             "fell_back": "unavailable" in stderr}
 
 
 HEADERS = (["core 0", "listener mode", "requests done / due", "client errors",
-            "accepted by core 0 / core 1", "core 0 share", "p50", "p99", "p99.9", "max"]
+            "accepted by core 0 / core 1", "of those taken over from the other core",
+            "core 0 share", "p50", "p99", "p99.9", "max"]
            + COUNTERS)
 
 
@@ -101,7 +109,8 @@ def cells(r):
     mode = r["mode"] + (" (fell back to reuseport)" if r["fell_back"] else "")
     return ([("starved" if r["slow"] else "healthy"), mode,
              f"{ld['requests']} / {ld['requests_due']}", c.errors_cell(ld),
-             f"{r['per_core'][0]} / {r['per_core'][1]}", f"{share0(r) * 100:.0f} %"]
+             f"{r['per_core'][0]} / {r['per_core'][1]}",
+             f"{r['taken'][0]} / {r['taken'][1]}", f"{share0(r) * 100:.0f} %"]
             + c.latency_cells(ld) + [r["delta"][k] for k in COUNTERS])
 
 
