@@ -281,14 +281,14 @@ fn start<H: Handler>(
     io: &Rc<ConnIo>,
     handler: &H,
     head: &request::Head,
-    req: Request<()>,
+    mut req: Request<Body>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
     io.access_begin(&req);
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
-            pool::recycle(req.map(|()| Body::empty()));
+            pool::recycle(req);
             return Err(
                 HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
             );
@@ -296,12 +296,9 @@ fn start<H: Handler>(
     }
     io.reset_send_rate();
     let seq = io.begin_body(head.framing, head.expect);
-    let body = if io.body_done() {
-        Body::empty()
-    } else {
-        Body::incoming(Incoming::new(io.clone(), seq))
-    };
-    let mut req = req.map(|()| body);
+    if !io.body_done() {
+        *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
+    }
     io.offer_upgrade(head, &mut req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
