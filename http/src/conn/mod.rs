@@ -177,27 +177,31 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
-                let res = poll_fn(|cx| match fut.as_mut().as_pin_mut() {
-                    None => Poll::Ready(None), // calling the handler panicked
-                    Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
-                        Ok(Poll::Ready(res)) => Poll::Ready(Some(res)),
-                        Ok(Poll::Pending) => {
-                            waited = true;
-                            Poll::Pending
-                        }
-                        Err(_) => Poll::Ready(None),
-                    },
+                // The response is handled where the handler's poll returns it: moved out
+                // through the await instead, it would be copied several times.
+                poll_fn(|cx| {
+                    let res = match fut.as_mut().as_pin_mut() {
+                        None => None, // calling the handler panicked
+                        Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
+                            Ok(Poll::Ready(res)) => Some(res),
+                            Ok(Poll::Pending) => {
+                                waited = true;
+                                return Poll::Pending;
+                            }
+                            Err(_) => None,
+                        },
+                    };
+                    if waited {
+                        date::refresh(); // the handler took a while: the cached second may be old
+                    }
+                    let shape = Shape {
+                        version: head.version,
+                        is_head: head.is_head,
+                        keep_alive: keep && res.is_some(),
+                    };
+                    Poll::Ready(finish::respond(io, res, shape))
                 })
-                .await;
-                if waited {
-                    date::refresh(); // the handler took a while: the cached second may be old
-                }
-                let shape = Shape {
-                    version: head.version,
-                    is_head: head.is_head,
-                    keep_alive: keep && res.is_some(),
-                };
-                finish::respond(io, res, shape)
+                .await
             };
             // Only a boxed future (two words) is held across this await.
             let next = match step {
