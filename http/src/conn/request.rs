@@ -124,9 +124,11 @@ fn take_with(
     };
     let mut request = Request::new(Body::empty());
     *request.method_mut() = method;
-    *request.uri_mut() = uri;
+    // The defaults replaced here own no allocation (an empty map, the static "/"):
+    // forgetting them skips their drop code, which is all they would cost.
+    std::mem::forget(std::mem::replace(request.uri_mut(), uri));
     *request.version_mut() = head.version;
-    *request.headers_mut() = map;
+    std::mem::forget(std::mem::replace(request.headers_mut(), map));
     *request.extensions_mut() = extensions;
     // Absolute-form: the target's authority is the host (RFC 9112 §3.2.2).
     crate::parse::use_target_host(&mut request);
