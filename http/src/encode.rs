@@ -160,6 +160,15 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Appends `v` in decimal.
 pub fn decimal(out: &mut Vec<u8>, v: u64) {
+    // Short lengths (most bodies) as fixed-size appends: no copy call of a computed length.
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    if v < 100 {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut v = v;
@@ -275,6 +284,8 @@ mod tests {
             (0u64, "0"),
             (7, "7"),
             (10, "10"),
+            (99, "99"),
+            (100, "100"),
             (u64::MAX, "18446744073709551615"),
         ] {
             let mut out = Vec::new();
