@@ -86,8 +86,30 @@ pub fn response_head(
     persistence: Persistence,
     date: &[u8; DATE_LEN],
 ) {
+    head_start(out, status, server, date);
+    head_fields(out, headers, framing, persistence);
+}
+
+/// Appends the start of a response head: the status line, `Server` (if `server` is some)
+/// and `Date`.
+pub fn head_start(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    server: Option<&[u8]>,
+    date: &[u8; DATE_LEN],
+) {
     status_line(out, status);
     server_and_date(out, server, date);
+}
+
+/// Appends the rest of a response head after [`head_start`]: the handler's fields,
+/// framing, `Connection`, and the blank line.
+pub fn head_fields(
+    out: &mut Vec<u8>,
+    headers: &HeaderMap,
+    framing: ResponseFraming,
+    persistence: Persistence,
+) {
     for (name, value) in headers {
         if is_server_managed(name) {
             continue;

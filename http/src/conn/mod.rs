@@ -13,6 +13,7 @@ mod body;
 mod body_read;
 mod finish;
 mod handshake;
+mod head_start;
 mod header_names;
 mod io;
 mod rate;

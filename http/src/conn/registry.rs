@@ -23,6 +23,7 @@ use coreline_runtime::net::{RunDelay, SteerLoads};
 use slab::Slab;
 
 use super::handshake::Handshakes;
+use super::head_start::OkHeadStart;
 use super::io::ConnIo;
 use crate::access_log::CoreAccessLog;
 use crate::clock;
@@ -59,6 +60,8 @@ pub(crate) struct ConnRegistry {
     steer: RefCell<Option<(Arc<SteerLoads>, usize, RunDelay)>>,
     /// Connections the accept loops took on this core (refused ones included).
     accepted: Cell<u64>,
+    /// The encoded start of this core's `200 OK` heads (this server's `Server` value).
+    pub(super) ok_head_start: OkHeadStart,
 }
 
 thread_local! {
@@ -82,6 +85,7 @@ impl ConnRegistry {
             access_log,
             steer: RefCell::new(None),
             accepted: Cell::new(0),
+            ok_head_start: OkHeadStart::default(),
         })
     }
 

@@ -121,19 +121,26 @@ pub(crate) fn encode(
         (true, Version::HTTP_10) => Persistence::KeepAliveEcho,
         (true, _) => Persistence::KeepAlive,
     };
-    let date = date::current();
     let server = io.registry.config.server();
-    io.with_out(|out| {
-        encode::response_head(
-            out,
-            status,
-            server,
-            &parts.headers,
-            framing,
-            persistence,
-            &date,
-        )
-    });
+    if status == StatusCode::OK {
+        io.with_out(|out| {
+            io.registry.ok_head_start.write(out, server);
+            encode::head_fields(out, &parts.headers, framing, persistence);
+        });
+    } else {
+        let date = date::current();
+        io.with_out(|out| {
+            encode::response_head(
+                out,
+                status,
+                server,
+                &parts.headers,
+                framing,
+                persistence,
+                &date,
+            )
+        });
+    }
     pool::put_response_parts(parts);
     let after = if keep { After::KeepAlive } else { After::Close };
     if !send_body {
