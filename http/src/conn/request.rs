@@ -18,8 +18,8 @@ use crate::conn_info::ConnInfo;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
-use crate::{pool, Body};
 use crate::Limits;
+use crate::{pool, Body};
 
 /// What the connection needs from a head besides the request itself.
 pub(crate) struct Head {
