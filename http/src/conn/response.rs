@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::ops;
-use http::{header, Response, StatusCode, Version};
+use http::{header, HeaderValue, Response, StatusCode, Version};
 
 use super::io::ConnIo;
 use crate::body::{Body, Kind};
@@ -46,13 +46,25 @@ pub(crate) fn allows_body(status: StatusCode) -> bool {
         || status == StatusCode::NOT_MODIFIED)
 }
 
+/// Handler maps with at most this many fields are scanned for `Connection` rather than
+/// looked up: comparing a few names costs less than hashing one.
+const SCAN_FIELDS: usize = 8;
+
 /// Wants the handler's `Connection: close`?
 fn asks_close(res: &Response<Body>) -> bool {
-    res.headers().get_all(header::CONNECTION).iter().any(|v| {
+    let says_close = |v: &HeaderValue| {
         v.as_bytes()
             .split(|&b| b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+    };
+    let headers = res.headers();
+    if headers.len() <= SCAN_FIELDS {
+        headers
+            .iter()
+            .any(|(name, v)| name == header::CONNECTION && says_close(v))
+    } else {
+        headers.get_all(header::CONNECTION).iter().any(says_close)
+    }
 }
 
 /// Encodes the head (and a small body behind it); returns what else is to be sent.
