@@ -276,3 +276,29 @@ pub(super) async fn write_stream(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_fields(fields: usize, connection: &'static str) -> Response<Body> {
+        let mut res = Response::new(Body::empty());
+        for i in 0..fields {
+            let name = http::HeaderName::try_from(format!("x-field-{i}")).unwrap();
+            res.headers_mut()
+                .insert(name, HeaderValue::from_static("v"));
+        }
+        res.headers_mut()
+            .append(header::CONNECTION, HeaderValue::from_static(connection));
+        res
+    }
+
+    #[test]
+    fn close_is_found_in_small_and_large_maps() {
+        for fields in [0, SCAN_FIELDS, SCAN_FIELDS * 2] {
+            assert!(asks_close(&with_fields(fields, "upgrade, Close")));
+            assert!(!asks_close(&with_fields(fields, "keep-alive")));
+        }
+        assert!(!asks_close(&Response::new(Body::empty())));
+    }
+}
