@@ -128,6 +128,11 @@ pub fn current() -> [u8; DATE_LEN] {
     CURRENT.with(|c| c.get().1)
 }
 
+/// This thread's cached second (0 before the first [`refresh`]) and its `Date` value.
+pub fn current_with_second() -> (u64, [u8; DATE_LEN]) {
+    CURRENT.with(|c| c.get())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,8 +86,30 @@ pub fn response_head(
     persistence: Persistence,
     date: &[u8; DATE_LEN],
 ) {
+    head_start(out, status, server, date);
+    head_fields(out, headers, framing, persistence);
+}
+
+/// Appends the start of a response head: the status line, `Server` (if `server` is some)
+/// and `Date`.
+pub fn head_start(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    server: Option<&[u8]>,
+    date: &[u8; DATE_LEN],
+) {
     status_line(out, status);
     server_and_date(out, server, date);
+}
+
+/// Appends the rest of a response head after [`head_start`]: the handler's fields,
+/// framing, `Connection`, and the blank line.
+pub fn head_fields(
+    out: &mut Vec<u8>,
+    headers: &HeaderMap,
+    framing: ResponseFraming,
+    persistence: Persistence,
+) {
     for (name, value) in headers {
         if is_server_managed(name) {
             continue;
@@ -160,6 +182,15 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Appends `v` in decimal.
 pub fn decimal(out: &mut Vec<u8>, v: u64) {
+    // Short lengths (most bodies) as fixed-size appends: no copy call of a computed length.
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    if v < 100 {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut v = v;
@@ -275,6 +306,8 @@ mod tests {
             (0u64, "0"),
             (7, "7"),
             (10, "10"),
+            (99, "99"),
+            (100, "100"),
             (u64::MAX, "18446744073709551615"),
         ] {
             let mut out = Vec::new();

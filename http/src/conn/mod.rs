@@ -13,6 +13,7 @@ mod body;
 mod body_read;
 mod finish;
 mod handshake;
+mod head_start;
 mod header_names;
 mod io;
 mod rate;
@@ -177,27 +178,31 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 io.clear_deadline();
                 let mut fut = pin!(fut);
                 let mut waited = false;
-                let res = poll_fn(|cx| match fut.as_mut().as_pin_mut() {
-                    None => Poll::Ready(None), // calling the handler panicked
-                    Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
-                        Ok(Poll::Ready(res)) => Poll::Ready(Some(res)),
-                        Ok(Poll::Pending) => {
-                            waited = true;
-                            Poll::Pending
-                        }
-                        Err(_) => Poll::Ready(None),
-                    },
+                // The response is handled where the handler's poll returns it: moved out
+                // through the await instead, it would be copied several times.
+                poll_fn(|cx| {
+                    let res = match fut.as_mut().as_pin_mut() {
+                        None => None, // calling the handler panicked
+                        Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
+                            Ok(Poll::Ready(res)) => Some(res),
+                            Ok(Poll::Pending) => {
+                                waited = true;
+                                return Poll::Pending;
+                            }
+                            Err(_) => None,
+                        },
+                    };
+                    if waited {
+                        date::refresh(); // the handler took a while: the cached second may be old
+                    }
+                    let shape = Shape {
+                        version: head.version,
+                        is_head: head.is_head,
+                        keep_alive: keep && res.is_some(),
+                    };
+                    Poll::Ready(finish::respond(io, res, shape))
                 })
-                .await;
-                if waited {
-                    date::refresh(); // the handler took a while: the cached second may be old
-                }
-                let shape = Shape {
-                    version: head.version,
-                    is_head: head.is_head,
-                    keep_alive: keep && res.is_some(),
-                };
-                finish::respond(io, res, shape)
+                .await
             };
             // Only a boxed future (two words) is held across this await.
             let next = match step {
@@ -281,14 +286,14 @@ fn start<H: Handler>(
     io: &Rc<ConnIo>,
     handler: &H,
     head: &request::Head,
-    req: Request<()>,
+    mut req: Request<Body>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
     io.access_begin(&req);
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
-            pool::recycle(req.map(|()| Body::empty()));
+            pool::recycle(req);
             return Err(
                 HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
             );
@@ -296,12 +301,9 @@ fn start<H: Handler>(
     }
     io.reset_send_rate();
     let seq = io.begin_body(head.framing, head.expect);
-    let body = if io.body_done() {
-        Body::empty()
-    } else {
-        Body::incoming(Incoming::new(io.clone(), seq))
-    };
-    let mut req = req.map(|()| body);
+    if !io.body_done() {
+        *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
+    }
     io.offer_upgrade(head, &mut req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);

@@ -23,6 +23,7 @@ use coreline_runtime::net::{RunDelay, SteerLoads};
 use slab::Slab;
 
 use super::handshake::Handshakes;
+use super::head_start::OkHeadStart;
 use super::io::ConnIo;
 use crate::access_log::CoreAccessLog;
 use crate::clock;
@@ -63,6 +64,8 @@ pub(crate) struct ConnRegistry {
     steal_wakers: RefCell<Vec<Waker>>,
     /// When this core last looked for a lagging peer (`clock::now_ms`).
     peers_checked: Cell<u64>,
+    /// The encoded start of this core's `200 OK` heads (this server's `Server` value).
+    pub(super) ok_head_start: OkHeadStart,
 }
 
 thread_local! {
@@ -88,6 +91,7 @@ impl ConnRegistry {
             accepted: Cell::new(0),
             steal_wakers: RefCell::new(Vec::new()),
             peers_checked: Cell::new(0),
+            ok_head_start: OkHeadStart::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{header, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use super::header_names::header_name;
 use super::target_cache;
@@ -18,8 +18,8 @@ use crate::conn_info::ConnInfo;
 use crate::parse::{
     parse_head, Expect, HeadError, HeadLimits, HeaderSlots, RequestFraming, MAX_HEADERS,
 };
-use crate::pool;
 use crate::Limits;
+use crate::{pool, Body};
 
 /// What the connection needs from a head besides the request itself.
 pub(crate) struct Head {
@@ -28,6 +28,9 @@ pub(crate) struct Head {
     pub(crate) framing: RequestFraming,
     pub(crate) keep_alive: bool,
     pub(crate) expect: Expect,
+    /// The head has an `Upgrade` field (checked here, while the names are at hand, so
+    /// that requests without one skip the header map lookups of an upgrade offer).
+    pub(crate) upgrade_field: bool,
 }
 
 thread_local! {
@@ -48,13 +51,14 @@ fn range_in(base: &[u8], part: &[u8]) -> Option<Range<usize>> {
 }
 
 /// Parses the head at the front of `inbuf`. When it is complete, splits it off the buffer
-/// and returns it with a request whose body is still empty and whose extensions carry
+/// and returns it with a request whose body is still empty (the caller sets it in place:
+/// `Request::map` would move the whole request twice) and whose extensions carry
 /// `info`. `Ok(None)`: need more bytes.
 pub(crate) fn take_request(
     inbuf: &mut BytesMut,
     limits: &Limits,
     info: &ConnInfo,
-) -> Result<Option<(Head, Request<()>)>, HeadError> {
+) -> Result<Option<(Head, Request<Body>)>, HeadError> {
     FIELDS.with(|fields| {
         let mut fields = fields.borrow_mut();
         fields.clear();
@@ -69,7 +73,7 @@ fn take_with(
     limits: &HeadLimits,
     info: &ConnInfo,
     fields: &mut Vec<(HeaderName, Range<usize>)>,
-) -> Result<Option<(Head, Request<()>)>, HeadError> {
+) -> Result<Option<(Head, Request<Body>)>, HeadError> {
     let (head, method, target, head_len) = {
         let buf: &[u8] = &inbuf[..];
         let mut slots = HeaderSlots::new();
@@ -77,9 +81,11 @@ fn take_with(
             return Ok(None);
         };
         let target = range_in(buf, parsed.target.as_bytes()).ok_or(bad("request target"))?;
+        let mut upgrade_field = false;
         for field in parsed.headers.iter() {
             let name =
                 header_name(field.name.as_bytes()).map_err(|_| bad("invalid header field name"))?;
+            upgrade_field |= name == header::UPGRADE;
             let value = range_in(buf, field.value).unwrap_or(0..0);
             fields.push((name, value));
         }
@@ -89,6 +95,7 @@ fn take_with(
             framing: parsed.framing,
             keep_alive: parsed.keep_alive,
             expect: parsed.expect,
+            upgrade_field,
         };
         (head, parsed.method, target, parsed.head_len)
     };
@@ -115,11 +122,13 @@ fn take_with(
             uri
         }
     };
-    let mut request = Request::new(());
+    let mut request = Request::new(Body::empty());
     *request.method_mut() = method;
-    *request.uri_mut() = uri;
+    // The defaults replaced here own no allocation (an empty map, the static "/"):
+    // forgetting them skips their drop code, which is all they would cost.
+    std::mem::forget(std::mem::replace(request.uri_mut(), uri));
     *request.version_mut() = head.version;
-    *request.headers_mut() = map;
+    std::mem::forget(std::mem::replace(request.headers_mut(), map));
     *request.extensions_mut() = extensions;
     // Absolute-form: the target's authority is the host (RFC 9112 §3.2.2).
     crate::parse::use_target_host(&mut request);

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::ops;
-use http::{header, Response, StatusCode, Version};
+use http::{header, HeaderValue, Response, StatusCode, Version};
 
 use super::io::ConnIo;
 use crate::body::{Body, Kind};
@@ -46,13 +46,25 @@ pub(crate) fn allows_body(status: StatusCode) -> bool {
         || status == StatusCode::NOT_MODIFIED)
 }
 
+/// Handler maps with at most this many fields are scanned for `Connection` rather than
+/// looked up: comparing a few names costs less than hashing one.
+const SCAN_FIELDS: usize = 8;
+
 /// Wants the handler's `Connection: close`?
 fn asks_close(res: &Response<Body>) -> bool {
-    res.headers().get_all(header::CONNECTION).iter().any(|v| {
+    let says_close = |v: &HeaderValue| {
         v.as_bytes()
             .split(|&b| b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+    };
+    let headers = res.headers();
+    if headers.len() <= SCAN_FIELDS {
+        headers
+            .iter()
+            .any(|(name, v)| name == header::CONNECTION && says_close(v))
+    } else {
+        headers.get_all(header::CONNECTION).iter().any(says_close)
+    }
 }
 
 /// Encodes the head (and a small body behind it); returns what else is to be sent.
@@ -121,19 +133,26 @@ pub(crate) fn encode(
         (true, Version::HTTP_10) => Persistence::KeepAliveEcho,
         (true, _) => Persistence::KeepAlive,
     };
-    let date = date::current();
     let server = io.registry.config.server();
-    io.with_out(|out| {
-        encode::response_head(
-            out,
-            status,
-            server,
-            &parts.headers,
-            framing,
-            persistence,
-            &date,
-        )
-    });
+    if status == StatusCode::OK {
+        io.with_out(|out| {
+            io.registry.ok_head_start.write(out, server);
+            encode::head_fields(out, &parts.headers, framing, persistence);
+        });
+    } else {
+        let date = date::current();
+        io.with_out(|out| {
+            encode::response_head(
+                out,
+                status,
+                server,
+                &parts.headers,
+                framing,
+                persistence,
+                &date,
+            )
+        });
+    }
     pool::put_response_parts(parts);
     let after = if keep { After::KeepAlive } else { After::Close };
     if !send_body {
@@ -255,5 +274,31 @@ pub(super) async fn write_stream(
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_fields(fields: usize, connection: &'static str) -> Response<Body> {
+        let mut res = Response::new(Body::empty());
+        for i in 0..fields {
+            let name = http::HeaderName::try_from(format!("x-field-{i}")).unwrap();
+            res.headers_mut()
+                .insert(name, HeaderValue::from_static("v"));
+        }
+        res.headers_mut()
+            .append(header::CONNECTION, HeaderValue::from_static(connection));
+        res
+    }
+
+    #[test]
+    fn close_is_found_in_small_and_large_maps() {
+        for fields in [0, SCAN_FIELDS, SCAN_FIELDS * 2] {
+            assert!(asks_close(&with_fields(fields, "upgrade, Close")));
+            assert!(!asks_close(&with_fields(fields, "keep-alive")));
+        }
+        assert!(!asks_close(&Response::new(Body::empty())));
     }
 }

@@ -26,7 +26,8 @@ impl ConnIo {
             head.framing,
             RequestFraming::None | RequestFraming::Length(0)
         );
-        if head.version != Version::HTTP_11
+        if !head.upgrade_field
+            || head.version != Version::HTTP_11
             || !no_body
             || self.is_tls()
             || self.registry.is_draining()
