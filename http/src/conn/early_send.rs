@@ -1,18 +1,24 @@
-//! The batch's last send, started before the connection waits for its next request and
-//! settled when that wait ends.
+//! The batch's last send, started before the connection waits for its next request, and
+//! settled without waking the connection.
 //!
-//! Awaiting the send would cost every keep-alive request a second wake-up of the
+//! Awaiting the send would cost every keep-alive request a second wake-up of its
 //! connection's task (the send's completion, then the next request's data). A response
-//! nearly always fits in the socket's buffer, so the send is submitted without a waker
-//! and the task waits for data at once; when the wait ends the send is long done and
-//! settling it is one poll. The write timeout still bounds it: the wait's deadline is the
-//! earlier of its own and the send's, and a wait that ended at the send's deadline with
-//! the send done simply goes on.
+//! nearly always fits in the socket's buffer, so the send is submitted without a waker and
+//! the task waits for data at once. One task per core, the settler, polls the sends
+//! started in the previous turn of the loop (long done by then, all of them in one wake-up)
+//! and gives their buffers back to the pool, so an idle connection holds none. A send that
+//! went wrong or only partly (the socket was full) is left, finished, to its connection,
+//! which is woken and settles it when its wait ends ([`ConnIo::recv_settling`]). The write
+//! timeout still bounds a send: while one is in flight the wait's deadline is the earlier
+//! of its own and the send's, and a wait that ends at the send's deadline with the send
+//! done simply goes on.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use coreline_runtime::ops::{self, SendOp};
 
@@ -23,17 +29,28 @@ use crate::{clock, pool};
 /// Boxes kept per core for reuse, so that starting a send allocates nothing once warm.
 const POOLED: usize = 1024;
 
-thread_local! {
-    // The boxes themselves are what is reused (a connection holds one while it sends).
-    #[allow(clippy::vec_box)]
-    static BOXES: RefCell<Vec<Box<InFlight>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A started send (`None` only while pooled) and its deadline (write timeout or
-/// minimum send rate).
+/// A started send and its deadline (write timeout or minimum send rate); or, once the
+/// settler found it failed or partial, its outcome for the connection to handle.
 pub(crate) struct InFlight {
     op: Option<SendOp<Vec<u8>>>,
+    outcome: Option<(io::Result<usize>, Vec<u8>)>,
     deadline: u64,
+}
+
+/// The per-core settler's state.
+#[derive(Default)]
+struct Settler {
+    /// Connections with a send started since the settler last ran.
+    started: Vec<Rc<ConnIo>>,
+    waker: Option<Waker>,
+    running: bool,
+    /// Pooled `InFlight` boxes (the boxes themselves are what is reused).
+    #[allow(clippy::vec_box)]
+    boxes: Vec<Box<InFlight>>,
+}
+
+thread_local! {
+    static SETTLER: RefCell<Settler> = RefCell::new(Settler::default());
 }
 
 impl ConnIo {
@@ -41,8 +58,8 @@ impl ConnIo {
     /// there was nothing to send). `false` where the caller must await
     /// [`flush`](Self::flush) instead: over TLS, with the metrics on (they time the
     /// send's end), or with a send already in flight.
-    pub(super) fn start_flush(&self) -> bool {
-        if self.is_tls() || self.metrics().is_some() || self.has_started_send() {
+    pub(super) fn start_flush(self: &Rc<Self>) -> bool {
+        if self.is_tls() || self.metrics().is_some() || self.started_send_deadline().is_some() {
             return false;
         }
         if self.out.borrow().is_empty() {
@@ -56,17 +73,21 @@ impl ConnIo {
         in_flight.op = Some(op);
         in_flight.deadline = self.deadline();
         self.early_send.set(Some(in_flight));
+        hand_to_settler(self.clone());
         true
     }
 
     /// Waits for received data as [`recv`](Self::recv) does, and settles a started send
-    /// (see the module docs) before reporting: a failed or timed-out send is `Failed`.
+    /// first if the settler has not (see the module docs): a failed or timed-out send is
+    /// `Failed`.
     pub(super) async fn recv_settling(&self, stop_on_drain: bool) -> Recv {
         let Some(send_deadline) = self.started_send_deadline() else {
             return self.recv(stop_on_drain).await;
         };
         let own = self.deadline();
-        self.set_deadline_at(own.min(send_deadline));
+        if send_deadline < own {
+            self.set_deadline_at(send_deadline);
+        }
         loop {
             let got = self.recv(stop_on_drain).await;
             if let Err(e) = self.settle_send().await {
@@ -81,15 +102,39 @@ impl ConnIo {
         }
     }
 
-    fn has_started_send(&self) -> bool {
-        self.started_send_deadline().is_some()
-    }
-
     fn started_send_deadline(&self) -> Option<u64> {
         let in_flight = self.early_send.take();
         let deadline = in_flight.as_ref().map(|f| f.deadline);
         self.early_send.set(in_flight);
         deadline
+    }
+
+    /// The settler's part: if the started send completed in full, gives its buffer back
+    /// and returns `Ready`; any other completion is kept for the connection, which is
+    /// woken. `Pending` while the send is in flight (`cx` is woken when it ends).
+    fn poll_settle_started(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(mut in_flight) = self.early_send.take() else {
+            return Poll::Ready(());
+        };
+        let Some(op) = in_flight.op.as_mut() else {
+            self.early_send.set(Some(in_flight));
+            return Poll::Ready(());
+        };
+        let Poll::Ready((res, buf)) = Pin::new(op).poll(cx) else {
+            self.early_send.set(Some(in_flight));
+            return Poll::Pending;
+        };
+        in_flight.op = None;
+        if matches!(res, Ok(n) if n == buf.len()) {
+            self.sent(buf.len());
+            pool::put_outbuf(buf);
+            put_box(in_flight);
+        } else {
+            in_flight.outcome = Some((res, buf));
+            self.early_send.set(Some(in_flight));
+            self.wake();
+        }
+        Poll::Ready(())
     }
 
     /// Waits for the started send, if any (bounded by the current deadline), sends what
@@ -98,12 +143,13 @@ impl ConnIo {
         let Some(mut in_flight) = self.early_send.take() else {
             return Ok(());
         };
-        let op = in_flight.op.take();
+        let (op, outcome) = (in_flight.op.take(), in_flight.outcome.take());
         put_box(in_flight);
-        let Some(mut op) = op else {
-            return Ok(());
+        let (res, mut back) = match (op, outcome) {
+            (_, Some(outcome)) => outcome,
+            (Some(mut op), None) => poll_fn(|cx| self.poll_timed(Pin::new(&mut op), cx)).await?,
+            (None, None) => return Ok(()),
         };
-        let (res, mut back) = poll_fn(|cx| self.poll_timed(Pin::new(&mut op), cx)).await?;
         let n = res?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -121,22 +167,69 @@ impl ConnIo {
     }
 }
 
+/// Queues `io` for the settler, starting the core's settler task the first time.
+fn hand_to_settler(io: Rc<ConnIo>) {
+    let (waker, spawn) = SETTLER.with(|s| {
+        let mut s = s.borrow_mut();
+        s.started.push(io);
+        let spawn = !std::mem::replace(&mut s.running, true);
+        (s.waker.take(), spawn)
+    });
+    if let Some(w) = waker {
+        w.wake();
+    }
+    if spawn {
+        drop(coreline_runtime::spawn_local(settle_forever()));
+    }
+}
+
+/// The settler task: each time it runs, settles the sends started before (see the module
+/// docs). Ends only with the core, when its guard clears the per-core state.
+async fn settle_forever() {
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = SETTLER.try_with(|s| {
+                let mut s = s.borrow_mut();
+                s.running = false;
+                s.waker = None;
+                s.started.clear();
+            });
+        }
+    }
+    let _running = Running;
+    let mut batch: Vec<Rc<ConnIo>> = Vec::new();
+    poll_fn(|cx| {
+        SETTLER.with(|s| std::mem::swap(&mut s.borrow_mut().started, &mut batch));
+        // Still in flight (started after this task's turn began): settle them next time.
+        batch.retain(|io| io.poll_settle_started(cx).is_pending());
+        SETTLER.with(|s| {
+            let mut s = s.borrow_mut();
+            s.started.append(&mut batch);
+            s.waker = Some(cx.waker().clone());
+        });
+        Poll::<()>::Pending
+    })
+    .await
+}
+
 fn take_box() -> Box<InFlight> {
-    BOXES
-        .with(|b| b.borrow_mut().pop())
+    SETTLER
+        .with(|s| s.borrow_mut().boxes.pop())
         .unwrap_or_else(|| {
             Box::new(InFlight {
                 op: None,
+                outcome: None,
                 deadline: 0,
             })
         })
 }
 
 fn put_box(b: Box<InFlight>) {
-    BOXES.with(|boxes| {
-        let mut boxes = boxes.borrow_mut();
-        if boxes.len() < POOLED {
-            boxes.push(b);
+    SETTLER.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.boxes.len() < POOLED {
+            s.boxes.push(b);
         }
     });
 }
