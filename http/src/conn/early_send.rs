@@ -10,8 +10,7 @@
 //! went wrong or only partly (the socket was full) is left, finished, to its connection,
 //! which is woken and settles it when its wait ends ([`ConnIo::recv_settling`]). The write
 //! timeout still bounds a send: while one is in flight the wait's deadline is the earlier
-//! of its own and the send's, and a wait that ends at the send's deadline with the send
-//! done simply goes on.
+//! of its own and the send's; settling the send restores the wait's own.
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -35,6 +34,8 @@ pub(crate) struct InFlight {
     op: Option<SendOp<Vec<u8>>>,
     outcome: Option<(io::Result<usize>, Vec<u8>)>,
     deadline: u64,
+    /// The deadline of the connection's wait, narrowed to `deadline` meanwhile.
+    wait_deadline: Option<u64>,
 }
 
 /// The per-core settler's state.
@@ -72,6 +73,7 @@ impl ConnIo {
         let mut in_flight = take_box();
         in_flight.op = Some(op);
         in_flight.deadline = self.deadline();
+        in_flight.wait_deadline = None;
         self.early_send.set(Some(in_flight));
         hand_to_settler(self.clone());
         true
@@ -81,25 +83,49 @@ impl ConnIo {
     /// first if the settler has not (see the module docs): a failed or timed-out send is
     /// `Failed`.
     pub(super) async fn recv_settling(&self, stop_on_drain: bool) -> Recv {
-        let Some(send_deadline) = self.started_send_deadline() else {
-            return self.recv(stop_on_drain).await;
-        };
-        let own = self.deadline();
-        if send_deadline < own {
-            self.set_deadline_at(send_deadline);
-        }
-        loop {
-            let got = self.recv(stop_on_drain).await;
-            if let Err(e) = self.settle_send().await {
-                return Recv::Failed(e);
-            }
-            if matches!(got, Recv::TimedOut) && clock::now_ms() < own {
-                // The send's deadline passed, but the send is done: wait on.
-                self.set_deadline_at(own);
-                continue;
-            }
+        self.narrow_deadline_to_send();
+        let got = self.recv(stop_on_drain).await;
+        if self.started_send_deadline().is_none() {
             return got;
         }
+        // Rare (the settler has not run, or left a failed or partial send): boxed, so that
+        // every connection's task keeps no room for it.
+        Box::pin(self.settle_after(got, stop_on_drain)).await
+    }
+
+    /// While a send is in flight, the wait's deadline is the earlier of its own (kept
+    /// with the send, restored once the send is settled) and the send's.
+    fn narrow_deadline_to_send(&self) {
+        let Some(mut in_flight) = self.early_send.take() else {
+            return;
+        };
+        let own = self.deadline();
+        in_flight.wait_deadline = Some(own);
+        self.set_deadline_at(own.min(in_flight.deadline));
+        self.early_send.set(Some(in_flight));
+    }
+
+    /// [`recv_settling`](Self::recv_settling)'s rare part: settles the send, then reports
+    /// `got`, or waits on to the wait's own deadline if only the send's had passed.
+    async fn settle_after(&self, got: Recv, stop_on_drain: bool) -> Recv {
+        let own = self.take_wait_deadline();
+        if let Err(e) = self.settle_send().await {
+            return Recv::Failed(e);
+        }
+        match own {
+            Some(own) if matches!(got, Recv::TimedOut) && clock::now_ms() < own => {
+                self.set_deadline_at(own);
+                self.recv(stop_on_drain).await
+            }
+            _ => got,
+        }
+    }
+
+    fn take_wait_deadline(&self) -> Option<u64> {
+        let mut in_flight = self.early_send.take()?;
+        let own = in_flight.wait_deadline.take();
+        self.early_send.set(Some(in_flight));
+        own
     }
 
     fn started_send_deadline(&self) -> Option<u64> {
@@ -128,6 +154,9 @@ impl ConnIo {
         if matches!(res, Ok(n) if n == buf.len()) {
             self.sent(buf.len());
             pool::put_outbuf(buf);
+            if let Some(own) = in_flight.wait_deadline.take() {
+                self.set_deadline_at(own); // (the connection waits: with its own deadline)
+            }
             put_box(in_flight);
         } else {
             in_flight.outcome = Some((res, buf));
@@ -221,6 +250,7 @@ fn take_box() -> Box<InFlight> {
                 op: None,
                 outcome: None,
                 deadline: 0,
+                wait_deadline: None,
             })
         })
 }
