@@ -218,12 +218,13 @@ async fn settle_forever() {
     struct Running;
     impl Drop for Running {
         fn drop(&mut self) {
-            let _ = SETTLER.try_with(|s| {
+            let started = SETTLER.try_with(|s| {
                 let mut s = s.borrow_mut();
                 s.running = false;
                 s.waker = None;
-                s.started.clear();
+                std::mem::take(&mut s.started)
             });
+            drop(started); // (outside the borrow: a connection dropped here drops its send)
         }
     }
     let _running = Running;

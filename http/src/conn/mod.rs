@@ -223,7 +223,8 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if let Some(e) = refused {
             return finish::fail(io, e).await;
         }
-        // Started, not awaited: the wait below settles it (see `early_send.rs`).
+        // Started, not awaited: the core's settler, or the wait below, settles it
+        // (see `early_send.rs`).
         if !io.start_flush() && io.flush().await.is_err() {
             return End::Close;
         }
