@@ -27,7 +27,8 @@ struct Task {
     generation: u32,
     /// `None` while the task is being polled (so it may spawn or wake without a borrow).
     future: Option<Pin<Box<dyn Future<Output = ()>>>>,
-    waker: Waker,
+    /// Lent to the poll like the future (so a poll costs no reference-count traffic).
+    waker: Option<Waker>,
     scheduled: bool,
 }
 
@@ -92,7 +93,7 @@ impl Executor {
         entry.insert(Task {
             generation,
             future: Some(future),
-            waker,
+            waker: Some(waker),
             scheduled: true,
         });
         self.ready.borrow_mut().push_back(task);
@@ -141,9 +142,12 @@ impl Executor {
                 return;
             }
             t.scheduled = false;
-            match t.future.take() {
-                Some(f) => (f, t.waker.clone()),
-                None => return,
+            match (t.future.take(), t.waker.take()) {
+                (Some(f), Some(w)) => (f, w),
+                (f, w) => {
+                    (t.future, t.waker) = (f, w);
+                    return;
+                }
             }
         };
         let mut cx = Context::from_waker(&waker);
@@ -153,6 +157,7 @@ impl Executor {
             drop(future); // outside the borrow: drops may touch the executor
         } else if let Some(t) = self.tasks.borrow_mut().get_mut(task.index as usize) {
             t.future = Some(future);
+            t.waker = Some(waker);
         }
     }
 

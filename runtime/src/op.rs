@@ -50,20 +50,28 @@ impl<T: OpData> Op<T> {
     }
 }
 
+impl<T: OpData> Op<T> {
+    /// Submits the operation now, if it is not yet, without registering a waker: its
+    /// completion wakes nobody until the op is polled (which then finds it done).
+    pub(crate) fn start(&mut self) {
+        if let State::Unsubmitted(data) = &mut self.state {
+            let sqe = data.sqe();
+            let key = with_driver(|d| d.submit(sqe, T::KIND, false));
+            let State::Unsubmitted(data) = std::mem::replace(&mut self.state, State::Finished)
+            else {
+                unreachable!()
+            };
+            self.state = State::Submitted(key, data);
+        }
+    }
+}
+
 impl<T: OpData> Future for Op<T> {
     type Output = T::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         let this = &mut *self;
-        if let State::Unsubmitted(data) = &mut this.state {
-            let sqe = data.sqe();
-            let key = with_driver(|d| d.submit(sqe, T::KIND, false));
-            let State::Unsubmitted(data) = std::mem::replace(&mut this.state, State::Finished)
-            else {
-                unreachable!()
-            };
-            this.state = State::Submitted(key, data);
-        }
+        this.start();
         let State::Submitted(key, _) = &this.state else {
             panic!("coreline: operation polled after completion");
         };

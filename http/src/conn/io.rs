@@ -79,6 +79,10 @@ pub(crate) struct ConnIo {
     /// `upgrade::HANDED_OVER` once the socket went to an upgraded connection (which then
     /// holds the registry entry). One word: every connection carries it.
     pub(super) upgrade: Cell<u64>,
+    /// The batch's send, started before the wait for the next request and settled when
+    /// that wait ends (`early_send.rs`); boxed, and the box pooled, as every connection
+    /// carries the field.
+    pub(super) early_send: Cell<Option<Box<super::early_send::InFlight>>>,
 }
 
 impl ConnIo {
@@ -101,6 +105,7 @@ impl ConnIo {
             info: OnceCell::new(),
             access: Cell::new(None),
             upgrade: Cell::new(0),
+            early_send: Cell::new(None),
         })
     }
 
@@ -120,6 +125,11 @@ impl ConnIo {
     pub(crate) fn clear_deadline(&self) {
         self.deadline.set(NEVER);
         self.timed_out.set(false);
+    }
+
+    /// The current deadline (`clock::now_ms` units; `u64::MAX`: none).
+    pub(super) fn deadline(&self) -> u64 {
+        self.deadline.get()
     }
 
     /// Whether the current deadline passed.
@@ -208,7 +218,7 @@ impl ConnIo {
     }
 
     /// The core's metrics recorder, if metrics are on.
-    fn metrics(&self) -> Option<&CoreHttpMetrics> {
+    pub(super) fn metrics(&self) -> Option<&CoreHttpMetrics> {
         self.registry.metrics.as_deref()
     }
 

@@ -11,6 +11,7 @@
 mod access;
 mod body;
 mod body_read;
+mod early_send;
 mod finish;
 mod handshake;
 mod head_start;
@@ -227,7 +228,9 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         if let Some(e) = refused {
             return finish::fail(io, e).await;
         }
-        if io.flush().await.is_err() {
+        // Started, not awaited: the core's settler, or the wait below, settles it
+        // (see `early_send.rs`).
+        if !io.start_flush() && io.flush().await.is_err() {
             return End::Close;
         }
         let idle = io.inbuf_is_empty();
@@ -260,7 +263,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
         } else {
             io.set_deadline_at(deadline);
         }
-        match io.recv(idle && !draining).await {
+        match io.recv_settling(idle && !draining).await {
             Recv::Data => {}     // (stamped by the read itself, see stamps.rs)
             Recv::Draining => {} // draining began: wait again, with its short deadline
             Recv::Eof | Recv::Failed(_) => return End::Close,

@@ -143,7 +143,7 @@ impl ConnIo {
     /// Sets the deadline of a wait for room to send: the write timeout, or sooner if the
     /// response falls below the minimum send rate by then (counting `ahead` bytes that
     /// the wait will send at once).
-    fn begin_send_wait(&self, ahead: u64) {
+    pub(super) fn begin_send_wait(&self, ahead: u64) {
         let t = &self.registry.config.timeouts;
         let now = clock::now_ms();
         let timeout = now.saturating_add(t.write.as_millis() as u64);
@@ -166,7 +166,7 @@ impl ConnIo {
     }
 
     /// Polls an operation, failing it once the connection's deadline passed.
-    fn poll_timed<F: Future>(
+    pub(super) fn poll_timed<F: Future>(
         &self,
         op: Pin<&mut F>,
         cx: &mut Context<'_>,

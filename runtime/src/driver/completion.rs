@@ -177,8 +177,10 @@ impl Driver {
                 if throttle {
                     *throttled = true;
                 }
-                if let Some(w) = waker.take() {
-                    w.wake();
+                // By reference, kept: the owner's next poll finds it registered already
+                // (a stale wake-up is harmless, the executor checks the task's generation).
+                if let Some(w) = waker {
+                    w.wake_by_ref();
                 }
                 if unread {
                     self.unread.push(key);

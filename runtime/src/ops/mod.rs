@@ -19,7 +19,7 @@ pub use fixed::send_fixed;
 pub use misc::{readable, splice, timeout_op, writable};
 pub use msg::{recv_from, send_to};
 pub(crate) use net::connect_raw;
-pub use net::{connect, recv, send, send_more, send_vectored, send_zc, shutdown};
+pub use net::{connect, recv, send, send_more, send_op, send_vectored, send_zc, shutdown, SendOp};
 pub use open::{close, open_at, open_at2};
 pub use registered::{send_registered, send_registered_fixed, RegisteredBuf, REGISTERED_SLOTS};
 pub use rw::{read_at, write_at};

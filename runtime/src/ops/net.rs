@@ -109,6 +109,42 @@ pub async fn send<B: IoBuf>(fd: &SharedFd, buf: B) -> (io::Result<usize>, B) {
     .await
 }
 
+/// A [`send`] that can be submitted before it is awaited: see [`send_op`].
+#[must_use = "a send does nothing unless started or awaited"]
+pub struct SendOp<B: IoBuf>(Op<Send<B>>);
+
+impl<B: IoBuf> SendOp<B> {
+    /// Submits the send now (with the core's next `io_uring_enter`) without registering a
+    /// waker, so that its completion wakes no task: whoever awaits the op later finds it
+    /// done. Dropping it before then cancels it, as with any operation.
+    pub fn start(&mut self) {
+        self.0.start();
+    }
+}
+
+impl<B: IoBuf> std::future::Future for SendOp<B> {
+    type Output = (io::Result<usize>, B);
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Like [`send`], as a named future that can be [started](SendOp::start) first and
+/// awaited later: a sender that does not need the result at once (a response whose
+/// socket has room, as it nearly always does) is not woken for it.
+pub fn send_op<B: IoBuf>(fd: &SharedFd, buf: B) -> SendOp<B> {
+    SendOp(Op::new(Send {
+        fd: fd.clone(),
+        buf,
+        zero_copy: false,
+        more: false,
+    }))
+}
+
 /// Like [`send`], with `MSG_MORE`: the kernel holds a partial segment back because more
 /// data follows (e.g. a response head before a spliced body), as `TCP_CORK` would for
 /// one call. The next send or splice without it pushes everything out.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Userspace instructions per request of `coreline serve` answering /plaintext on keep-alive
+# connections WITHOUT pipelining, counted by callgrind (repeatable on a busy machine).
+#
+# Like callgrind_plaintext.sh, but h2load keeps one request in flight per connection on 64
+# connections (`-m 1 -c 64`): every request is its own receive, its own send and, mostly, its
+# own wake-up of the loop, so the profile shows the runtime's per-completion cost and the
+# connection driver's I/O path rather than the HTTP work.
+#
+# usage: bench/scripts/callgrind_keepalive.sh N [OUT]
+#   OUT: also write the callgrind_annotate profile (top 40 functions, exclusive) to OUT,
+#        with this command at its top.
+#   KEEP=FILE in the environment: keep the raw callgrind profile as FILE.
+# Needs valgrind, h2load, curl. Build first: cargo build --release -p coreline-http --bin coreline
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=$1 out=${2:-}
+bin=target/release/coreline
+source bench/scripts/callgrind_common.sh
+port=$(free_port)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+valgrind --tool=callgrind --callgrind-out-file="$work/cg" "$bin" serve --cpus 0 \
+    --listen "127.0.0.1:$port" 2>"$work/valgrind.log" &
+callgrind_count $! "$port" /plaintext "keep-alive /plaintext, one request per receive" \
+    "coreline serve --cpus 0 under valgrind --tool=callgrind" -m 1 -c 64
