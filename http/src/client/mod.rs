@@ -62,7 +62,7 @@ use body::Return;
 use conn::Conn;
 use pool::Pool;
 use response::HeadFailure;
-use upstream::Upstream;
+pub(crate) use upstream::Upstream;
 
 use crate::Body;
 
@@ -108,10 +108,24 @@ impl Client {
         &self,
         request: Request<B>,
     ) -> Result<Response<Body>, Error> {
-        let (parts, body) = request.into_parts();
-        let body: Body = body.into();
+        let (mut parts, body) = request.into_parts();
         let upstream = Upstream::of(&parts.uri)?;
-        let head = request::encode_head(&parts, &upstream, body.len());
+        let uri = std::mem::take(&mut parts.uri);
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        self.send_to(&upstream, &[target], parts, body.into()).await
+    }
+
+    /// Sends a request to `upstream` whose target is the `target` pieces written one
+    /// after the other (`parts.uri` is not used): the proxy's path, with the upstream
+    /// resolved once per route and no URI built per request.
+    pub(crate) async fn send_to(
+        &self,
+        upstream: &Upstream,
+        target: &[&str],
+        parts: http::request::Parts,
+        body: Body,
+    ) -> Result<Response<Body>, Error> {
+        let head = request::encode_head(&parts, target, upstream, body.len());
         let head_request = parts.method == Method::HEAD;
         // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)

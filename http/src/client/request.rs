@@ -31,19 +31,26 @@ pub(super) struct Head {
     pub(super) upgrade: bool,
 }
 
-/// Encodes the head of `parts` for a body of `body_len` bytes (`None`: unknown, sent
-/// chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
+/// Encodes the head of `parts` with the request target `target` (its pieces one after
+/// the other; `/` if they are all empty) for a body of `body_len` bytes (`None`: unknown,
+/// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
 /// the framing of the body actually sent, so the two can never disagree.
-pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u64>) -> Head {
+pub(super) fn encode_head(
+    parts: &Parts,
+    target: &[&str],
+    upstream: &Upstream,
+    body_len: Option<u64>,
+) -> Head {
     let mut out = BytesMut::with_capacity(256);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    out.extend_from_slice(if target.is_empty() {
-        b"/"
-    } else {
-        target.as_bytes()
-    });
+    let before = out.len();
+    for piece in target {
+        out.extend_from_slice(piece.as_bytes());
+    }
+    if out.len() == before {
+        out.extend_from_slice(b"/");
+    }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !parts.headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");

@@ -46,17 +46,12 @@ pub(super) async fn forward(
         Some(_) => parts.headers.get(header::UPGRADE).cloned(),
         None => None,
     };
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let uri = match route.route.upstream_uri(target) {
-        Ok(uri) => uri,
-        Err(e) => {
-            log::warn!(
-                "proxy {}: {target}: no upstream URI ({e}); answered 502",
-                route.route
-            );
-            return text(StatusCode::BAD_GATEWAY, "bad gateway\n");
-        }
-    };
+    // The request's own URI stays here (for the log line); the upstream's target is
+    // written from its pieces.
+    let original = std::mem::take(&mut parts.uri);
+    let target = route
+        .route
+        .upstream_target(original.path_and_query().map_or("/", |pq| pq.as_str()));
     headers::remove_hop_by_hop(&mut parts.headers);
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
@@ -78,10 +73,12 @@ pub(super) async fn forward(
     }
     let head_request = parts.method == Method::HEAD;
     let method = parts.method.clone();
-    let original = std::mem::replace(&mut parts.uri, uri);
     parts.version = Version::HTTP_11;
-    let upstream = Request::from_parts(parts, body);
-    match proxy.client.request(upstream).await {
+    let sent = proxy
+        .client
+        .send_to(&route.upstream, &target, parts, body)
+        .await;
+    match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             // (The client accepts a 101 only to a request that asked for the upgrade.)
             let origin = route.route.origin().to_string();

@@ -49,7 +49,7 @@ use http::{Request, Response};
 
 pub use route::{Route, RouteError};
 
-use crate::client::{Client, ClientBuilder};
+use crate::client::{Client, ClientBuilder, Upstream};
 use crate::{Body, Handler};
 use limit::Limiter;
 
@@ -154,6 +154,7 @@ impl ProxyBuilder {
             .routes
             .iter()
             .map(|route| ProxyRoute {
+                upstream: route.upstream(),
                 route: route.clone(),
                 limiter: Limiter::new(self.max_connections, self.max_queue),
             })
@@ -187,6 +188,8 @@ struct Inner {
 
 struct ProxyRoute {
     route: Route,
+    /// The route's upstream, resolved once (the client's pool key).
+    upstream: Upstream,
     limiter: Rc<Limiter>,
 }
 
