@@ -41,6 +41,7 @@ mod body;
 mod builder;
 mod conn;
 mod connect;
+mod deadline;
 mod error;
 mod pool;
 mod request;
