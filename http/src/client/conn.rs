@@ -7,7 +7,8 @@ use std::io;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
+use coreline_runtime::buf::IoBuf;
 use coreline_runtime::net::TcpStream;
 use coreline_tls::rustls::ClientConnection;
 use coreline_tls::TlsStream;
@@ -16,7 +17,7 @@ use super::deadline::Deadline;
 use super::Error;
 
 /// Sends up to this size are copied into one buffer and leave with one `send`.
-const COALESCE_MAX: usize = 16 * 1024;
+pub(super) const COALESCE_MAX: usize = 16 * 1024;
 
 /// The socket under a connection.
 pub(super) enum Transport {
@@ -100,7 +101,7 @@ impl Conn {
     }
 
     /// Sends `parts` in order within `timeout`; small ones together in one send.
-    pub(super) async fn send(&mut self, parts: &[Bytes], timeout: Duration) -> Result<(), Error> {
+    pub(super) async fn send<B: Part>(&mut self, parts: &[B], timeout: Duration) -> Result<(), Error> {
         self.deadline.start(timeout);
         let deadline = &mut self.deadline;
         let mut sending = pin!(send_parts(&mut self.transport, parts));
@@ -117,23 +118,29 @@ impl Conn {
     }
 }
 
+/// A buffer [`Conn::send`] takes: the request head (`Rc<[u8]>`), body pieces (`Bytes`),
+/// a head and body joined (`Vec<u8>`).
+pub(super) trait Part: IoBuf + Clone + AsRef<[u8]> {}
+
+impl<B: IoBuf + Clone + AsRef<[u8]>> Part for B {}
+
 /// Sends `parts` in order; small ones together in one send.
-async fn send_parts(transport: &mut Transport, parts: &[Bytes]) -> io::Result<()> {
+async fn send_parts<B: Part>(transport: &mut Transport, parts: &[B]) -> io::Result<()> {
     match transport {
         Transport::Tls(tls) => {
-            let slices: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+            let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
             tls.send_vectored(&slices).await
         }
         Transport::Plain(tcp) => {
-            let total: usize = parts.iter().map(Bytes::len).sum();
+            let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
             if parts.len() > 1 && total <= COALESCE_MAX {
                 let mut one = Vec::with_capacity(total);
                 for part in parts {
-                    one.extend_from_slice(part);
+                    one.extend_from_slice(part.as_ref());
                 }
                 return tcp.send_all(one).await.0;
             }
-            for part in parts.iter().filter(|p| !p.is_empty()) {
+            for part in parts.iter().filter(|p| !p.as_ref().is_empty()) {
                 tcp.send_all(part.clone()).await.0?;
             }
             Ok(())
