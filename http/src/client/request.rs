@@ -36,18 +36,19 @@ pub(super) struct Head {
 }
 
 /// Encodes the head of `parts` with the request target `target` (its pieces one after
-/// the other; `/` if they are all empty) for a body of `body_len` bytes (`None`: unknown,
+/// the other; `/` if they are all empty) and the encoded fields `lines` last, for a body of `body_len` bytes (`None`: unknown,
 /// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
 /// the framing of the body actually sent, so the two can never disagree.
 pub(super) fn encode_head(
     parts: &Parts,
     target: &[&str],
+    lines: &[u8],
     upstream: &Upstream,
     body_len: Option<u64>,
 ) -> Head {
     HEAD_SCRATCH.with_borrow_mut(|out| {
         out.clear();
-        let (framing, close) = write_head(out, parts, target, upstream, body_len);
+        let (framing, close) = write_head(out, parts, target, lines, upstream, body_len);
         Head {
             bytes: Rc::from(&out[..]),
             framing,
@@ -67,6 +68,7 @@ fn write_head(
     out: &mut Vec<u8>,
     parts: &Parts,
     target: &[&str],
+    lines: &[u8],
     upstream: &Upstream,
     body_len: Option<u64>,
 ) -> (Framing, bool) {
@@ -101,6 +103,7 @@ fn write_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(lines);
     let framing = match body_len {
         Some(0) if !expects_body(&parts.method) => Framing::Length(0),
         Some(n) => {

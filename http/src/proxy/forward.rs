@@ -12,7 +12,8 @@ use futures_core::Stream;
 use http::header::{self, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 
-use super::headers::{self, Origin};
+use super::forwarding::{self, Origin};
+use super::headers;
 use super::limit::Permit;
 use super::pipe;
 use super::{HostHeader, Inner};
@@ -56,7 +57,11 @@ pub(super) async fn forward(
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
     }
-    let host = parts.headers.get(header::HOST).cloned();
+    let host = match proxy.host {
+        // The client writes the upstream's authority when the request has no Host.
+        HostHeader::Upstream => parts.headers.remove(header::HOST),
+        HostHeader::Keep => parts.headers.get(header::HOST).cloned(),
+    };
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {
@@ -66,17 +71,13 @@ pub(super) async fn forward(
         },
         host: host.as_ref(),
     };
-    headers::add_forwarding(&mut parts.headers, &origin);
-    if proxy.host == HostHeader::Upstream {
-        // The client writes the upstream's authority when the request has no Host.
-        parts.headers.remove(header::HOST);
-    }
+    let forwarding = forwarding::forwarding_lines(&mut parts.headers, &origin);
     let head_request = parts.method == Method::HEAD;
     let method = parts.method.clone();
     parts.version = Version::HTTP_11;
     let sent = proxy
         .client
-        .send_to(&route.upstream, &target, parts, body)
+        .send_to(&route.upstream, &target, &forwarding, parts, body)
         .await;
     match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {

@@ -34,6 +34,7 @@
 //! ```
 
 mod forward;
+mod forwarding;
 mod headers;
 mod limit;
 mod pipe;
