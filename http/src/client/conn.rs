@@ -19,6 +19,12 @@ use super::Error;
 /// Sends up to this size are copied into one buffer and leave with one `send`.
 pub(super) const COALESCE_MAX: usize = 16 * 1024;
 
+/// The largest receive buffer an idle connection keeps. Before a body is spliced, the
+/// bytes already received are drained into the buffer, which can grow to about the size
+/// of the socket's receive queue (up to a MiB or more); kept by every pooled connection,
+/// that was tens of MiB of memory holding nothing.
+const IDLE_BUFFER_MAX: usize = 64 * 1024;
+
 /// The socket under a connection.
 pub(super) enum Transport {
     Plain(TcpStream),
@@ -61,6 +67,14 @@ impl Conn {
                 Poll::Pending => Poll::Pending,
             },
             Transport::Tls(tls) => tls.poll_recv_into(cx, &mut self.buf),
+        }
+    }
+
+    /// Frees the receive buffer if it grew past [`IDLE_BUFFER_MAX`] (and is empty): a
+    /// connection parked in the pool keeps no large buffer.
+    pub(super) fn drop_large_buffer(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > IDLE_BUFFER_MAX {
+            self.buf = BytesMut::new();
         }
     }
 
