@@ -2,8 +2,8 @@
 //! used yet. Receives are polled (the response body stream polls them), sends are awaited.
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
 use std::io;
+use std::pin::pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -115,7 +115,11 @@ impl Conn {
     }
 
     /// Sends `parts` in order within `timeout`; small ones together in one send.
-    pub(super) async fn send<B: Part>(&mut self, parts: &[B], timeout: Duration) -> Result<(), Error> {
+    pub(super) async fn send<B: Part>(
+        &mut self,
+        parts: &[B],
+        timeout: Duration,
+    ) -> Result<(), Error> {
         self.deadline.start(timeout);
         let deadline = &mut self.deadline;
         let mut sending = pin!(send_parts(&mut self.transport, parts));
