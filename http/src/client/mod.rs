@@ -141,13 +141,13 @@ impl Client {
         // The head is encoded: the header map (and, for a request the server received, its
         // extension map with the connection info) go back to the core's pool.
         crate::pool::put_request_parts(parts);
-        let pooled = self.inner.pool.take(&upstream);
+        let pooled = self.inner.pool.take(upstream);
         let conn = match pooled {
             Some(conn) => conn,
-            None => self.connect(&upstream).await?,
+            None => self.connect(upstream).await?,
         };
         let first = self
-            .exchange(conn, &upstream, &head, body, head_request)
+            .exchange(conn, upstream, &head, body, head_request)
             .await;
         match (first, replay) {
             (Err(Attempt::Retryable(e)), Some(whole)) => {
@@ -156,8 +156,8 @@ impl Client {
                     upstream.host,
                     upstream.port
                 );
-                let conn = self.connect(&upstream).await?;
-                self.exchange(conn, &upstream, &head, Body::from(whole), head_request)
+                let conn = self.connect(upstream).await?;
+                self.exchange(conn, upstream, &head, Body::from(whole), head_request)
                     .await
                     .map_err(Attempt::into_error)
             }
