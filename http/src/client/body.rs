@@ -32,8 +32,9 @@ pub(super) struct Return {
 impl Return {
     /// Parks `conn` if it may serve another request: kept alive, and nothing received
     /// beyond this response.
-    pub(super) fn release(self, conn: Conn) {
+    pub(super) fn release(self, mut conn: Conn) {
         if self.keep_alive && conn.buf.is_empty() {
+            conn.drop_large_buffer();
             self.pool.put(&self.upstream, conn);
         }
     }

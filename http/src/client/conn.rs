@@ -1,21 +1,29 @@
 //! [`Conn`]: one connection to an upstream, plain or TLS, with the bytes received and not
 //! used yet. Receives are polled (the response body stream polls them), sends are awaited.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
-use std::task::{Context, Poll};
+use std::pin::pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
+use coreline_runtime::buf::IoBuf;
 use coreline_runtime::net::TcpStream;
-use coreline_runtime::time;
 use coreline_tls::rustls::ClientConnection;
 use coreline_tls::TlsStream;
 
+use super::deadline::Deadline;
 use super::Error;
 
 /// Sends up to this size are copied into one buffer and leave with one `send`.
-const COALESCE_MAX: usize = 16 * 1024;
+pub(super) const COALESCE_MAX: usize = 16 * 1024;
+
+/// The largest receive buffer an idle connection keeps. Before a body is spliced, the
+/// bytes already received are drained into the buffer, which can grow to about the size
+/// of the socket's receive queue (up to a MiB or more); kept by every pooled connection,
+/// that was tens of MiB of memory holding nothing.
+const IDLE_BUFFER_MAX: usize = 64 * 1024;
 
 /// The socket under a connection.
 pub(super) enum Transport {
@@ -31,6 +39,8 @@ pub(super) struct Conn {
     /// Whether it served an earlier request: a failure before any response byte may then
     /// be the upstream having closed it while idle (the keep-alive race).
     pub(super) reused: bool,
+    /// The time limit of the current send or wait for bytes.
+    deadline: Deadline,
 }
 
 impl Conn {
@@ -39,6 +49,7 @@ impl Conn {
             transport,
             buf: BytesMut::new(),
             reused: false,
+            deadline: Deadline::default(),
         }
     }
 
@@ -56,6 +67,14 @@ impl Conn {
                 Poll::Pending => Poll::Pending,
             },
             Transport::Tls(tls) => tls.poll_recv_into(cx, &mut self.buf),
+        }
+    }
+
+    /// Frees the receive buffer if it grew past [`IDLE_BUFFER_MAX`] (and is empty): a
+    /// connection parked in the pool keeps no large buffer.
+    pub(super) fn drop_large_buffer(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > IDLE_BUFFER_MAX {
+            self.buf = BytesMut::new();
         }
     }
 
@@ -82,40 +101,67 @@ impl Conn {
 
     /// [`poll_fill`](Self::poll_fill) within `timeout`.
     pub(super) async fn fill(&mut self, timeout: Duration) -> Result<usize, Error> {
-        match time::timeout(timeout, poll_fn(|cx| self.poll_fill(cx))).await {
-            Ok(result) => result.map_err(Error::Io),
-            Err(_) => Err(Error::Timeout("no response bytes within the read timeout")),
-        }
+        self.deadline.start(timeout);
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = self.poll_fill(cx) {
+                return Poll::Ready(result.map_err(Error::Io));
+            }
+            ready!(self.deadline.poll_elapsed(cx));
+            Poll::Ready(Err(Error::Timeout(
+                "no response bytes within the read timeout",
+            )))
+        })
+        .await
     }
 
     /// Sends `parts` in order within `timeout`; small ones together in one send.
-    pub(super) async fn send(&mut self, parts: &[Bytes], timeout: Duration) -> Result<(), Error> {
-        match time::timeout(timeout, self.send_parts(parts)).await {
-            Ok(result) => result.map_err(Error::Io),
-            Err(_) => Err(Error::Timeout("request not sent within the write timeout")),
-        }
+    pub(super) async fn send<B: Part>(
+        &mut self,
+        parts: &[B],
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        self.deadline.start(timeout);
+        let deadline = &mut self.deadline;
+        let mut sending = pin!(send_parts(&mut self.transport, parts));
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = sending.as_mut().poll(cx) {
+                return Poll::Ready(result.map_err(Error::Io));
+            }
+            ready!(deadline.poll_elapsed(cx));
+            Poll::Ready(Err(Error::Timeout(
+                "request not sent within the write timeout",
+            )))
+        })
+        .await
     }
+}
 
-    async fn send_parts(&mut self, parts: &[Bytes]) -> io::Result<()> {
-        match &mut self.transport {
-            Transport::Tls(tls) => {
-                let slices: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
-                tls.send_vectored(&slices).await
-            }
-            Transport::Plain(tcp) => {
-                let total: usize = parts.iter().map(Bytes::len).sum();
-                if parts.len() > 1 && total <= COALESCE_MAX {
-                    let mut one = Vec::with_capacity(total);
-                    for part in parts {
-                        one.extend_from_slice(part);
-                    }
-                    return tcp.send_all(one).await.0;
+/// A buffer [`Conn::send`] takes: the request head (`Rc<[u8]>`), body pieces (`Bytes`),
+/// a head and body joined (`Vec<u8>`).
+pub(super) trait Part: IoBuf + Clone + AsRef<[u8]> {}
+
+impl<B: IoBuf + Clone + AsRef<[u8]>> Part for B {}
+
+/// Sends `parts` in order; small ones together in one send.
+async fn send_parts<B: Part>(transport: &mut Transport, parts: &[B]) -> io::Result<()> {
+    match transport {
+        Transport::Tls(tls) => {
+            let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
+            tls.send_vectored(&slices).await
+        }
+        Transport::Plain(tcp) => {
+            let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
+            if parts.len() > 1 && total <= COALESCE_MAX {
+                let mut one = Vec::with_capacity(total);
+                for part in parts {
+                    one.extend_from_slice(part.as_ref());
                 }
-                for part in parts.iter().filter(|p| !p.is_empty()) {
-                    tcp.send_all(part.clone()).await.0?;
-                }
-                Ok(())
+                return tcp.send_all(one).await.0;
             }
+            for part in parts.iter().filter(|p| !p.as_ref().is_empty()) {
+                tcp.send_all(part.clone()).await.0?;
+            }
+            Ok(())
         }
     }
 }

@@ -41,6 +41,7 @@ mod body;
 mod builder;
 mod conn;
 mod connect;
+mod deadline;
 mod error;
 mod pool;
 mod request;
@@ -62,7 +63,7 @@ use body::Return;
 use conn::Conn;
 use pool::Pool;
 use response::HeadFailure;
-use upstream::Upstream;
+pub(crate) use upstream::Upstream;
 
 use crate::Body;
 
@@ -108,10 +109,27 @@ impl Client {
         &self,
         request: Request<B>,
     ) -> Result<Response<Body>, Error> {
-        let (parts, body) = request.into_parts();
-        let body: Body = body.into();
+        let (mut parts, body) = request.into_parts();
         let upstream = Upstream::of(&parts.uri)?;
-        let head = request::encode_head(&parts, &upstream, body.len());
+        let uri = std::mem::take(&mut parts.uri);
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        self.send_to(&upstream, &[target], &[], parts, body.into())
+            .await
+    }
+
+    /// Sends a request to `upstream` whose target is the `target` pieces written one
+    /// after the other (`parts.uri` is not used) and whose head ends with `lines`
+    /// (encoded `name: value\r\n` fields) after the fields of `parts`: the proxy's path,
+    /// with the upstream resolved once per route and no URI built per request.
+    pub(crate) async fn send_to(
+        &self,
+        upstream: &Upstream,
+        target: &[&str],
+        lines: &[u8],
+        parts: http::request::Parts,
+        body: Body,
+    ) -> Result<Response<Body>, Error> {
+        let head = request::encode_head(&parts, target, lines, upstream, body.len());
         let head_request = parts.method == Method::HEAD;
         // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)
@@ -123,13 +141,13 @@ impl Client {
         // The head is encoded: the header map (and, for a request the server received, its
         // extension map with the connection info) go back to the core's pool.
         crate::pool::put_request_parts(parts);
-        let pooled = self.inner.pool.take(&upstream);
+        let pooled = self.inner.pool.take(upstream);
         let conn = match pooled {
             Some(conn) => conn,
-            None => self.connect(&upstream).await?,
+            None => self.connect(upstream).await?,
         };
         let first = self
-            .exchange(conn, &upstream, &head, body, head_request)
+            .exchange(conn, upstream, &head, body, head_request)
             .await;
         match (first, replay) {
             (Err(Attempt::Retryable(e)), Some(whole)) => {
@@ -138,8 +156,8 @@ impl Client {
                     upstream.host,
                     upstream.port
                 );
-                let conn = self.connect(&upstream).await?;
-                self.exchange(conn, &upstream, &head, Body::from(whole), head_request)
+                let conn = self.connect(upstream).await?;
+                self.exchange(conn, upstream, &head, Body::from(whole), head_request)
                     .await
                     .map_err(Attempt::into_error)
             }

@@ -2,13 +2,15 @@
 //! framing we choose) and the body, whole in one send or streamed with Content-Length or
 //! chunked framing.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::request::Parts;
 use http::{header, Method};
 
-use super::conn::Conn;
+use super::conn::{Conn, COALESCE_MAX};
 use super::upstream::Upstream;
 use super::Error;
 use crate::Body;
@@ -22,7 +24,9 @@ pub(super) enum Framing {
 
 /// An encoded request head.
 pub(super) struct Head {
-    pub(super) bytes: Bytes,
+    /// Shared, not `Bytes`: sent (and kept for a retry) with no atomic reference count,
+    /// and no allocation on the first clone.
+    pub(super) bytes: Rc<[u8]>,
     pub(super) framing: Framing,
     /// The caller asked for `Connection: close`: the connection is not reused.
     pub(super) close: bool,
@@ -31,23 +35,56 @@ pub(super) struct Head {
     pub(super) upgrade: bool,
 }
 
-/// Encodes the head of `parts` for a body of `body_len` bytes (`None`: unknown, sent
-/// chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
+/// Encodes the head of `parts` with the request target `target` (its pieces one after
+/// the other; `/` if they are all empty) and the encoded fields `lines` last, for a body of `body_len` bytes (`None`: unknown,
+/// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
 /// the framing of the body actually sent, so the two can never disagree.
-pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u64>) -> Head {
-    let mut out = BytesMut::with_capacity(256);
+pub(super) fn encode_head(
+    parts: &Parts,
+    target: &[&str],
+    lines: &[u8],
+    upstream: &Upstream,
+    body_len: Option<u64>,
+) -> Head {
+    HEAD_SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        let (framing, close) = write_head(out, parts, target, lines, upstream, body_len);
+        Head {
+            bytes: Rc::from(&out[..]),
+            framing,
+            close,
+            upgrade: crate::upgrade::is_requested(&parts.headers),
+        }
+    })
+}
+
+thread_local! {
+    /// Where heads are written before their one allocation, an `Rc<[u8]>` of their size.
+    static HEAD_SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+}
+
+/// Writes the head into `out`; its framing, and whether the caller asked to close.
+fn write_head(
+    out: &mut Vec<u8>,
+    parts: &Parts,
+    target: &[&str],
+    lines: &[u8],
+    upstream: &Upstream,
+    body_len: Option<u64>,
+) -> (Framing, bool) {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    out.extend_from_slice(if target.is_empty() {
-        b"/"
-    } else {
-        target.as_bytes()
-    });
+    let before = out.len();
+    for piece in target {
+        out.extend_from_slice(piece.as_bytes());
+    }
+    if out.len() == before {
+        out.extend_from_slice(b"/");
+    }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !parts.headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
-        write_authority(&mut out, upstream);
+        write_authority(out, upstream);
         out.extend_from_slice(b"\r\n");
     }
     let mut close = false;
@@ -66,10 +103,13 @@ pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(lines);
     let framing = match body_len {
         Some(0) if !expects_body(&parts.method) => Framing::Length(0),
         Some(n) => {
-            out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes());
+            out.extend_from_slice(b"content-length: ");
+            crate::encode::decimal(out, n);
+            out.extend_from_slice(b"\r\n");
             Framing::Length(n)
         }
         None => {
@@ -78,38 +118,22 @@ pub(super) fn encode_head(parts: &Parts, upstream: &Upstream, body_len: Option<u
         }
     };
     out.extend_from_slice(b"\r\n");
-    Head {
-        bytes: out.freeze(),
-        framing,
-        close,
-        upgrade: crate::upgrade::is_requested(&parts.headers),
-    }
+    (framing, close)
 }
 
 /// `host[:port]`, the port only when it is not the scheme's default.
-fn write_authority(out: &mut BytesMut, upstream: &Upstream) {
+fn write_authority(out: &mut Vec<u8>, upstream: &Upstream) {
     if upstream.host.contains(':') {
-        out.extend_from_slice(format!("[{}]", upstream.host).as_bytes());
+        out.push(b'[');
+        out.extend_from_slice(upstream.host.as_bytes());
+        out.push(b']');
     } else {
         out.extend_from_slice(upstream.host.as_bytes());
     }
     let default = if upstream.https { 443 } else { 80 };
     if upstream.port != default {
-        // Digit by digit, not with `format!` (an allocation): this runs for every request
-        // without a Host of its own.
-        let mut digits = [0u8; 5];
-        let mut at = digits.len();
-        let mut port = upstream.port;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (port % 10) as u8;
-            port /= 10;
-            if port == 0 {
-                break;
-            }
-        }
-        out.extend_from_slice(b":");
-        out.extend_from_slice(&digits[at..]);
+        out.push(b':');
+        crate::encode::decimal(out, u64::from(upstream.port));
     }
 }
 
@@ -127,7 +151,18 @@ pub(super) async fn send(
     timeout: Duration,
 ) -> Result<(), Error> {
     if let Some(whole) = body.in_memory() {
-        return conn.send(&[head.bytes.clone(), whole], timeout).await;
+        if whole.is_empty() {
+            return conn.send(std::slice::from_ref(&head.bytes), timeout).await;
+        }
+        if head.bytes.len() + whole.len() <= COALESCE_MAX {
+            let mut one = Vec::with_capacity(head.bytes.len() + whole.len());
+            one.extend_from_slice(&head.bytes);
+            one.extend_from_slice(&whole);
+            return conn.send(&[one], timeout).await;
+        }
+        conn.send(std::slice::from_ref(&head.bytes), timeout)
+            .await?;
+        return conn.send(&[whole], timeout).await;
     }
     conn.send(std::slice::from_ref(&head.bytes), timeout)
         .await?;

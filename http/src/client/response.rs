@@ -1,10 +1,12 @@
 //! Reading the response head off a connection: parsed with the server's framing rules
-//! (`parse::parse_response_head`), interim 1xx responses skipped, fields copied into an
-//! `http::response::Parts`.
+//! (`parse::parse_response_head`), interim 1xx responses skipped, fields put into an
+//! `http::response::Parts` as slices of the head's bytes.
 
+use std::cell::Cell;
+use std::ops::Range;
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue, InvalidHeaderName};
 use http::response::Parts;
 use http::StatusCode;
 
@@ -133,25 +135,76 @@ fn parse_one(
         let _ = conn.buf.split_to(head_len);
         return Ok(Parsed::Interim);
     }
-    // From the core's pool: the server puts the parts back once it has encoded them.
-    let (mut parts, _) = crate::pool::response(head.status, crate::Body::empty()).into_parts();
-    parts.status = head.status;
-    parts.version = head.version;
-    parts.headers.reserve(head.headers.len());
-    for field in head.headers {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|_| Error::InvalidResponse("invalid field name"))?;
-        let value = HeaderValue::from_bytes(field.value)
-            .map_err(|_| Error::InvalidResponse("invalid field value"))?;
-        parts.headers.append(name, value);
+    let mut fields = FIELDS.take();
+    fields.clear();
+    let buf: &[u8] = &conn.buf;
+    for field in head.headers.iter() {
+        let Ok(name) = response_header_name(field.name.as_bytes()) else {
+            fields.clear();
+            FIELDS.set(fields);
+            return Err(Error::InvalidResponse("invalid field name"));
+        };
+        fields.push((name, range_in(buf, field.value).unwrap_or(0..0)));
     }
-    let (framing, keep_alive) = (head.framing, head.keep_alive);
-    let _ = conn.buf.split_to(head_len);
+    let (status, version, framing, keep_alive) =
+        (head.status, head.version, head.framing, head.keep_alive);
+    // The values are slices of the head's bytes, not copies: one allocation for the whole
+    // head (its buffer), none per field.
+    let bytes = conn.buf.split_to(head_len).freeze();
+    // From the core's pool: the server puts the parts back once it has encoded them.
+    let (mut parts, _) = crate::pool::response(status, crate::Body::empty()).into_parts();
+    parts.status = status;
+    parts.version = version;
+    parts.headers.reserve(fields.len());
+    let mut valid = true;
+    for (name, range) in fields.drain(..) {
+        match HeaderValue::from_maybe_shared(bytes.slice(range)) {
+            Ok(value) => {
+                parts.headers.append(name, value);
+            }
+            Err(_) => valid = false,
+        }
+    }
+    FIELDS.set(fields);
+    if !valid {
+        return Err(Error::InvalidResponse("invalid field value"));
+    }
     Ok(Parsed::Final(Head {
         parts,
         framing,
         keep_alive,
     }))
+}
+
+thread_local! {
+    /// Names and value positions of the head being read (reused: no allocation).
+    static FIELDS: Cell<Vec<(HeaderName, Range<usize>)>> =
+        Cell::new(Vec::with_capacity(MAX_HEADERS));
+}
+
+/// Position of `part` inside `base` (a slice of it).
+fn range_in(base: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= base.len()).then_some(start..end)
+}
+
+/// The name `bytes` stands for, the usual spellings of the fields most responses carry
+/// matched straight to the `http` crate's constants (cheaper than `from_bytes`, which
+/// lowercases into a scratch buffer first).
+fn response_header_name(bytes: &[u8]) -> Result<HeaderName, InvalidHeaderName> {
+    let known = match bytes {
+        b"Content-Length" | b"content-length" => header::CONTENT_LENGTH,
+        b"Content-Type" | b"content-type" => header::CONTENT_TYPE,
+        b"Date" | b"date" => header::DATE,
+        b"Server" | b"server" => header::SERVER,
+        b"Connection" | b"connection" => header::CONNECTION,
+        b"Cache-Control" | b"cache-control" => header::CACHE_CONTROL,
+        b"ETag" | b"etag" => header::ETAG,
+        b"Last-Modified" | b"last-modified" => header::LAST_MODIFIED,
+        _ => return HeaderName::from_bytes(bytes),
+    };
+    Ok(known)
 }
 
 fn eof() -> std::io::Error {

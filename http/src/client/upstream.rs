@@ -11,7 +11,7 @@ use super::Error;
 
 /// Where a request goes: one keep-alive pool per distinct value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) struct Upstream {
+pub(crate) struct Upstream {
     pub(super) https: bool,
     /// The host as written in the URI, without IPv6 brackets (the TLS server name).
     pub(super) host: Rc<str>,
@@ -20,7 +20,7 @@ pub(super) struct Upstream {
 
 impl Upstream {
     /// The upstream of an absolute `http://` or `https://` URI.
-    pub(super) fn of(uri: &Uri) -> Result<Self, Error> {
+    pub(crate) fn of(uri: &Uri) -> Result<Self, Error> {
         let https = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,

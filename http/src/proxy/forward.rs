@@ -12,7 +12,8 @@ use futures_core::Stream;
 use http::header::{self, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 
-use super::headers::{self, Origin};
+use super::forwarding::{self, Origin};
+use super::headers;
 use super::limit::Permit;
 use super::pipe;
 use super::{HostHeader, Inner};
@@ -46,22 +47,21 @@ pub(super) async fn forward(
         Some(_) => parts.headers.get(header::UPGRADE).cloned(),
         None => None,
     };
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let uri = match route.route.upstream_uri(target) {
-        Ok(uri) => uri,
-        Err(e) => {
-            log::warn!(
-                "proxy {}: {target}: no upstream URI ({e}); answered 502",
-                route.route
-            );
-            return text(StatusCode::BAD_GATEWAY, "bad gateway\n");
-        }
-    };
+    // The request's own URI stays here (for the log line); the upstream's target is
+    // written from its pieces.
+    let original = std::mem::take(&mut parts.uri);
+    let target = route
+        .route
+        .upstream_target(original.path_and_query().map_or("/", |pq| pq.as_str()));
     headers::remove_hop_by_hop(&mut parts.headers);
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
     }
-    let host = parts.headers.get(header::HOST).cloned();
+    let host = match proxy.host {
+        // The client writes the upstream's authority when the request has no Host.
+        HostHeader::Upstream => parts.headers.remove(header::HOST),
+        HostHeader::Keep => parts.headers.get(header::HOST).cloned(),
+    };
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {
@@ -71,17 +71,15 @@ pub(super) async fn forward(
         },
         host: host.as_ref(),
     };
-    headers::add_forwarding(&mut parts.headers, &origin);
-    if proxy.host == HostHeader::Upstream {
-        // The client writes the upstream's authority when the request has no Host.
-        parts.headers.remove(header::HOST);
-    }
+    let forwarding = forwarding::forwarding_lines(&mut parts.headers, &origin);
     let head_request = parts.method == Method::HEAD;
     let method = parts.method.clone();
-    let original = std::mem::replace(&mut parts.uri, uri);
     parts.version = Version::HTTP_11;
-    let upstream = Request::from_parts(parts, body);
-    match proxy.client.request(upstream).await {
+    let sent = proxy
+        .client
+        .send_to(&route.upstream, &target, &forwarding, parts, body)
+        .await;
+    match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             // (The client accepts a 101 only to a request that asked for the upgrade.)
             let origin = route.route.origin().to_string();

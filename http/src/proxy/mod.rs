@@ -34,6 +34,7 @@
 //! ```
 
 mod forward;
+mod forwarding;
 mod headers;
 mod limit;
 mod pipe;
@@ -49,7 +50,7 @@ use http::{Request, Response};
 
 pub use route::{Route, RouteError};
 
-use crate::client::{Client, ClientBuilder};
+use crate::client::{Client, ClientBuilder, Upstream};
 use crate::{Body, Handler};
 use limit::Limiter;
 
@@ -154,6 +155,7 @@ impl ProxyBuilder {
             .routes
             .iter()
             .map(|route| ProxyRoute {
+                upstream: route.upstream(),
                 route: route.clone(),
                 limiter: Limiter::new(self.max_connections, self.max_queue),
             })
@@ -187,6 +189,8 @@ struct Inner {
 
 struct ProxyRoute {
     route: Route,
+    /// The route's upstream, resolved once (the client's pool key).
+    upstream: Upstream,
     limiter: Rc<Limiter>,
 }
 

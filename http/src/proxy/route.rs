@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use http::Uri;
 
+use crate::client::Upstream;
+
 /// Requests whose path starts with `prefix` go to `upstream`.
 ///
 /// Written `PREFIX=URL`, e.g. `/api/=http://127.0.0.1:9000/`. As with nginx's
@@ -32,6 +34,12 @@ impl Route {
         &self.origin
     }
 
+    /// The upstream's scheme, host and port.
+    pub(crate) fn upstream(&self) -> Upstream {
+        let origin = Uri::try_from(self.origin.as_str()).expect("checked when parsed");
+        Upstream::of(&origin).expect("checked when parsed")
+    }
+
     /// Whether a request for `path` goes to this route.
     pub fn matches(&self, path: &str) -> bool {
         path.starts_with(&self.prefix)
@@ -40,23 +48,28 @@ impl Route {
     /// The absolute upstream URI of a request for `path_and_query` (which this route
     /// matches).
     pub fn upstream_uri(&self, path_and_query: &str) -> Result<Uri, http::Error> {
+        let mut uri = self.origin.clone();
+        for piece in self.upstream_target(path_and_query) {
+            uri.push_str(piece);
+        }
+        Ok(Uri::try_from(uri)?)
+    }
+
+    /// The upstream's request target for `path_and_query` (which this route matches), in
+    /// pieces to write one after the other: the URL's path, a separator, the request's
+    /// rest. Valid without a check: the URL's path was checked when the route was parsed,
+    /// and the rest is part of a request target the server parsed.
+    pub(crate) fn upstream_target<'a>(&'a self, path_and_query: &'a str) -> [&'a str; 3] {
         let rest = match &self.path {
             Some(_) => path_and_query.get(self.prefix.len()..).unwrap_or(""),
             None => path_and_query,
         };
-        let mut uri = String::with_capacity(self.origin.len() + 16 + rest.len());
-        uri.push_str(&self.origin);
-        if let Some(path) = &self.path {
-            uri.push_str(path);
-        }
-        if !rest.starts_with('/') && !uri.ends_with('/') {
-            // `/api` = `http://u/v1`, request `/api?x` or `/apix`: keep one separator.
-            if !rest.starts_with('?') || self.path.is_none() {
-                uri.push('/');
-            }
-        }
-        uri.push_str(rest);
-        Ok(Uri::try_from(uri)?)
+        let base = self.path.as_deref().unwrap_or("");
+        // `/api` = `http://u/v1`, request `/api?x` or `/apix`: keep one separator.
+        let separator = !rest.starts_with('/')
+            && !base.ends_with('/')
+            && (!rest.starts_with('?') || self.path.is_none());
+        [base, if separator { "/" } else { "" }, rest]
     }
 }
 
@@ -99,8 +112,12 @@ impl FromStr for Route {
         }
         let origin = format!("{scheme}://{authority}");
         let parsed = Uri::try_from(origin.as_str()).map_err(|e| err(&e.to_string()))?;
-        if parsed.host().is_none_or(str::is_empty) || authority.contains('@') {
+        if Upstream::of(&parsed).is_err() || authority.contains('@') {
             return Err(err("the URL needs a host (and no user info)"));
+        }
+        if let Some(path) = path {
+            // Request targets are written after this path unchecked: it must be valid.
+            Uri::try_from(format!("{origin}{path}")).map_err(|e| err(&e.to_string()))?;
         }
         Ok(Route {
             prefix: prefix.to_owned(),
