@@ -144,9 +144,15 @@ def main():
              "migrate_req 0: nothing migrated", str(off["delta"]))
     ck.check(off["reset"] > 0, "migrate_req 0: clients queued on a closing listener are reset",
              c.errors_cell(off["load"]))
+    # One race is left to the kernel even with migrate_req 1: a handshake whose last ACK
+    # is processed on one CPU while the listener closes on the other finds the listener
+    # no longer listening when it queues the new socket (inet_csk_reqsk_queue_add), and
+    # that socket is reset without a migration attempt (neither counter moves). CI saw it
+    # once in 2,000 connections; the hash-only row resets dozens.
     ck.check(on["delta"]["TCPMigrateReqSuccess"] > 0 and on["delta"]["TCPMigrateReqFailure"] == 0
-             and on["reset"] == 0,
-             "migrate_req 1: queued connections migrate, none fails, no client saw a reset",
+             and on["reset"] <= 2 and on["reset"] * 4 < max(1, off["reset"]),
+             "migrate_req 1: queued connections migrate, none fails, resets only from the "
+             "kernel's close/handshake race (≤ 2, under a quarter of migrate_req 0's)",
              f"{on['delta']}, {c.errors_cell(on['load'])}")
     ck.exit()
 
