@@ -37,7 +37,7 @@ callgrind_count() {
     echo "$what, $n requests ($done_line): $total instructions, $per per request"
     if [ -n "$out" ]; then
         {
-            echo "# bench/scripts/$(basename "$0") $n $out"
+            echo "# bench/scripts/${SCRIPT_NAME:-$(basename "$0")} $n $out"
             echo "# $setup; load: taskset -c 1 h2load --h1 $* -n $n ...$path after a warm-up of $((n / 10)), counters zeroed in between"
             echo "# $done_line"
             echo "# $total instructions, $per per request (userspace only); callgrind_annotate --inclusive=no, top 40 (paths shortened)"

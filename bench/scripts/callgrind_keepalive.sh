@@ -13,14 +13,4 @@
 #   KEEP=FILE in the environment: keep the raw callgrind profile as FILE.
 # Needs valgrind, h2load, curl. Build first: cargo build --release -p coreline-http --bin coreline
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-n=$1 out=${2:-}
-bin=target/release/coreline
-source bench/scripts/callgrind_common.sh
-port=$(free_port)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-valgrind --tool=callgrind --callgrind-out-file="$work/cg" "$bin" serve --cpus 0 \
-    --listen "127.0.0.1:$port" 2>"$work/valgrind.log" &
-callgrind_count $! "$port" /plaintext "keep-alive /plaintext, one request per receive" \
-    "coreline serve --cpus 0 under valgrind --tool=callgrind" -m 1 -c 64
+MODE=keepalive SCRIPT_NAME=$(basename "$0") exec "$(dirname "$0")/callgrind_plaintext.sh" "$@"

@@ -22,5 +22,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$work/cg" "$bin" serve --cpus 0 \
     --listen "127.0.0.1:$port" 2>"$work/valgrind.log" &
-callgrind_count $! "$port" /plaintext "pipelined /plaintext" \
-    "coreline serve --cpus 0 under valgrind --tool=callgrind" -m 16 -c 16
+# MODE=keepalive (callgrind_keepalive.sh): one request in flight on each of 64 connections.
+if [[ ${MODE:-pipelined} == keepalive ]]; then
+    label="keep-alive /plaintext, one request per receive" flags=(-m 1 -c 64)
+else
+    label="pipelined /plaintext" flags=(-m 16 -c 16)
+fi
+callgrind_count $! "$port" /plaintext "$label" \
+    "coreline serve --cpus 0 under valgrind --tool=callgrind" "${flags[@]}"
