@@ -133,6 +133,16 @@ def main():
         return
     ck = c.Checks("migrate_req")
     off, on = grouped[0][0], grouped[1][0]
+    # Whether a closing listener still holds queued connections depends on whether the old
+    # process accepts what queued while it was stopped before its shutdown closes the
+    # listener. A migrate_req 1 row where nothing was queued at any close (nothing
+    # migrated, nobody reset) shows nothing either way: run it again, at most twice.
+    for _ in range(2):
+        if on["delta"]["TCPMigrateReqSuccess"] > 0 or on["reset"] > 0:
+            break
+        print("# migrate_req 1: nothing was queued at any close; running the row again")
+        on = run(1, seconds)
+        print(c.ranged_table(HEADERS, [[cells(on)]]))
     for r in (off, on):
         ck.check(r["restarts"] >= 2 and r["bad_exits"] == 0,
                  f"migrate_req {r['migrate']}: the server was replaced, every old one exited 0",
