@@ -58,12 +58,31 @@ fn group(cores: usize) -> Option<SteerGroup> {
     }
 }
 
-#[test]
-fn connections_land_on_the_core_with_the_lower_load() {
-    let Some(group) = group(2) else { return };
+/// Two listeners joined to `group` as cores 0 and 1.
+fn joined(group: &SteerGroup) -> (TcpListener, TcpListener, SocketAddr) {
     let (zero, one, addr) = two_listeners();
     group.join(0, &zero).unwrap();
     group.join(1, &one).unwrap();
+    (zero, one, addr)
+}
+
+/// Core 0 idle and core 1 holding 7: one connection, which the program sends to core 0.
+fn one_sent_to_idle_core_zero(
+    loads: &SteerLoads,
+    addr: SocketAddr,
+    (zero, one): (&TcpListener, &TcpListener),
+) -> Vec<std::net::TcpStream> {
+    loads.publish(0, 0, 0);
+    loads.publish(1, 7, 0);
+    let first = connect(addr, 1);
+    assert_eq!(depths(zero, one), (1, 0));
+    first
+}
+
+#[test]
+fn connections_land_on_the_core_with_the_lower_load() {
+    let Some(group) = group(2) else { return };
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // Core 0 holds 5 open: the first 5 go to core 1; from then on, as nothing is accepted,
@@ -96,9 +115,7 @@ fn connections_land_on_the_core_with_the_lower_load() {
 #[test]
 fn an_idle_core_is_taken_however_old_its_load() {
     let Some(group) = group(2) else { return };
-    let (zero, one, addr) = two_listeners();
-    group.join(0, &zero).unwrap();
-    group.join(1, &one).unwrap();
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // Core 1 published "nothing open" long ago and has slept since; core 0 holds 7.
@@ -111,17 +128,12 @@ fn an_idle_core_is_taken_however_old_its_load() {
 #[test]
 fn a_core_whose_connections_wait_is_passed_over_until_they_settle() {
     let Some(group) = group(2) else { return };
-    let (zero, one, addr) = two_listeners();
-    group.join(0, &zero).unwrap();
-    group.join(1, &one).unwrap();
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // Core 0 is idle and gets the first; it never accepts it, so once that one has
     // waited longer than the slack, core 0 lags, however loaded core 1.
-    loads.publish(0, 0, 0);
-    loads.publish(1, 7, 0);
-    let _first = connect(addr, 1);
-    assert_eq!(depths(&zero, &one), (1, 0));
+    let _first = one_sent_to_idle_core_zero(&loads, addr, (&zero, &one));
     std::thread::sleep(SteerLoads::LAG_SLACK * 3);
     let _second = connect_running(addr, 10, || loads.publish(1, 7, 0));
     assert_eq!(depths(&zero, &one), (1, 10));
@@ -138,9 +150,7 @@ fn a_core_whose_connections_wait_is_passed_over_until_they_settle() {
 #[test]
 fn a_lagging_core_is_passed_over_unless_all_lag() {
     let Some(group) = group(2) else { return };
-    let (zero, one, addr) = two_listeners();
-    group.join(0, &zero).unwrap();
-    group.join(1, &one).unwrap();
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // Core 0 is idle but waited 100 ms for its CPU a moment ago; core 1 holds 9.
@@ -164,9 +174,7 @@ fn a_lagging_core_is_passed_over_unless_all_lag() {
 #[test]
 fn when_every_core_has_connections_waiting_the_shorter_wait_wins() {
     let Some(group) = group(2) else { return };
-    let (zero, one, addr) = two_listeners();
-    group.join(0, &zero).unwrap();
-    group.join(1, &one).unwrap();
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // One connection each, never accepted; core 1 then publishes again (it runs), core 0
@@ -202,17 +210,12 @@ fn a_core_out_of_range_is_refused() {
 #[test]
 fn a_peer_takes_over_the_queue_of_a_lagging_core() {
     let Some(group) = group(2) else { return };
-    let (zero, one, addr) = two_listeners();
-    group.join(0, &zero).unwrap();
-    group.join(1, &one).unwrap();
+    let (zero, one, addr) = joined(&group);
     let loads = group.loads().clone();
 
     // Core 0 is idle and gets one it never accepts: once that one has waited longer than
     // the slack, core 0 lags by the program's test, and core 1 sees it.
-    loads.publish(0, 0, 0);
-    loads.publish(1, 7, 0);
-    let _first = connect(addr, 1);
-    assert_eq!(depths(&zero, &one), (1, 0));
+    let _first = one_sent_to_idle_core_zero(&loads, addr, (&zero, &one));
     assert!(!loads.lagging(0));
     std::thread::sleep(SteerLoads::LAG_SLACK * 3);
     assert!(loads.lagging(0));
