@@ -6,12 +6,13 @@ use std::cell::Cell;
 use std::ops::Range;
 use std::time::Duration;
 
-use http::header::{self, HeaderName, HeaderValue, InvalidHeaderName};
+use http::header::{HeaderName, HeaderValue};
 use http::response::Parts;
 use http::StatusCode;
 
 use super::conn::Conn;
 use super::Error;
+use crate::conn::header_names::header_name;
 use crate::parse::{parse_response_head, ResponseFraming, MAX_HEADERS};
 
 /// A response head and what it says about the body and the connection.
@@ -139,7 +140,7 @@ fn parse_one(
     fields.clear();
     let buf: &[u8] = &conn.buf;
     for field in head.headers.iter() {
-        let Ok(name) = response_header_name(field.name.as_bytes()) else {
+        let Ok(name) = header_name(field.name.as_bytes()) else {
             fields.clear();
             FIELDS.set(fields);
             return Err(Error::InvalidResponse("invalid field name"));
@@ -187,24 +188,6 @@ fn range_in(base: &[u8], part: &[u8]) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     (end <= base.len()).then_some(start..end)
-}
-
-/// The name `bytes` stands for, the usual spellings of the fields most responses carry
-/// matched straight to the `http` crate's constants (cheaper than `from_bytes`, which
-/// lowercases into a scratch buffer first).
-fn response_header_name(bytes: &[u8]) -> Result<HeaderName, InvalidHeaderName> {
-    let known = match bytes {
-        b"Content-Length" | b"content-length" => header::CONTENT_LENGTH,
-        b"Content-Type" | b"content-type" => header::CONTENT_TYPE,
-        b"Date" | b"date" => header::DATE,
-        b"Server" | b"server" => header::SERVER,
-        b"Connection" | b"connection" => header::CONNECTION,
-        b"Cache-Control" | b"cache-control" => header::CACHE_CONTROL,
-        b"ETag" | b"etag" => header::ETAG,
-        b"Last-Modified" | b"last-modified" => header::LAST_MODIFIED,
-        _ => return HeaderName::from_bytes(bytes),
-    };
-    Ok(known)
 }
 
 fn eof() -> std::io::Error {

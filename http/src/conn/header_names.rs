@@ -1,12 +1,12 @@
-//! Header names of incoming requests, with the common spellings of the most frequent fields
-//! mapped straight to the `http` crate's constants: an exact byte match is several times
+//! Header names of incoming requests (and of upstream responses, for the client), with the
+//! common spellings of the most frequent fields mapped straight to the `http` crate's constants: an exact byte match is several times
 //! cheaper than `HeaderName::from_bytes`, which lowercases the name into a scratch buffer
 //! before it looks it up.
 
 use http::header::{self, HeaderName, InvalidHeaderName};
 
 /// The name `bytes` stands for (case-insensitive, like `HeaderName::from_bytes`).
-pub(super) fn header_name(bytes: &[u8]) -> Result<HeaderName, InvalidHeaderName> {
+pub(crate) fn header_name(bytes: &[u8]) -> Result<HeaderName, InvalidHeaderName> {
     let known = match bytes {
         b"Host" | b"host" => header::HOST,
         b"User-Agent" | b"user-agent" => header::USER_AGENT,
@@ -17,6 +17,11 @@ pub(super) fn header_name(bytes: &[u8]) -> Result<HeaderName, InvalidHeaderName>
         b"Content-Length" | b"content-length" => header::CONTENT_LENGTH,
         b"Content-Type" | b"content-type" => header::CONTENT_TYPE,
         b"Cookie" | b"cookie" => header::COOKIE,
+        b"Date" | b"date" => header::DATE,
+        b"Server" | b"server" => header::SERVER,
+        b"Cache-Control" | b"cache-control" => header::CACHE_CONTROL,
+        b"ETag" | b"etag" => header::ETAG,
+        b"Last-Modified" | b"last-modified" => header::LAST_MODIFIED,
         _ => return HeaderName::from_bytes(bytes),
     };
     Ok(known)
@@ -41,6 +46,11 @@ mod tests {
             "content-length",
             "Content-Type",
             "Cookie",
+            "Date",
+            "server",
+            "Cache-Control",
+            "ETag",
+            "last-modified",
             "X-Custom",
         ] {
             assert_eq!(

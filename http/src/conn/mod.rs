@@ -15,7 +15,7 @@ mod early_send;
 mod finish;
 mod handshake;
 mod head_start;
-mod header_names;
+pub(crate) mod header_names;
 mod io;
 mod rate;
 mod registry;
