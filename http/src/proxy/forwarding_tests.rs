@@ -1,17 +1,7 @@
 //! Tests of `forwarding`.
 
 use super::*;
-
-fn map(fields: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (n, v) in fields {
-        h.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
+use crate::proxy::headers::tests::map;
 
 /// `headers` with the fields of `lines` added, as the upstream receives them.
 fn with_lines(mut headers: HeaderMap, lines: &[u8]) -> HeaderMap {

@@ -42,10 +42,11 @@ pub(super) fn ask_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn map(fields: &[(&str, &str)]) -> HeaderMap {
+    /// A header map of `fields`, in order (shared with the forwarding tests).
+    pub(in crate::proxy) fn map(fields: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (n, v) in fields {
             h.append(
