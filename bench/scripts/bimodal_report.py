@@ -135,8 +135,9 @@ def write(a, rows, commands):
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
         f"- kernel: {os.uname().release}; {a.size:,}-byte file from the page cache; "
         f"server on CPU 0, client on CPU 1, -c {a.connections}, {a.duration} s runs",
-        f"- congestion control: {congestion_control()} (BBR paces each connection itself when "
-        "the device has no pacing qdisc; loopback has none)",
+        f"- congestion control: {congestion_control()}, the kernel's default here (BBR paces each "
+        "connection itself when the device has no pacing qdisc; loopback has none); what the "
+        "server's connections used is the per-run column \"TCP algorithm\" (`ss -tin`)",
         f"- server: `{commands[0] if commands else ''}`",
         *([f"- coreline-load arguments: `{' '.join(a.load_arg)}`"] if getattr(a, "load_arg", None) else []),
         *([f"- namespace sysctls: `{' '.join(a.netns_sysctl)}`"] if a.netns_sysctl else []),
@@ -173,9 +174,9 @@ def write(a, rows, commands):
               "client CPU share | bound by | server user | server sys | server run-queue wait | "
               "client user | client sys | loss probes | retrans segs | D-SACKs | "
               "pruned · collapsed · dropped | data segs per req | pure ACKs per req | "
-              "client sleeps per req | pacing rate Gbit/s | delivery rate Gbit/s |",
+              "client sleeps per req | TCP algorithm | pacing rate Gbit/s | delivery rate Gbit/s |",
               "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-              "---:|---:|---:|---:|---:|---:|"]
+              "---:|---:|---:|---:|---|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['client']} | {r['server']} | {r['run']} | {r['rps']:,.0f} | "
                      f"{r['per_server_cpu_s']:,} | {r['server_share']} | {r['client_share']} | "
@@ -184,7 +185,7 @@ def write(a, rows, commands):
                      f"{r['client_sys']} | {r['TcpExtTCPLossProbes']} | {r['TcpRetransSegs']} | "
                      f"{r['TcpExtTCPDSACKRecv']} | {receive_side(r)} | {per_req(r, 'TcpExtTCPOrigDataSent')} | "
                      f"{per_req(r, 'TcpExtTCPPureAcks')} | {per_req(r, 'client_sleeps')} | "
-                     f"{blank(r.get('pacing_gbit'))} | {blank(r.get('delivery_gbit'))} |")
+                     f"{blank(r.get('algorithm'))} | {blank(r.get('pacing_gbit'))} | {blank(r.get('delivery_gbit'))} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     profiles = profile_text(rows)
     if profiles:

@@ -12,15 +12,19 @@ FIELDS = {"pacing_rate": r"pacing_rate (\d+)bps", "delivery_rate": r"delivery_ra
 
 
 def snapshot(port):
-    """{field: [value per server connection]} of the established sockets on `port`."""
+    """{field: [value per server connection]} of the established sockets on `port`, and
+    under "algorithm" the congestion control names (the first word of each details line)."""
     out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
                          capture_output=True, text=True).stdout
     values = {k: [] for k in FIELDS}
-    for conn in out.split("\n\t"):  # ss puts each socket's details on an indented line
+    values["algorithm"] = []
+    parts = out.split("\n\t")  # ss puts each socket's details on an indented line
+    for conn in parts:
         for key, pattern in FIELDS.items():
             m = re.search(pattern, conn)
             if m:
                 values[key].append(int(m.group(1)))
+    values["algorithm"] = [p.split()[0] for p in parts[1:] if p.split()]
     return values
 
 
@@ -28,7 +32,7 @@ class Sampler:
     """Takes `count` snapshots spread over a run of `duration` seconds, in a thread."""
 
     def __init__(self, port, duration, count=3):
-        self.samples = {k: [] for k in FIELDS}
+        self.samples = {k: [] for k in [*FIELDS, "algorithm"]}
         self.thread = threading.Thread(target=self._run, args=(port, duration, count), daemon=True)
         self.thread.start()
 
@@ -39,10 +43,12 @@ class Sampler:
                 self.samples[k] += v
 
     def result(self):
-        """Medians: pacing and delivery rate in Gbit/s, cwnd in segments (None if unseen)."""
+        """Medians: pacing and delivery rate in Gbit/s, cwnd in segments (None if unseen);
+        the server connections' congestion control names, as seen ("bbr", "reno", ...)."""
         self.thread.join()
         med = lambda xs: statistics.median(xs) if xs else None
         gbit = lambda x: round(x / 1e9, 1) if x is not None else None
         return {"pacing_gbit": gbit(med(self.samples["pacing_rate"])),
                 "delivery_gbit": gbit(med(self.samples["delivery_rate"])),
-                "cwnd": med(self.samples["cwnd"])}
+                "cwnd": med(self.samples["cwnd"]),
+                "algorithm": "/".join(sorted(set(self.samples["algorithm"]))) or None}

@@ -171,6 +171,17 @@ impl Builder {
         self
     }
 
+    /// On listeners bound to a loopback address, with no [`congestion_control`] named:
+    /// `reno` instead of a kernel default that paces each connection itself (BBR). Default
+    /// off; `coreline serve` turns it on (`--congestion-control auto`). See
+    /// `ListenOptions::unpaced_loopback` in the runtime for why.
+    ///
+    /// [`congestion_control`]: Self::congestion_control
+    pub fn unpaced_loopback(mut self, on: bool) -> Self {
+        self.listen.unpaced_loopback = on;
+        self
+    }
+
     /// Size and count limits (default [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;

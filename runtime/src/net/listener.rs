@@ -64,7 +64,7 @@ impl TcpListener {
         if options.reuse_port {
             on(libc::SO_REUSEPORT, libc::SOL_SOCKET, 1)?;
         }
-        apply_accepted_options(raw, options)?;
+        apply_accepted_options(raw, options, &addr)?;
         sys::bind(raw, &addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
         let backlog = options.backlog.min(i32::MAX as u32);

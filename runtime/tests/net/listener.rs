@@ -57,6 +57,34 @@ fn congestion_control_set_on_the_listener_reaches_accepted_sockets() {
 }
 
 #[test]
+fn unpaced_loopback_trades_bbr_for_reno_on_loopback_listeners_only() {
+    one_core()
+        .block_on(|| async {
+            let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+                .unwrap()
+                .trim()
+                .to_owned();
+            // What a loopback listener's connections get: reno where the default paces.
+            let expected = if default.starts_with("bbr") {
+                "reno"
+            } else {
+                default.as_str()
+            };
+            let options = ListenOptions::default().unpaced_loopback(true);
+            for (bind, wanted) in [("127.0.0.1:0", expected), ("0.0.0.0:0", &default)] {
+                let mut listener = TcpListener::bind_with(bind.parse().unwrap(), &options).unwrap();
+                let port = listener.local_addr().port();
+                let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                let _client = TcpStream::connect(to).await.unwrap();
+                let server = listener.accept().await.unwrap();
+                // A wildcard listener keeps the kernel's choice even for loopback peers.
+                assert_eq!(server.congestion_control().unwrap(), wanted, "bound {bind}");
+            }
+        })
+        .unwrap();
+}
+
+#[test]
 fn an_unknown_congestion_control_is_refused_with_the_available_ones() {
     let options = ListenOptions::default().congestion_control(Some("no-such-cc".into()));
     let err = TcpListener::bind_with(any_port(), &options).unwrap_err();

@@ -49,8 +49,17 @@ pub fn markdown(
     let _ = writeln!(m, "- command: `{}`", cx.command);
     let _ = writeln!(
         m,
-        "- date: {}; kernel {}; {} CPUs; TCP congestion control {}",
-        cx.date, cx.kernel, cx.cpus, cx.congestion_control
+        "- date: {}; kernel {}; {} CPUs; TCP congestion control {}{}",
+        cx.date,
+        cx.kernel,
+        cx.cpus,
+        cx.congestion_control,
+        // `coreline serve`'s default `--congestion-control auto` on its loopback listeners.
+        if cx.congestion_control.starts_with("bbr") {
+            " (coreline's connections: reno, its default on loopback listeners)"
+        } else {
+            ""
+        }
     );
     let v: Vec<String> = cx
         .versions

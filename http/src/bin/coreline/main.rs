@@ -14,8 +14,9 @@
 //! `--access-log FILE|- [--access-log-format combined|json]` writes a line per response
 //! (SIGHUP reopens the file; an unopenable file prints one line and exits 2).
 //! `--tcp-nodelay on|off`, `--tcp-fastopen QLEN`, `--notsent-lowat BYTES|off` and
-//! `--congestion-control NAME` set those socket options on the listeners (see kernel-tuning/README.md, experiments 4 and
-//! 5, for the first two). `--busy-poll-us N` keeps an idle core polling that long before
+//! `--congestion-control auto|kernel|NAME` set those socket options on the listeners (see
+//! kernel-tuning/README.md, experiments 4 and 5, for the first two; `auto`, the default,
+//! trades BBR for reno on loopback listeners: bench/README.md, "Large files"). `--busy-poll-us N` keeps an idle core polling that long before
 //! it sleeps (see bench/README.md's large-file section for what it costs).
 //!
 //! Under systemd, `notify` reports readiness, reloads and the drain on `NOTIFY_SOCKET`
@@ -48,6 +49,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use args::CongestionControl;
 use coreline_http::Server;
 use coreline_tls::TlsAcceptor;
 
@@ -251,7 +253,11 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         .tcp_nodelay(serve.tcp_nodelay)
         .tcp_fastopen(serve.tcp_fastopen)
         .notsent_lowat(serve.notsent_lowat)
-        .congestion_control(serve.congestion_control.clone())
+        .congestion_control(match &serve.congestion_control {
+            CongestionControl::Named(name) => Some(name.clone()),
+            CongestionControl::Auto | CongestionControl::Kernel => None,
+        })
+        .unpaced_loopback(serve.congestion_control == CongestionControl::Auto)
         .busy_poll(serve.busy_poll)
         .file_body_method(serve.file_body)
         .server_header(Some(http::HeaderValue::from_static("coreline")));

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::Once;
 
 use super::{ListenOptions, TcpListener};
 use crate::sys;
@@ -11,7 +12,12 @@ use crate::sys;
 /// Sets the options of `options` that the kernel copies from a listener to each socket it
 /// accepts: `TCP_NODELAY`, `TCP_DEFER_ACCEPT`, `TCP_FASTOPEN`, `TCP_NOTSENT_LOWAT`,
 /// `TCP_CONGESTION` (each only when asked for, so a socket's own setting otherwise stays).
-pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io::Result<()> {
+/// `addr` is the address the socket is (to be) bound to.
+pub(super) fn apply_accepted_options(
+    raw: RawFd,
+    options: &ListenOptions,
+    addr: &SocketAddr,
+) -> io::Result<()> {
     let on = |name, value: i32| sys::set_int_opt(raw, libc::IPPROTO_TCP, name, value);
     if options.nodelay {
         on(libc::TCP_NODELAY, 1)?;
@@ -28,7 +34,12 @@ pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io:
     if let Some(bytes) = options.notsent_lowat {
         on(libc::TCP_NOTSENT_LOWAT, bytes.min(i32::MAX as u32) as i32)?;
     }
-    if let Some(name) = &options.congestion_control {
+    let congestion_control = match &options.congestion_control {
+        Some(name) => Some(name.as_str()),
+        None if options.unpaced_loopback && is_loopback(addr) => unpaced_instead_of(raw),
+        None => None,
+    };
+    if let Some(name) = congestion_control {
         sys::set_congestion_control(raw, name).map_err(|e| {
             let why = match e.raw_os_error() {
                 Some(libc::ENOENT) => "not in this kernel".to_owned(),
@@ -45,6 +56,30 @@ pub(super) fn apply_accepted_options(raw: RawFd, options: &ListenOptions) -> io:
         })?;
     }
     Ok(())
+}
+
+/// Whether `addr` is a loopback address (IPv4 `127.0.0.0/8`, `::1`, or `::ffff:127.x.y.z`).
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
+/// The algorithm to use instead of the socket's own when that one paces each connection
+/// itself: `reno` for BBR (every version is named `bbr...`), which any process may set.
+/// `None` keeps the socket's algorithm.
+fn unpaced_instead_of(raw: RawFd) -> Option<&'static str> {
+    let current = sys::congestion_control(raw).ok()?;
+    if !current.starts_with("bbr") {
+        return None;
+    }
+    static SAID: Once = Once::new();
+    SAID.call_once(|| {
+        log::info!(
+            "loopback listener: TCP congestion control reno instead of {current} \
+             (BBR paces each loopback connection with a timer; \
+             --congestion-control kernel keeps it)"
+        )
+    });
+    Some("reno")
 }
 
 /// The kernel's list of congestion control algorithms, for an error message.
@@ -71,7 +106,7 @@ impl TcpListener {
         options: &ListenOptions,
     ) -> io::Result<SocketAddr> {
         let addr = Self::check_inherited(fd)?;
-        apply_accepted_options(fd.as_raw_fd(), options)?;
+        apply_accepted_options(fd.as_raw_fd(), options, &addr)?;
         Ok(addr)
     }
 

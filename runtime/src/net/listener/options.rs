@@ -49,6 +49,16 @@ pub struct ListenOptions {
     /// `/proc/sys/net/ipv4/tcp_available_congestion_control` (root may also load a
     /// module's algorithm; others only those in `tcp_allowed_congestion_control`).
     pub congestion_control: Option<String>,
+    /// On a listener bound to a loopback address, with `congestion_control` unset: when the
+    /// kernel's default algorithm paces each connection itself (BBR), accepted sockets get
+    /// `reno` instead. Default off (the kernel's choice stays).
+    ///
+    /// Why: loopback has no queueing discipline, so BBR paces with a high-resolution timer
+    /// per connection, and on a CPU-bound sender its measured rate feeds back into slower
+    /// pacing: large responses settle in a slow or a fast mode from run to run. Loopback
+    /// has no bottleneck or loss for pacing to protect, and `reno` does not pace. Listeners
+    /// on other addresses keep the kernel's algorithm, whatever their peers.
+    pub unpaced_loopback: bool,
 }
 
 impl Default for ListenOptions {
@@ -61,6 +71,7 @@ impl Default for ListenOptions {
             fastopen: None,
             notsent_lowat: None,
             congestion_control: None,
+            unpaced_loopback: false,
         }
     }
 }
@@ -112,14 +123,22 @@ impl ListenOptions {
     /// `congestion_control`, ...), so that a server reports a bad one before it starts
     /// rather than when each core binds. Errors: the first option refused, saying which.
     pub fn check(&self) -> io::Result<()> {
-        let fd = sys::tcp_socket(&SocketAddr::from(([127, 0, 0, 1], 0)))?;
-        apply_accepted_options(fd.as_raw_fd(), self)
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let fd = sys::tcp_socket(&loopback)?;
+        apply_accepted_options(fd.as_raw_fd(), self, &loopback)
     }
 
     /// Sets `congestion_control` (see the field).
     #[must_use]
     pub fn congestion_control(mut self, name: Option<String>) -> Self {
         self.congestion_control = name;
+        self
+    }
+
+    /// Sets `unpaced_loopback` (see the field).
+    #[must_use]
+    pub fn unpaced_loopback(mut self, on: bool) -> Self {
+        self.unpaced_loopback = on;
         self
     }
 }

@@ -14,6 +14,7 @@ use coreline_runtime::Cores;
 use super::config::{self, FileArg};
 use super::keys::Keys;
 use super::serve::ServeArgs;
+use super::values::CongestionControl;
 use super::values::SniCert;
 use crate::log_sink::LogFormat;
 use crate::metrics_args::{self, MetricsFlags};
@@ -58,8 +59,8 @@ pub struct Serve {
     pub tcp_fastopen: Option<u32>,
     /// `--notsent-lowat BYTES|off` (default [`Builder::DEFAULT_NOTSENT_LOWAT`]; `None`: off).
     pub notsent_lowat: Option<u32>,
-    /// `--congestion-control NAME` (default `None`: the kernel's).
-    pub congestion_control: Option<String>,
+    /// `--congestion-control auto|kernel|NAME` (default `auto`).
+    pub congestion_control: CongestionControl,
     /// `--busy-poll-us N` (default 0: an idle core sleeps at once).
     pub busy_poll: Duration,
     /// `--file-body METHOD` (default `auto`).
@@ -190,7 +191,7 @@ impl Serve {
             notsent_lowat: a
                 .notsent_lowat
                 .map_or(Some(Builder::DEFAULT_NOTSENT_LOWAT), |l| l.0),
-            congestion_control: a.congestion_control,
+            congestion_control: a.congestion_control.unwrap_or_default(),
             busy_poll: Duration::from_micros(a.busy_poll_us.unwrap_or(0)),
             file_body: a.file_body.unwrap_or(FileBodyMethod::Auto),
             min_body_rate: a.min_body_rate,

@@ -22,6 +22,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 pub use keys::Keys;
 pub use merge::{Serve, Tls};
 pub use serve::ServeArgs;
+pub use values::CongestionControl;
 
 use crate::metrics_args::{self, Stats};
 

@@ -99,10 +99,12 @@ pub struct ServeArgs {
     /// default [default: 131072].
     #[arg(long, value_name = "BYTES|off", value_parser = values::notsent_lowat)]
     pub notsent_lowat: Option<values::NotsentLowat>,
-    /// TCP congestion control of accepted connections (reno, cubic, bbr, ...: one of
-    /// /proc/sys/net/ipv4/tcp_available_congestion_control) [default: the kernel's].
-    #[arg(long, value_name = "NAME")]
-    pub congestion_control: Option<String>,
+    /// TCP congestion control of accepted connections: auto (the kernel's, but reno instead
+    /// of BBR on loopback listeners, where BBR's per-connection pacing timers only cost
+    /// CPU), kernel (the kernel's everywhere), or a name from
+    /// /proc/sys/net/ipv4/tcp_available_congestion_control [default: auto].
+    #[arg(long, value_name = "auto|kernel|NAME", value_parser = values::congestion_control)]
+    pub congestion_control: Option<values::CongestionControl>,
     /// Microseconds an idle core keeps polling for completions before it sleeps, so a
     /// competing task cannot take its CPU in short gaps; costs up to that much CPU per
     /// idle gap [default: 0, sleep at once].

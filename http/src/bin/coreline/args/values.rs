@@ -112,6 +112,29 @@ pub fn notsent_lowat(value: &str) -> Result<NotsentLowat, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotsentLowat(pub Option<u32>);
 
+/// `--congestion-control`'s value: `auto`, `kernel` or an algorithm's name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CongestionControl {
+    /// The kernel's algorithm, except `reno` instead of BBR on loopback listeners
+    /// (`Builder::unpaced_loopback`).
+    #[default]
+    Auto,
+    /// The kernel's `net.ipv4.tcp_congestion_control` on every listener.
+    Kernel,
+    /// This algorithm on every listener.
+    Named(String),
+}
+
+/// `auto`, `kernel`, or an algorithm's name (checked against the kernel at start).
+pub fn congestion_control(value: &str) -> Result<CongestionControl, String> {
+    match value {
+        "" => Err("an empty name: use auto, kernel or an algorithm such as reno".to_owned()),
+        "auto" => Ok(CongestionControl::Auto),
+        "kernel" => Ok(CongestionControl::Kernel),
+        name => Ok(CongestionControl::Named(name.to_owned())),
+    }
+}
+
 /// `auto`, `splice`, `read` or `send-zc`.
 pub fn file_body(value: &str) -> Result<FileBodyMethod, String> {
     match value {

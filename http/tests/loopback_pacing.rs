@@ -1,0 +1,119 @@
+//! `coreline serve --congestion-control`'s default, `auto`: listeners on a loopback address
+//! give their connections `reno` where the kernel's default is BBR (which paces each
+//! loopback connection with its own timer), listeners on other addresses keep the kernel's
+//! choice, and `kernel` keeps it everywhere.
+//!
+//! Each case runs in a private network namespace (`unshare -n`, root) whose default is set
+//! to BBR, so the result does not depend on the host's setting and the host is untouched.
+//! The namespace's `lo` also carries 10.200.0.1, a non-loopback address.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_coreline");
+
+/// Starts the server with `args` on 127.0.0.1:8080 and 10.200.0.1:8080, holds one connection
+/// to each, and prints `ss -tin` of the server's side.
+const SCRIPT: &str = r#"
+set -e
+ip link set lo up
+ip addr add 10.200.0.1/32 dev lo
+sysctl -qw net.ipv4.tcp_congestion_control=bbr
+"$BIN" serve --cpus 0 --listen 127.0.0.1:8080 --listen 10.200.0.1:8080 "$@" &
+pid=$!
+for i in $(seq 200); do (exec 3<>/dev/tcp/10.200.0.1/8080) 2>/dev/null && break; sleep 0.05; done
+exec 3<>/dev/tcp/127.0.0.1/8080
+exec 4<>/dev/tcp/10.200.0.1/8080
+sleep 0.2
+ss -tinH state established '( sport = :8080 )'
+kill $pid
+wait $pid || true
+"#;
+
+/// The server side's algorithm per local address, from the script's `ss` output: each
+/// socket's line names the addresses, the indented line after it starts with the algorithm.
+fn algorithms(args: &[&str]) -> Option<BTreeMap<String, String>> {
+    let available = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .unwrap_or_default();
+    let can_unshare = Command::new("unshare").args(["-n", "true"]).status();
+    if !available.split_whitespace().any(|a| a == "bbr") || !can_unshare.is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: needs root (unshare -n) and the kernel's bbr ({available:?})");
+        return None;
+    }
+    let out = Command::new("unshare")
+        .args(["-n", "bash", "-c", SCRIPT, "script"])
+        .args(args)
+        .env("BIN", BIN)
+        .output()
+        .expect("unshare (util-linux), ip and ss (iproute2), sysctl (procps)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found = BTreeMap::new();
+    let mut local = None;
+    for line in text.lines() {
+        if line.starts_with(char::is_whitespace) {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            found.insert(
+                local.take().expect("an info line after a socket's"),
+                name.to_owned(),
+            );
+        } else {
+            local = line.split_whitespace().nth(2).map(str::to_owned);
+        }
+    }
+    Some(found)
+}
+
+#[test]
+fn by_default_loopback_listeners_use_reno_instead_of_bbr_and_others_keep_it() {
+    let Some(found) = algorithms(&[]) else { return };
+    assert_eq!(
+        found.get("127.0.0.1:8080").map(String::as_str),
+        Some("reno"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get("10.200.0.1:8080").map(String::as_str),
+        Some("bbr"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn kernel_keeps_bbr_on_every_listener() {
+    let Some(found) = algorithms(&["--congestion-control", "kernel"]) else {
+        return;
+    };
+    assert_eq!(
+        found.get("127.0.0.1:8080").map(String::as_str),
+        Some("bbr"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get("10.200.0.1:8080").map(String::as_str),
+        Some("bbr"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_named_algorithm_applies_to_every_listener() {
+    let Some(found) = algorithms(&["--congestion-control", "reno"]) else {
+        return;
+    };
+    assert_eq!(
+        found.get("127.0.0.1:8080").map(String::as_str),
+        Some("reno"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get("10.200.0.1:8080").map(String::as_str),
+        Some("reno"),
+        "{found:?}"
+    );
+}
