@@ -86,7 +86,8 @@ pub struct CompareFlags {
     /// (latency metrics on), coreline-access-log (a combined line per response to a file
     /// in the run's temporary directory), coreline-splice, coreline-read, coreline-send-zc (one
     /// file-body method at every size), coreline-steered, coreline-shared (a listener
-    /// mode); axum-coreline and axum-tokio: the axum example's router on coreline /
+    /// mode), coreline-kernel-cc (the kernel's congestion control on its loopback listener,
+    /// not reno); axum-coreline and axum-tokio: the axum example's router on coreline /
     /// axum::serve [default: coreline,nginx,hyper]
     #[arg(long, value_name = "LIST", value_parser = |v: &str| parse_servers(v).map_err(message))]
     servers: Option<::std::vec::Vec<Kind>>,

@@ -1,6 +1,6 @@
 //! The servers a comparison knows: coreline (as shipped, or a variant of the same binary that
 //! turns on latency metrics or the access log, forces one file-body method with
-//! `--file-body` or picks a `--listener-mode`), nginx, the hyper peer and the
+//! `--file-body`, picks a `--listener-mode` or keeps the kernel's congestion control), nginx, the hyper peer and the
 //! runtime's ceiling, and the axum example's router on coreline and on `axum::serve`; their
 //! names, binaries and what each variant adds to `coreline serve`.
 
@@ -30,6 +30,9 @@ pub enum Kind {
     CorelineSteered,
     /// `--listener-mode shared`: one listening socket for every core.
     CorelineShared,
+    /// `--congestion-control kernel`: the kernel's congestion control on the loopback
+    /// listener too (BBR's pacing where that is the default), like the other servers.
+    CorelineKernelCc,
     /// nginx with the reference config.
     Nginx,
     /// `hyper-peer` (bench/hyper-peer).
@@ -44,7 +47,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every server, in report order (the first one selected is the base of the ratios).
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Coreline,
         Kind::CorelineMetrics,
         Kind::CorelineRxts,
@@ -54,6 +57,7 @@ impl Kind {
         Kind::CorelineSendZc,
         Kind::CorelineSteered,
         Kind::CorelineShared,
+        Kind::CorelineKernelCc,
         Kind::Nginx,
         Kind::Hyper,
         Kind::Ceiling,
@@ -73,6 +77,7 @@ impl Kind {
             Kind::CorelineSendZc => "coreline-send-zc",
             Kind::CorelineSteered => "coreline-steered",
             Kind::CorelineShared => "coreline-shared",
+            Kind::CorelineKernelCc => "coreline-kernel-cc",
             Kind::Nginx => "nginx",
             Kind::Hyper => "hyper",
             Kind::Ceiling => "ceiling",
@@ -99,6 +104,7 @@ impl Kind {
                 | Kind::CorelineSendZc
                 | Kind::CorelineSteered
                 | Kind::CorelineShared
+                | Kind::CorelineKernelCc
         )
     }
 
@@ -150,6 +156,9 @@ impl Kind {
         if let Some(mode) = mode {
             flags.extend(["--listener-mode".to_string(), mode.into()]);
         }
+        if self == Kind::CorelineKernelCc {
+            flags.extend(["--congestion-control".to_string(), "kernel".into()]);
+        }
         flags
     }
 
@@ -176,7 +185,7 @@ mod tests {
     #[test]
     fn variants_are_coreline_with_their_own_flags() {
         let tmp = Path::new("/t");
-        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 9);
+        assert!(Kind::ALL.iter().filter(|k| k.is_coreline()).count() == 10);
         assert_eq!(
             Kind::CorelineSteered.coreline_flags(20000, tmp).join(" "),
             "--listener-mode steered"
@@ -193,6 +202,10 @@ mod tests {
         assert_eq!(
             Kind::CorelineSendZc.coreline_flags(20000, tmp).join(" "),
             "--file-body send-zc"
+        );
+        assert_eq!(
+            Kind::CorelineKernelCc.coreline_flags(20000, tmp).join(" "),
+            "--congestion-control kernel"
         );
         assert!(Kind::Nginx.binary().is_none() && !Kind::Hyper.is_coreline());
         assert!(Kind::AxumCoreline.is_axum() && !Kind::AxumCoreline.is_coreline());

@@ -56,7 +56,8 @@ pub fn markdown(
         cx.congestion_control,
         // `coreline serve`'s default `--congestion-control auto` on its loopback listeners.
         if cx.congestion_control.starts_with("bbr") {
-            " (coreline's connections: reno, its default on loopback listeners)"
+            " (coreline's connections: reno, its default on loopback listeners; \
+             coreline-kernel-cc's: the kernel's)"
         } else {
             ""
         }
