@@ -92,7 +92,11 @@ fn main() -> io::Result<()> {
     let fd = fd as i32;
     println!(
         "io_uring_setup with IORING_SETUP_NO_MMAP over {} memory: ok ({} SQEs, {} CQEs)",
-        if hugepage { "MADV_HUGEPAGE" } else { "ordinary" },
+        if hugepage {
+            "MADV_HUGEPAGE"
+        } else {
+            "ordinary"
+        },
         p.sq_entries,
         p.cq_entries
     );

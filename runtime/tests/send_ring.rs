@@ -68,7 +68,8 @@ fn round_trip(bundled: bool) -> (Vec<u8>, Vec<u8>) {
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let mut peer = StdStream::connect(addr).unwrap();
-    peer.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut received = Vec::new();
     let mut buf = vec![0u8; 7000];
     loop {

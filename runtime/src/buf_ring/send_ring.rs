@@ -80,7 +80,10 @@ impl SendRingMemory {
     /// entry, not yet visible to the kernel. The caller owns that position: the kernel has
     /// consumed it and no send reads it.
     pub(crate) fn fill(&self, position: u16, bytes: &[u8]) {
-        assert!(bytes.len() <= self.buf_size as usize, "bytes exceed a send buffer");
+        assert!(
+            bytes.len() <= self.buf_size as usize,
+            "bytes exceed a send buffer"
+        );
         let index = usize::from(position & (self.count - 1));
         let ptr = self.buffer_ptr(position);
         // SAFETY: the buffer is `buf_size` bytes inside our mapping and no send reads it

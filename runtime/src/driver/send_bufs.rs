@@ -74,7 +74,11 @@ impl Driver {
                 groups.next += 1;
                 groups.next
             }
-            None => return Err(io::Error::other("all buffer group ids of this core are in use")),
+            None => {
+                return Err(io::Error::other(
+                    "all buffer group ids of this core are in use",
+                ))
+            }
         };
         match memory.register(&self.ring, group) {
             Ok(()) => Ok(group),

@@ -159,7 +159,9 @@ impl SendRing {
 
 impl Inner {
     fn memory(&self) -> &SendRingMemory {
-        self.memory.as_ref().expect("send ring memory present until drop")
+        self.memory
+            .as_ref()
+            .expect("send ring memory present until drop")
     }
 
     fn len_at(&self, position: u16) -> u32 {
@@ -205,9 +207,7 @@ impl Drop for Inner {
             (self.group, &self.retire, self.memory.take())
         {
             // Unregistered at the core's next enter; the memory lives until then.
-            retire
-                .borrow_mut()
-                .push(RetiredSendRing { group, memory });
+            retire.borrow_mut().push(RetiredSendRing { group, memory });
         }
     }
 }
