@@ -20,6 +20,8 @@
 #   recv_bundle  CEILING_RECV_BUNDLE=1   (IORING_RECVSEND_BUNDLE on the multishot receive)
 #   buf_inc      CEILING_BUF_INC=1       (IOU_PBUF_RING_INC provided-buffer ring)
 #   fixed_buf    CEILING_FIXED_BUF=1     (responses sent from a registered buffer)
+#   send_bundle  CEILING_SEND_BUNDLE=1   (each response in its own send-ring buffer, one
+#                                         IORING_RECVSEND_BUNDLE send per read)
 # VARIANTS="no_sqarray fixed_buf" runs only those (space-separated).
 set -euo pipefail
 
@@ -33,7 +35,7 @@ CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 LABEL=${LABEL:-quiet machine}
-read -r -a VARIANTS <<<"${VARIANTS:-baseline no_sqarray fixed_files both recv_bundle buf_inc fixed_buf}"
+read -r -a VARIANTS <<<"${VARIANTS:-baseline no_sqarray fixed_files both recv_bundle buf_inc fixed_buf send_bundle}"
 
 if [[ -z ${NO_BUILD:-} ]]; then
     (cd "$ROOT" && cargo build --release -p coreline-runtime --example ceiling >&2)
@@ -41,7 +43,7 @@ fi
 command -v h2load >/dev/null || { echo "uring_features.sh: needs h2load (nghttp2)" >&2; exit 1; }
 
 variant_env() {
-    local off="CEILING_RECV_BUNDLE=0 CEILING_BUF_INC=0 CEILING_FIXED_BUF=0"
+    local off="CEILING_RECV_BUNDLE=0 CEILING_BUF_INC=0 CEILING_FIXED_BUF=0 CEILING_SEND_BUNDLE=0"
     case $1 in
         baseline) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=0 $off" ;;
         no_sqarray) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off" ;;
@@ -50,6 +52,7 @@ variant_env() {
         recv_bundle) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_RECV_BUNDLE=1" ;;
         buf_inc) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_BUF_INC=1" ;;
         fixed_buf) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_FIXED_BUF=1" ;;
+        send_bundle) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_SEND_BUNDLE=1" ;;
         *) echo "uring_features.sh: unknown variant $1" >&2; exit 1 ;;
     esac
 }
@@ -118,7 +121,7 @@ for line in open(path):
     workload, variant, u, s, d = line.split()
     runs.setdefault((workload, variant), []).append((int(u), int(s), int(d)))
 # The newer features sit on top of no_sqarray (the runtime's default): compared with it.
-on_no_sqarray = {"recv_bundle", "buf_inc", "fixed_buf"}
+on_no_sqarray = {"recv_bundle", "buf_inc", "fixed_buf", "send_bundle"}
 def reference(variant):
     ref = "no_sqarray" if variant in on_no_sqarray else "baseline"
     return ref if ref in variants else variants[0]

@@ -12,7 +12,10 @@
 //! - `CEILING_RECV_BUNDLE=1`: multishot receives with `IORING_RECVSEND_BUNDLE`;
 //! - `CEILING_BUF_INC=1`: incremental provided-buffer consumption (`IOU_PBUF_RING_INC`);
 //! - `CEILING_FIXED_BUF=1`: the response, 64 times over, in a registered buffer, sent with
-//!   `IORING_RECVSEND_FIXED_BUF` instead of from a per-connection `Vec`.
+//!   `IORING_RECVSEND_FIXED_BUF` instead of from a per-connection `Vec`;
+//! - `CEILING_SEND_BUNDLE=1`: each response in its own buffer of a per-connection send
+//!   ring, the responses of one read sent as one bundle (`IORING_RECVSEND_BUNDLE`)
+//!   instead of one coalesced `Vec`.
 //!
 //! Each core prints its `ring_info()` to stderr at start.
 
@@ -25,7 +28,7 @@ mod args;
 use std::ops::Range;
 
 use coreline_runtime::net::{FixedListener, FixedStream, ListenOptions, TcpListener, TcpStream};
-use coreline_runtime::ops::{self, RegisteredBuf};
+use coreline_runtime::ops::{self, RegisteredBuf, SendRing};
 use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf, RingFlags, Runtime};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
@@ -35,6 +38,24 @@ Content-Length: 13\r\n\r\nHello, World!";
 /// many pipelined requests.
 const REGISTERED_RESPONSES: usize = 64;
 
+/// Buffers of a connection's send ring (`CEILING_SEND_BUNDLE`): one bundle covers up to
+/// this many pipelined requests.
+const BUNDLE_RESPONSES: u16 = 64;
+/// Bytes per send-ring buffer: one response fits.
+const BUNDLE_BUF_SIZE: u32 = 128;
+const _: () = assert!(RESPONSE.len() <= BUNDLE_BUF_SIZE as usize);
+
+/// Where a connection's responses are written and sent from.
+#[derive(Clone)]
+enum Output {
+    /// All responses of one read in one `Vec`, one send.
+    Coalesced,
+    /// Ranges of the registered buffer.
+    Registered(RegisteredBuf),
+    /// Each response in its own buffer of a send ring, one bundle.
+    Bundle,
+}
+
 fn main() -> ExitCode {
     let (addr, cores) = match args::addr_and_cores("ceiling", "127.0.0.1:8080") {
         Ok(parsed) => parsed,
@@ -42,6 +63,7 @@ fn main() -> ExitCode {
     };
     let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
     let fixed_buf = env_number("CEILING_FIXED_BUF") != 0;
+    let send_bundle = env_number("CEILING_SEND_BUNDLE") != 0;
     let flags = RingFlags {
         single_issuer: true,
         defer_taskrun: true,
@@ -58,32 +80,34 @@ fn main() -> ExitCode {
         .build()
         .and_then(|rt| {
             rt.run(|_| async move {
-                let canned = match fixed_buf
+                let output = match fixed_buf
                     .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
                 {
-                    Some(Ok(buf)) => Some(buf),
+                    Some(Ok(buf)) => Output::Registered(buf),
                     Some(Err(e)) => return e,
-                    None => None,
+                    None if send_bundle => Output::Bundle,
+                    None => Output::Coalesced,
                 };
                 let info = ring_info();
                 eprintln!(
                     "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
-                     registered_buffers={} registered_send={:?}",
+                     registered_buffers={} registered_send={:?} send_bundles={}",
                     info.flags,
                     info.fixed_files,
                     info.recv_bundles,
                     info.incremental_buffers,
                     info.registered_buffers,
-                    info.registered_send
+                    info.registered_send,
+                    info.send_bundles
                 );
                 if info.fixed_files > 0 {
                     match FixedListener::bind_with(addr, &ListenOptions::default()) {
-                        Ok(l) => accept_loop(FixedAccept(l), canned).await,
+                        Ok(l) => accept_loop(FixedAccept(l), output).await,
                         Err(e) => e,
                     }
                 } else {
                     match TcpListener::bind(addr) {
-                        Ok(l) => accept_loop(l, canned).await,
+                        Ok(l) => accept_loop(l, output).await,
                         Err(e) => e,
                     }
                 }
@@ -122,6 +146,7 @@ trait Stream {
     async fn recv(&mut self) -> io::Result<Option<RecvBuf>>;
     async fn send_all(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>);
     async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()>;
+    async fn send_ring(&self, ring: &mut SendRing) -> io::Result<()>;
 }
 
 impl Accept for TcpListener {
@@ -150,6 +175,9 @@ impl Stream for TcpStream {
     async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()> {
         ops::send_registered(self.as_shared_fd(), buf, range).await
     }
+    async fn send_ring(&self, ring: &mut SendRing) -> io::Result<()> {
+        ring.send(self.as_shared_fd()).await
+    }
 }
 
 impl Stream for FixedStream {
@@ -162,13 +190,16 @@ impl Stream for FixedStream {
     async fn send_registered(&self, buf: &RegisteredBuf, range: Range<usize>) -> io::Result<()> {
         ops::send_registered_fixed(self.fixed_fd(), buf, range).await
     }
+    async fn send_ring(&self, ring: &mut SendRing) -> io::Result<()> {
+        ring.send_fixed(self.fixed_fd()).await
+    }
 }
 
 /// Accepts forever, one task per connection; returns only if binding failed.
-async fn accept_loop<L: Accept>(mut listener: L, canned: Option<RegisteredBuf>) -> io::Error {
+async fn accept_loop<L: Accept>(mut listener: L, output: Output) -> io::Error {
     loop {
         match listener.accept().await {
-            Ok(stream) => drop(spawn_local(serve(stream, canned.clone()))),
+            Ok(stream) => drop(spawn_local(serve(stream, output.clone()))),
             Err(e) => {
                 eprintln!("ceiling: accept failed: {e}");
                 time::sleep(std::time::Duration::from_millis(10)).await;
@@ -178,18 +209,37 @@ async fn accept_loop<L: Accept>(mut listener: L, canned: Option<RegisteredBuf>) 
 }
 
 /// Counts request heads (`\r\n\r\n`) as they stream in, and answers all heads that
-/// completed in one received chunk with one send (from the registered buffer `canned`,
-/// when given, up to [`REGISTERED_RESPONSES`] per send).
-async fn serve<S: Stream>(mut stream: S, canned: Option<RegisteredBuf>) {
+/// completed in one received chunk with one send (from the registered buffer, up to
+/// [`REGISTERED_RESPONSES`] per send; or as one bundle of up to [`BUNDLE_RESPONSES`]).
+async fn serve<S: Stream>(mut stream: S, output: Output) {
     let mut matched = 0usize; // how much of "\r\n\r\n" the previous chunk ended with
     let mut out: Vec<u8> = Vec::with_capacity(RESPONSE.len() * 16);
+    let mut ring = match output {
+        Output::Bundle => match SendRing::new(BUNDLE_RESPONSES, BUNDLE_BUF_SIZE) {
+            Ok(ring) => Some(ring),
+            Err(e) => return eprintln!("ceiling: no send ring: {e}"),
+        },
+        _ => None,
+    };
     while let Ok(Some(data)) = stream.recv().await {
         let heads = count_heads(&data, &mut matched);
         drop(data); // give the buffer back to the ring before waiting on the send
         if heads == 0 {
             continue;
         }
-        if let Some(canned) = &canned {
+        if let Some(ring) = &mut ring {
+            let mut left = heads;
+            while left > 0 {
+                while left > 0 && ring.push(RESPONSE) {
+                    left -= 1;
+                }
+                if stream.send_ring(ring).await.is_err() {
+                    return;
+                }
+            }
+            continue;
+        }
+        if let Output::Registered(canned) = &output {
             let mut left = heads;
             while left > 0 {
                 let n = left.min(REGISTERED_RESPONSES);

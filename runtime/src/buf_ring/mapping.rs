@@ -4,13 +4,13 @@ use std::io;
 use std::ptr::NonNull;
 
 /// An anonymous private mapping, unmapped on drop.
-pub(super) struct Mapping {
-    pub(super) ptr: NonNull<u8>,
+pub(crate) struct Mapping {
+    pub(crate) ptr: NonNull<u8>,
     len: usize,
 }
 
 impl Mapping {
-    pub(super) fn new(len: usize) -> io::Result<Self> {
+    pub(crate) fn new(len: usize) -> io::Result<Self> {
         // SAFETY: an anonymous private mapping with no address hint has no preconditions.
         let ptr = unsafe {
             libc::mmap(

@@ -28,6 +28,7 @@ use io_uring::{cqueue, IoUring};
 
 mod mapping;
 mod recv_buf;
+pub(crate) mod send_ring;
 
 use mapping::Mapping;
 pub use recv_buf::RecvBuf;

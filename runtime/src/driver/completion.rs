@@ -22,6 +22,9 @@ impl Driver {
         if !self.fixed_closes.borrow().is_empty() {
             self.flush_fixed_closes();
         }
+        if !self.retired_send_rings.borrow().is_empty() {
+            self.flush_send_ring_drops();
+        }
         let to_submit = {
             let mut sq = self.ring.submission();
             sq.sync();
@@ -111,8 +114,21 @@ impl Driver {
         }
     }
 
+    /// The kind of the live op `user_data` names, if any.
+    fn kind_of(&self, user_data: u64) -> Option<OpKind> {
+        let key = OpKey::from_user_data(user_data)?;
+        let slot = self.slots.get(key.index as usize)?;
+        (slot.generation == key.generation).then_some(slot.kind)
+    }
+
     fn dispatch(&mut self, user_data: u64, mut c: Completion) {
         let mut moved = None;
+        if cqueue::buffer_select(c.flags).is_some()
+            && self.kind_of(user_data) == Some(OpKind::SendsFromRing)
+        {
+            // The buffer it names is in the sender's own ring, not the receive ring.
+            c.flags &= !CQE_F_BUFFER;
+        }
         if let Some(bid) = cqueue::buffer_select(c.flags) {
             match self.buf_ring.take(bid, c.result.max(0) as u32, c.flags) {
                 Taken::At(offset) => c.buf_offset = offset,

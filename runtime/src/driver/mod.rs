@@ -23,6 +23,7 @@ use crate::buf_ring::{BufRing, BufRingMode};
 use crate::sys;
 pub(crate) use recv_msg::MsgTemplate;
 pub use ring::{RegisteredSendOp, RingFlags, RingInfo};
+pub(crate) use send_bufs::RetiredSendRing;
 pub(crate) use slot::Queued;
 use slot::{
     Completion, OpKey, OpKind, Slot, SlotState, CANCEL_USER_DATA, CLOSE_USER_DATA, WAKE_USER_DATA,
@@ -65,6 +66,11 @@ pub(crate) struct Driver {
     send_bufs: Vec<Rc<[u8]>>,
     /// Whether the (sparse) table for `send_bufs` is registered.
     send_table: bool,
+    /// Buffer group ids for send rings (`ops::SendRing`).
+    send_groups: send_bufs::SendGroups,
+    /// Send rings whose owners went, unregistered at the next enter; their memory lives
+    /// until then (declared after the ring, so it outlives it at the driver's drop).
+    pub(crate) retired_send_rings: Rc<std::cell::RefCell<Vec<RetiredSendRing>>>,
 }
 
 impl Driver {
@@ -113,6 +119,8 @@ impl Driver {
             fixed_closes: Rc::default(),
             send_bufs: Vec::new(),
             send_table: false,
+            send_groups: send_bufs::SendGroups::default(),
+            retired_send_rings: Rc::default(),
         };
         driver.arm_wake_read();
         Ok(driver)

@@ -74,6 +74,10 @@ pub struct RingInfo {
     pub registered_buffers: u32,
     /// The operation sends from registered buffers use (stepped down at the first refusal).
     pub registered_send: RegisteredSendOp,
+    /// Whether sends from a [`SendRing`](crate::ops::SendRing) go out as bundles
+    /// (`IORING_RECVSEND_BUNDLE` on `IORING_OP_SEND`): the kernel has them and has not
+    /// refused one; otherwise its buffers go out one plain send each.
+    pub send_bundles: bool,
 }
 
 /// How this core sends from a [`RegisteredBuf`](crate::ops::RegisteredBuf): tried in this
@@ -191,6 +195,7 @@ pub(crate) fn setup(entries: u32, wanted: RingFlags) -> Result<(IoUring, RingInf
                     recv_bundles: false,
                     incremental_buffers: false,
                     registered_buffers: 0,
+                    send_bundles: ring.params().is_feature_recvsend_bundle(),
                     registered_send: if send_zc {
                         RegisteredSendOp::Send
                     } else {

@@ -1,7 +1,10 @@
 //! The core's table of buffers registered for sends (`ops::RegisteredBuf`) and the way
-//! sends from them go out.
+//! sends from them go out; the buffer groups of send rings (`ops::SendRing`).
 
+use std::io;
 use std::rc::Rc;
+
+use crate::buf_ring::send_ring::SendRingMemory;
 
 use super::{Driver, RegisteredSendOp};
 
@@ -44,5 +47,65 @@ impl Driver {
                 _ => RegisteredSendOp::Plain,
             };
         }
+    }
+}
+
+/// Buffer group ids for send rings: 0 is the receive ring's, the rest are handed out and
+/// taken back as rings come and go.
+#[derive(Default)]
+pub(crate) struct SendGroups {
+    next: u16,
+    free: Vec<u16>,
+}
+
+/// A send ring whose owner went: its group and the memory registered under it.
+pub(crate) struct RetiredSendRing {
+    pub(crate) group: u16,
+    pub(crate) memory: SendRingMemory,
+}
+
+impl Driver {
+    /// Registers `memory` as a new buffer group; returns the group.
+    pub(crate) fn register_send_ring(&mut self, memory: &SendRingMemory) -> io::Result<u16> {
+        let groups = &mut self.send_groups;
+        let group = match groups.free.pop() {
+            Some(group) => group,
+            None if groups.next < u16::MAX => {
+                groups.next += 1;
+                groups.next
+            }
+            None => {
+                return Err(io::Error::other(
+                    "all buffer group ids of this core are in use",
+                ))
+            }
+        };
+        match memory.register(&self.ring, group) {
+            Ok(()) => Ok(group),
+            Err(e) => {
+                self.send_groups.free.push(group);
+                Err(e)
+            }
+        }
+    }
+
+    /// Unregisters the send rings dropped since the last enter, then frees their memory.
+    pub(crate) fn flush_send_ring_drops(&mut self) {
+        let retired = std::mem::take(&mut *self.retired_send_rings.borrow_mut());
+        for RetiredSendRing { group, memory } in retired {
+            match self.ring.submitter().unregister_buf_ring(group) {
+                Ok(()) => self.send_groups.free.push(group),
+                Err(e) => {
+                    // The kernel may still read the entries: never unmap them.
+                    log::warn!("coreline: send ring {group} not unregistered ({e}); kept");
+                    std::mem::forget(memory);
+                }
+            }
+        }
+    }
+
+    /// The kernel refused a send bundle: send rings use plain sends from now on.
+    pub(crate) fn step_down_send_bundles(&mut self) {
+        self.info.send_bundles = false;
     }
 }

@@ -53,6 +53,9 @@ pub(crate) enum OpKind {
     YieldsFixed,
     /// CQEs may carry a provided buffer (`IORING_CQE_F_BUFFER`): give it back to the ring.
     SelectsBuffer,
+    /// A send bundle: its CQE's buffer flag names a buffer of the sender's own ring
+    /// (`ops::SendRing`), which the receive ring must not take.
+    SendsFromRing,
 }
 
 /// One completion: result and flags, copied out of the CQ ring, and when it was reaped.

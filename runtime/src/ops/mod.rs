@@ -13,6 +13,7 @@ mod net;
 mod open;
 mod registered;
 mod rw;
+mod send_ring;
 mod stat;
 
 pub use fixed::send_fixed;
@@ -23,4 +24,5 @@ pub use net::{connect, recv, send, send_more, send_op, send_vectored, send_zc, s
 pub use open::{close, open_at, open_at2};
 pub use registered::{send_registered, send_registered_fixed, RegisteredBuf, REGISTERED_SLOTS};
 pub use rw::{read_at, write_at};
+pub use send_ring::SendRing;
 pub use stat::{statx, statx_fd, Statx};

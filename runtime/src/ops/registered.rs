@@ -71,7 +71,7 @@ impl RegisteredBuf {
 }
 
 /// Where a send goes: a real fd or a direct descriptor.
-enum Target {
+pub(super) enum Target {
     Fd(SharedFd),
     Fixed(FixedFd),
 }
