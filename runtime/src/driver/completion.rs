@@ -123,7 +123,9 @@ impl Driver {
 
     fn dispatch(&mut self, user_data: u64, mut c: Completion) {
         let mut moved = None;
-        if cqueue::buffer_select(c.flags).is_some()
+        // Only once a send ring was made: the receive path pays one field test, no lookup.
+        if self.send_groups.any_made()
+            && cqueue::buffer_select(c.flags).is_some()
             && self.kind_of(user_data) == Some(OpKind::SendsFromRing)
         {
             // The buffer it names is in the sender's own ring, not the receive ring.

@@ -58,6 +58,14 @@ pub(crate) struct SendGroups {
     free: Vec<u16>,
 }
 
+impl SendGroups {
+    /// Whether any send ring was registered on this core (then completions may name a
+    /// buffer of a send ring, not of the receive ring).
+    pub(crate) fn any_made(&self) -> bool {
+        self.next != 0
+    }
+}
+
 /// A send ring whose owner went: its group and the memory registered under it.
 pub(crate) struct RetiredSendRing {
     pub(crate) group: u16,
