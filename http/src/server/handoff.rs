@@ -48,7 +48,9 @@ impl BatchHandOff {
         core: &ConnRegistry,
         stream: TcpStream,
     ) -> Option<TcpStream> {
-        let to = self.target?;
+        let Some(to) = self.target else {
+            return Some(stream);
+        };
         match group.hand_off(to, stream) {
             Ok(()) => {
                 group.loads().took_over(me);
