@@ -90,6 +90,7 @@ fn snapshot(data: &[u8]) -> MetricsSnapshot {
                 requests: 0,
                 connections_accepted: 0,
                 connections_taken_over: 0,
+                connections_handed_off: 0,
                 connections_open: 0,
                 listen_backlog: 0,
                 responses: Default::default(),

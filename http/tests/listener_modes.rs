@@ -1,6 +1,7 @@
 //! `Builder::listener_mode`: `steered` sends each new connection to the core with fewer
-//! open connections, and another core serves the connections sent to a core that stopped
-//! running; `shared` serves one socket, closed at shutdown; and a `steered` server the
+//! open connections, another core serves the connections sent to a core that stopped
+//! running, and a core that accepts connections while it lags hands them to the other
+//! core; `shared` serves one socket, closed at shutdown; and a `steered` server the
 //! kernel refuses the program to (capabilities dropped) warns once and runs as
 //! `reuseport`.
 
@@ -16,22 +17,27 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{run_on_thread, Client};
-use coreline_http::{Body, ListenerMode, Server};
+use coreline_http::{Body, ListenerMode, Server, Timeouts};
 use coreline_runtime::net::SteerLoads;
 use coreline_runtime::Cores;
 use http::{Request, Response};
 
 /// Answers with the index of the core that serves the connection; `/block` first blocks
-/// that core's thread for [`BLOCKED_FOR`].
+/// that core's thread for [`BLOCKED_FOR`], `/pause` for [`PAUSED_FOR`].
 async fn which_core(req: Request<Body>) -> Response<Body> {
-    if req.uri().path() == "/block" {
-        std::thread::sleep(BLOCKED_FOR);
+    match req.uri().path() {
+        "/block" => std::thread::sleep(BLOCKED_FOR),
+        "/pause" => std::thread::sleep(PAUSED_FOR),
+        _ => {}
     }
     let core = coreline_runtime::current_core().index;
     Response::new(Body::from(core.to_string()))
 }
 
 const BLOCKED_FOR: Duration = Duration::from_secs(3);
+/// Long enough for the connections sent to a paused core to show as its lag (well above
+/// `SteerLoads::LAG_SLACK`), short of `SteerLoads::SETTLE`.
+const PAUSED_FOR: Duration = Duration::from_millis(100);
 
 /// Opens a keep-alive connection, sends one request and returns it with the core that
 /// answered.
@@ -150,6 +156,78 @@ fn steered_connections_sent_to_a_blocked_core_are_served_by_the_other() {
     // Back: the blocked core serves again.
     drop(held);
     let (_client, _core) = open_on(running.addr);
+    running.stop().unwrap();
+}
+
+/// One round of the hand-off case on a two-core steered server with metrics: pauses the
+/// core of one of four held connections, opens eight connections while it is paused,
+/// and once it runs again sends a request on each. Returns the paused core, how many of
+/// the eight it answered, and how many connections it handed off in the round.
+fn pause_then_connect(running: &common::Running) -> (usize, usize, u64) {
+    let mut held: Vec<(Client, usize)> = (0..4).map(|_| open_on(running.addr)).collect();
+    let paused = held[0].1;
+    let handed_before = handed_off(running, paused);
+    let pausing = &mut held[0].0;
+    pausing.send(b"GET /pause HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(5)); // (the request reaches its core)
+                                                  // Both cores hold two connections: the program sends about half of these to the
+                                                  // paused core's listener (until their wait shows); they wait in its queue.
+    let mut burst: Vec<Client> = (0..8).map(|_| Client::connect(running.addr)).collect();
+    let response = pausing.response(false);
+    assert_eq!(response.body_str(), paused.to_string());
+    let mut by_paused = 0;
+    for client in &mut burst {
+        client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let core: usize = client.response(false).body_str().parse().unwrap();
+        by_paused += usize::from(core == paused);
+    }
+    (
+        paused,
+        by_paused,
+        handed_off(running, paused) - handed_before,
+    )
+}
+
+fn handed_off(running: &common::Running, core: usize) -> u64 {
+    common::metrics::snapshot(running).cores[core].connections_handed_off
+}
+
+#[test]
+fn steered_connections_a_lagging_core_accepts_are_handed_to_the_other() {
+    if !may_load_bpf() {
+        return;
+    }
+    // The longest sweep period (500 ms): the other core looks for a lagging peer on its
+    // sweep tick, and a tick during the pause would take the queued connections over
+    // before the paused core accepts them (served by the other core all the same, but
+    // not by a hand-off). Rounds are repeated until one is not crossed by a tick.
+    let mut timeouts = Timeouts::default();
+    timeouts.linger = Duration::from_secs(5);
+    let server = Server::builder()
+        .cores(Cores::Count(2))
+        .listener_mode(ListenerMode::Steered)
+        .timeouts(timeouts)
+        .metrics(true)
+        .listen("127.0.0.1:0".parse().unwrap())
+        .build(|| which_core)
+        .expect("build");
+    let running = run_on_thread(server);
+    let mut rounds = Vec::new();
+    for _ in 0..4 {
+        let (paused, by_paused, handed) = pause_then_connect(&running);
+        rounds.push((paused, by_paused, handed));
+        // The connections the paused core accepted when it ran again went to the other
+        // core: it answered none of them.
+        if handed > 0 {
+            assert_eq!(by_paused, 0, "{rounds:?}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        rounds.iter().any(|&(_, _, handed)| handed > 0),
+        "no round handed off (paused core, answered by it, handed off): {rounds:?}"
+    );
     running.stop().unwrap();
 }
 

@@ -19,7 +19,9 @@ rest of the host) shares it as usual.
 Per row: each core's share of the accepted connections (the admin listener's
 coreline_http_connections_accepted_total), how many of those a core took over from the
 other core's listener while that core lagged (steered only:
-coreline_http_connections_taken_over_total), accept-queue overflows (ListenOverflows), and
+coreline_http_connections_taken_over_total), how many a core accepted while it lagged and
+handed to the other core (steered only: coreline_http_connections_handed_off_total; the
+other core counts them as accepted), accept-queue overflows (ListenOverflows), and
 the connect + first-response latency percentiles.
 
     sudo python3 kernel-tuning/experiments/reuseport_balance.py          # full, writes results/
@@ -39,6 +41,7 @@ MODES = ["reuseport", "shared", "steered"]
 COUNTERS = ["ListenOverflows", "ListenDrops"]
 _ACCEPTED = re.compile(r'^coreline_http_connections_accepted_total\{core="(\d+)"\} (\S+)$', re.M)
 _TAKEN = re.compile(r'^coreline_http_connections_taken_over_total\{core="(\d+)"\} (\S+)$', re.M)
+_HANDED = re.compile(r'^coreline_http_connections_handed_off_total\{core="(\d+)"\} (\S+)$', re.M)
 
 FETCH = ("import sys, urllib.request; "
          "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())")
@@ -46,10 +49,11 @@ FETCH = ("import sys, urllib.request; "
 
 def accepted_per_core(ns):
     """({core index: connections accepted}, {core index: of those, taken over from a
-    lagging core's listener}) from the server's admin listener."""
+    lagging core's listener}, {core index: accepted while lagging and handed to another
+    core}) from the server's admin listener."""
     text = ns.exec([sys.executable, "-c", FETCH, f"http://127.0.0.1:{ADMIN}/metrics"]).stdout
     count = lambda pattern: {int(core): int(float(n)) for core, n in pattern.findall(text)}
-    return count(_ACCEPTED), count(_TAKEN)
+    return count(_ACCEPTED), count(_TAKEN), count(_HANDED)
 
 
 def core0_thread(ns, pid):
@@ -74,27 +78,29 @@ def run(slow, mode, seconds):
                 ns.exec(["chrt", "-i", "-p", "0", core0_thread(ns, server.pid)])
                 hog = ns.popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
             before = ns.netstat()
-            base, taken_base = accepted_per_core(ns)
+            base, taken_base, handed_base = accepted_per_core(ns)
             # The warm-up takes the client's first connections, opened all at once.
             load = c.run_load(ns, ["-c", 64, "-R", RATE, "-d", f"{seconds}s", "--warmup", 1,
                                    "--close",
                                    "--timeout", "2s", "--cpus", "1",
                                    f"http://127.0.0.1:{PORT}/plaintext"], check=False)
             delta = c.counter_delta(before, ns.netstat(), COUNTERS)
-            after, taken_after = accepted_per_core(ns)
+            after, taken_after, handed_after = accepted_per_core(ns)
             if hog is not None:
                 hog.kill()
                 hog.wait()
         stderr = server.stderr.read() if server.stderr else ""
     per_core = [after.get(i, 0) - base.get(i, 0) for i in (0, 1)]
     taken = [taken_after.get(i, 0) - taken_base.get(i, 0) for i in (0, 1)]
+    handed = [handed_after.get(i, 0) - handed_base.get(i, 0) for i in (0, 1)]
     return {"slow": slow, "mode": mode, "load": load, "delta": delta, "per_core": per_core,
-            "taken": taken,
+            "taken": taken, "handed": handed,
             "fell_back": "unavailable" in stderr}
 
 
 HEADERS = (["core 0", "listener mode", "requests done / due", "client errors",
             "accepted by core 0 / core 1", "of those taken over from the other core",
+            "handed off to the other core",
             "core 0 share", "p50", "p99", "p99.9", "max"]
            + COUNTERS)
 
@@ -110,7 +116,8 @@ def cells(r):
     return ([("starved" if r["slow"] else "healthy"), mode,
              f"{ld['requests']} / {ld['requests_due']}", c.errors_cell(ld),
              f"{r['per_core'][0]} / {r['per_core'][1]}",
-             f"{r['taken'][0]} / {r['taken'][1]}", f"{share0(r) * 100:.0f} %"]
+             f"{r['taken'][0]} / {r['taken'][1]}", f"{r['handed'][0]} / {r['handed'][1]}",
+             f"{share0(r) * 100:.0f} %"]
             + c.latency_cells(ld) + [r["delta"][k] for k in COUNTERS])
 
 

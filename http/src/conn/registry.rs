@@ -157,6 +157,19 @@ impl ConnRegistry {
         }
     }
 
+    /// Where to hand the connections of a batch of accepts that just arrived: a healthy
+    /// core if this one lags by the steering program's test, after refreshing this core's
+    /// lag from the scheduler's statistics (see `SteerLoads::hand_off_target`); `None`
+    /// when it does not lag or its listeners are not steered.
+    pub(crate) fn hand_off_target(&self) -> Option<usize> {
+        let mut steer = self.steer.borrow_mut();
+        let (loads, index, run_delay) = steer.as_mut()?;
+        if let Some(lag) = run_delay.sample() {
+            loads.publish_lag(*index, lag);
+        }
+        loads.hand_off_target(*index)
+    }
+
     /// An accept loop took a connection. With steering, publishes at once: the program counts the connection as pending
     /// here until then (a refused one is never registered).
     pub(crate) fn accepted_one(&self) {

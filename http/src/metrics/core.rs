@@ -17,6 +17,7 @@ pub(crate) struct CoreHttpMetrics {
     requests: Cell<u64>,
     accepted: Cell<u64>,
     taken_over: Cell<u64>,
+    handed_off: Cell<u64>,
     responses: RefCell<ResponseCounts>,
     refusals: RefCell<RefusalCounts>,
     proxy_spliced_bytes: Cell<u64>,
@@ -29,6 +30,7 @@ impl CoreHttpMetrics {
             requests: Cell::new(0),
             accepted: Cell::new(0),
             taken_over: Cell::new(0),
+            handed_off: Cell::new(0),
             responses: RefCell::default(),
             refusals: RefCell::default(),
             proxy_spliced_bytes: Cell::new(0),
@@ -43,6 +45,11 @@ impl CoreHttpMetrics {
     /// A connection accepted from another core's listener while that core lagged.
     pub(crate) fn took_over(&self) {
         self.taken_over.set(self.taken_over.get() + 1);
+    }
+
+    /// A connection this core accepted while it lagged, handed to another core to serve.
+    pub(crate) fn handed_off(&self) {
+        self.handed_off.set(self.handed_off.get() + 1);
     }
 
     #[inline]
@@ -87,6 +94,7 @@ impl CoreHttpMetrics {
             requests: self.requests.get(),
             connections_accepted: self.accepted.get(),
             connections_taken_over: self.taken_over.get(),
+            connections_handed_off: self.handed_off.get(),
             connections_open: connections_open as u64,
             listen_backlog: 0,
             responses: *self.responses.borrow(),

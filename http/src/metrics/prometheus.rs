@@ -50,6 +50,13 @@ pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
     );
     family(
         o,
+        "coreline_http_connections_handed_off_total",
+        "counter",
+        "Connections accepted while this core lagged and handed to another core to serve.",
+        &per_core(&|c| c.connections_handed_off as f64),
+    );
+    family(
+        o,
         "coreline_proxy_spliced_bytes_total",
         "counter",
         "Bytes of upstream response bodies spliced to clients, socket to socket.",

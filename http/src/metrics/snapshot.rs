@@ -94,6 +94,9 @@ pub struct CoreSnapshot {
     /// Of those, connections accepted from another core's listener while that core
     /// lagged (`steered` mode).
     pub connections_taken_over: u64,
+    /// Connections this core accepted while it lagged and handed to another core, which
+    /// counts them as its own accepted ones (`steered` mode).
+    pub connections_handed_off: u64,
     /// Connections open now.
     pub connections_open: u64,
     /// The accept queue's limit as the kernel reports it (largest over the core's

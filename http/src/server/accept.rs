@@ -1,6 +1,7 @@
 //! One listener's accept loop on one core: start a connection task per accepted socket
 //! (plain or TLS, a TLS one holding a handshake slot from accept), refuse what is over the
-//! per-core limit, back off when accept fails, and
+//! per-core limit, hand a batch accepted while this core lags to a healthy core
+//! (`steered` mode, see `handoff`), back off when accept fails, and
 //! stop without losing a connection when the server drains.
 
 use std::cell::Cell;
@@ -17,6 +18,7 @@ use coreline_runtime::{spawn_local, time};
 use coreline_tls::TlsAcceptor;
 use http::StatusCode;
 
+use super::handoff::BatchHandOff;
 use super::refuse;
 use crate::conn::{self, ConnRegistry, HandshakeSlot};
 use crate::metrics::{ProbeGuard, Refusal, ResponseKind};
@@ -79,7 +81,11 @@ pub(crate) async fn accept_loop<H: Handler>(
     } = bound;
     let start = |stream| start_connection(stream, &tls, &core, &handler);
     let mut backoff = AcceptBackoff::default();
+    // Steered: whether this batch of accepts goes to another core (decided when a batch
+    // starts, i.e. after the loop had to wait for a connection).
+    let mut batch: Option<BatchHandOff> = None;
     loop {
+        let mut waited = false;
         let next = {
             let mut accept = pin!(listener.accept());
             poll_fn(|cx| {
@@ -89,6 +95,7 @@ pub(crate) async fn accept_loop<H: Handler>(
                 match accept.as_mut().poll(cx) {
                     Poll::Ready(r) => Poll::Ready(Some(r)),
                     Poll::Pending => {
+                        waited = true;
                         stop.waker.set(Some(cx.waker().clone()));
                         Poll::Pending
                     }
@@ -100,7 +107,19 @@ pub(crate) async fn accept_loop<H: Handler>(
             None => break,
             Some(Ok(stream)) => {
                 backoff.recovered();
-                start(stream);
+                let stream = match &group {
+                    None => Some(stream),
+                    Some((group, me)) => {
+                        if waited || batch.is_none() {
+                            batch = Some(BatchHandOff::decide(&core));
+                        }
+                        let decided = batch.as_ref().expect("decided above");
+                        decided.pass(group, *me, &core, stream)
+                    }
+                };
+                if let Some(stream) = stream {
+                    start(stream);
+                }
             }
             // Out of fds or memory: pause accepting (the kernel's queue holds the clients)
             // while the connections already open are served and, closing, free fds.

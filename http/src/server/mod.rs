@@ -5,6 +5,7 @@ mod builder;
 mod fd_limit;
 mod gather;
 mod handle;
+mod handoff;
 mod mode;
 mod refuse;
 mod run;

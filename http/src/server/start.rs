@@ -17,6 +17,7 @@ use coreline_tls::TlsAcceptor;
 use super::accept::{accept_loop, Listener, Stop};
 use super::gather::local_core_snapshot;
 use super::handle::ServerHandle;
+use super::handoff::adopt_loop;
 use super::source::{self, CoreSocket, Source};
 use super::steal::{steal_loop, Steal};
 use crate::access_log::FLUSH_EVERY;
@@ -188,6 +189,8 @@ async fn serve_core<H: Handler>(
                 handler: handler.clone(),
             };
             let stop = Rc::new(Stop::default());
+            acceptors.push((stop.clone(), spawn_local(adopt_loop(steal.clone(), stop))));
+            let stop = Rc::new(Stop::default());
             acceptors.push((stop.clone(), spawn_local(steal_loop(steal, stop))));
         }
         let stop = Rc::new(Stop::default());
@@ -213,7 +216,8 @@ async fn serve_core<H: Handler>(
     })
     .await;
     // Stop accepting first: each loop hands over what the kernel already accepted for it,
-    // then closes its socket (a loop taking over a peer's queue just stops). Only then are clients told `Connection: close`, so that a
+    // then closes its socket (a loop taking over a peer's queue just stops; one adopting
+    // the connections a lagging peer hands over serves what is left in its inbox). Only then are clients told `Connection: close`, so that a
     // client reconnecting at once is refused by the kernel (or reaches another process on
     // the port) instead of waiting in this listener's queue to be reset when it closes.
     let start = Instant::now();

@@ -31,7 +31,8 @@ const BATCH: usize = 64;
 /// connections again, each waiting for its next slice before a watch resumes.
 const HOLD: Duration = Duration::from_millis(500);
 
-/// This core's side of one steered listener: what it needs to serve a peer's queue.
+/// This core's side of one steered listener: what it needs to serve a peer's queue (or
+/// the connections a lagging peer hands it).
 pub(crate) struct Steal<H> {
     pub(crate) group: Arc<SteerGroup>,
     /// This core's index.
@@ -39,6 +40,18 @@ pub(crate) struct Steal<H> {
     pub(crate) tls: Option<Rc<TlsAcceptor>>,
     pub(crate) core: Rc<ConnRegistry>,
     pub(crate) handler: Rc<H>,
+}
+
+impl<H> Clone for Steal<H> {
+    fn clone(&self) -> Self {
+        Steal {
+            group: self.group.clone(),
+            me: self.me,
+            tls: self.tls.clone(),
+            core: self.core.clone(),
+            handler: self.handler.clone(),
+        }
+    }
 }
 
 /// Takes over lagging peers' queues until `stop`.

@@ -7,13 +7,15 @@
 //! per-core listeners. [`RunDelay`]: a core's lag, from the scheduler's statistics.
 //! `bpf`: the raw `bpf(2)` calls. `program`: the hand-assembled program and its rules
 //! (which cores it passes over, and why). `takeover`: another core accepting from a
-//! lagging core's listener ([`PeerListener`]), and the rule for when.
+//! lagging core's listener ([`PeerListener`]), and the rule for when. `handoff`: a
+//! lagging core passing the connections it accepted to a healthy core.
 //!
 //! Cores publish when they have work (a connection accepted, opened or closed), not on
 //! a timer, so an idle core sleeps: its old entry with nothing pending means "idle,
 //! woken by the next connection", not "gone".
 
 mod bpf;
+mod handoff;
 mod lag;
 mod program;
 mod takeover;
@@ -195,6 +197,8 @@ pub struct SteerGroup {
     loads: Arc<SteerLoads>,
     /// A duplicate of each joined core's listener, for [`peer`](SteerGroup::peer).
     listeners: Mutex<Vec<Option<OwnedFd>>>,
+    /// Each core's connections handed to it by a lagging core.
+    inboxes: handoff::Inboxes,
 }
 
 impl SteerGroup {
@@ -214,11 +218,13 @@ impl SteerGroup {
         let prog = bpf::prog_load(&insns, "cl_steer")
             .map_err(|e| refused("cannot load the steering program", e))?;
         let listeners = Mutex::new((0..loads.cores()).map(|_| None).collect());
+        let inboxes = handoff::Inboxes::new(loads.cores());
         Ok(SteerGroup {
             sockets,
             prog,
             loads,
             listeners,
+            inboxes,
         })
     }
 

@@ -81,9 +81,10 @@ impl SteerLoads {
         self.publish_mark(core) != mark && !self.lagging(core)
     }
 
-    /// Another core accepted a connection from core `core`'s listener: it no longer
-    /// counts as pending there. Does nothing when none is pending (the connection was
-    /// placed by the kernel's hash, not sent by the program).
+    /// A connection sent to core `core` is served by another core (taken over from its
+    /// listener, or handed off after it accepted it): it no longer counts as pending
+    /// there. Does nothing when none is pending (the connection was placed by the
+    /// kernel's hash, not sent by the program).
     pub fn took_over(&self, core: usize) {
         let accepted = self.word(core, ACCEPTED).load(Ordering::Relaxed);
         let _ = self.word(core, STEERED).fetch_update(
