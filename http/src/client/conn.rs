@@ -147,7 +147,9 @@ async fn send_parts<B: Part>(transport: &mut Transport, parts: &[B]) -> io::Resu
     match transport {
         Transport::Tls(tls) => {
             let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
-            tls.send_vectored(&slices).await
+            // Boxed: the TLS send future is most of this one's size, which every
+            // exchange holds; a TLS send costs far more than the allocation.
+            Box::pin(tls.send_vectored(&slices)).await
         }
         Transport::Plain(tcp) => {
             let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();

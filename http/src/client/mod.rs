@@ -156,13 +156,26 @@ impl Client {
                     upstream.host,
                     upstream.port
                 );
-                let conn = self.connect(upstream).await?;
-                self.exchange(conn, upstream, &head, Body::from(whole), head_request)
-                    .await
-                    .map_err(Attempt::into_error)
+                // Boxed: a second exchange future inline would double this future's size
+                // for a path few requests take.
+                Box::pin(self.retry(upstream, &head, whole, head_request)).await
             }
             (result, _) => result.map_err(Attempt::into_error),
         }
+    }
+
+    /// The keep-alive race's one retry: `whole` sent again on a new connection.
+    async fn retry(
+        &self,
+        upstream: &Upstream,
+        head: &request::Head,
+        whole: bytes::Bytes,
+        head_request: bool,
+    ) -> Result<Response<Body>, Error> {
+        let conn = self.connect(upstream).await?;
+        self.exchange(conn, upstream, head, Body::from(whole), head_request)
+            .await
+            .map_err(Attempt::into_error)
     }
 
     /// How many idle connections to the upstream of `uri` the pool holds.
@@ -180,7 +193,10 @@ impl Client {
         } else {
             None
         };
-        connect::connect(upstream, tls, config.connect_timeout).await
+        // Boxed: the TLS handshake makes this future about 4 KiB, and inline it would
+        // size every exchange's future (and the proxy's boxed request future) by it, most
+        // of them on a pooled connection that never connects.
+        Box::pin(connect::connect(upstream, tls, config.connect_timeout)).await
     }
 
     /// One request/response on `conn`.

@@ -147,7 +147,7 @@ fn expects_body(method: &Method) -> bool {
 pub(super) async fn send(
     conn: &mut Conn,
     head: &Head,
-    mut body: Body,
+    body: Body,
     timeout: Duration,
 ) -> Result<(), Error> {
     if let Some(whole) = body.in_memory() {
@@ -164,6 +164,18 @@ pub(super) async fn send(
             .await?;
         return conn.send(&[whole], timeout).await;
     }
+    // Boxed: the streaming loop's futures would triple the size of this future, which
+    // every exchange holds, while most requests have their body in memory.
+    Box::pin(send_streamed(conn, head, body, timeout)).await
+}
+
+/// Sends the head, then the body chunk by chunk as the caller's stream yields it.
+async fn send_streamed(
+    conn: &mut Conn,
+    head: &Head,
+    mut body: Body,
+    timeout: Duration,
+) -> Result<(), Error> {
     conn.send(std::slice::from_ref(&head.bytes), timeout)
         .await?;
     let mut sent: u64 = 0;
