@@ -113,23 +113,27 @@ impl Client {
         let upstream = Upstream::of(&parts.uri)?;
         let uri = std::mem::take(&mut parts.uri);
         let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        self.send_to(&upstream, &[target], &[], parts, body.into())
+        let upgrade = crate::upgrade::is_requested(&parts.headers);
+        self.send_to(&upstream, &[target], &[], upgrade, parts, body.into())
             .await
     }
 
     /// Sends a request to `upstream` whose target is the `target` pieces written one
     /// after the other (`parts.uri` is not used) and whose head ends with `lines`
     /// (encoded `name: value\r\n` fields) after the fields of `parts`: the proxy's path,
-    /// with the upstream resolved once per route and no URI built per request.
+    /// with the upstream resolved once per route and no URI built per request. `upgrade`:
+    /// the fields ask for an upgrade (`Connection: upgrade` and `Upgrade`), which the
+    /// proxy knows without looking.
     pub(crate) async fn send_to(
         &self,
         upstream: &Upstream,
         target: &[&str],
         lines: &[u8],
+        upgrade: bool,
         parts: http::request::Parts,
         body: Body,
     ) -> Result<Response<Body>, Error> {
-        let head = request::encode_head(&parts, target, lines, upstream, body.len());
+        let head = request::encode_head(&parts, target, lines, upstream, body.len(), upgrade);
         let head_request = parts.method == Method::HEAD;
         // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)

@@ -38,13 +38,15 @@ pub(super) struct Head {
 /// Encodes the head of `parts` with the request target `target` (its pieces one after
 /// the other; `/` if they are all empty) and the encoded fields `lines` last, for a body of `body_len` bytes (`None`: unknown,
 /// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
-/// the framing of the body actually sent, so the two can never disagree.
+/// the framing of the body actually sent, so the two can never disagree. `upgrade`: the
+/// fields ask for an upgrade.
 pub(super) fn encode_head(
     parts: &Parts,
     target: &[&str],
     lines: &[u8],
     upstream: &Upstream,
     body_len: Option<u64>,
+    upgrade: bool,
 ) -> Head {
     HEAD_SCRATCH.with_borrow_mut(|out| {
         out.clear();
@@ -53,7 +55,7 @@ pub(super) fn encode_head(
             bytes: Rc::from(&out[..]),
             framing,
             close,
-            upgrade: crate::upgrade::is_requested(&parts.headers),
+            upgrade,
         }
     })
 }

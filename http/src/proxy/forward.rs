@@ -54,6 +54,8 @@ pub(super) async fn forward(
         .route
         .upstream_target(original.path_and_query().map_or("/", |pq| pq.as_str()));
     headers::remove_hop_by_hop(&mut parts.headers);
+    // With the hop-by-hop fields gone, only these ask the upstream for an upgrade.
+    let upgrade = upgrade_to.is_some();
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
     }
@@ -77,7 +79,7 @@ pub(super) async fn forward(
     parts.version = Version::HTTP_11;
     let sent = proxy
         .client
-        .send_to(&route.upstream, &target, &forwarding, parts, body)
+        .send_to(&route.upstream, &target, &forwarding, upgrade, parts, body)
         .await;
     match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
