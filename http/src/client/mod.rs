@@ -62,6 +62,7 @@ pub(crate) use socket_body::SocketBody;
 use body::Return;
 use conn::Conn;
 use pool::Pool;
+pub(crate) use request::Outgoing;
 use response::HeadFailure;
 pub(crate) use upstream::Upstream;
 
@@ -113,27 +114,26 @@ impl Client {
         let upstream = Upstream::of(&parts.uri)?;
         let uri = std::mem::take(&mut parts.uri);
         let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let upgrade = crate::upgrade::is_requested(&parts.headers);
-        self.send_to(&upstream, &[target], &[], upgrade, parts, body.into())
-            .await
+        let outgoing = Outgoing {
+            target: &[target],
+            lines: &[],
+            upgrade: crate::upgrade::is_requested(&parts.headers),
+            upstream_host: false,
+        };
+        self.send_to(&upstream, &outgoing, parts, body.into()).await
     }
 
-    /// Sends a request to `upstream` whose target is the `target` pieces written one
-    /// after the other (`parts.uri` is not used) and whose head ends with `lines`
-    /// (encoded `name: value\r\n` fields) after the fields of `parts`: the proxy's path,
-    /// with the upstream resolved once per route and no URI built per request. `upgrade`:
-    /// the fields ask for an upgrade (`Connection: upgrade` and `Upgrade`), which the
-    /// proxy knows without looking.
+    /// Sends a request to `upstream` with the head of `parts` written as `outgoing`
+    /// says (`parts.uri` is not used): the proxy's path, with the upstream resolved once
+    /// per route and no URI built per request.
     pub(crate) async fn send_to(
         &self,
         upstream: &Upstream,
-        target: &[&str],
-        lines: &[u8],
-        upgrade: bool,
+        outgoing: &Outgoing<'_>,
         parts: http::request::Parts,
         body: Body,
     ) -> Result<Response<Body>, Error> {
-        let head = request::encode_head(&parts, target, lines, upstream, body.len(), upgrade);
+        let head = request::encode_head(&parts, outgoing, upstream, body.len());
         let head_request = parts.method == Method::HEAD;
         // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)

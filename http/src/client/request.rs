@@ -35,27 +35,37 @@ pub(super) struct Head {
     pub(super) upgrade: bool,
 }
 
-/// Encodes the head of `parts` with the request target `target` (its pieces one after
-/// the other; `/` if they are all empty) and the encoded fields `lines` last, for a body of `body_len` bytes (`None`: unknown,
-/// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
-/// the framing of the body actually sent, so the two can never disagree. `upgrade`: the
-/// fields ask for an upgrade.
+/// What a head is written with besides the request's parts.
+pub(crate) struct Outgoing<'a> {
+    /// The request target, its pieces one after the other (`/` if they are all empty).
+    pub(crate) target: &'a [&'a str],
+    /// Encoded `name: value\r\n` fields, written after those of the parts.
+    pub(crate) lines: &'a [u8],
+    /// The fields ask for an upgrade (`Connection: upgrade` and `Upgrade`).
+    pub(crate) upgrade: bool,
+    /// `Host` is the upstream's authority even if the parts have one (which is then not
+    /// written): the proxy's default, without taking the field out of the map.
+    pub(crate) upstream_host: bool,
+}
+
+/// Encodes the head of `parts` as `outgoing` says, for a body of `body_len` bytes
+/// (`None`: unknown, sent chunked). Content-Length and Transfer-Encoding fields of the
+/// caller are replaced by the framing of the body actually sent, so the two can never
+/// disagree.
 pub(super) fn encode_head(
     parts: &Parts,
-    target: &[&str],
-    lines: &[u8],
+    outgoing: &Outgoing<'_>,
     upstream: &Upstream,
     body_len: Option<u64>,
-    upgrade: bool,
 ) -> Head {
     HEAD_SCRATCH.with_borrow_mut(|out| {
         out.clear();
-        let (framing, close) = write_head(out, parts, target, lines, upstream, body_len);
+        let (framing, close) = write_head(out, parts, outgoing, upstream, body_len);
         Head {
             bytes: Rc::from(&out[..]),
             framing,
             close,
-            upgrade,
+            upgrade: outgoing.upgrade,
         }
     })
 }
@@ -69,29 +79,32 @@ thread_local! {
 fn write_head(
     out: &mut Vec<u8>,
     parts: &Parts,
-    target: &[&str],
-    lines: &[u8],
+    outgoing: &Outgoing<'_>,
     upstream: &Upstream,
     body_len: Option<u64>,
 ) -> (Framing, bool) {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
     let before = out.len();
-    for piece in target {
+    for piece in outgoing.target {
         out.extend_from_slice(piece.as_bytes());
     }
     if out.len() == before {
         out.extend_from_slice(b"/");
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !parts.headers.contains_key(header::HOST) {
+    let upstream_host = outgoing.upstream_host;
+    if upstream_host || !parts.headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
         write_authority(out, upstream);
         out.extend_from_slice(b"\r\n");
     }
     let mut close = false;
     for (name, value) in &parts.headers {
-        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || (upstream_host && name == header::HOST)
+        {
             continue;
         }
         if name == header::CONNECTION {
@@ -105,7 +118,7 @@ fn write_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(lines);
+    out.extend_from_slice(outgoing.lines);
     let framing = match body_len {
         Some(0) if !expects_body(&parts.method) => Framing::Length(0),
         Some(n) => {

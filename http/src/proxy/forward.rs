@@ -18,6 +18,7 @@ use super::limit::Permit;
 use super::pipe;
 use super::{HostHeader, Inner};
 use crate::body::{BoxStream, Kind};
+use crate::client::Outgoing;
 use crate::upgrade::OnUpgrade;
 use crate::{response, Body, ConnectInfo, TlsInfo};
 
@@ -59,11 +60,9 @@ pub(super) async fn forward(
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
     }
-    let host = match proxy.host {
-        // The client writes the upstream's authority when the request has no Host.
-        HostHeader::Upstream => parts.headers.remove(header::HOST),
-        HostHeader::Keep => parts.headers.get(header::HOST).cloned(),
-    };
+    // With `HostHeader::Upstream` the client writes the upstream's authority in its
+    // place (the field stays in the map: taking it out costs more than skipping it).
+    let host = parts.headers.get(header::HOST).cloned();
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {
@@ -77,9 +76,15 @@ pub(super) async fn forward(
     let head_request = parts.method == Method::HEAD;
     let method = parts.method.clone();
     parts.version = Version::HTTP_11;
+    let outgoing = Outgoing {
+        target: &target,
+        lines: &forwarding,
+        upgrade,
+        upstream_host: proxy.host == HostHeader::Upstream,
+    };
     let sent = proxy
         .client
-        .send_to(&route.upstream, &target, &forwarding, upgrade, parts, body)
+        .send_to(&route.upstream, &outgoing, parts, body)
         .await;
     match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
