@@ -225,3 +225,48 @@ fn body_length_mismatch() -> Error {
         "request body stream yielded a different length than it announced",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(host: Option<&str>, upstream_host: bool) -> String {
+        let mut request = http::Request::get("/ignored");
+        if let Some(host) = host {
+            request = request.header(header::HOST, host);
+        }
+        let (parts, ()) = request.header("x-a", "1").body(()).unwrap().into_parts();
+        let upstream = Upstream::of(&"http://up.example:8080/".parse().unwrap()).unwrap();
+        let outgoing = Outgoing {
+            target: &["/p", "?q=1"],
+            lines: b"x-forwarded-proto: http\r\n",
+            upgrade: false,
+            upstream_host,
+        };
+        let head = encode_head(&parts, &outgoing, &upstream, Some(0));
+        String::from_utf8(head.bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_upstreams_host_replaces_the_callers_when_asked() {
+        assert_eq!(
+            head(Some("front.example"), true),
+            "GET /p?q=1 HTTP/1.1\r\nhost: up.example:8080\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_callers_host_is_kept_otherwise_and_the_upstreams_written_without_one() {
+        assert_eq!(
+            head(Some("front.example"), false),
+            "GET /p?q=1 HTTP/1.1\r\nhost: front.example\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+        assert_eq!(
+            head(None, false),
+            "GET /p?q=1 HTTP/1.1\r\nhost: up.example:8080\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+    }
+}
