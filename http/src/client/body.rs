@@ -1,16 +1,14 @@
 //! The response body as a stream: bytes already received first, then more from the
-//! connection, each wait bounded by the read timeout. When the body ends cleanly on a
+//! connection, each wait bounded by the read timeout (on the connection's one deadline). When the body ends cleanly on a
 //! connection both sides keep alive, the connection goes back to the pool.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use coreline_runtime::time::{self, Sleep};
 use futures_core::Stream;
 
 use super::conn::Conn;
@@ -53,8 +51,9 @@ pub(super) struct BodyStream {
     pub(super) remaining: Remaining,
     pub(super) then: Option<Return>,
     pub(super) read_timeout: Duration,
-    /// The read deadline, while waiting for bytes.
-    deadline: Option<Sleep>,
+    /// A wait for bytes is under way (its read timeout started on the connection's
+    /// deadline).
+    waiting: bool,
 }
 
 /// The response body for `framing`, whose first bytes are in `conn.buf`. A body that is
@@ -94,7 +93,7 @@ pub(super) fn response_body(
         remaining,
         then: Some(then),
         read_timeout,
-        deadline: None,
+        waiting: false,
     };
     match len {
         Some(_) if spliceable => Body {
@@ -165,28 +164,17 @@ impl Stream for BodyStream {
         };
         loop {
             let step = match this.step(&mut conn) {
-                Ok(Step::NeedMore) => match conn.poll_fill(cx) {
-                    Poll::Ready(Ok(0)) => this.at_eof(),
-                    Poll::Ready(Ok(_)) => {
-                        this.deadline = None;
-                        continue;
-                    }
-                    Poll::Ready(Err(e)) => Err(e),
-                    Poll::Pending => {
-                        let timeout = this.read_timeout;
-                        let deadline = this
-                            .deadline
-                            .get_or_insert_with(|| time::sleep_until(Instant::now() + timeout));
-                        if Pin::new(deadline).poll(cx).is_pending() {
+                Ok(Step::NeedMore) => {
+                    match conn.poll_fill_within(cx, this.read_timeout, &mut this.waiting) {
+                        Poll::Ready(Ok(0)) => this.at_eof(),
+                        Poll::Ready(Ok(_)) => continue,
+                        Poll::Ready(Err(e)) => Err(e),
+                        Poll::Pending => {
                             this.conn = Some(conn);
                             return Poll::Pending;
                         }
-                        Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "no body bytes within the read timeout",
-                        ))
                     }
-                },
+                }
                 other => other,
             };
             return match step {

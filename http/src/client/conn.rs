@@ -99,6 +99,31 @@ impl Conn {
         }
     }
 
+    /// [`poll_fill`](Self::poll_fill) bounded by `timeout` from the first call of a wait
+    /// (`waiting` false; it is set while the wait goes on): the connection's one timer,
+    /// as for its other waits. The error is `TimedOut`.
+    pub(super) fn poll_fill_within(
+        &mut self,
+        cx: &mut Context<'_>,
+        timeout: Duration,
+        waiting: &mut bool,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(result) = self.poll_fill(cx) {
+            *waiting = false;
+            return Poll::Ready(result);
+        }
+        if !*waiting {
+            self.deadline.start(timeout);
+            *waiting = true;
+        }
+        ready!(self.deadline.poll_elapsed(cx));
+        *waiting = false;
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no body bytes within the read timeout",
+        )))
+    }
+
     /// [`poll_fill`](Self::poll_fill) within `timeout`.
     pub(super) async fn fill(&mut self, timeout: Duration) -> Result<usize, Error> {
         self.deadline.start(timeout);
@@ -147,7 +172,9 @@ async fn send_parts<B: Part>(transport: &mut Transport, parts: &[B]) -> io::Resu
     match transport {
         Transport::Tls(tls) => {
             let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
-            tls.send_vectored(&slices).await
+            // Boxed: the TLS send future is most of this one's size, which every
+            // exchange holds; a TLS send costs far more than the allocation.
+            Box::pin(tls.send_vectored(&slices)).await
         }
         Transport::Plain(tcp) => {
             let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();

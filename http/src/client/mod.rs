@@ -62,6 +62,7 @@ pub(crate) use socket_body::SocketBody;
 use body::Return;
 use conn::Conn;
 use pool::Pool;
+pub(crate) use request::Outgoing;
 use response::HeadFailure;
 pub(crate) use upstream::Upstream;
 
@@ -113,23 +114,26 @@ impl Client {
         let upstream = Upstream::of(&parts.uri)?;
         let uri = std::mem::take(&mut parts.uri);
         let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        self.send_to(&upstream, &[target], &[], parts, body.into())
-            .await
+        let outgoing = Outgoing {
+            target: &[target],
+            lines: &[],
+            upgrade: crate::upgrade::is_requested(&parts.headers),
+            upstream_host: false,
+        };
+        self.send_to(&upstream, &outgoing, parts, body.into()).await
     }
 
-    /// Sends a request to `upstream` whose target is the `target` pieces written one
-    /// after the other (`parts.uri` is not used) and whose head ends with `lines`
-    /// (encoded `name: value\r\n` fields) after the fields of `parts`: the proxy's path,
-    /// with the upstream resolved once per route and no URI built per request.
+    /// Sends a request to `upstream` with the head of `parts` written as `outgoing`
+    /// says (`parts.uri` is not used): the proxy's path, with the upstream resolved once
+    /// per route and no URI built per request.
     pub(crate) async fn send_to(
         &self,
         upstream: &Upstream,
-        target: &[&str],
-        lines: &[u8],
+        outgoing: &Outgoing<'_>,
         parts: http::request::Parts,
         body: Body,
     ) -> Result<Response<Body>, Error> {
-        let head = request::encode_head(&parts, target, lines, upstream, body.len());
+        let head = request::encode_head(&parts, outgoing, upstream, body.len());
         let head_request = parts.method == Method::HEAD;
         // What a retry sends again: only a body still in memory, or none at all.
         let replay = is_idempotent(&parts.method)
@@ -156,13 +160,26 @@ impl Client {
                     upstream.host,
                     upstream.port
                 );
-                let conn = self.connect(upstream).await?;
-                self.exchange(conn, upstream, &head, Body::from(whole), head_request)
-                    .await
-                    .map_err(Attempt::into_error)
+                // Boxed: a second exchange future inline would double this future's size
+                // for a path few requests take.
+                Box::pin(self.retry(upstream, &head, whole, head_request)).await
             }
             (result, _) => result.map_err(Attempt::into_error),
         }
+    }
+
+    /// The keep-alive race's one retry: `whole` sent again on a new connection.
+    async fn retry(
+        &self,
+        upstream: &Upstream,
+        head: &request::Head,
+        whole: bytes::Bytes,
+        head_request: bool,
+    ) -> Result<Response<Body>, Error> {
+        let conn = self.connect(upstream).await?;
+        self.exchange(conn, upstream, head, Body::from(whole), head_request)
+            .await
+            .map_err(Attempt::into_error)
     }
 
     /// How many idle connections to the upstream of `uri` the pool holds.
@@ -180,7 +197,10 @@ impl Client {
         } else {
             None
         };
-        connect::connect(upstream, tls, config.connect_timeout).await
+        // Boxed: the TLS handshake makes this future about 4 KiB, and inline it would
+        // size every exchange's future (and the proxy's boxed request future) by it, most
+        // of them on a pooled connection that never connects.
+        Box::pin(connect::connect(upstream, tls, config.connect_timeout)).await
     }
 
     /// One request/response on `conn`.

@@ -35,25 +35,37 @@ pub(super) struct Head {
     pub(super) upgrade: bool,
 }
 
-/// Encodes the head of `parts` with the request target `target` (its pieces one after
-/// the other; `/` if they are all empty) and the encoded fields `lines` last, for a body of `body_len` bytes (`None`: unknown,
-/// sent chunked). Content-Length and Transfer-Encoding fields of the caller are replaced by
-/// the framing of the body actually sent, so the two can never disagree.
+/// What a head is written with besides the request's parts.
+pub(crate) struct Outgoing<'a> {
+    /// The request target, its pieces one after the other (`/` if they are all empty).
+    pub(crate) target: &'a [&'a str],
+    /// Encoded `name: value\r\n` fields, written after those of the parts.
+    pub(crate) lines: &'a [u8],
+    /// The fields ask for an upgrade (`Connection: upgrade` and `Upgrade`).
+    pub(crate) upgrade: bool,
+    /// `Host` is the upstream's authority even if the parts have one (which is then not
+    /// written): the proxy's default, without taking the field out of the map.
+    pub(crate) upstream_host: bool,
+}
+
+/// Encodes the head of `parts` as `outgoing` says, for a body of `body_len` bytes
+/// (`None`: unknown, sent chunked). Content-Length and Transfer-Encoding fields of the
+/// caller are replaced by the framing of the body actually sent, so the two can never
+/// disagree.
 pub(super) fn encode_head(
     parts: &Parts,
-    target: &[&str],
-    lines: &[u8],
+    outgoing: &Outgoing<'_>,
     upstream: &Upstream,
     body_len: Option<u64>,
 ) -> Head {
     HEAD_SCRATCH.with_borrow_mut(|out| {
         out.clear();
-        let (framing, close) = write_head(out, parts, target, lines, upstream, body_len);
+        let (framing, close) = write_head(out, parts, outgoing, upstream, body_len);
         Head {
             bytes: Rc::from(&out[..]),
             framing,
             close,
-            upgrade: crate::upgrade::is_requested(&parts.headers),
+            upgrade: outgoing.upgrade,
         }
     })
 }
@@ -67,29 +79,32 @@ thread_local! {
 fn write_head(
     out: &mut Vec<u8>,
     parts: &Parts,
-    target: &[&str],
-    lines: &[u8],
+    outgoing: &Outgoing<'_>,
     upstream: &Upstream,
     body_len: Option<u64>,
 ) -> (Framing, bool) {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
     let before = out.len();
-    for piece in target {
+    for piece in outgoing.target {
         out.extend_from_slice(piece.as_bytes());
     }
     if out.len() == before {
         out.extend_from_slice(b"/");
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !parts.headers.contains_key(header::HOST) {
+    let upstream_host = outgoing.upstream_host;
+    if upstream_host || !parts.headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
         write_authority(out, upstream);
         out.extend_from_slice(b"\r\n");
     }
     let mut close = false;
     for (name, value) in &parts.headers {
-        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || (upstream_host && name == header::HOST)
+        {
             continue;
         }
         if name == header::CONNECTION {
@@ -103,7 +118,7 @@ fn write_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(lines);
+    out.extend_from_slice(outgoing.lines);
     let framing = match body_len {
         Some(0) if !expects_body(&parts.method) => Framing::Length(0),
         Some(n) => {
@@ -147,7 +162,7 @@ fn expects_body(method: &Method) -> bool {
 pub(super) async fn send(
     conn: &mut Conn,
     head: &Head,
-    mut body: Body,
+    body: Body,
     timeout: Duration,
 ) -> Result<(), Error> {
     if let Some(whole) = body.in_memory() {
@@ -164,6 +179,18 @@ pub(super) async fn send(
             .await?;
         return conn.send(&[whole], timeout).await;
     }
+    // Boxed: the streaming loop's futures would triple the size of this future, which
+    // every exchange holds, while most requests have their body in memory.
+    Box::pin(send_streamed(conn, head, body, timeout)).await
+}
+
+/// Sends the head, then the body chunk by chunk as the caller's stream yields it.
+async fn send_streamed(
+    conn: &mut Conn,
+    head: &Head,
+    mut body: Body,
+    timeout: Duration,
+) -> Result<(), Error> {
     conn.send(std::slice::from_ref(&head.bytes), timeout)
         .await?;
     let mut sent: u64 = 0;
@@ -197,4 +224,49 @@ fn body_length_mismatch() -> Error {
         std::io::ErrorKind::InvalidInput,
         "request body stream yielded a different length than it announced",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(host: Option<&str>, upstream_host: bool) -> String {
+        let mut request = http::Request::get("/ignored");
+        if let Some(host) = host {
+            request = request.header(header::HOST, host);
+        }
+        let (parts, ()) = request.header("x-a", "1").body(()).unwrap().into_parts();
+        let upstream = Upstream::of(&"http://up.example:8080/".parse().unwrap()).unwrap();
+        let outgoing = Outgoing {
+            target: &["/p", "?q=1"],
+            lines: b"x-forwarded-proto: http\r\n",
+            upgrade: false,
+            upstream_host,
+        };
+        let head = encode_head(&parts, &outgoing, &upstream, Some(0));
+        String::from_utf8(head.bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_upstreams_host_replaces_the_callers_when_asked() {
+        assert_eq!(
+            head(Some("front.example"), true),
+            "GET /p?q=1 HTTP/1.1\r\nhost: up.example:8080\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_callers_host_is_kept_otherwise_and_the_upstreams_written_without_one() {
+        assert_eq!(
+            head(Some("front.example"), false),
+            "GET /p?q=1 HTTP/1.1\r\nhost: front.example\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+        assert_eq!(
+            head(None, false),
+            "GET /p?q=1 HTTP/1.1\r\nhost: up.example:8080\r\nx-a: 1\r\n\
+             x-forwarded-proto: http\r\n\r\n"
+        );
+    }
 }

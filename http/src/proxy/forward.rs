@@ -18,6 +18,7 @@ use super::limit::Permit;
 use super::pipe;
 use super::{HostHeader, Inner};
 use crate::body::{BoxStream, Kind};
+use crate::client::Outgoing;
 use crate::upgrade::OnUpgrade;
 use crate::{response, Body, ConnectInfo, TlsInfo};
 
@@ -54,14 +55,14 @@ pub(super) async fn forward(
         .route
         .upstream_target(original.path_and_query().map_or("/", |pq| pq.as_str()));
     headers::remove_hop_by_hop(&mut parts.headers);
+    // With the hop-by-hop fields gone, only these ask the upstream for an upgrade.
+    let upgrade = upgrade_to.is_some();
     if let Some(protocol) = upgrade_to {
         headers::ask_upgrade(&mut parts.headers, protocol);
     }
-    let host = match proxy.host {
-        // The client writes the upstream's authority when the request has no Host.
-        HostHeader::Upstream => parts.headers.remove(header::HOST),
-        HostHeader::Keep => parts.headers.get(header::HOST).cloned(),
-    };
+    // With `HostHeader::Upstream` the client writes the upstream's authority in its
+    // place (the field stays in the map: taking it out costs more than skipping it).
+    let host = parts.headers.get(header::HOST).cloned();
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {
@@ -75,9 +76,15 @@ pub(super) async fn forward(
     let head_request = parts.method == Method::HEAD;
     let method = parts.method.clone();
     parts.version = Version::HTTP_11;
+    let outgoing = Outgoing {
+        target: &target,
+        lines: &forwarding,
+        upgrade,
+        upstream_host: proxy.host == HostHeader::Upstream,
+    };
     let sent = proxy
         .client
-        .send_to(&route.upstream, &target, &forwarding, parts, body)
+        .send_to(&route.upstream, &outgoing, parts, body)
         .await;
     match sent {
         Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {

@@ -224,6 +224,20 @@ impl Proxy {
     ) -> impl Future<Output = Response<Body>> + 'static {
         forward::forward(Rc::clone(&self.inner), route.0, request)
     }
+
+    /// [`forward`](Self::forward) as a boxed future, for handlers whose future type is
+    /// one. Cheaper than boxing `forward`'s future: the allocation comes first and the
+    /// future is written into it, where `Box::pin(future)` builds the future (its size is
+    /// that of its largest state, a few KiB) on the stack and copies all of it.
+    pub fn forward_boxed(
+        &self,
+        route: RouteIndex,
+        request: Request<Body>,
+    ) -> Pin<Box<dyn Future<Output = Response<Body>>>> {
+        let slot = Box::new_uninit();
+        let boxed: Pin<Box<_>> = Box::into_pin(Box::write(slot, self.forward(route, request)));
+        boxed
+    }
 }
 
 impl Handler for Proxy {
@@ -231,7 +245,7 @@ impl Handler for Proxy {
 
     fn call(&self, request: Request<Body>) -> Self::Future {
         match self.route(request.uri().path()) {
-            Some(route) => Box::pin(self.forward(route, request)),
+            Some(route) => self.forward_boxed(route, request),
             None => Box::pin(std::future::ready(forward::text(
                 http::StatusCode::NOT_FOUND,
                 "not found\n",

@@ -119,7 +119,7 @@ impl Handler for Router {
     fn call(&self, req: Request<Body>) -> RouteFuture {
         if let Some(proxy) = &self.proxy {
             if let Some(route) = proxy.route(req.uri().path()) {
-                return RouteFuture::Boxed(Box::pin(proxy.forward(route, req)));
+                return RouteFuture::Boxed(proxy.forward_boxed(route, req));
             }
         }
         let get_or_head = req.method() == Method::GET || req.method() == Method::HEAD;
