@@ -90,24 +90,42 @@ pub(crate) fn serve<H: Handler>(
 /// (rustls has sent its alert). Until the handshake is done the connection holds `slot`
 /// (counted against the core's connection limit and its handshake cap, closed if evicted
 /// or at shutdown); then it joins the core's registry (its timeouts, graceful shutdown).
-pub(crate) async fn serve_tls<H: Handler>(
+pub(crate) fn serve_tls<H: Handler>(
     tcp: TcpStream,
     acceptor: Rc<TlsAcceptor>,
     slot: HandshakeSlot,
     handler: Rc<H>,
-) {
-    // Boxed: the handshake's state (rustls' connection among it) is freed when the
-    // handshake ends instead of taking room in the task for the connection's whole life.
-    let outcome = slot.run(Box::pin(acceptor.accept(tcp))).await;
-    let tls = match outcome {
-        Some(Ok(tls)) => tls,
-        failed => return slot.count_failure(failed.map(|r| r.map(drop))),
-    };
-    drop(acceptor);
-    let registry = slot.registry();
-    drop(slot); // (registered below, synchronously: the count stays right)
-                // (If shutdown began meanwhile, the loop sees it at once and closes with close_notify.)
-    serve_on(Transport::tls(tls), registry, handler).await
+) -> impl Future<Output = ()> {
+    // Boxed: the handshake's state (rustls' connection among it, the socket, the slot) is
+    // freed when the handshake ends instead of taking room in the task for the
+    // connection's whole life. The task keeps only the box and the handler besides the
+    // serving future.
+    let handshake = Box::pin(tls_handshake(tcp, acceptor, slot));
+    async move {
+        if let Some((transport, registry)) = handshake.await {
+            // (If shutdown began meanwhile, the loop sees it at once and closes with
+            // close_notify.)
+            serve_on(transport, registry, handler).await
+        }
+    }
+}
+
+/// The handshake of [`serve_tls`]: the transport (the TLS stream boxed in it) and the
+/// core's registry once the handshake is done, or `None` after a failure (counted) or an
+/// eviction. The slot is given back on the way out, and `serve_on` registers the
+/// connection synchronously after, so the connection count stays right.
+async fn tls_handshake(
+    tcp: TcpStream,
+    acceptor: Rc<TlsAcceptor>,
+    slot: HandshakeSlot,
+) -> Option<(Transport, Rc<ConnRegistry>)> {
+    match slot.run(acceptor.accept(tcp)).await {
+        Some(Ok(tls)) => Some((Transport::tls(tls), slot.registry())),
+        failed => {
+            slot.count_failure(failed.map(|r| r.map(drop)));
+            None
+        }
+    }
 }
 
 fn serve_on<H: Handler>(

@@ -50,10 +50,9 @@ impl<K: Side> TlsStream<K> {
     /// Waits for the trait write's send in flight, if any, and puts the buffer back.
     fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Some(sending) = self.sending.as_mut() {
-            let (result, mut out) = ready!(sending.as_mut().poll(cx));
+            let (result, out) = ready!(sending.as_mut().poll(cx));
             self.sending = None;
-            out.clear();
-            self.out = Some(out);
+            self.give_back_out(out);
             result?;
         }
         Poll::Ready(Ok(()))
@@ -118,7 +117,7 @@ impl<K: Side + Unpin> AsyncWrite for TlsStream<K> {
             .session
             .seal_parts(&[data], &mut SealProgress::default(), &mut out)
         {
-            this.out = Some(out);
+            this.give_back_out(out);
             return Poll::Ready(Err(e));
         }
         this.start_send(out);

@@ -4,13 +4,14 @@
 //! from the ring's memory) goes into its [`TlsSession`], which turns it into plaintext,
 //! records to send, a clean close or an error; every send seals through the same session.
 //!
-//! Send (in `send.rs`): the session moves the records into one owned per-stream `Vec`,
-//! and that `Vec` is handed to the kernel by value and comes back with the result, so it
-//! is reused from call to call.
+//! Send (in `send.rs`): the session moves the records into an output `Vec`, and that
+//! `Vec` is handed to the kernel by value and comes back with the result; between sends
+//! its storage waits among the thread's spare buffers (`spare.rs`), not in the stream.
 
 #[cfg(feature = "futures-io")]
 mod compat;
 mod send;
+mod spare;
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,7 +38,8 @@ pub struct TlsStream<K = ServerConnection> {
     session: TlsSession<RecvBuf, K>,
     /// [`RecvBuf::reaped_at_us`] of the latest chunk received (0 before any).
     received_at_us: u64,
-    /// The owned output buffer. `None` only while a send is in flight, or forever after a
+    /// Whether the stream may send: `Some` (an empty `Vec`, no storage) between sends;
+    /// `None` while a send is in flight (it holds the output buffer), or forever after a
     /// send future was dropped mid-flight (part of a record may have left: the stream
     /// cannot continue, and later sends fail with `BrokenPipe`).
     out: Option<Vec<u8>>,

@@ -1,17 +1,14 @@
 //! The send half of [`TlsStream`]: the session seals plaintext into records and moves
-//! them into the stream's one owned output `Vec`, and that `Vec` goes to the kernel by
-//! value (one `send_all` per batch) and comes back emptied for the next call.
+//! them into an output `Vec`, and that `Vec` goes to the kernel by value (one `send_all`
+//! per batch) and comes back; its storage then goes back to the thread's spare buffers
+//! (`spare.rs`), so a stream between sends holds none.
 
 use std::io;
 use std::net::Shutdown;
 
-use super::TlsStream;
+use super::{spare, TlsStream};
 use crate::session::SealProgress;
 use crate::Side;
-
-/// The output buffer keeps at most this much capacity between sends (one full record and
-/// then some), so one large response does not pin memory on an idle keep-alive connection.
-const KEEP_CAPACITY: usize = 17 * 1024;
 
 impl<K: Side> TlsStream<K> {
     /// Encrypts and sends all of `data`.
@@ -21,8 +18,9 @@ impl<K: Side> TlsStream<K> {
 
     /// Encrypts every part, in order, and sends the records with one socket send (several
     /// for payloads over 256 KiB). Parts totalling at most 4 KiB share one TLS record.
-    /// The output buffer is reused: no allocation here in steady state (rustls itself
-    /// allocates one buffer per record it seals).
+    /// The output buffer's storage is reused from send to send (through the thread's spare
+    /// buffers): no allocation here in steady state (rustls itself allocates one buffer per
+    /// record it seals).
     ///
     /// Dropping the future mid-send leaves the stream unusable (a record may be half
     /// sent): later sends fail with `BrokenPipe`.
@@ -50,16 +48,22 @@ impl<K: Side> TlsStream<K> {
         self.finish_send(out).await
     }
 
-    /// Sends the last batch of `out` and puts the buffer back for the next call.
+    /// Sends the last batch of `out` and gives the buffer back.
     async fn finish_send(&mut self, out: Vec<u8>) -> io::Result<()> {
-        let mut out = if out.is_empty() {
+        let out = if out.is_empty() {
             out
         } else {
             self.transmit(out).await?
         };
-        out.shrink_to(KEEP_CAPACITY);
-        self.out = Some(out);
+        self.give_back_out(out);
         Ok(())
+    }
+
+    /// Ends a send: the stream may send again, and `out`'s storage goes back to the
+    /// thread's spare buffers (an idle connection holds no output buffer).
+    pub(super) fn give_back_out(&mut self, out: Vec<u8>) {
+        spare::give_back(out);
+        self.out = Some(Vec::new());
     }
 
     /// One `send_all` of the buffer; gives it back emptied.
@@ -70,12 +74,15 @@ impl<K: Side> TlsStream<K> {
         Ok(out)
     }
 
+    /// Starts a send: an empty output buffer (storage from the thread's spare buffers),
+    /// or `BrokenPipe` if an earlier send was lost mid-record.
     pub(super) fn take_out(&mut self) -> io::Result<Vec<u8>> {
-        self.out.take().ok_or_else(|| {
-            io::Error::new(
+        match self.out.take() {
+            Some(_) => Ok(spare::take()),
+            None => Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "an earlier TLS send was cancelled or failed mid-record; the stream is unusable",
-            )
-        })
+            )),
+        }
     }
 }
