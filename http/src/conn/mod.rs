@@ -153,22 +153,26 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             // A block, so that its locals (head, the handler's future, the response) are
             // dead, and take no room, at the awaits after it.
             let step = {
-                // Matched as a temporary (no binding): the parse result takes no room in
-                // the task across the awaits below.
-                let (head, req) = match request::take_request(
-                    &mut io.inbuf.borrow_mut(),
-                    &io.registry.config.limits,
-                    io.conn_info(),
-                ) {
-                    Ok(Some(r)) => r,
-                    Ok(None) => break None,
-                    Err(e) => break Some(e),
-                };
-                served += 1;
-                wait = None;
-                let (fut, keep) = match start(io, handler, &head, req, served) {
-                    Ok(started) => started,
-                    Err(e) => break Some(e),
+                // The request is built in this slot and moved once, into the handler; the
+                // slot's block ends before the awaits below, so it takes no room in the task.
+                let (head, fut, keep) = {
+                    let mut req = None;
+                    let head = match request::take_request(
+                        &mut io.inbuf.borrow_mut(),
+                        &io.registry.config.limits,
+                        io.conn_info(),
+                        &mut req,
+                    ) {
+                        Ok(Some(head)) => head,
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
+                    };
+                    served += 1;
+                    wait = None;
+                    match start(io, handler, &head, &mut req, served) {
+                        Ok((fut, keep)) => (head, fut, keep),
+                        Err(e) => break Some(e),
+                    }
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
@@ -284,19 +288,23 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
 
 /// The synchronous start of a request: limits, body set-up, the handler's future
 /// (`None` if calling the handler panicked), and whether to keep the connection. The
-/// request is consumed here, so the task never stores it across an await.
+/// request (in `slot`, as `take_request` built it) is consumed here, so the task never
+/// stores it across an await.
 fn start<H: Handler>(
     io: &Rc<ConnIo>,
     handler: &H,
     head: &request::Head,
-    mut req: Request<Body>,
+    slot: &mut Option<Request<Body>>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
-    io.access_begin(&req);
+    let Some(req) = slot.as_mut() else {
+        unreachable!("take_request built the request")
+    };
+    io.access_begin(req);
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
-            pool::recycle(req);
+            slot.take().map(pool::recycle);
             return Err(
                 HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
             );
@@ -307,9 +315,13 @@ fn start<H: Handler>(
     if !io.body_done() {
         *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
     }
-    io.offer_upgrade(head, &mut req);
+    io.offer_upgrade(head, req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
-    let fut = catch_unwind(AssertUnwindSafe(|| handler.call(req))).ok();
+    // The closure borrows the slot: capturing the request itself would copy it into the
+    // closure and out again.
+    let fut = catch_unwind(AssertUnwindSafe(|| slot.take().map(|req| handler.call(req))))
+        .ok()
+        .flatten();
     Ok((fut, keep))
 }
