@@ -186,17 +186,23 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 // The response is handled where the handler's poll returns it: moved out
                 // through the await instead, it would be copied several times.
                 poll_fn(|cx| {
-                    let res = match fut.as_mut().as_pin_mut() {
-                        None => None, // calling the handler panicked
-                        Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
-                            Ok(Poll::Ready(res)) => Some(res),
-                            Ok(Poll::Pending) => {
-                                waited = true;
-                                return Poll::Pending;
+                    // Stays `None` if calling or polling the handler panicked. Written
+                    // inside the unwind guard: returned through it, the response would be
+                    // copied twice more.
+                    let mut res = None;
+                    if let Some(f) = fut.as_mut().as_pin_mut() {
+                        let polled = catch_unwind(AssertUnwindSafe(|| match f.poll(cx) {
+                            Poll::Ready(r) => {
+                                res = Some(r);
+                                true
                             }
-                            Err(_) => None,
-                        },
-                    };
+                            Poll::Pending => false,
+                        }));
+                        if let Ok(false) = polled {
+                            waited = true;
+                            return Poll::Pending;
+                        }
+                    }
                     if waited {
                         date::refresh(); // the handler took a while: the cached second may be old
                     }
@@ -205,7 +211,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                         is_head: head.is_head,
                         keep_alive: keep && res.is_some(),
                     };
-                    Poll::Ready(finish::respond(io, res, shape))
+                    Poll::Ready(finish::respond(io, &mut res, shape))
                 })
                 .await
             };
