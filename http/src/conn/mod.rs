@@ -326,8 +326,10 @@ fn start<H: Handler>(
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
     // The closure borrows the slot: capturing the request itself would copy it into the
     // closure and out again.
-    let fut = catch_unwind(AssertUnwindSafe(|| slot.take().map(|req| handler.call(req))))
-        .ok()
-        .flatten();
+    let fut = catch_unwind(AssertUnwindSafe(|| {
+        slot.take().map(|req| handler.call(req))
+    }))
+    .ok()
+    .flatten();
     Ok((fut, keep))
 }

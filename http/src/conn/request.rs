@@ -178,9 +178,11 @@ mod tests {
     fn incomplete_and_absolute_form() {
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\n"[..]);
         let mut slot = None;
-        assert!(take_request(&mut buf, &Limits::default(), &info(), &mut slot)
-            .unwrap()
-            .is_none());
+        assert!(
+            take_request(&mut buf, &Limits::default(), &info(), &mut slot)
+                .unwrap()
+                .is_none()
+        );
         assert!(slot.is_none());
         let mut buf = BytesMut::from(&b"GET http://h:1/p HTTP/1.1\r\nHost: h:1\r\n\r\n"[..]);
         take_request(&mut buf, &Limits::default(), &info(), &mut slot)
