@@ -310,7 +310,9 @@ fn start<H: Handler>(
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
-            slot.take().map(pool::recycle);
+            if let Some(req) = slot.take() {
+                pool::recycle(req);
+            }
             return Err(
                 HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
             );

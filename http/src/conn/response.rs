@@ -98,7 +98,7 @@ pub(crate) fn encode(
         *res = pool::response(status, Body::empty());
     }
     let mut keep = shape.keep_alive && !asks_close(res);
-    let body = std::mem::replace(res.body_mut(), Body::empty());
+    let body = std::mem::take(res.body_mut());
     let status = res.status();
     io.access_status(status);
     if let Some(m) = io.registry.metrics.as_deref() {
