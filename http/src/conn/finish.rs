@@ -49,22 +49,25 @@ enum Next {
 
 /// Handles the handler's response (`None`: it panicked): `Ok` if it is queued in the
 /// output buffer already, else the boxed rest of the work.
-pub(super) fn respond(
-    io: &ConnIo,
-    res: Option<Response<Body>>,
+///
+/// The response is borrowed where the connection loop received it, and its parts go back
+/// to the pool from there: each move of a response is a `memcpy` call.
+pub(super) fn respond<'a>(
+    io: &'a ConnIo,
+    res: &mut Option<Response<Body>>,
     shape: Shape,
-) -> Result<After, Later<'_>> {
+) -> Result<After, Later<'a>> {
     match next_step(io, res, shape) {
         Next::Sent(after) => Ok(after),
         next => Err(Box::pin(complete(io, next))),
     }
 }
 
-fn next_step(io: &ConnIo, res: Option<Response<Body>>, mut shape: Shape) -> Next {
-    let mut res =
-        res.unwrap_or_else(|| pool::response(StatusCode::INTERNAL_SERVER_ERROR, Body::empty()));
+fn next_step(io: &ConnIo, slot: &mut Option<Response<Body>>, mut shape: Shape) -> Next {
+    let res = slot
+        .get_or_insert_with(|| pool::response(StatusCode::INTERNAL_SERVER_ERROR, Body::empty()));
     if let Some(e) = io.body_error() {
-        pool::put_map(res.into_parts().0.headers);
+        pool::put_map(std::mem::take(res.headers_mut()));
         return Next::Fail(e);
     }
     // Shutdown may have begun while the handler ran.
@@ -77,13 +80,22 @@ fn next_step(io: &ConnIo, res: Option<Response<Body>>, mut shape: Shape) -> Next
         res.body_mut().omit();
     }
     if !io.body_done() && !streams_back {
+        let res = slot.take().expect("set above");
         return Next::Discard(res, shape);
     }
-    encode(io, res, shape)
+    encode(io, slot, shape)
 }
 
-fn encode(io: &ConnIo, res: Response<Body>, shape: Shape) -> Next {
-    match response::encode(io, res, shape) {
+/// Encodes the response in `slot` (which is `Some`), then keeps its parts in the pool.
+fn encode(io: &ConnIo, slot: &mut Option<Response<Body>>, shape: Shape) -> Next {
+    let Some(res) = slot.as_mut() else {
+        unreachable!("encode is given a response")
+    };
+    let encoded = response::encode(io, res, shape);
+    if let Some(res) = slot.take() {
+        pool::put_response_parts(res.into_parts().0);
+    }
+    match encoded {
         (after, None) => {
             io.end_body();
             io.access_end();
@@ -109,7 +121,7 @@ async fn complete(io: &ConnIo, mut next: Next) -> Result<After, End> {
                     return Err(fail(io, e).await);
                 }
                 shape.keep_alive &= discarded;
-                encode(io, res, shape)
+                encode(io, &mut Some(res), shape)
             }
             Next::Body(body, framing, after) => {
                 let failed = response::write_body(io, body, framing).await.is_err()

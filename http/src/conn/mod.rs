@@ -171,22 +171,26 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             // A block, so that its locals (head, the handler's future, the response) are
             // dead, and take no room, at the awaits after it.
             let step = {
-                // Matched as a temporary (no binding): the parse result takes no room in
-                // the task across the awaits below.
-                let (head, req) = match request::take_request(
-                    &mut io.inbuf.borrow_mut(),
-                    &io.registry.config.limits,
-                    io.conn_info(),
-                ) {
-                    Ok(Some(r)) => r,
-                    Ok(None) => break None,
-                    Err(e) => break Some(e),
-                };
-                served += 1;
-                wait = None;
-                let (fut, keep) = match start(io, handler, &head, req, served) {
-                    Ok(started) => started,
-                    Err(e) => break Some(e),
+                // The request is built in this slot and moved once, into the handler; the
+                // slot's block ends before the awaits below, so it takes no room in the task.
+                let (head, fut, keep) = {
+                    let mut req = None;
+                    let head = match request::take_request(
+                        &mut io.inbuf.borrow_mut(),
+                        &io.registry.config.limits,
+                        io.conn_info(),
+                        &mut req,
+                    ) {
+                        Ok(Some(head)) => head,
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
+                    };
+                    served += 1;
+                    wait = None;
+                    match start(io, handler, &head, &mut req, served) {
+                        Ok((fut, keep)) => (head, fut, keep),
+                        Err(e) => break Some(e),
+                    }
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
@@ -200,17 +204,23 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                 // The response is handled where the handler's poll returns it: moved out
                 // through the await instead, it would be copied several times.
                 poll_fn(|cx| {
-                    let res = match fut.as_mut().as_pin_mut() {
-                        None => None, // calling the handler panicked
-                        Some(f) => match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
-                            Ok(Poll::Ready(res)) => Some(res),
-                            Ok(Poll::Pending) => {
-                                waited = true;
-                                return Poll::Pending;
+                    // Stays `None` if calling or polling the handler panicked. Written
+                    // inside the unwind guard: returned through it, the response would be
+                    // copied twice more.
+                    let mut res = None;
+                    if let Some(f) = fut.as_mut().as_pin_mut() {
+                        let polled = catch_unwind(AssertUnwindSafe(|| match f.poll(cx) {
+                            Poll::Ready(r) => {
+                                res = Some(r);
+                                true
                             }
-                            Err(_) => None,
-                        },
-                    };
+                            Poll::Pending => false,
+                        }));
+                        if let Ok(false) = polled {
+                            waited = true;
+                            return Poll::Pending;
+                        }
+                    }
                     if waited {
                         date::refresh(); // the handler took a while: the cached second may be old
                     }
@@ -219,7 +229,7 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
                         is_head: head.is_head,
                         keep_alive: keep && res.is_some(),
                     };
-                    Poll::Ready(finish::respond(io, res, shape))
+                    Poll::Ready(finish::respond(io, &mut res, shape))
                 })
                 .await
             };
@@ -302,19 +312,25 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
 
 /// The synchronous start of a request: limits, body set-up, the handler's future
 /// (`None` if calling the handler panicked), and whether to keep the connection. The
-/// request is consumed here, so the task never stores it across an await.
+/// request (in `slot`, as `take_request` built it) is consumed here, so the task never
+/// stores it across an await.
 fn start<H: Handler>(
     io: &Rc<ConnIo>,
     handler: &H,
     head: &request::Head,
-    mut req: Request<Body>,
+    slot: &mut Option<Request<Body>>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
-    io.access_begin(&req);
+    let Some(req) = slot.as_mut() else {
+        unreachable!("take_request built the request")
+    };
+    io.access_begin(req);
     let limits = &io.registry.config.limits;
     if let RequestFraming::Length(n) = head.framing {
         if n > limits.max_body {
-            pool::recycle(req);
+            if let Some(req) = slot.take() {
+                pool::recycle(req);
+            }
             return Err(
                 HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
             );
@@ -325,9 +341,15 @@ fn start<H: Handler>(
     if !io.body_done() {
         *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
     }
-    io.offer_upgrade(head, &mut req);
+    io.offer_upgrade(head, req);
     let max = limits.max_requests_per_connection;
     let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
-    let fut = catch_unwind(AssertUnwindSafe(|| handler.call(req))).ok();
+    // The closure borrows the slot: capturing the request itself would copy it into the
+    // closure and out again.
+    let fut = catch_unwind(AssertUnwindSafe(|| {
+        slot.take().map(|req| handler.call(req))
+    }))
+    .ok()
+    .flatten();
     Ok((fut, keep))
 }

@@ -67,10 +67,11 @@ fn asks_close(res: &Response<Body>) -> bool {
     }
 }
 
-/// Encodes the head (and a small body behind it); returns what else is to be sent.
+/// Encodes the head (and a small body behind it); returns what else is to be sent. The
+/// body is taken out of `res`; the caller keeps the rest (pooled).
 pub(crate) fn encode(
     io: &ConnIo,
-    mut res: Response<Body>,
+    res: &mut Response<Body>,
     shape: Shape,
 ) -> (After, Option<(Body, ResponseFraming)>) {
     let offer = io.take_upgrade();
@@ -94,11 +95,11 @@ pub(crate) fn encode(
             status.as_u16()
         );
         pool::put_map(std::mem::take(res.headers_mut()));
-        res = pool::response(status, Body::empty());
+        *res = pool::response(status, Body::empty());
     }
-    let mut keep = shape.keep_alive && !asks_close(&res);
-    let (parts, body) = res.into_parts();
-    let status = parts.status;
+    let mut keep = shape.keep_alive && !asks_close(res);
+    let body = std::mem::take(res.body_mut());
+    let status = res.status();
     io.access_status(status);
     if let Some(m) = io.registry.metrics.as_deref() {
         let kind = match body.kind {
@@ -137,7 +138,7 @@ pub(crate) fn encode(
     if status == StatusCode::OK {
         io.with_out(|out| {
             io.registry.ok_head_start.write(out, server);
-            encode::head_fields(out, &parts.headers, framing, persistence);
+            encode::head_fields(out, res.headers(), framing, persistence);
         });
     } else {
         let date = date::current();
@@ -146,14 +147,13 @@ pub(crate) fn encode(
                 out,
                 status,
                 server,
-                &parts.headers,
+                res.headers(),
                 framing,
                 persistence,
                 &date,
             )
         });
     }
-    pool::put_response_parts(parts);
     let after = if keep { After::KeepAlive } else { After::Close };
     if !send_body {
         return (after, None);
@@ -177,26 +177,24 @@ pub(crate) fn encode(
 }
 
 /// Encodes a `101` head (the handler's fields and `Connection: upgrade`) for offer `id`.
-fn encode_upgrade(io: &ConnIo, res: Response<Body>, id: u64) -> After {
-    let (parts, _body) = res.into_parts();
-    io.access_status(parts.status);
+fn encode_upgrade(io: &ConnIo, res: &Response<Body>, id: u64) -> After {
+    io.access_status(res.status());
     if let Some(m) = io.registry.metrics.as_deref() {
-        m.responded(parts.status, ResponseKind::Handler);
+        m.responded(res.status(), ResponseKind::Handler);
     }
     let date = date::current();
     let server = io.registry.config.server();
     io.with_out(|out| {
         encode::response_head(
             out,
-            parts.status,
+            res.status(),
             server,
-            &parts.headers,
+            res.headers(),
             ResponseFraming::NoBody,
             Persistence::Upgrade,
             &date,
         )
     });
-    pool::put_response_parts(parts);
     After::Upgrade(id)
 }
 
