@@ -2,6 +2,9 @@
 
 use std::io;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use io_uring::types::BufRingEntry;
 
 /// An anonymous private mapping, unmapped on drop.
 pub(crate) struct Mapping {
@@ -27,6 +30,17 @@ impl Mapping {
         }
         let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Mapping { ptr, len })
+    }
+
+    /// Stores `tail` as the tail of the buffer ring whose entries this mapping holds, making
+    /// the entries before it visible to the kernel. Only on a ring's entries mapping.
+    pub(crate) fn store_ring_tail(&self, tail: u16) {
+        let base = self.ptr.as_ptr().cast::<BufRingEntry>().cast_const();
+        // SAFETY: the mapping holds at least the ring's first entry, inside which the tail
+        // lives; the kernel reads it with acquire semantics, so it is stored atomically
+        // with release.
+        let shared = unsafe { &*BufRingEntry::tail(base).cast::<AtomicU16>() };
+        shared.store(tail, Ordering::Release);
     }
 }
 

@@ -20,7 +20,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::Waker;
 
 use io_uring::types::{BufRingEntry, IOU_PBUF_RING_INC};
@@ -202,16 +201,7 @@ impl BufRing {
 
     /// Makes every pushed entry visible to the kernel.
     fn publish(&self) {
-        let base = self
-            .entries
-            .ptr
-            .as_ptr()
-            .cast::<BufRingEntry>()
-            .cast_const();
-        // SAFETY: the tail lives inside the first entry of our live mapping; the kernel reads
-        // it with acquire semantics, so we store it atomically with release.
-        let tail = unsafe { &*BufRingEntry::tail(base).cast::<AtomicU16>() };
-        tail.store(self.tail.get(), Ordering::Release);
+        self.entries.store_ring_tail(self.tail.get());
     }
 
     /// Records what a CQE that selected buffer `bid` took, in completion order (called at

@@ -5,7 +5,6 @@
 
 use std::cell::Cell;
 use std::io;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::types::BufRingEntry;
 use io_uring::IoUring;
@@ -113,16 +112,7 @@ impl SendRingMemory {
         if self.published.get() == tail {
             return;
         }
-        let base = self
-            .entries
-            .ptr
-            .as_ptr()
-            .cast::<BufRingEntry>()
-            .cast_const();
-        // SAFETY: the tail lives inside the first entry of our live mapping; the kernel
-        // reads it with acquire semantics, so it is stored atomically with release.
-        let shared = unsafe { &*BufRingEntry::tail(base).cast::<AtomicU16>() };
-        shared.store(tail, Ordering::Release);
+        self.entries.store_ring_tail(tail);
         self.published.set(tail);
     }
 }

@@ -36,15 +36,20 @@ fn notsent_lowat_set_on_the_listener_reaches_accepted_sockets() {
         .unwrap();
 }
 
+/// `net.ipv4.tcp_congestion_control`: what new sockets get.
+fn kernel_default_congestion_control() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 #[test]
 fn congestion_control_set_on_the_listener_reaches_accepted_sockets() {
     one_core()
         .block_on(|| async {
             // Pick an algorithm other than the default, so that inheritance shows.
-            let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
-                .unwrap()
-                .trim()
-                .to_owned();
+            let default = kernel_default_congestion_control();
             let wanted = if default == "reno" { "cubic" } else { "reno" };
             let options = ListenOptions::default().congestion_control(Some(wanted.into()));
             let mut listener = TcpListener::bind_with(any_port(), &options).unwrap();
@@ -60,10 +65,7 @@ fn congestion_control_set_on_the_listener_reaches_accepted_sockets() {
 fn unpaced_loopback_trades_bbr_for_reno_on_loopback_listeners_only() {
     one_core()
         .block_on(|| async {
-            let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
-                .unwrap()
-                .trim()
-                .to_owned();
+            let default = kernel_default_congestion_control();
             // What a loopback listener's connections get: reno where the default paces.
             let expected = if default.starts_with("bbr") {
                 "reno"

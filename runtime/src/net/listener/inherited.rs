@@ -74,7 +74,7 @@ fn unpaced_instead_of(raw: RawFd) -> Option<&'static str> {
     static SAID: Once = Once::new();
     SAID.call_once(|| {
         log::debug!(
-            "loopback listener: TCP congestion control reno instead of {current} \
+            "coreline: loopback listener: TCP congestion control reno instead of {current} \
              (BBR paces each loopback connection with a timer; \
              --congestion-control kernel keeps it)"
         )
