@@ -110,10 +110,10 @@ pub(crate) async fn accept_loop<H: Handler>(
                 let stream = match &group {
                     None => Some(stream),
                     Some((group, me)) => {
-                        if waited || batch.is_none() {
-                            batch = Some(BatchHandOff::decide(&core));
+                        if waited {
+                            batch = None; // a new batch: decide again
                         }
-                        let decided = batch.as_ref().expect("decided above");
+                        let decided = batch.get_or_insert_with(|| BatchHandOff::decide(&core));
                         decided.pass(group, *me, &core, stream)
                     }
                 };
