@@ -69,7 +69,8 @@ def table(grouped):
 def main():
     args = c.parse_args(__doc__)
     c.build()
-    duration = "3s" if args.quick else "10s"
+    # --quick runs 5 stalls: a 3 s run once saw only 6 resets on the shaped link.
+    duration = "5s" if args.quick else "10s"
     paths = ["link"] if args.quick else ["loopback", "link"]
     plan = [(p, a) for p in paths for a in (0, 1)]
     grouped = c.interleaved("abort_on_overflow", plan, lambda s: run(*s, duration), args.repeats)
@@ -90,8 +91,10 @@ def main():
              f"OutRsts {off['delta']['OutRsts']}, errors {off['load']['errors']}")
     ck.check(c.over(off["load"], 1000) > 0, "abort_on_overflow 0: clients wait ≥ 1 s instead",
              f"max {c.ms(off['load']['latency_us']['max'])}")
-    ck.check(on["delta"]["OutRsts"] >= 10 and c.reset_errors(on["load"]) >= 10,
-             "abort_on_overflow 1: the server resets, clients see ≥ 10 resets",
+    # The contrast is none (0) versus some (1): how many handshakes are still in flight
+    # when the queue fills varies run to run (6 to 213 seen), so any reset counts.
+    ck.check(on["delta"]["OutRsts"] > 0 and c.reset_errors(on["load"]) > 0,
+             "abort_on_overflow 1: the server resets, clients see the resets",
              f"OutRsts {on['delta']['OutRsts']}, errors {on['load']['errors']}")
     ck.exit()
 
