@@ -160,9 +160,9 @@ def main():
     # that socket is reset without a migration attempt (neither counter moves). CI saw it
     # once in 2,000 connections; the hash-only row resets dozens.
     ck.check(on["delta"]["TCPMigrateReqSuccess"] > 0 and on["delta"]["TCPMigrateReqFailure"] == 0
-             and on["reset"] <= 2 and on["reset"] * 4 < max(1, off["reset"]),
+             and on["reset"] <= 2 and on["reset"] < off["reset"],
              "migrate_req 1: queued connections migrate, none fails, resets only from the "
-             "kernel's close/handshake race (≤ 2, under a quarter of migrate_req 0's)",
+             "kernel's close/handshake race (≤ 2, fewer than migrate_req 0's)",
              f"{on['delta']}, {c.errors_cell(on['load'])}")
     ck.exit()
 

@@ -123,8 +123,13 @@ def main():
     ck.check(small["queued"] * 2 < off["queued"] and rec["queued"] < off["queued"],
              "16 KiB and 128 KiB queue less per connection than off (ss w)",
              f"off {off['queued']}, 16 KiB {small['queued']}, 128 KiB {rec['queued']}")
-    ck.check(small["notsent"] <= 2 * 16384 and rec["notsent"] <= 2 * 131072,
-             "unsent bytes per connection stay near the threshold",
+    # A socket becomes writable below the threshold and the write that follows adds its own
+    # length on top, so "near" is the threshold plus one write (64 KiB allowed); a busy
+    # machine once measured 33,221 bytes at 16 KiB, just over twice the threshold.
+    slack = 64 << 10
+    ck.check(small["notsent"] <= 16384 + slack and rec["notsent"] <= 131072 + slack
+             and small["notsent"] * 4 < off["notsent"],
+             "unsent bytes per connection stay near the threshold (within one 64 KiB write)",
              f"16 KiB {small['notsent']}, 128 KiB {rec['notsent']}")
     ck.exit()
 
