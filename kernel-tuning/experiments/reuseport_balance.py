@@ -22,7 +22,9 @@ other core's listener while that core lagged (steered only:
 coreline_http_connections_taken_over_total), how many a core accepted while it lagged and
 handed to the other core (steered only: coreline_http_connections_handed_off_total; the
 other core counts them as accepted), accept-queue overflows (ListenOverflows), and
-the connect + first-response latency percentiles.
+the connect + first-response latency percentiles. The per-core counts are the measured
+window's: the counters are read again when the 1 s warm-up ends, and the warm-up's counts
+are printed to stderr, not put in the table.
 
     sudo python3 kernel-tuning/experiments/reuseport_balance.py          # full, writes results/
     sudo python3 kernel-tuning/experiments/reuseport_balance.py --quick  # CI: asserts
