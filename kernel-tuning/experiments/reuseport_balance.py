@@ -22,7 +22,9 @@ other core's listener while that core lagged (steered only:
 coreline_http_connections_taken_over_total), how many a core accepted while it lagged and
 handed to the other core (steered only: coreline_http_connections_handed_off_total; the
 other core counts them as accepted), accept-queue overflows (ListenOverflows), and
-the connect + first-response latency percentiles.
+the connect + first-response latency percentiles. The per-core counts are the measured
+window's: the counters are read again when the 1 s warm-up ends, and the warm-up's counts
+are printed to stderr, not put in the table.
 
     sudo python3 kernel-tuning/experiments/reuseport_balance.py          # full, writes results/
     sudo python3 kernel-tuning/experiments/reuseport_balance.py --quick  # CI: asserts
@@ -31,12 +33,14 @@ the connect + first-response latency percentiles.
 """
 import re
 import sys
+import time
 
 import common as c
 
 PORT = 8080
 ADMIN = 9090
 RATE = 1000  # new connections per second
+WARMUP = 1  # seconds of load before the measured window
 MODES = ["reuseport", "shared", "steered"]
 COUNTERS = ["ListenOverflows", "ListenDrops"]
 _ACCEPTED = re.compile(r'^coreline_http_connections_accepted_total\{core="(\d+)"\} (\S+)$', re.M)
@@ -78,21 +82,28 @@ def run(slow, mode, seconds):
                 ns.exec(["chrt", "-i", "-p", "0", core0_thread(ns, server.pid)])
                 hog = ns.popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
             before = ns.netstat()
-            base, taken_base, handed_base = accepted_per_core(ns)
-            # The warm-up takes the client's first connections, opened all at once.
-            load = c.run_load(ns, ["-c", 64, "-R", RATE, "-d", f"{seconds}s", "--warmup", 1,
-                                   "--close",
-                                   "--timeout", "2s", "--cpus", "1",
-                                   f"http://127.0.0.1:{PORT}/plaintext"], check=False)
+            # The warm-up takes the client's first connections, opened all at once; the
+            # per-core counters are read again when the measured window starts, so the
+            # table counts the window alone.
+            start = accepted_per_core(ns)
+            t0 = time.monotonic()
+            load = c.BackgroundLoad(ns, ["-c", 64, "-R", RATE, "-d", f"{seconds}s",
+                                         "--warmup", WARMUP, "--close", "--timeout", "2s",
+                                         "--cpus", "1", f"http://127.0.0.1:{PORT}/plaintext"])
+            time.sleep(max(0.0, WARMUP - (time.monotonic() - t0)))
+            window = accepted_per_core(ns)
+            load = load.result()
             delta = c.counter_delta(before, ns.netstat(), COUNTERS)
-            after, taken_after, handed_after = accepted_per_core(ns)
+            end = accepted_per_core(ns)
             if hog is not None:
                 hog.kill()
                 hog.wait()
         stderr = server.stderr.read() if server.stderr else ""
-    per_core = [after.get(i, 0) - base.get(i, 0) for i in (0, 1)]
-    taken = [taken_after.get(i, 0) - taken_base.get(i, 0) for i in (0, 1)]
-    handed = [handed_after.get(i, 0) - handed_base.get(i, 0) for i in (0, 1)]
+    between = lambda a, b: [[b[k].get(i, 0) - a[k].get(i, 0) for i in (0, 1)] for k in range(3)]
+    per_core, taken, handed = between(window, end)
+    warm = between(start, window)
+    print(f"{'starved' if slow else 'healthy'} {mode} warm-up: accepted {warm[0]}, taken over "
+          f"{warm[1]}, handed off {warm[2]}", file=sys.stderr)
     return {"slow": slow, "mode": mode, "load": load, "delta": delta, "per_core": per_core,
             "taken": taken, "handed": handed,
             "fell_back": "unavailable" in stderr}

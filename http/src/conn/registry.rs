@@ -127,9 +127,14 @@ impl ConnRegistry {
         }
     }
 
-    /// Wakes the loops waiting to take over a peer's queue if a peer lags; for the sweep
-    /// tick, so that a core with no connection events notices too.
+    /// For the sweep tick: refreshes this core's lag, and wakes the loops waiting to take
+    /// over a peer's queue if a peer lags, so that a core with no connection events
+    /// notices too. The lag is refreshed here because a starved core that is sent
+    /// nothing has no connection events: without the tick its remembered lag would
+    /// only decay, the program would take it for healthy again and send it connections,
+    /// and those would wait for its next slice (or for the wait to show).
     pub(crate) fn check_peers(&self) {
+        self.refresh_lag();
         if self.steal_wakers.borrow().is_empty() {
             return;
         }
@@ -157,16 +162,23 @@ impl ConnRegistry {
         }
     }
 
+    /// Publishes this core's lag if a sample is due (steered listeners only).
+    fn refresh_lag(&self) {
+        if let Some((loads, index, run_delay)) = &mut *self.steer.borrow_mut() {
+            if let Some(lag) = run_delay.sample() {
+                loads.publish_lag(*index, lag);
+            }
+        }
+    }
+
     /// Where to hand the connections of a batch of accepts that just arrived: a healthy
     /// core if this one lags by the steering program's test, after refreshing this core's
     /// lag from the scheduler's statistics (see `SteerLoads::hand_off_target`); `None`
     /// when it does not lag or its listeners are not steered.
     pub(crate) fn hand_off_target(&self) -> Option<usize> {
-        let mut steer = self.steer.borrow_mut();
-        let (loads, index, run_delay) = steer.as_mut()?;
-        if let Some(lag) = run_delay.sample() {
-            loads.publish_lag(*index, lag);
-        }
+        self.refresh_lag();
+        let steer = self.steer.borrow();
+        let (loads, index, _) = steer.as_ref()?;
         loads.hand_off_target(*index)
     }
 
@@ -305,3 +317,6 @@ pub(crate) fn begin_drain_current() {
         core.begin_drain();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,8 @@
 //! `CLOCK_MONOTONIC` nanoseconds, the clock of `bpf_ktime_get_ns`). Written by the core:
 //! at [`OPEN`] its open connections, at [`ACCEPTED`] how many it accepted, at [`STAMP`]
 //! when it wrote them, at [`LAG`] its remembered lag (how long it recently waited for a
-//! CPU) measured at [`LAG_AT`]. Written by this program: at [`STEERED`] how many it sent
+//! CPU) measured at [`LAG_AT`] (sampled when the core publishes and on a periodic tick,
+//! so that a starved core that is sent nothing still shows its lag). Written by this program: at [`STEERED`] how many it sent
 //! the core (atomic adds), at [`PENDING_SINCE`] when it sent one while none was pending.
 //!
 //! The rules, per core:
