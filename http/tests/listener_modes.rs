@@ -126,12 +126,13 @@ fn steered_connections_sent_to_a_blocked_core_are_served_by_the_other() {
     let running = two_cores(ListenerMode::Steered);
     let mut blocking = Client::connect(running.addr);
     blocking.send(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n");
-    std::thread::sleep(Duration::from_millis(50)); // (the request reaches its core)
-                                                   // The blocked core holds one connection; the other core soon holds more, so the
-                                                   // program sends new connections to the blocked core's listener (until their wait
-                                                   // shows), and the other core must take them from there. Each must be answered long
-                                                   // before the block ends (the other core notices a lagging peer within its sweep
-                                                   // tick, 500 ms at most, and at once while it serves).
+    // (the request reaches its core)
+    std::thread::sleep(Duration::from_millis(50));
+    // The blocked core holds one connection; the other core soon holds more, so the
+    // program sends new connections to the blocked core's listener (until their wait
+    // shows), and the other core must take them from there. Each must be answered long
+    // before the block ends (the other core notices a lagging peer within its sweep
+    // tick, 500 ms at most, and at once while it serves).
     let started = std::time::Instant::now();
     let mut held = Vec::new();
     let mut answered_by = [0usize; 2];
