@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(code) => return ExitCode::from(code),
     };
+    let listen = listen_options();
     let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
     let fixed_buf = env_number("CEILING_FIXED_BUF") != 0;
     let send_bundle = env_number("CEILING_SEND_BUNDLE") != 0;
@@ -79,36 +80,39 @@ fn main() -> ExitCode {
         .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
         .build()
         .and_then(|rt| {
-            rt.run(|_| async move {
-                let output = match fixed_buf
-                    .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
-                {
-                    Some(Ok(buf)) => Output::Registered(buf),
-                    Some(Err(e)) => return e,
-                    None if send_bundle => Output::Bundle,
-                    None => Output::Coalesced,
-                };
-                let info = ring_info();
-                eprintln!(
-                    "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
+            rt.run(|_| {
+                let listen = listen.clone();
+                async move {
+                    let output = match fixed_buf
+                        .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
+                    {
+                        Some(Ok(buf)) => Output::Registered(buf),
+                        Some(Err(e)) => return e,
+                        None if send_bundle => Output::Bundle,
+                        None => Output::Coalesced,
+                    };
+                    let info = ring_info();
+                    eprintln!(
+                        "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
                      registered_buffers={} registered_send={:?} send_bundles={}",
-                    info.flags,
-                    info.fixed_files,
-                    info.recv_bundles,
-                    info.incremental_buffers,
-                    info.registered_buffers,
-                    info.registered_send,
-                    info.send_bundles
-                );
-                if info.fixed_files > 0 {
-                    match FixedListener::bind_with(addr, &ListenOptions::default()) {
-                        Ok(l) => accept_loop(FixedAccept(l), output).await,
-                        Err(e) => e,
-                    }
-                } else {
-                    match TcpListener::bind(addr) {
-                        Ok(l) => accept_loop(l, output).await,
-                        Err(e) => e,
+                        info.flags,
+                        info.fixed_files,
+                        info.recv_bundles,
+                        info.incremental_buffers,
+                        info.registered_buffers,
+                        info.registered_send,
+                        info.send_bundles
+                    );
+                    if info.fixed_files > 0 {
+                        match FixedListener::bind_with(addr, &listen) {
+                            Ok(l) => accept_loop(FixedAccept(l), output).await,
+                            Err(e) => e,
+                        }
+                    } else {
+                        match TcpListener::bind_with(addr, &listen) {
+                            Ok(l) => accept_loop(l, output).await,
+                            Err(e) => e,
+                        }
                     }
                 }
             })
@@ -125,6 +129,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The listener's options: `CEILING_CC` (`auto`: reno on loopback when the kernel's
+/// default paces, as `coreline serve` does; `kernel`: the kernel's default; or a name) and
+/// `CEILING_NOTSENT_LOWAT` (bytes; 0: the kernel's).
+fn listen_options() -> ListenOptions {
+    let options = match std::env::var("CEILING_CC").as_deref() {
+        Ok("auto") => ListenOptions::default().unpaced_loopback(true),
+        Ok("kernel") | Err(_) => ListenOptions::default(),
+        Ok(name) => ListenOptions::default().congestion_control(Some(name.to_string())),
+    };
+    let lowat = env_number("CEILING_NOTSENT_LOWAT");
+    options.notsent_lowat((lowat > 0).then_some(lowat))
 }
 
 /// A value of an environment variable, 0 when unset or not a number.
