@@ -15,7 +15,17 @@
 //!   `IORING_RECVSEND_FIXED_BUF` instead of from a per-connection `Vec`;
 //! - `CEILING_SEND_BUNDLE=1`: each response in its own buffer of a per-connection send
 //!   ring, the responses of one read sent as one bundle (`IORING_RECVSEND_BUNDLE`)
-//!   instead of one coalesced `Vec`.
+//!   instead of one coalesced `Vec`;
+//!
+//! and the settings `coreline serve` runs with, so that the two differ only in the request
+//! path:
+//! - `CEILING_CC`: congestion control of accepted connections: `auto` (default: reno on a
+//!   loopback listener when the kernel's default paces, as `--congestion-control auto`),
+//!   `kernel` (the kernel's default, BBR on the benchmark host), or an algorithm's name;
+//! - `CEILING_NOTSENT_LOWAT=BYTES`: `TCP_NOTSENT_LOWAT` on accepted sockets (default 0:
+//!   the kernel's; the server sets 128 KiB, which a 96-byte response never reaches);
+//! - `CEILING_METRICS=1`: the runtime's loop metrics recorded (default off, as in the
+//!   server without `--metrics`).
 //!
 //! Each core prints its `ring_info()` to stderr at start.
 
@@ -75,6 +85,7 @@ fn main() -> ExitCode {
     let run = Runtime::builder()
         .cores(cores)
         .ring_flags(flags)
+        .metrics(env_number("CEILING_METRICS") != 0)
         .fixed_files(fixed_files)
         .recv_bundles(env_number("CEILING_RECV_BUNDLE") != 0)
         .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
@@ -131,13 +142,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The listener's options: `CEILING_CC` (`auto`: reno on loopback when the kernel's
-/// default paces, as `coreline serve` does; `kernel`: the kernel's default; or a name) and
-/// `CEILING_NOTSENT_LOWAT` (bytes; 0: the kernel's).
+/// The listener's options from `CEILING_CC` and `CEILING_NOTSENT_LOWAT` (see the top).
 fn listen_options() -> ListenOptions {
     let options = match std::env::var("CEILING_CC").as_deref() {
-        Ok("auto") => ListenOptions::default().unpaced_loopback(true),
-        Ok("kernel") | Err(_) => ListenOptions::default(),
+        Ok("auto") | Err(_) => ListenOptions::default().unpaced_loopback(true),
+        Ok("kernel") => ListenOptions::default(),
         Ok(name) => ListenOptions::default().congestion_control(Some(name.to_string())),
     };
     let lowat = env_number("CEILING_NOTSENT_LOWAT");
