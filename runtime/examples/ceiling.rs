@@ -25,12 +25,15 @@
 //! - `CEILING_NOTSENT_LOWAT=BYTES`: `TCP_NOTSENT_LOWAT` on accepted sockets (default 0:
 //!   the kernel's; the server sets 128 KiB, which a 96-byte response never reaches);
 //! - `CEILING_METRICS=1`: the runtime's loop metrics recorded (default off, as in the
-//!   server without `--metrics`).
+//!   server without `--metrics`);
+//! - `CEILING_BUSY_POLL_US=N`: an idle core polls for completions N µs before it sleeps
+//!   (default 0, as `--busy-poll-us`).
 //!
 //! Each core prints its `ring_info()` to stderr at start.
 
 use std::io;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[path = "support/args.rs"]
 mod args;
@@ -86,6 +89,9 @@ fn main() -> ExitCode {
         .cores(cores)
         .ring_flags(flags)
         .metrics(env_number("CEILING_METRICS") != 0)
+        .busy_poll(Duration::from_micros(
+            env_number("CEILING_BUSY_POLL_US").into(),
+        ))
         .fixed_files(fixed_files)
         .recv_bundles(env_number("CEILING_RECV_BUNDLE") != 0)
         .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
@@ -228,7 +234,7 @@ async fn accept_loop<L: Accept>(mut listener: L, output: Output) -> io::Error {
             Ok(stream) => drop(spawn_local(serve(stream, output.clone()))),
             Err(e) => {
                 eprintln!("ceiling: accept failed: {e}");
-                time::sleep(std::time::Duration::from_millis(10)).await;
+                time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
