@@ -33,16 +33,18 @@
 
 use std::io;
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/ceiling_settings.rs"]
+mod ceiling_settings;
 
 use std::ops::Range;
 
-use coreline_runtime::net::{FixedListener, FixedStream, ListenOptions, TcpListener, TcpStream};
+use ceiling_settings::Settings;
+use coreline_runtime::net::{FixedListener, FixedStream, TcpListener, TcpStream};
 use coreline_runtime::ops::{self, RegisteredBuf, SendRing};
-use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf, RingFlags, Runtime};
+use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
 Content-Length: 13\r\n\r\nHello, World!";
@@ -74,66 +76,49 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(code) => return ExitCode::from(code),
     };
-    let listen = listen_options();
-    let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
-    let fixed_buf = env_number("CEILING_FIXED_BUF") != 0;
-    let send_bundle = env_number("CEILING_SEND_BUNDLE") != 0;
-    let flags = RingFlags {
-        single_issuer: true,
-        defer_taskrun: true,
-        coop_taskrun: true,
-        taskrun_flag: true,
-        no_sqarray: env_number("CEILING_SQARRAY") == 0,
-    };
-    let run = Runtime::builder()
-        .cores(cores)
-        .ring_flags(flags)
-        .metrics(env_number("CEILING_METRICS") != 0)
-        .busy_poll(Duration::from_micros(
-            env_number("CEILING_BUSY_POLL_US").into(),
-        ))
-        .fixed_files(fixed_files)
-        .recv_bundles(env_number("CEILING_RECV_BUNDLE") != 0)
-        .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
-        .build()
-        .and_then(|rt| {
-            rt.run(|_| {
-                let listen = listen.clone();
-                async move {
-                    let output = match fixed_buf
-                        .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
-                    {
-                        Some(Ok(buf)) => Output::Registered(buf),
-                        Some(Err(e)) => return e,
-                        None if send_bundle => Output::Bundle,
-                        None => Output::Coalesced,
-                    };
-                    let info = ring_info();
-                    eprintln!(
-                        "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
+    let (builder, settings) = ceiling_settings::from_env(cores);
+    let run = builder.build().and_then(|rt| {
+        rt.run(|_| {
+            let Settings {
+                listen,
+                fixed_buf,
+                send_bundle,
+            } = settings.clone();
+            async move {
+                let output = match fixed_buf
+                    .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
+                {
+                    Some(Ok(buf)) => Output::Registered(buf),
+                    Some(Err(e)) => return e,
+                    None if send_bundle => Output::Bundle,
+                    None => Output::Coalesced,
+                };
+                let info = ring_info();
+                eprintln!(
+                    "ceiling: {} fixed_files={} recv_bundles={} incremental_buffers={} \
                      registered_buffers={} registered_send={:?} send_bundles={}",
-                        info.flags,
-                        info.fixed_files,
-                        info.recv_bundles,
-                        info.incremental_buffers,
-                        info.registered_buffers,
-                        info.registered_send,
-                        info.send_bundles
-                    );
-                    if info.fixed_files > 0 {
-                        match FixedListener::bind_with(addr, &listen) {
-                            Ok(l) => accept_loop(FixedAccept(l), output).await,
-                            Err(e) => e,
-                        }
-                    } else {
-                        match TcpListener::bind_with(addr, &listen) {
-                            Ok(l) => accept_loop(l, output).await,
-                            Err(e) => e,
-                        }
+                    info.flags,
+                    info.fixed_files,
+                    info.recv_bundles,
+                    info.incremental_buffers,
+                    info.registered_buffers,
+                    info.registered_send,
+                    info.send_bundles
+                );
+                if info.fixed_files > 0 {
+                    match FixedListener::bind_with(addr, &listen) {
+                        Ok(l) => accept_loop(FixedAccept(l), output).await,
+                        Err(e) => e,
+                    }
+                } else {
+                    match TcpListener::bind_with(addr, &listen) {
+                        Ok(l) => accept_loop(l, output).await,
+                        Err(e) => e,
                     }
                 }
-            })
-        });
+            }
+        })
+    });
     match run {
         Ok(errors) => {
             for e in errors {
@@ -146,25 +131,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The listener's options from `CEILING_CC` and `CEILING_NOTSENT_LOWAT` (see the top).
-fn listen_options() -> ListenOptions {
-    let options = match std::env::var("CEILING_CC").as_deref() {
-        Ok("auto") | Err(_) => ListenOptions::default().unpaced_loopback(true),
-        Ok("kernel") => ListenOptions::default(),
-        Ok(name) => ListenOptions::default().congestion_control(Some(name.to_string())),
-    };
-    let lowat = env_number("CEILING_NOTSENT_LOWAT");
-    options.notsent_lowat((lowat > 0).then_some(lowat))
-}
-
-/// A value of an environment variable, 0 when unset or not a number.
-fn env_number(name: &str) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The two kinds of listener (real fds, direct descriptors) as one.
@@ -234,7 +200,7 @@ async fn accept_loop<L: Accept>(mut listener: L, output: Output) -> io::Error {
             Ok(stream) => drop(spawn_local(serve(stream, output.clone()))),
             Err(e) => {
                 eprintln!("ceiling: accept failed: {e}");
-                time::sleep(Duration::from_millis(10)).await;
+                time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
