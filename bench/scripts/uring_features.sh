@@ -22,6 +22,13 @@
 #   fixed_buf    CEILING_FIXED_BUF=1     (responses sent from a registered buffer)
 #   send_bundle  CEILING_SEND_BUNDLE=1   (each response in its own send-ring buffer, one
 #                                         IORING_RECVSEND_BUNDLE send per read)
+#   kernel_cc    CEILING_CC=kernel       (the kernel's congestion control on the loopback
+#                                         listener, BBR here, instead of reno)
+#   metrics      CEILING_METRICS=1       (the runtime's loop metrics recorded)
+#   busy_poll    CEILING_BUSY_POLL_US=50 (an idle core polls 50 µs before it sleeps)
+# Every variant runs with the listener and runtime settings of `coreline serve`
+# (CEILING_CC=auto: reno on loopback; CEILING_METRICS=0; CEILING_BUSY_POLL_US=0) unless it
+# names them.
 # VARIANTS="no_sqarray fixed_buf" runs only those (space-separated).
 set -euo pipefail
 
@@ -35,7 +42,7 @@ CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 LABEL=${LABEL:-quiet machine}
-read -r -a VARIANTS <<<"${VARIANTS:-baseline no_sqarray fixed_files both recv_bundle buf_inc fixed_buf send_bundle}"
+read -r -a VARIANTS <<<"${VARIANTS:-baseline no_sqarray fixed_files both recv_bundle buf_inc fixed_buf send_bundle kernel_cc metrics busy_poll}"
 
 if [[ -z ${NO_BUILD:-} ]]; then
     (cd "$ROOT" && cargo build --release -p coreline-runtime --example ceiling >&2)
@@ -44,6 +51,7 @@ command -v h2load >/dev/null || { echo "uring_features.sh: needs h2load (nghttp2
 
 variant_env() {
     local off="CEILING_RECV_BUNDLE=0 CEILING_BUF_INC=0 CEILING_FIXED_BUF=0 CEILING_SEND_BUNDLE=0"
+    off="$off CEILING_CC=auto CEILING_METRICS=0 CEILING_BUSY_POLL_US=0"
     case $1 in
         baseline) echo "CEILING_SQARRAY=1 CEILING_FIXED_FILES=0 $off" ;;
         no_sqarray) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off" ;;
@@ -53,6 +61,9 @@ variant_env() {
         buf_inc) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_BUF_INC=1" ;;
         fixed_buf) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_FIXED_BUF=1" ;;
         send_bundle) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_SEND_BUNDLE=1" ;;
+        kernel_cc) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_CC=kernel" ;;
+        metrics) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_METRICS=1" ;;
+        busy_poll) echo "CEILING_SQARRAY=0 CEILING_FIXED_FILES=0 $off CEILING_BUSY_POLL_US=50" ;;
         *) echo "uring_features.sh: unknown variant $1" >&2; exit 1 ;;
     esac
 }
@@ -121,7 +132,8 @@ for line in open(path):
     workload, variant, u, s, d = line.split()
     runs.setdefault((workload, variant), []).append((int(u), int(s), int(d)))
 # The newer features sit on top of no_sqarray (the runtime's default): compared with it.
-on_no_sqarray = {"recv_bundle", "buf_inc", "fixed_buf", "send_bundle"}
+on_no_sqarray = {"recv_bundle", "buf_inc", "fixed_buf", "send_bundle", "kernel_cc", "metrics",
+                 "busy_poll"}
 def reference(variant):
     ref = "no_sqarray" if variant in on_no_sqarray else "baseline"
     return ref if ref in variants else variants[0]

@@ -15,7 +15,19 @@
 //!   `IORING_RECVSEND_FIXED_BUF` instead of from a per-connection `Vec`;
 //! - `CEILING_SEND_BUNDLE=1`: each response in its own buffer of a per-connection send
 //!   ring, the responses of one read sent as one bundle (`IORING_RECVSEND_BUNDLE`)
-//!   instead of one coalesced `Vec`.
+//!   instead of one coalesced `Vec`;
+//!
+//! and the settings `coreline serve` runs with, so that the two differ only in the request
+//! path:
+//! - `CEILING_CC`: congestion control of accepted connections: `auto` (default: reno on a
+//!   loopback listener when the kernel's default paces, as `--congestion-control auto`),
+//!   `kernel` (the kernel's default, BBR on the benchmark host), or an algorithm's name;
+//! - `CEILING_NOTSENT_LOWAT=BYTES`: `TCP_NOTSENT_LOWAT` on accepted sockets (default 0:
+//!   the kernel's; the server sets 128 KiB, which a 96-byte response never reaches);
+//! - `CEILING_METRICS=1`: the runtime's loop metrics recorded (default off, as in the
+//!   server without `--metrics`);
+//! - `CEILING_BUSY_POLL_US=N`: an idle core polls for completions N µs before it sleeps
+//!   (default 0, as `--busy-poll-us`).
 //!
 //! Each core prints its `ring_info()` to stderr at start.
 
@@ -24,12 +36,15 @@ use std::process::ExitCode;
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/ceiling_settings.rs"]
+mod ceiling_settings;
 
 use std::ops::Range;
 
-use coreline_runtime::net::{FixedListener, FixedStream, ListenOptions, TcpListener, TcpStream};
+use ceiling_settings::Settings;
+use coreline_runtime::net::{FixedListener, FixedStream, TcpListener, TcpStream};
 use coreline_runtime::ops::{self, RegisteredBuf, SendRing};
-use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf, RingFlags, Runtime};
+use coreline_runtime::{ring_info, spawn_local, time, AsSharedFd, RecvBuf};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: coreline\r\nContent-Type: text/plain\r\n\
 Content-Length: 13\r\n\r\nHello, World!";
@@ -61,25 +76,15 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(code) => return ExitCode::from(code),
     };
-    let fixed_files: u32 = env_number("CEILING_FIXED_FILES");
-    let fixed_buf = env_number("CEILING_FIXED_BUF") != 0;
-    let send_bundle = env_number("CEILING_SEND_BUNDLE") != 0;
-    let flags = RingFlags {
-        single_issuer: true,
-        defer_taskrun: true,
-        coop_taskrun: true,
-        taskrun_flag: true,
-        no_sqarray: env_number("CEILING_SQARRAY") == 0,
-    };
-    let run = Runtime::builder()
-        .cores(cores)
-        .ring_flags(flags)
-        .fixed_files(fixed_files)
-        .recv_bundles(env_number("CEILING_RECV_BUNDLE") != 0)
-        .incremental_recv_buffers(env_number("CEILING_BUF_INC") != 0)
-        .build()
-        .and_then(|rt| {
-            rt.run(|_| async move {
+    let (builder, settings) = ceiling_settings::from_env(cores);
+    let run = builder.build().and_then(|rt| {
+        rt.run(|_| {
+            let Settings {
+                listen,
+                fixed_buf,
+                send_bundle,
+            } = settings.clone();
+            async move {
                 let output = match fixed_buf
                     .then(|| RegisteredBuf::new(RESPONSE.repeat(REGISTERED_RESPONSES)))
                 {
@@ -101,18 +106,19 @@ fn main() -> ExitCode {
                     info.send_bundles
                 );
                 if info.fixed_files > 0 {
-                    match FixedListener::bind_with(addr, &ListenOptions::default()) {
+                    match FixedListener::bind_with(addr, &listen) {
                         Ok(l) => accept_loop(FixedAccept(l), output).await,
                         Err(e) => e,
                     }
                 } else {
-                    match TcpListener::bind(addr) {
+                    match TcpListener::bind_with(addr, &listen) {
                         Ok(l) => accept_loop(l, output).await,
                         Err(e) => e,
                     }
                 }
-            })
-        });
+            }
+        })
+    });
     match run {
         Ok(errors) => {
             for e in errors {
@@ -125,14 +131,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A value of an environment variable, 0 when unset or not a number.
-fn env_number(name: &str) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The two kinds of listener (real fds, direct descriptors) as one.
