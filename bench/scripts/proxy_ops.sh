@@ -14,6 +14,8 @@
 # usage: bench/scripts/proxy_ops.sh N [OUT]   (OUT: also write the table there)
 #   SERVERS="coreline nginx" in the environment picks the proxies (the default: both);
 #   `coreline-kernel-cc` is coreline with --congestion-control kernel.
+#   FILE=BYTES in the environment: ask for /proxy/fBYTES.bin instead, a file of that many
+#   bytes the upstream serves (FILE=1048576: proxy1m's request).
 # Counts of one build are deterministic per request except the enters, completions per
 # enter and epoll_wait calls, which follow the timing (how many completions or events one
 # call finds): on a busy machine there are fewer of them per request than on a quiet one.
@@ -52,7 +54,7 @@ wait_for() {
 # measure NAME PID PORT: warm-up, then the counted run; appends a row to $work/rows.
 measure() {
     local name=$1 pid=$2 port=$3
-    local url="http://127.0.0.1:$port/proxy/plaintext"
+    local url="http://127.0.0.1:$port/proxy/$target"
     wait_for "$url"
     taskset -c 1 "$load" -c 64 -n $((n / 10)) --quiet "$url" >/dev/null
     perf record -q -o "$work/$name.data" -e "$events" -p "$pid" 2>"$work/$name.perf" &
@@ -78,8 +80,15 @@ measure() {
             }' | sed -E 's/, +\|/ |/g' >>"$work/rows"
 }
 
+target=plaintext
+mkdir -p "$work/www"
+if [ -n "${FILE:-}" ]; then
+    target="f$FILE.bin"
+    head -c "$FILE" /dev/urandom >"$work/www/$target"
+fi
 up_port=$(free_port)
-taskset -c 1 "$bin" serve --cpus 1 --listen "127.0.0.1:$up_port" 2>"$work/upstream.log" &
+taskset -c 1 "$bin" serve --cpus 1 --listen "127.0.0.1:$up_port" --root "$work/www" \
+    2>"$work/upstream.log" &
 pids+=($!)
 
 for server in ${SERVERS:-coreline nginx}; do
@@ -114,8 +123,8 @@ for server in ${SERVERS:-coreline nginx}; do
 done
 
 {
-    echo "# bench/scripts/proxy_ops.sh $n${out:+ $out}"
-    echo "# per proxied request over $n keep-alive requests (64 connections; load and upstream on CPU 1, proxy on CPU 0); $(uname -r); tree $(git rev-parse --short HEAD)"
+    echo "# ${FILE:+FILE=$FILE }bench/scripts/proxy_ops.sh $n${out:+ $out}"
+    echo "# per proxied request of /proxy/$target over $n keep-alive requests (64 connections; load and upstream on CPU 1, proxy on CPU 0); $(uname -r); tree $(git rev-parse --short HEAD)"
     cat "$work/notes"
     echo
     echo "| proxy | io_uring submissions by opcode | io_uring completions | system calls by name | system calls in all |"
