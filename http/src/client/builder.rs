@@ -22,6 +22,7 @@ pub struct ClientBuilder {
     pub(super) max_response_head: usize,
     pub(super) splice_min: u64,
     pub(super) tls: Option<TlsConnector>,
+    pub(super) unpaced_loopback: bool,
 }
 
 impl Default for ClientBuilder {
@@ -38,6 +39,7 @@ impl Default for ClientBuilder {
             max_response_head: 64 * 1024,
             splice_min: Self::SPLICE_MIN,
             tls: None,
+            unpaced_loopback: false,
         }
     }
 }
@@ -106,6 +108,17 @@ impl ClientBuilder {
     /// trust the system's roots ([`TlsConnector::system_roots`]).
     pub fn tls(mut self, connector: TlsConnector) -> Self {
         self.tls = Some(connector);
+        self
+    }
+
+    /// Connections to a loopback address use TCP congestion control `reno` where the
+    /// kernel's default is BBR (off by default). BBR paces every connection with a timer of
+    /// its own and runs its model on each acknowledgement, which on loopback buys nothing;
+    /// the server's listeners do the same with
+    /// [`Builder::unpaced_loopback`](crate::Builder::unpaced_loopback). One
+    /// `getsockopt` and one `setsockopt` per new connection; pooled connections keep it.
+    pub fn unpaced_loopback(mut self, on: bool) -> Self {
+        self.unpaced_loopback = on;
         self
     }
 

@@ -1,5 +1,6 @@
 //! Opening a new connection to an upstream: resolve, TCP connect within the connect
-//! timeout, then for HTTPS the TLS handshake (its name checked against the certificate).
+//! timeout (to a loopback address, optionally unpaced), then for HTTPS the TLS handshake
+//! (its name checked against the certificate).
 
 use std::time::Duration;
 
@@ -12,14 +13,20 @@ use super::upstream::Upstream;
 use super::Error;
 
 /// A fresh connection to `upstream`; `tls` must be given for an HTTPS upstream.
+/// `unpaced_loopback`: see [`ClientBuilder::unpaced_loopback`](super::ClientBuilder::unpaced_loopback).
 pub(super) async fn connect(
     upstream: &Upstream,
     tls: Option<&TlsConnector>,
     timeout: Duration,
+    unpaced_loopback: bool,
 ) -> Result<Conn, Error> {
     let tcp = time::timeout(timeout, async {
         let addr = upstream.resolve().await?;
-        TcpStream::connect(addr).await
+        let tcp = TcpStream::connect(addr).await?;
+        if unpaced_loopback && addr.ip().to_canonical().is_loopback() {
+            unpace(&tcp);
+        }
+        Ok::<_, std::io::Error>(tcp)
     })
     .await
     .map_err(|_| Error::Timeout("connect did not finish within the connect timeout"))?
@@ -40,6 +47,20 @@ pub(super) async fn connect(
             Err(Error::Timeout("TLS handshake did not finish in time"))
         }
         Err(e) => Err(Error::Tls(e)),
+    }
+}
+
+/// `reno` instead of BBR (any `bbr...`), which paces each connection with a timer of its
+/// own. A socket that refuses keeps its algorithm: the connection works either way.
+fn unpace(tcp: &TcpStream) {
+    let Ok(current) = tcp.congestion_control() else {
+        return;
+    };
+    if !current.starts_with("bbr") {
+        return;
+    }
+    if let Err(e) = tcp.set_congestion_control("reno") {
+        log::debug!("loopback upstream connection keeps {current}: reno refused ({e})");
     }
 }
 

@@ -200,7 +200,13 @@ impl Client {
         // Boxed: the TLS handshake makes this future about 4 KiB, and inline it would
         // size every exchange's future (and the proxy's boxed request future) by it, most
         // of them on a pooled connection that never connects.
-        Box::pin(connect::connect(upstream, tls, config.connect_timeout)).await
+        Box::pin(connect::connect(
+            upstream,
+            tls,
+            config.connect_timeout,
+            config.unpaced_loopback,
+        ))
+        .await
     }
 
     /// One request/response on `conn`.

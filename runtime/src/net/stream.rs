@@ -94,6 +94,13 @@ impl TcpStream {
         sys::get_int_opt(self.conn.fd.raw(), level, name)
     }
 
+    /// Sets `TCP_CONGESTION` to the algorithm `name` (e.g. `"reno"`): what a listener's
+    /// [`ListenOptions::congestion_control`](crate::net::ListenOptions::congestion_control)
+    /// does for accepted sockets, for a connection made here.
+    pub fn set_congestion_control(&self, name: &str) -> io::Result<()> {
+        sys::set_congestion_control(self.conn.fd.raw(), name)
+    }
+
     /// Reads `TCP_CONGESTION`: the name of the congestion control algorithm the socket
     /// uses (inherited from its listener's
     /// [`ListenOptions::congestion_control`](crate::net::ListenOptions::congestion_control),

@@ -316,7 +316,9 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
         Err(e) => return fail(&e),
     };
     builder = builder.access_log(access_log.clone());
-    let proxy = serve.proxy.builder();
+    let proxy = serve
+        .proxy
+        .builder(serve.congestion_control == CongestionControl::Auto);
     let server = match builder.build(move || routes::Router::new(root.clone(), proxy.as_ref())) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),

@@ -44,8 +44,10 @@ impl ProxyFlags {
         Ok(())
     }
 
-    /// The proxy these flags ask for, if any route was given.
-    pub fn builder(&self) -> Option<ProxyBuilder> {
+    /// The proxy these flags ask for, if any route was given; `unpaced_loopback`: its
+    /// connections to loopback upstreams use reno instead of BBR
+    /// (`ClientBuilder::unpaced_loopback`, `--congestion-control auto`).
+    pub fn builder(&self, unpaced_loopback: bool) -> Option<ProxyBuilder> {
         if self.routes.is_empty() {
             return None;
         }
@@ -63,6 +65,7 @@ impl ProxyFlags {
             .read_timeout(timeout)
             .write_timeout(timeout)
             .max_idle_per_host(idle)
+            .unpaced_loopback(unpaced_loopback)
             .splice_min(self.splice_min.unwrap_or(ClientBuilder::SPLICE_MIN));
         Some(
             ProxyBuilder::new(self.routes.clone())

@@ -101,8 +101,9 @@ pub struct ServeArgs {
     pub notsent_lowat: Option<values::NotsentLowat>,
     /// TCP congestion control of accepted connections: auto (the kernel's, but reno instead
     /// of BBR on loopback listeners, where BBR's per-connection pacing timers only cost
-    /// CPU), kernel (the kernel's everywhere), or a name from
-    /// /proc/sys/net/ipv4/tcp_available_congestion_control [default: auto].
+    /// CPU, and on --proxy connections to loopback upstreams), kernel (the kernel's
+    /// everywhere), or a name from /proc/sys/net/ipv4/tcp_available_congestion_control
+    /// (listeners only) [default: auto].
     #[arg(long, value_name = "auto|kernel|NAME", value_parser = values::congestion_control)]
     pub congestion_control: Option<values::CongestionControl>,
     /// Microseconds an idle core keeps polling for completions before it sleeps, so a

@@ -116,7 +116,8 @@ pub struct NotsentLowat(pub Option<u32>);
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CongestionControl {
     /// The kernel's algorithm, except `reno` instead of BBR on loopback listeners
-    /// (`Builder::unpaced_loopback`).
+    /// (`Builder::unpaced_loopback`) and on the proxy's connections to loopback upstreams
+    /// (`ClientBuilder::unpaced_loopback`).
     #[default]
     Auto,
     /// The kernel's `net.ipv4.tcp_congestion_control` on every listener.
