@@ -165,10 +165,16 @@ impl ConnInfo {
 
     /// Whether `ext` holds exactly what [`fill`](Self::fill) puts in (for some
     /// connection), and whether that includes a [`TlsInfo`].
+    ///
+    /// The length decides which lookups are needed: a plain connection's map (one entry)
+    /// costs one lookup, not two.
     pub(crate) fn only_ours(ext: &Extensions) -> Option<bool> {
-        let tls = ext.get::<TlsInfo>().is_some();
-        let ours = ext.get::<ConnectInfo>().is_some() && ext.len() == 1 + usize::from(tls);
-        ours.then_some(tls)
+        let tls = match ext.len() {
+            1 => false,
+            2 if ext.get::<TlsInfo>().is_some() => true,
+            _ => return None,
+        };
+        ext.get::<ConnectInfo>().is_some().then_some(tls)
     }
 }
 

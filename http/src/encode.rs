@@ -121,11 +121,7 @@ pub fn head_fields(
     }
     match framing {
         ResponseFraming::NoBody | ResponseFraming::UntilClose => {}
-        ResponseFraming::Length(n) => {
-            out.extend_from_slice(b"Content-Length: ");
-            decimal(out, n);
-            out.extend_from_slice(b"\r\n");
-        }
+        ResponseFraming::Length(n) => length_field(out, n),
         ResponseFraming::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
     }
     let persistence = if framing == ResponseFraming::UntilClose {
@@ -138,6 +134,34 @@ pub fn head_fields(
         Persistence::KeepAliveEcho => out.extend_from_slice(b"Connection: keep-alive\r\n\r\n"),
         Persistence::Close => out.extend_from_slice(b"Connection: close\r\n\r\n"),
         Persistence::Upgrade => out.extend_from_slice(b"Connection: upgrade\r\n\r\n"),
+    }
+}
+
+/// Appends `Content-Length: {n}` and its line end. Lengths under 1,000 (most small
+/// bodies) are one append of a fixed size: no call to a copy of computed length.
+fn length_field(out: &mut Vec<u8>, n: u64) {
+    const NAME: usize = b"Content-Length: ".len();
+    // The line with `digits` digits of `n`, written in place of the zeros.
+    #[inline(always)]
+    fn short(out: &mut Vec<u8>, n: u64, digits: usize) {
+        let mut line = *b"Content-Length: 000\r\n";
+        let mut v = n;
+        for at in (NAME..NAME + digits).rev() {
+            line[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        line.copy_within(NAME + 3.., NAME + digits);
+        out.extend_from_slice(&line[..NAME + digits + 2]);
+    }
+    match n {
+        0..=9 => short(out, n, 1),
+        10..=99 => short(out, n, 2),
+        100..=999 => short(out, n, 3),
+        _ => {
+            out.extend_from_slice(b"Content-Length: ");
+            decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
     }
 }
 

@@ -127,3 +127,12 @@ fn error_response_closes() {
     assert!(s.starts_with("HTTP/1.1 400 Bad Request\r\nDate: "), "{s}");
     assert!(s.contains("Content-Length: 4\r\nConnection: close\r\n\r\nbad\n"));
 }
+
+#[test]
+fn length_fields_of_every_width() {
+    for v in [0u64, 9, 10, 42, 99, 100, 505, 999, 1000, 65_536, u64::MAX] {
+        let mut out = Vec::new();
+        length_field(&mut out, v);
+        assert_eq!(out, format!("Content-Length: {v}\r\n").as_bytes());
+    }
+}

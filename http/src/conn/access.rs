@@ -28,10 +28,17 @@ pub(crate) struct Pending {
 
 impl ConnIo {
     /// A request starts: keeps what its line needs.
+    #[inline]
     pub(super) fn access_begin<B>(&self, req: &Request<B>) {
-        if self.registry.access_log.is_none() {
-            return;
+        if self.registry.access_log.is_some() {
+            self.access_keep(req);
         }
+    }
+
+    /// The work of [`access_begin`](Self::access_begin) when the access log is on (out of
+    /// line: the hooks are inlined into the request path, where the log is usually off).
+    #[inline(never)]
+    fn access_keep<B>(&self, req: &Request<B>) {
         let headers = req.headers();
         self.access.set(Some(Box::new(Pending {
             method: req.method().clone(),
@@ -46,7 +53,11 @@ impl ConnIo {
     }
 
     /// Changes the pending request's facts, if there is one.
+    #[inline]
     fn access_update(&self, change: impl FnOnce(&mut Pending)) {
+        if self.registry.access_log.is_none() {
+            return;
+        }
         let mut pending = self.access.take();
         if let Some(p) = pending.as_deref_mut() {
             change(p);
@@ -55,17 +66,28 @@ impl ConnIo {
     }
 
     /// The response's status is settled.
+    #[inline]
     pub(super) fn access_status(&self, status: StatusCode) {
         self.access_update(|p| p.status = status);
     }
 
     /// `n` more body bytes of the response were queued or sent.
+    #[inline]
     pub(super) fn access_body_sent(&self, n: u64) {
         self.access_update(|p| p.body_bytes += n);
     }
 
     /// The response is finished (sent, or failed part way): writes its line.
+    #[inline]
     pub(super) fn access_end(&self) {
+        if self.registry.access_log.is_some() {
+            self.access_write();
+        }
+    }
+
+    /// The work of [`access_end`](Self::access_end) when the access log is on.
+    #[inline(never)]
+    fn access_write(&self) {
         let Some(log) = self.registry.access_log.as_deref() else {
             return;
         };

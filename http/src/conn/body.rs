@@ -56,28 +56,39 @@ pub(super) struct Chunked {
 
 impl ConnIo {
     /// Sets up the body of a new request; returns the request's sequence number.
+    ///
+    /// Inlined into the request path, where most requests have no body: their case is a
+    /// store; a body's state is set up out of line.
+    #[inline]
     pub(crate) fn begin_body(&self, framing: RequestFraming, expect: Expect) -> u32 {
         let seq = self.body_seq.get().wrapping_add(1);
         self.body_seq.set(seq);
+        match framing {
+            RequestFraming::None | RequestFraming::Length(0) => *self.body.borrow_mut() = None,
+            _ => self.begin_body_state(framing, expect),
+        }
+        seq
+    }
+
+    /// The state of a body to read (`framing` says there is one).
+    #[inline(never)]
+    fn begin_body_state(&self, framing: RequestFraming, expect: Expect) {
         let unread = match framing {
-            RequestFraming::None | RequestFraming::Length(0) => None,
-            RequestFraming::Length(n) => Some(Unread::Length(n)),
-            RequestFraming::Chunked => Some(Unread::Chunked(Box::new(Chunked {
+            RequestFraming::None | RequestFraming::Length(0) => return,
+            RequestFraming::Length(n) => Unread::Length(n),
+            RequestFraming::Chunked => Unread::Chunked(Box::new(Chunked {
                 decoder: ChunkedDecoder::new(self.registry.config.limits.chunks()),
                 read: 0,
-            }))),
+            })),
         };
-        *self.body.borrow_mut() = unread.map(|unread| {
-            Box::new(BodyState {
-                // A client that already sent body bytes is not waiting for 100 Continue.
-                continue_pending: expect == Expect::Continue && self.inbuf_is_empty(),
-                error_status: 0,
-                error_reason: "",
-                unread,
-                rate: RateClock::default(),
-            })
-        });
-        seq
+        *self.body.borrow_mut() = Some(Box::new(BodyState {
+            // A client that already sent body bytes is not waiting for 100 Continue.
+            continue_pending: expect == Expect::Continue && self.inbuf_is_empty(),
+            error_status: 0,
+            error_reason: "",
+            unread,
+            rate: RateClock::default(),
+        }));
     }
 
     /// Ends the current request's body: later reads through its `Body` fail.

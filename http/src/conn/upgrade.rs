@@ -21,13 +21,22 @@ impl ConnIo {
     /// Offers `req` an upgrade (an [`OnUpgrade`](crate::upgrade::OnUpgrade) extension) if
     /// it asks for one and can have it: HTTP/1.1, no body (the bytes after the head belong
     /// to the new protocol), plain TCP, and the server not draining.
+    #[inline]
     pub(super) fn offer_upgrade(&self, head: &Head, req: &mut Request<Body>) {
+        // Most requests have no `Upgrade` field: one branch, inlined into the request path.
+        if head.upgrade_field {
+            self.offer_if_allowed(head, req);
+        }
+    }
+
+    /// The rest of [`offer_upgrade`](Self::offer_upgrade), for a head with an `Upgrade` field.
+    #[inline(never)]
+    fn offer_if_allowed(&self, head: &Head, req: &mut Request<Body>) {
         let no_body = matches!(
             head.framing,
             RequestFraming::None | RequestFraming::Length(0)
         );
-        if !head.upgrade_field
-            || head.version != Version::HTTP_11
+        if head.version != Version::HTTP_11
             || !no_body
             || self.is_tls()
             || self.registry.is_draining()

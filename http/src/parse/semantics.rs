@@ -182,7 +182,12 @@ pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, HeadError> {
 
 /// `uri-host [ ":" port ]`: no whitespace, no `/`, `?`, `#`, `@`, no non-ASCII.
 fn check_host(value: &[u8]) -> Result<(), HeadError> {
-    if value.iter().all(|&b| HOST[usize::from(b)]) {
+    // Every byte looked up without an early exit: valid hosts (nearly all) pay one table
+    // load and one `and` per byte, no branch.
+    let valid = value
+        .iter()
+        .fold(true, |valid, &b| valid & HOST[usize::from(b)]);
+    if valid {
         Ok(())
     } else {
         Err(HeadError::bad_request("invalid Host"))
