@@ -142,5 +142,5 @@ fn tls_listen_without_listen_serves_https_only() {
     // After the log line's time and level.
     let serving = format!(" INFO  coreline: serving https://{port}/ on 1 core(s) (Ctrl-C to stop)");
     assert!(line.trim_end().ends_with(&serving), "{line}");
-    assert_eq!(out.stdout, "Hello, World!");
+    assert_eq!(out.stdout, "Hello, World!", "curl: {}", out.stderr);
 }
