@@ -359,15 +359,9 @@ fn run(serve: args::Serve, argv: Vec<OsString>, inherited: activation::Inherited
                 .map(|a| format!("https://{a}/")),
         )
         .collect();
-    log::info!(
-        "coreline: serving {} on {cpus} core(s) (Ctrl-C to stop)",
-        urls.join(" and ")
-    );
-    if notify::enabled() {
-        let status = format!("serving {} on {cpus} core(s)", urls.join(" and "));
-        if let Err(e) = notify::ready_when_serving(handle.clone(), status) {
-            return fail(&format!("cannot start the readiness thread: {e}"));
-        }
+    let status = format!("serving {} on {cpus} core(s)", urls.join(" and "));
+    if let Err(e) = notify::announce_when_serving(handle.clone(), status) {
+        return fail(&format!("cannot start the readiness thread: {e}"));
     }
     let result = server.run();
     if let Some(a) = admin {

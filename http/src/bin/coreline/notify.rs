@@ -56,11 +56,6 @@ fn send(lines: &[&str]) {
     }
 }
 
-/// Whether a service manager listens (`NOTIFY_SOCKET` was set and reachable).
-pub fn enabled() -> bool {
-    SOCKET.get().is_some()
-}
-
 /// Every listener accepts: `READY=1`, the pid, and `status` (e.g. where it serves).
 pub fn ready(status: &str) {
     let pid = format!("MAINPID={}", std::process::id());
@@ -90,17 +85,20 @@ pub fn stopping(status: &str) {
     send(&["STOPPING=1", &format!("STATUS={status}")]);
 }
 
-/// Tells the service manager `READY=1` once every core accepts (from a thread of its
-/// own: `Server::run` holds the main thread).
-pub fn ready_when_serving(
+/// Once every core accepts (from a thread of its own: `Server::run` holds the main
+/// thread): logs `serving …` and tells the service manager `READY=1`. Each core binds its
+/// own listening socket as it starts, so a client that waits for this line (or for
+/// readiness) is never refused.
+pub fn announce_when_serving(
     handle: coreline_http::ServerHandle,
     status: String,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
-        .name("coreline-notify".into())
+        .name("coreline-ready".into())
         .spawn(move || {
-            // A run that fails to start ends the process: no READY=1 then.
+            // A run that fails to start ends the process: no line and no READY=1 then.
             if handle.wait_ready(std::time::Duration::from_secs(24 * 3600)) {
+                log::info!("coreline: {status} (Ctrl-C to stop)");
                 ready(&status);
             }
         })
