@@ -157,7 +157,7 @@ impl Client {
             (Err(Attempt::Retryable(e)), Some(whole)) => {
                 log::debug!(
                     "upstream {}:{} closed a pooled connection ({e}); retrying on a new one",
-                    upstream.host,
+                    upstream.host(),
                     upstream.port
                 );
                 // Boxed: a second exchange future inline would double this future's size
