@@ -19,7 +19,7 @@ pub(super) async fn connect(
     tls: Option<&TlsConnector>,
     timeout: Duration,
     unpaced_loopback: bool,
-) -> Result<Conn, Error> {
+) -> Result<Box<Conn>, Error> {
     let tcp = time::timeout(timeout, async {
         let addr = upstream.resolve().await?;
         let tcp = TcpStream::connect(addr).await?;

@@ -187,7 +187,7 @@ impl Client {
         Upstream::of(uri).map_or(0, |u| self.inner.pool.idle_count(&u))
     }
 
-    async fn connect(&self, upstream: &Upstream) -> Result<Conn, Error> {
+    async fn connect(&self, upstream: &Upstream) -> Result<Box<Conn>, Error> {
         let config = &self.inner.config;
         let tls = if upstream.https {
             Some(match &config.tls {
@@ -212,7 +212,7 @@ impl Client {
     /// One request/response on `conn`.
     async fn exchange(
         &self,
-        mut conn: Conn,
+        mut conn: Box<Conn>,
         upstream: &Upstream,
         head: &request::Head,
         body: Body,

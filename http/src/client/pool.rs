@@ -27,7 +27,7 @@ pub(super) struct Pool {
 }
 
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
@@ -42,7 +42,7 @@ impl Pool {
     }
 
     /// The most recently parked live connection to `upstream`, if any.
-    pub(super) fn take(&self, upstream: &Upstream) -> Option<Conn> {
+    pub(super) fn take(&self, upstream: &Upstream) -> Option<Box<Conn>> {
         let mut idle = self.idle.borrow_mut();
         let queue = idle.get_mut(upstream)?;
         let now = Instant::now();
@@ -55,7 +55,7 @@ impl Pool {
     }
 
     /// Parks `conn` for the next request to `upstream`; the oldest goes when full.
-    pub(super) fn put(self: &Rc<Self>, upstream: &Upstream, mut conn: Conn) {
+    pub(super) fn put(self: &Rc<Self>, upstream: &Upstream, mut conn: Box<Conn>) {
         if self.max_idle_per_host == 0 || self.idle_timeout.is_zero() {
             return;
         }
