@@ -10,9 +10,10 @@ use std::rc::Rc;
 use http::Uri;
 
 use super::Error;
+use crate::fnv::Fnv;
 
 /// Where a request goes: one keep-alive pool per distinct value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Upstream {
     pub(super) https: bool,
     /// `host[:port]` as the request's `Host` field says it (an IPv6 host in brackets, the
@@ -22,13 +23,26 @@ pub(crate) struct Upstream {
     host_start: usize,
     host_end: usize,
     pub(super) port: u16,
+    /// The authority's hash, computed once: the pool looks an upstream up twice per
+    /// request (take, then put back).
+    key: u64,
 }
 
-/// The authority alone: the other fields follow from it and the scheme (which seldom
-/// tells two pooled upstreams apart), and every byte hashed is paid on each pool lookup.
+/// Equal scheme and authority (the other fields follow from them); the clones of one
+/// route's upstream share their authority, which is then not compared byte by byte.
+impl PartialEq for Upstream {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+            && self.https == other.https
+            && (Rc::ptr_eq(&self.authority, &other.authority) || self.authority == other.authority)
+    }
+}
+
+impl Eq for Upstream {}
+
 impl Hash for Upstream {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.authority.hash(state);
+        state.write_u64(self.key);
     }
 }
 
@@ -61,8 +75,11 @@ impl Upstream {
         if port != default_port {
             let _ = write!(authority, ":{port}");
         }
+        let mut key = Fnv::default();
+        key.write(authority.as_bytes());
         Ok(Upstream {
             https,
+            key: key.finish(),
             authority: authority.into(),
             host_start,
             host_end,
