@@ -50,7 +50,7 @@ pub struct Parsed {
 
 /// Parses `buf` as the answer to a HEAD request (`head_request`) or to another one.
 pub fn outcome(buf: &[u8], head_request: bool) -> Outcome {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut slots = [std::mem::MaybeUninit::uninit(); MAX_HEADERS];
     match parse_response_head(buf, &mut slots, MAX_HEAD, head_request) {
         Ok(None) => Outcome::Partial,
         Err(e) => Outcome::Refused(e.status.as_u16()),

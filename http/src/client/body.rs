@@ -30,7 +30,7 @@ pub(super) struct Return {
 impl Return {
     /// Parks `conn` if it may serve another request: kept alive, and nothing received
     /// beyond this response.
-    pub(super) fn release(self, mut conn: Conn) {
+    pub(super) fn release(self, mut conn: Box<Conn>) {
         if self.keep_alive && conn.buf.is_empty() {
             conn.drop_large_buffer();
             self.pool.put(&self.upstream, conn);
@@ -47,7 +47,7 @@ pub(super) enum Remaining {
 
 /// A response body being read from its connection.
 pub(super) struct BodyStream {
-    pub(super) conn: Option<Conn>,
+    pub(super) conn: Option<Box<Conn>>,
     pub(super) remaining: Remaining,
     pub(super) then: Option<Return>,
     pub(super) read_timeout: Duration,
@@ -60,7 +60,7 @@ pub(super) struct BodyStream {
 /// all there already is returned as bytes, and the connection released at once; a
 /// Content-Length body of `splice_min` bytes or more on a plain connection can be spliced.
 pub(super) fn response_body(
-    mut conn: Conn,
+    mut conn: Box<Conn>,
     framing: ResponseFraming,
     then: Return,
     read_timeout: Duration,

@@ -44,13 +44,15 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(transport: Transport) -> Self {
-        Conn {
+    /// Boxed for its whole life: the pool, the exchange and the response body move it
+    /// several times per request, a pointer each instead of the whole connection.
+    pub(super) fn new(transport: Transport) -> Box<Self> {
+        Box::new(Conn {
             transport,
             buf: BytesMut::new(),
             reused: false,
             deadline: Deadline::default(),
-        }
+        })
     }
 
     /// Receives more bytes into `buf`: `Ok(0)` at the end of the stream (for TLS, a clean

@@ -19,7 +19,7 @@ pub(super) async fn connect(
     tls: Option<&TlsConnector>,
     timeout: Duration,
     unpaced_loopback: bool,
-) -> Result<Conn, Error> {
+) -> Result<Box<Conn>, Error> {
     let tcp = time::timeout(timeout, async {
         let addr = upstream.resolve().await?;
         let tcp = TcpStream::connect(addr).await?;
@@ -41,7 +41,7 @@ pub(super) async fn connect(
     let tls = tls.ok_or(Error::InvalidRequest(
         "HTTPS upstream without a TLS connector",
     ))?;
-    match tls.connect(&upstream.host, tcp).await {
+    match tls.connect(upstream.host(), tcp).await {
         Ok(stream) => Ok(Conn::new(Transport::Tls(Box::new(stream)))),
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
             Err(Error::Timeout("TLS handshake did not finish in time"))

@@ -157,7 +157,7 @@ impl Client {
             (Err(Attempt::Retryable(e)), Some(whole)) => {
                 log::debug!(
                     "upstream {}:{} closed a pooled connection ({e}); retrying on a new one",
-                    upstream.host,
+                    upstream.host(),
                     upstream.port
                 );
                 // Boxed: a second exchange future inline would double this future's size
@@ -187,7 +187,7 @@ impl Client {
         Upstream::of(uri).map_or(0, |u| self.inner.pool.idle_count(&u))
     }
 
-    async fn connect(&self, upstream: &Upstream) -> Result<Conn, Error> {
+    async fn connect(&self, upstream: &Upstream) -> Result<Box<Conn>, Error> {
         let config = &self.inner.config;
         let tls = if upstream.https {
             Some(match &config.tls {
@@ -212,7 +212,7 @@ impl Client {
     /// One request/response on `conn`.
     async fn exchange(
         &self,
-        mut conn: Conn,
+        mut conn: Box<Conn>,
         upstream: &Upstream,
         head: &request::Head,
         body: Body,

@@ -27,8 +27,16 @@ pub(super) struct Pool {
 }
 
 struct Idle {
-    conn: Conn,
-    since: Instant,
+    conn: Box<Conn>,
+    /// When the idle timeout ends (`None`: beyond what `Instant` holds). Compared, not
+    /// subtracted, on every take.
+    expires: Option<Instant>,
+}
+
+impl Idle {
+    fn alive_at(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|expires| now < expires)
+    }
 }
 
 impl Pool {
@@ -42,12 +50,12 @@ impl Pool {
     }
 
     /// The most recently parked live connection to `upstream`, if any.
-    pub(super) fn take(&self, upstream: &Upstream) -> Option<Conn> {
+    pub(super) fn take(&self, upstream: &Upstream) -> Option<Box<Conn>> {
         let mut idle = self.idle.borrow_mut();
         let queue = idle.get_mut(upstream)?;
         let now = Instant::now();
         while let Some(entry) = queue.pop_back() {
-            if now.duration_since(entry.since) < self.idle_timeout {
+            if entry.alive_at(now) {
                 return Some(entry.conn);
             }
         }
@@ -55,20 +63,24 @@ impl Pool {
     }
 
     /// Parks `conn` for the next request to `upstream`; the oldest goes when full.
-    pub(super) fn put(self: &Rc<Self>, upstream: &Upstream, mut conn: Conn) {
+    pub(super) fn put(self: &Rc<Self>, upstream: &Upstream, mut conn: Box<Conn>) {
         if self.max_idle_per_host == 0 || self.idle_timeout.is_zero() {
             return;
         }
         conn.reused = true;
         {
             let mut idle = self.idle.borrow_mut();
-            let queue = idle.entry(upstream.clone()).or_default();
+            // Looked up before inserting: the key is cloned only for a new upstream.
+            let queue = match idle.get_mut(upstream) {
+                Some(queue) => queue,
+                None => idle.entry(upstream.clone()).or_default(),
+            };
             if queue.len() >= self.max_idle_per_host {
                 queue.pop_front();
             }
             queue.push_back(Idle {
                 conn,
-                since: Instant::now(),
+                expires: Instant::now().checked_add(self.idle_timeout),
             });
         }
         if !self.sweeping.replace(true) {
@@ -87,10 +99,7 @@ impl Pool {
         let mut idle = self.idle.borrow_mut();
         idle.retain(|_, queue| {
             // Oldest first: stop at the first one still within its time.
-            while queue
-                .front()
-                .is_some_and(|e| now.duration_since(e.since) >= self.idle_timeout)
-            {
+            while queue.front().is_some_and(|e| !e.alive_at(now)) {
                 queue.pop_front();
             }
             !queue.is_empty()

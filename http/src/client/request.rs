@@ -96,7 +96,7 @@ fn write_head(
     let upstream_host = outgoing.upstream_host;
     if upstream_host || !parts.headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
-        write_authority(out, upstream);
+        out.extend_from_slice(upstream.authority().as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     let mut close = false;
@@ -134,22 +134,6 @@ fn write_head(
     };
     out.extend_from_slice(b"\r\n");
     (framing, close)
-}
-
-/// `host[:port]`, the port only when it is not the scheme's default.
-fn write_authority(out: &mut Vec<u8>, upstream: &Upstream) {
-    if upstream.host.contains(':') {
-        out.push(b'[');
-        out.extend_from_slice(upstream.host.as_bytes());
-        out.push(b']');
-    } else {
-        out.extend_from_slice(upstream.host.as_bytes());
-    }
-    let default = if upstream.https { 443 } else { 80 };
-    if upstream.port != default {
-        out.push(b':');
-        crate::encode::decimal(out, u64::from(upstream.port));
-    }
 }
 
 /// Methods whose empty body is still announced with `Content-Length: 0`.

@@ -3,6 +3,7 @@
 //! `http::response::Parts` as slices of the head's bytes.
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -119,7 +120,7 @@ fn parse_one(
     upgrade: bool,
     max_head: usize,
 ) -> Result<Parsed, Error> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut slots = [MaybeUninit::uninit(); MAX_HEADERS];
     let head = match parse_response_head(&conn.buf, &mut slots, max_head, head_request) {
         Ok(Some(head)) => head,
         Ok(None) => return Ok(Parsed::Incomplete),

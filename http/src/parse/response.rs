@@ -6,8 +6,10 @@
 //! (RFC 9112 §6.3; their Content-Length and Transfer-Encoding are still checked); a
 //! response with neither field is delimited by the connection's close.
 
+use std::mem::MaybeUninit;
+
 use http::{StatusCode, Version};
-use httparse::{Header, Status};
+use httparse::{Header, ParserConfig, Status};
 
 use super::head::check_line_endings;
 use super::semantics::{framing, list_elements, parse_content_length, Codings};
@@ -48,18 +50,22 @@ pub struct ResponseHead<'h, 'b> {
 }
 
 /// Parses and validates the response head at the start of `buf`. `head_request`: the
-/// request was HEAD (the response has no body whatever its fields say).
+/// request was HEAD (the response has no body whatever its fields say). `slots` is
+/// uninitialized storage for the fields (`[MaybeUninit::uninit(); MAX_HEADERS]`: nothing
+/// is written to it before parsing, where an initialized array costs a write per slot).
 ///
 /// `Ok(None)`: incomplete, call again with more bytes (an error once `buf` is over
 /// `max_head`). Errors carry status 502: the response cannot be passed on.
 pub fn parse_response_head<'h, 'b>(
     buf: &'b [u8],
-    slots: &'h mut [Header<'b>],
+    slots: &'h mut [MaybeUninit<Header<'b>>],
     max_head: usize,
     head_request: bool,
 ) -> Result<Option<ResponseHead<'h, 'b>>, HeadError> {
-    let mut response = httparse::Response::new(slots);
-    let head_len = match response.parse(buf) {
+    let mut response = httparse::Response::new(&mut []);
+    let parsed =
+        ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, slots);
+    let head_len = match parsed {
         Ok(Status::Complete(len)) => len,
         Ok(Status::Partial) if buf.len() > max_head => return Err(bad("response head too large")),
         Ok(Status::Partial) => return Ok(None),

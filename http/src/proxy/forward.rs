@@ -62,7 +62,13 @@ pub(super) async fn forward(
     }
     // With `HostHeader::Upstream` the client writes the upstream's authority in its
     // place (the field stays in the map: taking it out costs more than skipping it).
-    let host = parts.headers.get(header::HOST).cloned();
+    // Found by a scan, not a hashed lookup: the server let at most one through, and
+    // clients send it among the first fields.
+    let host = parts
+        .headers
+        .iter()
+        .find(|(name, _)| *name == header::HOST)
+        .map(|(_, value)| value.clone());
     let origin = Origin {
         peer: parts.extensions.get::<ConnectInfo>().map(|c| c.peer),
         proto: if parts.extensions.get::<TlsInfo>().is_some() {

@@ -1,11 +1,13 @@
 //! Response heads: framing under the request side's rules, and the no-body cases.
 
+use std::mem::MaybeUninit;
+
 use http::{StatusCode, Version};
 
 use crate::parse::{parse_response_head, HeadError, ResponseFraming};
 
 fn parse(input: &str, head_request: bool) -> Result<Option<(ResponseFraming, bool)>, HeadError> {
-    let mut slots = [httparse::EMPTY_HEADER; 16];
+    let mut slots = [MaybeUninit::uninit(); 16];
     parse_response_head(input.as_bytes(), &mut slots, 1024, head_request)
         .map(|head| head.map(|h| (h.framing, h.keep_alive)))
 }
@@ -66,7 +68,7 @@ fn persistence() {
         parse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false).unwrap(),
         Some((ResponseFraming::Length(0), false))
     );
-    let mut slots = [httparse::EMPTY_HEADER; 4];
+    let mut slots = [MaybeUninit::uninit(); 4];
     let head = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\nrest";
     let parsed = parse_response_head(head, &mut slots, 1024, false)
         .unwrap()
