@@ -107,6 +107,7 @@ fn snapshot(data: &[u8]) -> MetricsSnapshot {
                     ops_in_flight: 0,
                     tasks: 0,
                     timers: 0,
+                    cancels: 0,
                 },
             })
             .collect(),

@@ -126,6 +126,10 @@ pub struct CoreStats {
     pub tasks: usize,
     /// Timers registered.
     pub timers: usize,
+    /// `ASYNC_CANCEL`s this core has submitted since it started, one per operation ended
+    /// early (a dropped future, a stopped or throttled multishot receive). Core shutdown's
+    /// cancel-all is not counted.
+    pub cancels: u64,
 }
 
 /// Counters of the current core.
@@ -137,5 +141,6 @@ pub fn core_stats() -> CoreStats {
         ops_in_flight: core.driver.borrow().in_flight(),
         tasks: core.executor.task_count(),
         timers: core.timers.borrow().len(),
+        cancels: core.driver.borrow().cancels,
     })
 }

@@ -134,11 +134,11 @@ impl<T: 'static> MultiOp<T> {
         self.data = Some(data);
     }
 
-    /// Asks the kernel to end the operation (`ASYNC_CANCEL`). Completions it already made
-    /// are still delivered by [`poll_next`](Self::poll_next), then `Ready(None)`.
+    /// Asks the kernel to end the operation (`ASYNC_CANCEL`, unless one is on its way
+    /// already). Completions it already made are still delivered by [`poll_next`](Self::poll_next), then `Ready(None)`.
     pub(crate) fn cancel(&self) {
         if let Some(key) = self.key {
-            with_driver(|d| d.cancel(key));
+            with_driver(|d| d.cancel_multi(key));
         }
     }
 

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use coreline_runtime::{AsSharedFd, SharedFd};
 use futures_core::Stream;
 
@@ -57,26 +57,42 @@ impl SocketBody {
     }
 
     /// Ends the connection's receive (so nothing but the splice reads the socket) and
-    /// takes the body bytes received so far, which go out before the spliced rest.
-    /// Returns them and the socket to splice the rest from.
-    pub(crate) async fn take_received(&mut self) -> io::Result<(Bytes, SharedFd)> {
-        let left = self.len();
+    /// hands the body bytes received so far to `sink`, in order: they go out before the
+    /// spliced rest. Straight from the receive's chunks, with no gathering copy (a proxied
+    /// 1 MiB response brings a hundred KiB or more with its head). Returns how many it
+    /// took and the socket to splice the rest from.
+    pub(crate) async fn take_received(
+        &mut self,
+        mut sink: impl FnMut(&[u8]),
+    ) -> io::Result<(u64, SharedFd)> {
+        let mut left = self.len();
         let conn = self.stream.conn.as_mut().ok_or_else(gone)?;
+        let n = left.min(conn.buf.len() as u64) as usize;
+        sink(&conn.buf[..n]);
+        conn.buf.advance(n);
+        left -= n as u64;
+        // Bytes past the body (an upstream that sent more than it announced) stay in the
+        // connection's buffer, which then keeps it out of the pool.
+        let mut take = |data: &[u8], rest: &mut BytesMut| {
+            let n = left.min(data.len() as u64) as usize;
+            sink(&data[..n]);
+            rest.extend_from_slice(&data[n..]);
+            left -= n as u64;
+        };
         poll_fn(|cx| loop {
             let tcp = conn
                 .plain()
                 .expect("a socket body is on a plain connection");
             match ready!(tcp.poll_stop_recv(cx))? {
-                Some(data) => conn.buf.extend_from_slice(&data),
+                Some(data) => take(&data, &mut conn.buf),
                 None => return Poll::Ready(Ok::<_, io::Error>(())),
             }
         })
         .await?;
         let fd = conn.plain().map(|tcp| tcp.as_shared_fd().clone());
-        let n = left.min(conn.buf.len() as u64);
-        let received = conn.buf.split_to(n as usize).freeze();
-        self.spliced(n);
-        Ok((received, fd.ok_or_else(gone)?))
+        let taken = self.len() - left;
+        self.spliced(taken);
+        Ok((taken, fd.ok_or_else(gone)?))
     }
 
     /// `n` more body bytes left the connection by another way than this stream. Once

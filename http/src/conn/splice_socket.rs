@@ -41,9 +41,10 @@ pub(super) async fn write_socket_body(
         };
         return super::response::write_stream(io, body, framing).await;
     };
-    let (received, upstream) = body.take_received().await?;
-    io.with_out(|out| out.extend_from_slice(&received));
-    io.access_body_sent(received.len() as u64);
+    let (received, upstream) = body
+        .take_received(|data| io.with_out(|out| out.extend_from_slice(data)))
+        .await?;
+    io.access_body_sent(received);
     if body.len() == 0 {
         // All of it had arrived: no splice follows to push out a send held with MSG_MORE.
         pipe.give_back();

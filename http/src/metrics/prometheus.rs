@@ -99,6 +99,13 @@ pub fn prometheus_text(snap: &MetricsSnapshot) -> String {
     );
     family(
         o,
+        "coreline_ops_cancelled_total",
+        "counter",
+        "io_uring operations ended early with ASYNC_CANCEL (dropped, stopped or throttled).",
+        &per_core(&|c| c.stats.cancels as f64),
+    );
+    family(
+        o,
         "coreline_tasks",
         "gauge",
         "Tasks alive on the core.",

@@ -176,7 +176,7 @@ impl Driver {
                 waker,
                 queue,
                 finished,
-                throttled,
+                cancelling,
             } => {
                 queue.push_back(Queued {
                     completion: c,
@@ -190,10 +190,10 @@ impl Driver {
                 }
                 let throttle = kind == OpKind::SelectsBuffer
                     && !*finished
-                    && !*throttled
+                    && !*cancelling
                     && queue.len() >= RECV_QUEUE_LIMIT;
                 if throttle {
-                    *throttled = true;
+                    *cancelling = true;
                 }
                 // By reference, kept: the owner's next poll finds it registered already
                 // (a stale wake-up is harmless, the executor checks the task's generation).

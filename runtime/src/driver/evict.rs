@@ -48,7 +48,7 @@ impl Driver {
             let SlotState::Multi {
                 queue,
                 finished,
-                throttled,
+                cancelling,
                 ..
             } = &mut slot.state
             else {
@@ -64,9 +64,9 @@ impl Driver {
                 q.completion.flags &= !CQE_F_BUFFER;
                 moved = true;
             }
-            let cancel = moved && !*finished && !*throttled;
+            let cancel = moved && !*finished && !*cancelling;
             if cancel {
-                *throttled = true;
+                *cancelling = true;
                 self.cancel(key);
             }
         }

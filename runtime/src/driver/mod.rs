@@ -59,6 +59,8 @@ pub(crate) struct Driver {
     /// Multishot receives that queued a chunk in this reap: what their owners have not
     /// read after their next turn leaves the provided-buffer ring (`evict.rs`).
     unread: Vec<OpKey>,
+    /// `ASYNC_CANCEL`s submitted for single operations (see `CoreStats::cancels`).
+    pub(crate) cancels: u64,
     /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
     pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,
     /// Buffers registered for sends, by table slot (`ops::RegisteredBuf`); they live as
@@ -116,6 +118,7 @@ impl Driver {
             woken: false,
             rx_msg,
             unread: Vec::new(),
+            cancels: 0,
             fixed_closes: Rc::default(),
             send_bufs: Vec::new(),
             send_table: false,
@@ -173,7 +176,7 @@ impl Driver {
                 // Bursts grow it as usual, once.
                 queue: VecDeque::with_capacity(1),
                 finished: false,
-                throttled: false,
+                cancelling: false,
             }
         } else {
             SlotState::Pending {
@@ -255,14 +258,17 @@ impl Driver {
                 self.release(kind, c);
             }
             SlotState::Multi {
-                queue, finished, ..
+                queue,
+                finished,
+                cancelling,
+                ..
             } => {
                 for q in queue {
                     self.release(kind, q.completion);
                 }
                 if finished {
                     self.slots.remove(key.index as usize);
-                } else {
+                } else if !cancelling {
                     self.cancel(key);
                 }
             }
@@ -271,7 +277,25 @@ impl Driver {
         }
     }
 
+    /// The owner of multishot op `key` asks it to end. One cancel is enough: none is sent
+    /// when one is on its way already (the driver's throttle or eviction of unread
+    /// chunks, `evict.rs`) or when the kernel has ended the op.
+    pub(crate) fn cancel_multi(&mut self, key: OpKey) {
+        if let SlotState::Multi {
+            finished,
+            cancelling,
+            ..
+        } = &mut self.slot_mut(key).state
+        {
+            if *finished || std::mem::replace(cancelling, true) {
+                return;
+            }
+        }
+        self.cancel(key);
+    }
+
     pub(super) fn cancel(&mut self, key: OpKey) {
+        self.cancels += 1;
         let entry = opcode::AsyncCancel::new(key.user_data())
             .build()
             .user_data(CANCEL_USER_DATA);

@@ -95,13 +95,14 @@ pub(crate) enum SlotState {
     },
     /// Single-shot op done; waiting for its future to collect the result.
     Done(Completion),
-    /// Multishot op: completions queue here until the owner takes them. `throttled`: the
-    /// owner fell behind and the driver cancelled the op (its final CQE is -ECANCELED).
+    /// Multishot op: completions queue here until the owner takes them. `cancelling`: a
+    /// cancel is on its way (the owner fell behind and the driver cancelled the op, or
+    /// the owner asked), so no second one is sent; its final CQE is -ECANCELED.
     Multi {
         waker: Option<Waker>,
         queue: VecDeque<Queued>,
         finished: bool,
-        throttled: bool,
+        cancelling: bool,
     },
     /// The future was dropped while the kernel still owns the op. `_keep` holds the
     /// buffers (and anything else the kernel may touch) until the final CQE arrives.

@@ -148,3 +148,49 @@ fn a_reader_that_falls_behind_holds_no_provided_buffers_beyond_the_one_it_kept()
         "every byte arrives, in order, after throttling"
     );
 }
+
+#[test]
+fn stopping_a_receive_the_driver_already_cancelled_sends_no_second_cancel_and_loses_nothing() {
+    let listener = std::net::TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
+    let expected = payload.clone();
+    let writer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&payload).unwrap();
+    });
+    let (cancels, got) = one_core()
+        .block_on(|| async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let mut got = stream.recv().await.unwrap().expect("data").to_vec();
+            let at_start = coreline_runtime::core_stats().cancels;
+            // Not reading: the driver copies what arrives out of the ring and cancels the
+            // receive (driver/evict.rs), as it does under a proxy's response head.
+            time::sleep(Duration::from_millis(100)).await;
+            let before = coreline_runtime::core_stats().cancels;
+            assert!(before > at_start, "the driver cancelled the unread receive");
+            // The splice's way in (conn/splice_socket.rs): stop the receive, take what it
+            // had, then read the rest another way.
+            while let Some(b) = std::future::poll_fn(|cx| stream.poll_stop_recv(cx))
+                .await
+                .unwrap()
+            {
+                got.extend_from_slice(&b);
+            }
+            let cancels = coreline_runtime::core_stats().cancels - before;
+            while got.len() < expected.len() {
+                let (r, buf) = stream.read(Vec::with_capacity(65536)).await;
+                if r.unwrap() == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf);
+            }
+            (cancels, got)
+        })
+        .unwrap();
+    writer.join().unwrap();
+    // The eviction's cancel ends the receive; a second one from the stop would be one
+    // more SQE per proxied response (seen as 2 ASYNC_CANCELs per request in proxy1m).
+    assert_eq!(cancels, 0, "the stop sent {cancels} more cancels");
+    assert!(got == expected, "every byte arrives, in order");
+}
