@@ -155,6 +155,7 @@ fn stopping_a_receive_the_driver_already_cancelled_sends_no_second_cancel_and_lo
     let addr = listener.local_addr().unwrap();
     let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
     let expected = payload.clone();
+    let total = payload.len();
     let writer = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.write_all(&payload).unwrap();
@@ -163,12 +164,13 @@ fn stopping_a_receive_the_driver_already_cancelled_sends_no_second_cancel_and_lo
         .block_on(|| async move {
             let mut stream = TcpStream::connect(addr).await.unwrap();
             let mut got = stream.recv().await.unwrap().expect("data").to_vec();
-            let at_start = coreline_runtime::core_stats().cancels;
             // Not reading: the driver copies what arrives out of the ring and cancels the
-            // receive (driver/evict.rs), as it does under a proxy's response head.
+            // receive (driver/evict.rs, or the queue limit in driver/completion.rs, which
+            // may already have acted before the first chunk was read), as it does under a
+            // proxy's response head.
             time::sleep(Duration::from_millis(100)).await;
             let before = coreline_runtime::core_stats().cancels;
-            assert!(before > at_start, "the driver cancelled the unread receive");
+            assert!(before >= 1, "the driver cancelled the unread receive");
             // The splice's way in (conn/splice_socket.rs): stop the receive, take what it
             // had, then read the rest another way.
             while let Some(b) = std::future::poll_fn(|cx| stream.poll_stop_recv(cx))
@@ -178,7 +180,7 @@ fn stopping_a_receive_the_driver_already_cancelled_sends_no_second_cancel_and_lo
                 got.extend_from_slice(&b);
             }
             let cancels = coreline_runtime::core_stats().cancels - before;
-            while got.len() < expected.len() {
+            while got.len() < total {
                 let (r, buf) = stream.read(Vec::with_capacity(65536)).await;
                 if r.unwrap() == 0 {
                     break;
