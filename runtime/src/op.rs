@@ -135,7 +135,8 @@ impl<T: 'static> MultiOp<T> {
     }
 
     /// Asks the kernel to end the operation (`ASYNC_CANCEL`, unless one is on its way
-    /// already). Completions it already made are still delivered by [`poll_next`](Self::poll_next), then `Ready(None)`.
+    /// already). Completions it already made are still delivered by
+    /// [`poll_next`](Self::poll_next), then `Ready(None)`.
     pub(crate) fn cancel(&self) {
         if let Some(key) = self.key {
             with_driver(|d| d.cancel_multi(key));

@@ -59,7 +59,7 @@ pub(crate) struct Driver {
     /// Multishot receives that queued a chunk in this reap: what their owners have not
     /// read after their next turn leaves the provided-buffer ring (`evict.rs`).
     unread: Vec<OpKey>,
-    /// `ASYNC_CANCEL`s submitted for single operations (see `CoreStats::cancels`).
+    /// `ASYNC_CANCEL`s submitted, one operation each (see `CoreStats::cancels`).
     pub(crate) cancels: u64,
     /// Direct descriptors whose last owner went (see `FixedFd`), closed at the next enter.
     pub(crate) fixed_closes: Rc<std::cell::RefCell<Vec<u32>>>,

@@ -75,7 +75,7 @@ impl SteerLoads {
     /// How far above twice the lowest lag of the cores a core's lag (its remembered lag,
     /// or the wait of the connections sent to it, whichever is larger) may be and the
     /// core still get connections. Measured (kernel-tuning experiment 7): at 10 ms a core
-    /// left a few CPU slices (its remembered lag 3–9 ms) still passed, and the connections
+    /// left a few CPU slices (its remembered lag a few ms) still passed, and the connections
     /// it accepted in its slices, 1.5 % of all, were the p99 (9.6 ms against 0.18 ms with
     /// both cores healthy); at 2 ms it gets none and the p99 is the healthy one's.
     pub const LAG_SLACK: Duration = Duration::from_millis(2);
