@@ -23,8 +23,11 @@ pub(super) async fn connect(
     let tcp = time::timeout(timeout, async {
         let addr = upstream.resolve().await?;
         let tcp = TcpStream::connect(addr).await?;
-        if unpaced_loopback && addr.ip().to_canonical().is_loopback() {
-            unpace(&tcp);
+        if unpaced_loopback {
+            // A socket that refuses keeps its algorithm: the connection works either way.
+            if let Err(e) = tcp.unpace_on_loopback() {
+                log::debug!("loopback upstream connection keeps its congestion control ({e})");
+            }
         }
         Ok::<_, std::io::Error>(tcp)
     })
@@ -47,20 +50,6 @@ pub(super) async fn connect(
             Err(Error::Timeout("TLS handshake did not finish in time"))
         }
         Err(e) => Err(Error::Tls(e)),
-    }
-}
-
-/// `reno` instead of BBR (any `bbr...`), which paces each connection with a timer of its
-/// own. A socket that refuses keeps its algorithm: the connection works either way.
-fn unpace(tcp: &TcpStream) {
-    let Ok(current) = tcp.congestion_control() else {
-        return;
-    };
-    if !current.starts_with("bbr") {
-        return;
-    }
-    if let Err(e) = tcp.set_congestion_control("reno") {
-        log::debug!("loopback upstream connection keeps {current}: reno refused ({e})");
     }
 }
 

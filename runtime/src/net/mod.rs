@@ -23,6 +23,7 @@ mod steer;
 mod stream;
 mod udp;
 mod unix;
+mod unpaced;
 
 pub use activation::{take_listen_fds, InheritedFd};
 #[cfg(feature = "futures-io")]

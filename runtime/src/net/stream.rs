@@ -94,11 +94,19 @@ impl TcpStream {
         sys::get_int_opt(self.conn.fd.raw(), level, name)
     }
 
-    /// Sets `TCP_CONGESTION` to the algorithm `name` (e.g. `"reno"`): what a listener's
-    /// [`ListenOptions::congestion_control`](crate::net::ListenOptions::congestion_control)
-    /// does for accepted sockets, for a connection made here.
-    pub fn set_congestion_control(&self, name: &str) -> io::Result<()> {
-        sys::set_congestion_control(self.conn.fd.raw(), name)
+    /// On a connection to a loopback address whose algorithm is BBR, switches it to `reno`:
+    /// what [`ListenOptions::unpaced_loopback`](crate::net::ListenOptions::unpaced_loopback)
+    /// does for accepted sockets, for a connection made here. Returns the algorithm it
+    /// replaced, if it did.
+    pub fn unpace_on_loopback(&self) -> io::Result<Option<String>> {
+        if !super::unpaced::is_loopback(&self.peer_addr()?) {
+            return Ok(None);
+        }
+        let Some((current, name)) = super::unpaced::instead_of(self.conn.fd.raw()) else {
+            return Ok(None);
+        };
+        sys::set_congestion_control(self.conn.fd.raw(), name)?;
+        Ok(Some(current))
     }
 
     /// Reads `TCP_CONGESTION`: the name of the congestion control algorithm the socket

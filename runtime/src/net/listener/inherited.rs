@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Once;
 
 use super::{ListenOptions, TcpListener};
+use crate::net::unpaced;
 use crate::sys;
 
 /// Sets the options of `options` that the kernel copies from a listener to each socket it
@@ -36,7 +37,7 @@ pub(super) fn apply_accepted_options(
     }
     let congestion_control = match &options.congestion_control {
         Some(name) => Some(name.as_str()),
-        None if options.unpaced_loopback && is_loopback(addr) => unpaced_instead_of(raw),
+        None if options.unpaced_loopback && unpaced::is_loopback(addr) => unpaced_instead_of(raw),
         None => None,
     };
     if let Some(name) = congestion_control {
@@ -58,28 +59,18 @@ pub(super) fn apply_accepted_options(
     Ok(())
 }
 
-/// Whether `addr` is a loopback address (IPv4 `127.0.0.0/8`, `::1`, or `::ffff:127.x.y.z`).
-fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().to_canonical().is_loopback()
-}
-
-/// The algorithm to use instead of the socket's own when that one paces each connection
-/// itself: `reno` for BBR (every version is named `bbr...`), which any process may set.
-/// `None` keeps the socket's algorithm.
+/// [`unpaced::instead_of`] for a loopback listener, said once per process.
 fn unpaced_instead_of(raw: RawFd) -> Option<&'static str> {
-    let current = sys::congestion_control(raw).ok()?;
-    if !current.starts_with("bbr") {
-        return None;
-    }
+    let (current, name) = unpaced::instead_of(raw)?;
     static SAID: Once = Once::new();
     SAID.call_once(|| {
         log::debug!(
-            "coreline: loopback listener: TCP congestion control reno instead of {current} \
+            "coreline: loopback listener: TCP congestion control {name} instead of {current} \
              (BBR paces each loopback connection with a timer; \
              --congestion-control kernel keeps it)"
         )
     });
-    Some("reno")
+    Some(name)
 }
 
 /// The kernel's list of congestion control algorithms, for an error message.
