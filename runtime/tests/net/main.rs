@@ -113,16 +113,22 @@ fn interoperates_with_blocking_std_clients() {
     server.join().unwrap();
 }
 
-#[test]
-fn a_reader_that_falls_behind_holds_no_provided_buffers_beyond_the_one_it_kept() {
+/// A plain peer on a free port that writes all of `payload` to the first connection it
+/// accepts (in one `write_all`, as fast as the reader lets it), then closes.
+fn peer_writing(payload: Vec<u8>) -> (SocketAddr, std::thread::JoinHandle<()>) {
     let listener = std::net::TcpListener::bind(any_port()).unwrap();
     let addr = listener.local_addr().unwrap();
-    let payload: Vec<u8> = (0..8_000_000u32).map(|i| (i % 249) as u8).collect();
-    let expected = payload.clone();
     let writer = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.write_all(&payload).unwrap();
     });
+    (addr, writer)
+}
+
+#[test]
+fn a_reader_that_falls_behind_holds_no_provided_buffers_beyond_the_one_it_kept() {
+    let expected: Vec<u8> = (0..8_000_000u32).map(|i| (i % 249) as u8).collect();
+    let (addr, writer) = peer_writing(expected.clone());
     let (held, got) = one_core()
         .block_on(|| async move {
             let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -151,15 +157,9 @@ fn a_reader_that_falls_behind_holds_no_provided_buffers_beyond_the_one_it_kept()
 
 #[test]
 fn stopping_a_receive_the_driver_already_cancelled_sends_no_second_cancel_and_loses_nothing() {
-    let listener = std::net::TcpListener::bind(any_port()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
-    let expected = payload.clone();
-    let total = payload.len();
-    let writer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.write_all(&payload).unwrap();
-    });
+    let expected: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
+    let total = expected.len();
+    let (addr, writer) = peer_writing(expected.clone());
     let (cancels, got) = one_core()
         .block_on(|| async move {
             let mut stream = TcpStream::connect(addr).await.unwrap();
