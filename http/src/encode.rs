@@ -8,7 +8,7 @@
 //! split the response. Handler header names are written in the lowercase form the `http`
 //! crate stores them in (field names are case-insensitive).
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 
 use crate::date::DATE_LEN;
@@ -40,6 +40,18 @@ pub enum Persistence {
     Upgrade,
 }
 
+impl Persistence {
+    /// What `Connection` says for a response to a `version` request: `keep` says the
+    /// connection stays open after it.
+    pub(crate) fn of(keep: bool, version: http::Version) -> Persistence {
+        match (keep, version) {
+            (false, _) => Persistence::Close,
+            (true, http::Version::HTTP_10) => Persistence::KeepAliveEcho,
+            (true, _) => Persistence::KeepAlive,
+        }
+    }
+}
+
 /// The fields the server writes itself; handler values for these names are skipped.
 fn is_server_managed(name: &HeaderName) -> bool {
     name == header::CONTENT_LENGTH
@@ -48,6 +60,33 @@ fn is_server_managed(name: &HeaderName) -> bool {
         || name == header::DATE
         || name == header::SERVER
         || name == "keep-alive"
+}
+
+/// Whether a response with `status` may have a body (RFC 9110 §6.4.1).
+pub(crate) fn allows_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Handler maps with at most this many fields are scanned for `Connection` rather than
+/// looked up: comparing a few names costs less than hashing one.
+pub(crate) const SCAN_FIELDS: usize = 8;
+
+/// Whether a handler's fields ask for `Connection: close`.
+pub(crate) fn asks_close(headers: &HeaderMap) -> bool {
+    let says_close = |v: &HeaderValue| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+    };
+    if headers.len() <= SCAN_FIELDS {
+        headers
+            .iter()
+            .any(|(name, v)| name == header::CONNECTION && says_close(v))
+    } else {
+        headers.get_all(header::CONNECTION).iter().any(says_close)
+    }
 }
 
 /// Appends a status line.

@@ -77,6 +77,7 @@ mod conn;
 mod conn_info;
 mod date;
 mod encode;
+mod fixed;
 mod fnv;
 mod handler;
 mod listen_addr;
@@ -117,6 +118,7 @@ pub use conn_info::{ConnectInfo, TlsInfo};
 /// their core.
 #[cfg(feature = "tokio")]
 pub use coreline_runtime::tokio_compat;
+pub use fixed::{FixedResponse, FixedResponseError, FIXED_BODY_MAX};
 pub use handler::Handler;
 pub use listen_addr::ListenAddr;
 pub use pool::{recycle, response};

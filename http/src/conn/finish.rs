@@ -74,7 +74,7 @@ fn next_step(io: &ConnIo, slot: &mut Option<Response<Body>>, mut shape: Shape) -
     shape.keep_alive &= !io.registry.is_draining();
     // Unread body left, unless the response streams it back (then it is read as sent).
     let reads_this = res.body().is_incoming_of(io.source_id());
-    let streams_back = reads_this && !shape.is_head && response::allows_body(res.status());
+    let streams_back = reads_this && !shape.is_head && encode::allows_body(res.status());
     if reads_this && !streams_back {
         // Keep its length for the head (HEAD gets the GET headers), drop the reader.
         res.body_mut().omit();

@@ -13,6 +13,7 @@ mod body;
 mod body_read;
 mod early_send;
 mod finish;
+mod fixed_answer;
 mod handshake;
 mod head_start;
 pub(crate) mod header_names;
@@ -37,12 +38,13 @@ use std::task::Poll;
 
 use coreline_runtime::net::TcpStream;
 use coreline_tls::TlsAcceptor;
-use http::{Request, StatusCode};
+use http::{Method, Request, StatusCode};
 
 use self::finish::End;
 pub(crate) use self::handshake::HandshakeSlot;
 use self::io::{ConnIo, Recv};
 pub(crate) use self::registry::{begin_drain_current, current, ConnRegistry};
+use self::request::Answer;
 use self::response::{After, Shape};
 use self::transport::Transport;
 use crate::body::Incoming;
@@ -167,30 +169,51 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
     loop {
         date::refresh();
         // Assigned when the loop ends, so it takes no room during the awaits inside.
-        let refused: Option<HeadError> = loop {
+        let refused: Option<HeadError> = 'requests: loop {
             // A block, so that its locals (head, the handler's future, the response) are
             // dead, and take no room, at the awaits after it.
-            let step = {
+            let step = 'step: {
                 // The request is built in this slot and moved once, into the handler; the
                 // slot's block ends before the awaits below, so it takes no room in the task.
                 let (head, fut, keep) = {
                     let mut req = None;
-                    let head = match request::take_request(
+                    let (head, answer) = match request::take_request(
                         &mut io.inbuf.borrow_mut(),
                         &io.registry.config.limits,
                         io.conn_info(),
                         &mut req,
+                        io.registry.access_log.is_none(),
+                        |method, path| ask_fixed(handler, method, path),
                     ) {
-                        Ok(Some(head)) => head,
-                        Ok(None) => break None,
-                        Err(e) => break Some(e),
+                        Ok(Some(taken)) => taken,
+                        Ok(None) => break 'requests None,
+                        Err(e) => break 'requests Some(e),
                     };
                     served += 1;
                     wait = None;
-                    match start(io, handler, &head, &mut req, served) {
-                        Ok((fut, keep)) => (head, fut, keep),
-                        Err(e) => break Some(e),
+                    if let (None, Answer::Fixed(fixed)) = (&req, &answer) {
+                        // Not built: the fixed answer needs nothing but the head.
+                        let keep = keeps(io, &head, served);
+                        break 'step Ok(io.answer_fixed(fixed, &head, keep));
                     }
+                    let (fut, keep) = match start(io, handler, &head, &answer, &mut req, served) {
+                        Ok(started) => started,
+                        Err(e) => break 'requests Some(e),
+                    };
+                    if let Answer::Fixed(fixed) = answer {
+                        // Built (see `take_request`), answered at once: the handler is not
+                        // called, so there is nothing to wait for before the response, and
+                        // nothing of it is held across an await (no room in the task).
+                        io.stamp_started();
+                        io.clear_deadline();
+                        let shape = Shape {
+                            version: head.version,
+                            is_head: head.is_head,
+                            keep_alive: keep,
+                        };
+                        break 'step finish::respond(io, &mut Some(fixed.to_response()), shape);
+                    }
+                    (head, fut, keep)
                 };
                 // The handler may wait for body bytes: let earlier pipelined responses go
                 // first.
@@ -310,14 +333,32 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
     }
 }
 
+/// The handler's fixed response for `method` and `path`, if it has one.
+fn ask_fixed<'h, H: Handler>(handler: &'h H, method: &Method, path: &str) -> Answer<'h> {
+    match catch_unwind(AssertUnwindSafe(|| handler.fixed_response(method, path))) {
+        Ok(Some(fixed)) => Answer::Fixed(fixed),
+        Ok(None) => Answer::Call,
+        Err(_) => Answer::Panicked,
+    }
+}
+
+/// Whether the connection may stay open after the `served`th request: the client wants
+/// it, shutdown has not begun, and the per-connection request limit is not reached.
+fn keeps(io: &ConnIo, head: &request::Head, served: u64) -> bool {
+    let max = io.registry.config.limits.max_requests_per_connection;
+    head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max)
+}
+
 /// The synchronous start of a request: limits, body set-up, the handler's future
-/// (`None` if calling the handler panicked), and whether to keep the connection. The
-/// request (in `slot`, as `take_request` built it) is consumed here, so the task never
-/// stores it across an await.
+/// (`None` if the answer is a fixed response, or if asking or calling the handler
+/// panicked), and whether to keep the connection. The request (in `slot`, as
+/// `take_request` built it) is consumed here, so the task never stores it across an
+/// await.
 fn start<H: Handler>(
     io: &Rc<ConnIo>,
     handler: &H,
     head: &request::Head,
+    answer: &Answer<'_>,
     slot: &mut Option<Request<Body>>,
     served: u64,
 ) -> Result<(Option<H::Future>, bool), HeadError> {
@@ -342,8 +383,14 @@ fn start<H: Handler>(
         *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
     }
     io.offer_upgrade(head, req);
-    let max = limits.max_requests_per_connection;
-    let keep = head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max);
+    let keep = keeps(io, head, served);
+    if !matches!(answer, Answer::Call) {
+        // A fixed response or a panic: the handler is not called.
+        if let Some(req) = slot.take() {
+            pool::recycle(req);
+        }
+        return Ok((None, keep));
+    }
     // The closure borrows the slot: capturing the request itself would copy it into the
     // closure and out again.
     let fut = catch_unwind(AssertUnwindSafe(|| {

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::io;
 
 use coreline_runtime::ops;
-use http::{header, HeaderValue, Response, StatusCode, Version};
+use http::{Response, StatusCode, Version};
 
 use super::io::ConnIo;
 use crate::body::{Body, Kind};
@@ -37,34 +37,6 @@ pub(crate) enum After {
     Close,
     /// A `101` to upgrade offer `id` is queued: the connection leaves HTTP once it is sent.
     Upgrade(u64),
-}
-
-/// Whether a response with `status` may have a body (RFC 9110 §6.4.1).
-pub(crate) fn allows_body(status: StatusCode) -> bool {
-    !(status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED)
-}
-
-/// Handler maps with at most this many fields are scanned for `Connection` rather than
-/// looked up: comparing a few names costs less than hashing one.
-const SCAN_FIELDS: usize = 8;
-
-/// Wants the handler's `Connection: close`?
-fn asks_close(res: &Response<Body>) -> bool {
-    let says_close = |v: &HeaderValue| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    };
-    let headers = res.headers();
-    if headers.len() <= SCAN_FIELDS {
-        headers
-            .iter()
-            .any(|(name, v)| name == header::CONNECTION && says_close(v))
-    } else {
-        headers.get_all(header::CONNECTION).iter().any(says_close)
-    }
 }
 
 /// Encodes the head (and a small body behind it); returns what else is to be sent. The
@@ -97,7 +69,7 @@ pub(crate) fn encode(
         pool::put_map(std::mem::take(res.headers_mut()));
         *res = pool::response(status, Body::empty());
     }
-    let mut keep = shape.keep_alive && !asks_close(res);
+    let mut keep = shape.keep_alive && !encode::asks_close(res.headers());
     let body = std::mem::take(res.body_mut());
     let status = res.status();
     io.access_status(status);
@@ -108,7 +80,7 @@ pub(crate) fn encode(
         };
         m.responded(status, kind);
     }
-    let framing = if !allows_body(status) {
+    let framing = if !encode::allows_body(status) {
         ResponseFraming::NoBody
     } else {
         match body.len() {
@@ -129,11 +101,7 @@ pub(crate) fn encode(
             }
         }
     }
-    let persistence = match (keep, shape.version) {
-        (false, _) => Persistence::Close,
-        (true, Version::HTTP_10) => Persistence::KeepAliveEcho,
-        (true, _) => Persistence::KeepAlive,
-    };
+    let persistence = Persistence::of(keep, shape.version);
     let server = io.registry.config.server();
     if status == StatusCode::OK {
         io.with_out(|out| {
@@ -279,6 +247,8 @@ pub(super) async fn write_stream(
 mod tests {
     use super::*;
 
+    use http::{header, HeaderValue};
+
     fn with_fields(fields: usize, connection: &'static str) -> Response<Body> {
         let mut res = Response::new(Body::empty());
         for i in 0..fields {
@@ -293,7 +263,8 @@ mod tests {
 
     #[test]
     fn close_is_found_in_small_and_large_maps() {
-        for fields in [0, SCAN_FIELDS, SCAN_FIELDS * 2] {
+        let asks_close = |res: &Response<Body>| encode::asks_close(res.headers());
+        for fields in [0, encode::SCAN_FIELDS, encode::SCAN_FIELDS * 2] {
             assert!(asks_close(&with_fields(fields, "upgrade, Close")));
             assert!(!asks_close(&with_fields(fields, "keep-alive")));
         }

@@ -46,6 +46,16 @@ pub(super) fn uri_for(target: &[u8]) -> Option<Uri> {
         .flatten()
 }
 
+/// Whether `target` parses as a `Uri` (the check building its request would make): a
+/// lookup in the table, which takes it in while there is room; else a parse.
+pub(super) fn is_valid(target: &[u8]) -> bool {
+    let known = target.len() <= MAX_LEN
+        && TABLE
+            .try_with(|table| table.borrow().iter().any(|(key, _)| key[..] == *target))
+            .unwrap_or(false);
+    known || uri_for(target).is_some() || Uri::try_from(target).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

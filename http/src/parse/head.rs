@@ -64,6 +64,8 @@ pub struct RequestHead<'h, 'b> {
     /// the Host field value (required exactly once for HTTP/1.1, at most once for 1.0, and
     /// checked even when the target's authority replaces it).
     pub host: Option<&'b [u8]>,
+    /// Whether the head has an `Upgrade` field (RFC 9110 §7.8).
+    pub upgrade: bool,
     /// All header fields in order, names as sent (compare case-insensitively).
     pub headers: HeaderFields<'h, 'b>,
 }
@@ -199,6 +201,7 @@ fn finish<'h, 'b>(
             TargetForm::Absolute { authority } => Some(authority),
             _ => meaning.host,
         },
+        upgrade: meaning.upgrade,
         headers,
     })
 }

@@ -34,6 +34,8 @@ pub(super) struct Semantics<'b> {
     pub(super) keep_alive: bool,
     pub(super) expect: Expect,
     pub(super) host: Option<&'b [u8]>,
+    /// The head has an `Upgrade` field.
+    pub(super) upgrade: bool,
 }
 
 /// What the Transfer-Encoding fields (all of them, in order) said.
@@ -68,6 +70,7 @@ pub(super) fn analyze<'b>(
     let mut host: Option<&'b [u8]> = None;
     let (mut close, mut keep_alive_token) = (false, false);
     let mut expect_continue = false;
+    let mut upgrade = false;
     for field in fields {
         let name = field.name.as_bytes();
         let value = field.value;
@@ -91,6 +94,7 @@ pub(super) fn analyze<'b>(
                 }
                 expect_continue = true;
             }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade = true,
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 for option in list_elements(value) {
                     close |= option.eq_ignore_ascii_case(b"close");
@@ -121,6 +125,7 @@ pub(super) fn analyze<'b>(
             Expect::None
         },
         host,
+        upgrade,
     })
 }
 

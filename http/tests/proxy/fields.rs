@@ -113,6 +113,15 @@ fn proxy_host_keep_forwards_the_clients_host_and_longest_prefix_wins() {
     assert_eq!(long.get("host"), Some("front.example:81"));
     assert_eq!(seen("/a/headers").path, "/middle/headers");
     assert_eq!(seen("/headers").path, "/short/headers");
+    // A prefix over a fixed route of `coreline serve` (answered from the head otherwise)
+    // forwards it too: the upstream has no `/short/plaintext`.
+    for target in ["/plaintext", "/"] {
+        let res = one(
+            front.addr,
+            &format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        );
+        assert_eq!(res.status, 404, "{target}: {}", res.body_str());
+    }
 }
 
 #[test]

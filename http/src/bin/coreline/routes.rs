@@ -4,6 +4,10 @@
 //!
 //! With `--root`, files win: `/plaintext` and `/echo` are the fixed routes only while the
 //! root has no entry of that name (looked up once at start, see [`Root`]).
+//!
+//! `GET`/`HEAD /plaintext` and the route list at `/` are [`FixedResponse`]s: encoded once
+//! per core, and sent from the parsed head without building the request
+//! ([`Handler::fixed_response`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +15,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use coreline_http::proxy::{Proxy, ProxyBuilder};
-use coreline_http::{recycle, response, Body, Handler, Limits};
+use coreline_http::{recycle, response, Body, FixedResponse, Handler, Limits};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
@@ -29,6 +33,10 @@ pub struct Router {
     echo_route: bool,
     /// `--proxy` routes, if any.
     proxy: Option<Proxy>,
+    /// `GET /plaintext`.
+    plaintext: Rc<FixedResponse>,
+    /// `GET /` without `--root`.
+    index: Rc<FixedResponse>,
 }
 
 impl Router {
@@ -36,29 +44,38 @@ impl Router {
     /// (if any) besides the fixed routes.
     pub fn new(root: Option<Root>, proxy: Option<&ProxyBuilder>) -> Self {
         let proxy = proxy.map(ProxyBuilder::build);
-        match root {
-            Some(root) => Router {
-                plaintext_route: !root.has_plaintext,
-                echo_route: !root.has_echo,
-                files: Some(Rc::new(root.files)),
-                proxy,
-            },
-            None => Router {
-                files: None,
-                plaintext_route: true,
-                echo_route: true,
-                proxy,
-            },
+        let (files, plaintext_route, echo_route) = match root {
+            Some(root) => (
+                Some(Rc::new(root.files)),
+                !root.has_plaintext,
+                !root.has_echo,
+            ),
+            None => (None, true, true),
+        };
+        Router {
+            files,
+            plaintext_route,
+            echo_route,
+            proxy,
+            plaintext: Rc::new(fixed(HELLO, "text/plain")),
+            index: Rc::new(fixed(INDEX_PAGE, "text/html; charset=utf-8")),
         }
     }
+}
+
+/// A `200 OK` of `body` with `content_type`, encoded once.
+fn fixed(body: &'static [u8], content_type: &'static str) -> FixedResponse {
+    let mut res = Response::new(body);
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    FixedResponse::new(res).expect("a small 200 is a valid fixed response")
 }
 
 /// The response future. Fixed routes are described by a small tag and their response is
 /// built when polled (no allocation, and a future of a few words: it lives inside every
 /// connection's task). Routes that do I/O (echo, files) are boxed.
 pub enum RouteFuture {
-    Plaintext,
-    Index,
+    Fixed(Rc<FixedResponse>),
     NotFound,
     MethodNotAllowed,
     Done,
@@ -74,19 +91,7 @@ impl Future for RouteFuture {
             return f.as_mut().poll(cx);
         }
         Poll::Ready(match std::mem::replace(this, RouteFuture::Done) {
-            RouteFuture::Plaintext => {
-                let mut res = response(StatusCode::OK, Body::from_static(HELLO));
-                res.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
-                res
-            }
-            RouteFuture::Index => {
-                let mut res = response(StatusCode::OK, Body::from_static(INDEX_PAGE));
-                res.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                );
-                res
-            }
+            RouteFuture::Fixed(fixed) => fixed.to_response(),
             RouteFuture::NotFound => text(StatusCode::NOT_FOUND, "not found\n"),
             RouteFuture::MethodNotAllowed => method_not_allowed("GET, HEAD"),
             RouteFuture::Done | RouteFuture::Boxed(_) => {
@@ -113,8 +118,31 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     res
 }
 
+impl Router {
+    /// The fixed route's response for `path`, whatever the method: `/plaintext`, and `/`
+    /// without `--root`, unless a `--proxy` prefix takes the path.
+    fn fixed_route(&self, path: &str) -> Option<&Rc<FixedResponse>> {
+        let fixed = match path {
+            "/plaintext" if self.plaintext_route => &self.plaintext,
+            "/" if self.files.is_none() => &self.index,
+            _ => return None, // (no prefix lookup for the paths of every other request)
+        };
+        match &self.proxy {
+            Some(proxy) if proxy.route(path).is_some() => None,
+            _ => Some(fixed),
+        }
+    }
+}
+
 impl Handler for Router {
     type Future = RouteFuture;
+
+    fn fixed_response(&self, method: &Method, path: &str) -> Option<&FixedResponse> {
+        if method != Method::GET && method != Method::HEAD {
+            return None; // (405 from `call`)
+        }
+        self.fixed_route(path).map(|fixed| &**fixed)
+    }
 
     fn call(&self, req: Request<Body>) -> RouteFuture {
         if let Some(proxy) = &self.proxy {
@@ -123,10 +151,18 @@ impl Handler for Router {
             }
         }
         let get_or_head = req.method() == Method::GET || req.method() == Method::HEAD;
+        // (The server sends `GET`/`HEAD` of a fixed route itself, see `fixed_response`.)
+        if let Some(fixed) = self.fixed_route(req.uri().path()) {
+            let answer = if get_or_head {
+                RouteFuture::Fixed(fixed.clone())
+            } else {
+                RouteFuture::MethodNotAllowed
+            };
+            recycle(req);
+            return answer;
+        }
         let fixed = match req.uri().path() {
-            "/plaintext" if self.plaintext_route => RouteFuture::Plaintext,
             "/echo" if self.echo_route => return RouteFuture::Boxed(Box::pin(echo(req))),
-            "/" if self.files.is_none() => RouteFuture::Index,
             _ => match &self.files {
                 Some(files) if get_or_head => {
                     return RouteFuture::Boxed(Box::pin(crate::files::serve(files.clone(), req)));
@@ -136,12 +172,7 @@ impl Handler for Router {
             },
         };
         recycle(req);
-        match fixed {
-            RouteFuture::Plaintext | RouteFuture::Index if !get_or_head => {
-                RouteFuture::MethodNotAllowed
-            }
-            other => other,
-        }
+        fixed
     }
 }
 
