@@ -9,6 +9,9 @@
 //!   refused with the right 4xx/5xx, `Connection: close` and a lingering close.
 //! - **Pipelining**: every complete request already received is answered in order, and the
 //!   responses of a batch leave in one send.
+//! - **Fixed responses**: a handler answers a method and path with a [`FixedResponse`]
+//!   encoded once ([`Handler::fixed_response`]); a plain request for it is answered from
+//!   the parsed head, without building an `http::Request`.
 //! - **Memory**: an idle keep-alive connection holds no receive or output buffer (they go
 //!   back to per-core pools) and costs under 1 KiB in all. A request's URI and header
 //!   values are slices of the receive buffer, and header maps come from a per-core pool:
