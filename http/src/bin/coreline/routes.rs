@@ -71,9 +71,10 @@ fn fixed(body: &'static [u8], content_type: &'static str) -> FixedResponse {
     FixedResponse::new(res).expect("a small 200 is a valid fixed response")
 }
 
-/// The response future. Fixed routes are described by a small tag and their response is
-/// built when polled (no allocation, and a future of a few words: it lives inside every
-/// connection's task). Routes that do I/O (echo, files) are boxed.
+/// The response future. Fixed routes are a small tag or a pointer to their encoded
+/// response, built into a `Response` when polled (no allocation, and a future of a few
+/// words: it lives inside every connection's task). Routes that do I/O (echo, files) are
+/// boxed.
 pub enum RouteFuture {
     Fixed(Rc<FixedResponse>),
     NotFound,
