@@ -45,6 +45,16 @@ pub fn versions(a: &CompareArgs) -> BTreeMap<String, String> {
             .ok()
             .filter(|o| o.status.success())
     };
+    // Binaries from elsewhere may be of another tree than the checkout's `tree` below.
+    if let Some(dir) = &a.bin_dir {
+        v.insert(
+            "binaries".into(),
+            format!(
+                "from --bin-dir {} (the tree below is the harness's)",
+                dir.display()
+            ),
+        );
+    }
     if let Some(head) = git(&["rev-parse", "--short", "HEAD"]) {
         let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
             .is_some_and(|o| !o.stdout.is_empty());
@@ -116,5 +126,16 @@ mod tests {
         let d = utc_now();
         assert_eq!(d.len(), 23, "{d}");
         assert!(d.starts_with("20") && d.ends_with(" UTC"));
+    }
+
+    #[test]
+    fn binaries_from_another_directory_are_named() {
+        let parse = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            CompareArgs::parse(&args).unwrap()
+        };
+        let elsewhere = versions(&parse(&["--bin-dir", "/opt/old", "--servers", "coreline"]));
+        assert!(elsewhere["binaries"].contains("/opt/old"), "{elsewhere:?}");
+        assert!(!versions(&parse(&["--servers", "coreline"])).contains_key("binaries"));
     }
 }
