@@ -62,6 +62,10 @@ fn is_server_managed(name: &HeaderName) -> bool {
         || name == "keep-alive"
 }
 
+/// Bodies up to this size are copied into the output buffer behind their head, so a
+/// pipelined batch leaves in one send; larger ones are sent from their own storage.
+pub(crate) const INLINE_BODY: usize = 64 * 1024;
+
 /// Whether a response with `status` may have a body (RFC 9110 §6.4.1).
 pub(crate) fn allows_body(status: StatusCode) -> bool {
     !(status.is_informational()

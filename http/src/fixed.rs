@@ -19,9 +19,9 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::encode::{self, Persistence, ResponseFraming};
 use crate::{pool, Body};
 
-/// The largest body a [`FixedResponse`] may have: it is copied behind the head into the
-/// output buffer, as the server copies every small body.
-pub const FIXED_BODY_MAX: usize = 64 * 1024;
+/// The largest body a [`FixedResponse`] may have (64 KiB): it is copied behind the head
+/// into the output buffer, as the server copies every body up to this size.
+pub const FIXED_BODY_MAX: usize = encode::INLINE_BODY;
 
 /// A response encoded once, for [`Handler::fixed_response`](crate::Handler::fixed_response).
 ///

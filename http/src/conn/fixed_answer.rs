@@ -6,14 +6,12 @@
 //! start is stamped, the response is counted, and the head and body are appended to the
 //! output. The access log is off whenever this runs (its line needs the request).
 
-use http::StatusCode;
-
 use super::io::ConnIo;
 use super::request::Head;
 use super::response::After;
-use crate::encode::{self, Persistence};
+use crate::encode::Persistence;
 use crate::metrics::ResponseKind;
-use crate::{date, FixedResponse};
+use crate::FixedResponse;
 
 impl ConnIo {
     /// Queues `fixed` as the answer to the request of `head`; `keep`: the connection may
@@ -29,13 +27,8 @@ impl ConnIo {
         }
         let keep = keep && !fixed.closes();
         let persistence = Persistence::of(keep, head.version);
-        let server = self.registry.config.server();
         self.with_out(|out| {
-            if status == StatusCode::OK {
-                self.registry.ok_head_start.write(out, server);
-            } else {
-                encode::head_start(out, status, server, &date::current());
-            }
+            super::response::head_start(self, out, status);
             fixed.write_rest(out, persistence, head.is_head);
         });
         if keep {

@@ -26,6 +26,7 @@ mod send;
 mod splice;
 mod splice_socket;
 mod stamps;
+mod start;
 mod target_cache;
 mod transport;
 mod upgrade;
@@ -38,7 +39,7 @@ use std::task::Poll;
 
 use coreline_runtime::net::TcpStream;
 use coreline_tls::TlsAcceptor;
-use http::{Method, Request, StatusCode};
+use http::StatusCode;
 
 use self::finish::End;
 pub(crate) use self::handshake::HandshakeSlot;
@@ -46,10 +47,10 @@ use self::io::{ConnIo, Recv};
 pub(crate) use self::registry::{begin_drain_current, current, ConnRegistry};
 use self::request::Answer;
 use self::response::{After, Shape};
+use self::start::{ask_fixed, keeps, start};
 use self::transport::Transport;
-use crate::body::Incoming;
-use crate::parse::{HeadError, RequestFraming};
-use crate::{clock, date, pool, Body, Handler};
+use crate::parse::HeadError;
+use crate::{clock, date, Handler};
 
 /// Flush a batch early once this much output is queued.
 const BATCH_FLUSH: usize = 64 * 1024;
@@ -331,72 +332,4 @@ async fn run<H: Handler>(conn: &Conn<H>) -> End {
             }
         }
     }
-}
-
-/// The handler's fixed response for `method` and `path`, if it has one.
-fn ask_fixed<'h, H: Handler>(handler: &'h H, method: &Method, path: &str) -> Answer<'h> {
-    match catch_unwind(AssertUnwindSafe(|| handler.fixed_response(method, path))) {
-        Ok(Some(fixed)) => Answer::Fixed(fixed),
-        Ok(None) => Answer::Call,
-        Err(_) => Answer::Panicked,
-    }
-}
-
-/// Whether the connection may stay open after the `served`th request: the client wants
-/// it, shutdown has not begun, and the per-connection request limit is not reached.
-fn keeps(io: &ConnIo, head: &request::Head, served: u64) -> bool {
-    let max = io.registry.config.limits.max_requests_per_connection;
-    head.keep_alive && !io.registry.is_draining() && (max == 0 || served < max)
-}
-
-/// The synchronous start of a request: limits, body set-up, the handler's future
-/// (`None` if the answer is a fixed response, or if asking or calling the handler
-/// panicked), and whether to keep the connection. The request (in `slot`, as
-/// `take_request` built it) is consumed here, so the task never stores it across an
-/// await.
-fn start<H: Handler>(
-    io: &Rc<ConnIo>,
-    handler: &H,
-    head: &request::Head,
-    answer: &Answer<'_>,
-    slot: &mut Option<Request<Body>>,
-    served: u64,
-) -> Result<(Option<H::Future>, bool), HeadError> {
-    let Some(req) = slot.as_mut() else {
-        unreachable!("take_request built the request")
-    };
-    io.access_begin(req);
-    let limits = &io.registry.config.limits;
-    if let RequestFraming::Length(n) = head.framing {
-        if n > limits.max_body {
-            if let Some(req) = slot.take() {
-                pool::recycle(req);
-            }
-            return Err(
-                HeadError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large").of_body(),
-            );
-        }
-    }
-    io.reset_send_rate();
-    let seq = io.begin_body(head.framing, head.expect);
-    if !io.body_done() {
-        *req.body_mut() = Body::incoming(Incoming::new(io.clone(), seq));
-    }
-    io.offer_upgrade(head, req);
-    let keep = keeps(io, head, served);
-    if !matches!(answer, Answer::Call) {
-        // A fixed response or a panic: the handler is not called.
-        if let Some(req) = slot.take() {
-            pool::recycle(req);
-        }
-        return Ok((None, keep));
-    }
-    // The closure borrows the slot: capturing the request itself would copy it into the
-    // closure and out again.
-    let fut = catch_unwind(AssertUnwindSafe(|| {
-        slot.take().map(|req| handler.call(req))
-    }))
-    .ok()
-    .flatten();
-    Ok((fut, keep))
 }

@@ -13,12 +13,10 @@ use http::{Response, StatusCode, Version};
 use super::io::ConnIo;
 use crate::body::{Body, Kind};
 use crate::date;
-use crate::encode::{self, Persistence, ResponseFraming};
+use crate::encode::{self, Persistence, ResponseFraming, INLINE_BODY};
 use crate::metrics::ResponseKind;
 use crate::pool;
 
-/// Bodies up to this size are copied into the output buffer behind their head.
-const INLINE_BODY: usize = 64 * 1024;
 /// Flush a streamed body once this much is buffered.
 const STREAM_FLUSH: usize = 32 * 1024;
 
@@ -102,26 +100,10 @@ pub(crate) fn encode(
         }
     }
     let persistence = Persistence::of(keep, shape.version);
-    let server = io.registry.config.server();
-    if status == StatusCode::OK {
-        io.with_out(|out| {
-            io.registry.ok_head_start.write(out, server);
-            encode::head_fields(out, res.headers(), framing, persistence);
-        });
-    } else {
-        let date = date::current();
-        io.with_out(|out| {
-            encode::response_head(
-                out,
-                status,
-                server,
-                res.headers(),
-                framing,
-                persistence,
-                &date,
-            )
-        });
-    }
+    io.with_out(|out| {
+        head_start(io, out, status);
+        encode::head_fields(out, res.headers(), framing, persistence);
+    });
     let after = if keep { After::KeepAlive } else { After::Close };
     if !send_body {
         return (after, None);
@@ -144,24 +126,31 @@ pub(crate) fn encode(
     (after, rest)
 }
 
+/// Appends the status line, `Server` and `Date` of a `status` response: for a `200 OK`
+/// the core's encoded start (rebuilt once a second), else encoded now.
+pub(super) fn head_start(io: &ConnIo, out: &mut Vec<u8>, status: StatusCode) {
+    let server = io.registry.config.server();
+    if status == StatusCode::OK {
+        io.registry.ok_head_start.write(out, server);
+    } else {
+        encode::head_start(out, status, server, &date::current());
+    }
+}
+
 /// Encodes a `101` head (the handler's fields and `Connection: upgrade`) for offer `id`.
 fn encode_upgrade(io: &ConnIo, res: &Response<Body>, id: u64) -> After {
     io.access_status(res.status());
     if let Some(m) = io.registry.metrics.as_deref() {
         m.responded(res.status(), ResponseKind::Handler);
     }
-    let date = date::current();
-    let server = io.registry.config.server();
     io.with_out(|out| {
-        encode::response_head(
+        head_start(io, out, res.status());
+        encode::head_fields(
             out,
-            res.status(),
-            server,
             res.headers(),
             ResponseFraming::NoBody,
             Persistence::Upgrade,
-            &date,
-        )
+        );
     });
     After::Upgrade(id)
 }

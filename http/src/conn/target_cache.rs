@@ -24,6 +24,18 @@ thread_local! {
 /// The parsed `target`, from the table, or parsed now and added while the table has room.
 /// `None`: parse it from the request's own bytes (it may also be invalid).
 pub(super) fn uri_for(target: &[u8]) -> Option<Uri> {
+    with_kept(target, Uri::clone)
+}
+
+/// Whether `target` parses as a `Uri` (the check building its request would make): a
+/// lookup in the table (no clone), which takes it in while there is room; else a parse.
+pub(super) fn is_valid(target: &[u8]) -> bool {
+    with_kept(target, |_| ()).is_some() || Uri::try_from(target).is_ok()
+}
+
+/// `f` of the kept parse of `target`, found in the table or parsed and added while the
+/// table has room; `None` if it is not (or cannot be) kept.
+fn with_kept<R>(target: &[u8], f: impl FnOnce(&Uri) -> R) -> Option<R> {
     if target.len() > MAX_LEN {
         return None;
     }
@@ -31,7 +43,7 @@ pub(super) fn uri_for(target: &[u8]) -> Option<Uri> {
         .try_with(|table| {
             let mut table = table.borrow_mut();
             if let Some((_, uri)) = table.iter().find(|(key, _)| key[..] == *target) {
-                return Some(uri.clone());
+                return Some(f(uri));
             }
             if table.len() >= ENTRIES {
                 return None;
@@ -39,21 +51,12 @@ pub(super) fn uri_for(target: &[u8]) -> Option<Uri> {
             let key = Bytes::copy_from_slice(target);
             let uri = Uri::from_maybe_shared(key.clone()).ok()?;
             table.reserve_exact(ENTRIES);
-            table.push((key, uri.clone()));
-            Some(uri)
+            let result = f(&uri);
+            table.push((key, uri));
+            Some(result)
         })
         .ok()
         .flatten()
-}
-
-/// Whether `target` parses as a `Uri` (the check building its request would make): a
-/// lookup in the table, which takes it in while there is room; else a parse.
-pub(super) fn is_valid(target: &[u8]) -> bool {
-    let known = target.len() <= MAX_LEN
-        && TABLE
-            .try_with(|table| table.borrow().iter().any(|(key, _)| key[..] == *target))
-            .unwrap_or(false);
-    known || uri_for(target).is_some() || Uri::try_from(target).is_ok()
 }
 
 #[cfg(test)]
@@ -78,6 +81,16 @@ mod tests {
         let long = format!("/{}", "a".repeat(MAX_LEN));
         assert!(uri_for(long.as_bytes()).is_none());
         assert!(uri_for(b"/a b").is_none());
+    }
+
+    #[test]
+    fn validity_is_the_uri_parsers_kept_or_not() {
+        let long = format!("/{}", "a".repeat(MAX_LEN));
+        for (target, valid) in [("/v", true), ("/v", true), (long.as_str(), true)] {
+            assert_eq!(is_valid(target.as_bytes()), valid, "{target}");
+        }
+        assert!(!is_valid(b"/a<b"));
+        assert!(!is_valid(format!("{long}<").as_bytes()));
     }
 
     #[test]
